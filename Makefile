@@ -1,0 +1,117 @@
+# virtform's Makefile: boring on purpose. pkg-config for every library,
+# output under build/ (build/san/ for the sanitizer variant), dependency
+# files, warnings that fail the build.
+#
+#   make            build build/virtform
+#   make deps       apt-install the Debian packages virtform needs (root)
+#   make run        deps, build, apply examples/quickstart to test:///default
+#   make check      deps, build, unit tests, schema tests, integration tests
+#   make SAN=1 ...  the same with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+VERSION := 0.1.0
+
+CC ?= cc
+PKGS := yaml-0.1 libxml-2.0 libvirt libcurl uuid json-c
+TEST_PKGS := cmocka
+
+ifeq ($(SAN),1)
+BUILD := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD := build
+SANFLAGS :=
+endif
+
+# Debian packages: build, unit test, integration test.
+DEB_PKGS := gcc make pkg-config libyaml-dev libxml2-dev libvirt-dev libcurl4-openssl-dev \
+	uuid-dev libjson-c-dev libinotifytools0-dev inotify-tools libcmocka-dev \
+	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils \
+	etcd-server ovmf python3 python3-yaml python3-jsonschema
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wwrite-strings \
+	-Wcast-qual -Wnull-dereference -Wimplicit-fallthrough -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DVF_VERSION='"$(VERSION)"' \
+	-I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null) \
+	-DFIXTURESDIR='"$(CURDIR)/tests/fixtures"' -DCASESDIR='"$(CURDIR)/tests/cases"' \
+	-DSRCDIR='"$(CURDIR)"'
+TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+LIB_SRCS := $(filter-out controller/main.c,$(wildcard controller/*.c)) \
+	$(wildcard drivers/*.c) $(wildcard drivers/*/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/controller/main.o
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_HARNESS := $(wildcard tests/harness/*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run check unit integration schema-check install clean bench
+all: $(BUILD)/virtform
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libvirtform.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/virtform: $(MAIN_OBJ) $(BUILD)/libvirtform.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_HARNESS:tests/%.c=$(BUILD)/tests/%.o) $(BUILD)/libvirtform.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libvirtform.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@BUILD="$(BUILD)" sh tests/tools/deps.sh $(DEB_PKGS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh examples/quickstart/run.sh $(BUILD)/virtform
+
+unit: $(TEST_BINS)
+	@sh tests/tools/run-unit.sh $(TEST_BINS)
+
+schema-check: $(BUILD)/virtform
+	@/usr/bin/python3 tests/schema_check.py $(BUILD)/virtform
+
+integration: $(BUILD)/virtform
+	@sh tests/integration/run.sh $(BUILD)/virtform
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory schema-check
+	@$(MAKE) --no-print-directory integration
+
+bench: deps $(BUILD)/virtform $(BENCH_BINS)
+	@sh tests/bench/run.sh $(BUILD)
+
+install: $(BUILD)/virtform
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(BUILD)/virtform $(DESTDIR)$(BINDIR)/virtform
+	install -m 0644 docs/virtform.1 $(DESTDIR)$(MANDIR)/man1/virtform.1
+	install -m 0644 docs/virtform.yaml.5 $(DESTDIR)$(MANDIR)/man5/virtform.yaml.5
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,38 @@
+/* ledger.h: the record of which objects virtform owns, kept as JSON in the
+ * state directory (ledger.json) and written atomically (temp file, fsync,
+ * rename, fsync of the folder). Not for deciding what to do with owned
+ * objects: the planner does that. */
+#pragma once
+
+#include <uuid/uuid.h>
+
+#include "error.h"
+#include "model.h"
+
+typedef struct vf_ledger_entry {
+	vf_kind kind;
+	char *pool;               /* volumes only */
+	char *name;
+	uuid_t uuid;              /* pools and domains: the UUID virtform gave it */
+} vf_ledger_entry;
+
+typedef struct vf_ledger {
+	vf_ledger_entry *entries;
+	size_t n;
+	size_t cap;
+} vf_ledger;
+
+/* Load <state_dir>/ledger.json; a missing file is an empty ledger. */
+int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err);
+/* Write it atomically; creates state_dir (0700) when missing. */
+int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err);
+void vf_ledger_free(vf_ledger *l);
+
+/* NULL when absent; pool is ignored except for volumes. */
+vf_ledger_entry *vf_ledger_find(const vf_ledger *l, vf_kind kind, const char *pool,
+				const char *name);
+/* Add or update (same kind/pool/name) an entry. */
+void vf_ledger_put(vf_ledger *l, vf_kind kind, const char *pool, const char *name,
+		   const uuid_t uuid);
+/* Remove an entry; returns true if one was there. */
+bool vf_ledger_drop(vf_ledger *l, vf_kind kind, const char *pool, const char *name);

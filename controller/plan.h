@@ -1,0 +1,112 @@
+/* plan.h: the plan, a pure function of (desired, observed, ledger): ordered
+ * steps with a reason each, or a rejection listing every conflict found.
+ * No I/O here: apply.c carries the steps out, planprint.c shows them. */
+#pragma once
+
+#include "../drivers/driver.h"
+#include "error.h"
+#include "ledger.h"
+#include "model.h"
+
+typedef enum vf_action {
+	VF_ACT_CREATE,            /* "+" */
+	VF_ACT_UPDATE,            /* "~" */
+	VF_ACT_REMOVE,            /* "-" */
+	VF_ACT_BLOCKED,           /* "!": would destroy data / break a lease; not attempted */
+	VF_ACT_RETAIN,            /* no longer declared, kept (deletionPolicy Retain); ledger entry dropped */
+	VF_ACT_MAX,
+} vf_action;
+VF_STRING_TABLE_DECL(vf_action, vf_action);
+
+/* When a changed field takes effect. */
+typedef enum vf_effect {
+	VF_EFFECT_LIVE,           /* "live": applied now, running or not */
+	VF_EFFECT_NEXT_BOOT,      /* "next-boot": config redefined; a running domain sees it after a restart */
+	VF_EFFECT_REPLACE,        /* "replace": needs the object destroyed and recreated (--replace) */
+	VF_EFFECT_MAX,
+} vf_effect;
+VF_STRING_TABLE_DECL(vf_effect, vf_effect);
+
+typedef struct vf_change {
+	char *field;              /* manifest path, "spec.memory", "spec.disks[0].cache" */
+	char *old_value;          /* as shown; NULL = absent */
+	char *new_value;
+	vf_effect effect;
+} vf_change;
+
+/* The driver calls apply makes, in order, for one step. */
+typedef enum vf_op_type {
+	VF_OP_POOL_DEFINE,        /* define (or redefine) + build */
+	VF_OP_POOL_START,
+	VF_OP_POOL_STOP,
+	VF_OP_POOL_AUTOSTART,     /* flag */
+	VF_OP_POOL_UNDEFINE,      /* flag: delete data */
+	VF_OP_VOLUME_CREATE,
+	VF_OP_VOLUME_RESIZE,      /* u64: new capacity */
+	VF_OP_VOLUME_DELETE,
+	VF_OP_DOMAIN_DEFINE,      /* dtype: resolved type */
+	VF_OP_DOMAIN_START,
+	VF_OP_DOMAIN_SHUTDOWN,    /* u32: timeout seconds */
+	VF_OP_DOMAIN_SUSPEND,
+	VF_OP_DOMAIN_RESUME,
+	VF_OP_DOMAIN_AUTOSTART,   /* flag */
+	VF_OP_DOMAIN_SET_VCPUS,   /* u32, live */
+	VF_OP_DOMAIN_SET_MEMORY,  /* u64 bytes, live */
+	VF_OP_DOMAIN_UNDEFINE,    /* flag: keep NVRAM */
+	VF_OP_LEDGER_PUT,         /* record ownership (before creating, so a crash never orphans) */
+	VF_OP_LEDGER_DROP,        /* forget ownership (after removing) */
+	VF_OP_MAX,
+} vf_op_type;
+VF_STRING_TABLE_DECL(vf_op_type, vf_op_type);
+
+typedef struct vf_op {
+	vf_op_type type;
+	vf_kind kind;
+	const vf_object *obj;     /* desired object (borrowed); NULL for removals */
+	char *pool;               /* volumes: the pool */
+	char *name;
+	uuid_t uuid;              /* LEDGER_PUT */
+	uint64_t u64;
+	uint32_t u32;
+	bool flag;
+	vf_domain_type dtype;
+} vf_op;
+
+typedef struct vf_step {
+	vf_action action;
+	vf_kind kind;
+	char *pool;               /* volumes */
+	char *name;
+	vf_pos pos;               /* the manifest that caused it; file NULL for removals */
+	char *reason;             /* one sentence: why this step */
+	vf_change *changes;       /* updates: each differing field */
+	size_t n_changes;
+	size_t cap_changes;
+	vf_op *ops;
+	size_t n_ops;
+	size_t cap_ops;
+} vf_step;
+
+typedef struct vf_plan {
+	vf_step *steps;           /* in dependency order: pools, volumes, domains; removals reversed */
+	size_t n;
+	size_t cap;
+	size_t counts[VF_ACT_MAX];
+} vf_plan;
+
+typedef struct vf_plan_opts {
+	const char *const *replace;   /* "KIND/NAME" (volumes "Volume/POOL/NAME") allowed to be replaced */
+	size_t n_replace;
+} vf_plan_opts;
+
+/* Build the plan. Returns 0 with *out filled, or -VF_E_CONFLICT with every
+ * conflict appended to *conflicts (and *out untouched). Pure: no I/O. */
+int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
+		  const vf_ledger *ledger, const vf_plan_opts *opts, vf_plan *out,
+		  vf_diags *conflicts);
+
+/* True when the plan has nothing to do (RETAIN steps count as changes:
+ * they edit the ledger). BLOCKED steps count as pending changes. */
+bool vf_plan_empty(const vf_plan *p);
+
+void vf_plan_free(vf_plan *p);

@@ -1,0 +1,235 @@
+/* driver.h: the header for driver writers. Defines the observed-state model
+ * drivers fill in and the tables (structs of function pointers) the
+ * controller calls: hypervisor (domains), storage (pools, volumes), locks.
+ * Not for callers' conveniences or policy: drivers touch the world and
+ * report; the controller decides. Drivers know nothing of YAML or plans.
+ *
+ * Conventions for every table: `name` comes first; members are marked
+ * required or optional, and callers check optional ones for NULL. Calls
+ * return 0 or a negative vf_code and fill the caller's vf_error. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uuid/uuid.h>
+
+#include "../controller/error.h"
+#include "../controller/model.h"
+
+/* ---- observed state ------------------------------------------------------ */
+
+typedef struct vf_obs_pool {
+	char *name;
+	uuid_t uuid;
+	vf_pool_type type;        /* UNSET when libvirt's type is one we do not model */
+	char *type_name;          /* libvirt's type string, always set */
+	char *target_path;
+	vf_pool_source source;    /* pos unused */
+	bool active;
+	bool autostart;
+	bool persistent;
+	int64_t owner;            /* target permissions; -1 unknown */
+	int64_t group;
+	int32_t mode;
+	uint64_t capacity;        /* figures libvirt reports; never drift */
+	uint64_t available;
+} vf_obs_pool;
+
+typedef struct vf_obs_volume {
+	char *pool;               /* pool name */
+	char *name;
+	char *path;               /* the volume's key path on the host */
+	uint64_t capacity;
+	uint64_t allocation;
+	vf_vol_format format;     /* UNSET when another format */
+	char *format_name;        /* libvirt's format string ("raw", "qcow2", "iso") */
+	char *backing_path;       /* <backingStore><path>, NULL when none */
+	int64_t owner;            /* -1 unknown */
+	int64_t group;
+	int32_t mode;
+} vf_obs_volume;
+
+typedef enum vf_obs_disk_type {
+	VF_OBS_DISK_FILE,         /* type='file': path */
+	VF_OBS_DISK_BLOCK,        /* type='block': path */
+	VF_OBS_DISK_VOLUME,       /* type='volume': pool + volume */
+	VF_OBS_DISK_OTHER,        /* network, nvme, ...: compared by nothing */
+} vf_obs_disk_type;
+
+typedef struct vf_obs_disk {
+	vf_obs_disk_type type;
+	char *path;               /* file/block source; NULL otherwise */
+	char *pool;               /* volume source */
+	char *volume;
+	char *target;             /* <target dev> */
+	vf_disk_bus bus;
+	vf_disk_device device;
+	bool readonly;
+	bool shareable;
+	vf_disk_cache cache;      /* UNSET when the XML has no cache attribute */
+} vf_obs_disk;
+
+typedef struct vf_obs_iface {
+	char *network;            /* type='network' */
+	char *bridge;             /* type='bridge' */
+	char *model;
+	char *mac;                /* lower case */
+} vf_obs_iface;
+
+typedef struct vf_obs_domain {
+	char *name;
+	uuid_t uuid;
+	char *type;               /* <domain type>: "kvm", "qemu", "test", ... */
+	uint32_t vcpus;           /* inactive config */
+	uint64_t memory;          /* <memory> in bytes (maximum) */
+	uint64_t current_memory;  /* <currentMemory> in bytes */
+	vf_cpu_mode cpu_mode;
+	char *machine;            /* <os><type machine> */
+	vf_firmware firmware;     /* UEFI when <os firmware='efi'> or a loader; else BIOS */
+	vf_boot_dev *boot;
+	size_t n_boot;
+	vf_obs_disk *disks;
+	size_t n_disks;
+	vf_obs_iface *ifaces;
+	size_t n_ifaces;
+	vf_graphics_type graphics;/* NONE when there is no <graphics> */
+	char *graphics_listen;
+	bool serial_console;      /* a <serial> or <console> device exists */
+	vf_run_state state;       /* RUNNING, SHUTOFF or PAUSED; others map to SHUTOFF... */
+	char *state_name;         /* ...and libvirt's own word is kept here ("crashed") */
+	bool autostart;
+	bool persistent;
+	bool managed;             /* carries virtform's <metadata> element */
+	char *xml;                /* inactive XML (VIR_DOMAIN_XML_INACTIVE) */
+	uint32_t live_vcpus;      /* running domains: current vCPUs; else 0 */
+	uint64_t live_memory;     /* running domains: current balloon in bytes; else 0 */
+} vf_obs_domain;
+
+typedef struct vf_observed {
+	vf_obs_pool *pools;
+	size_t n_pools;
+	vf_obs_volume *volumes;
+	size_t n_volumes;
+	vf_obs_domain *domains;
+	size_t n_domains;
+	char *hv_type;            /* virConnectGetType(): "QEMU", "Test", ... */
+	bool kvm;                 /* the host can run type='kvm' domains */
+} vf_observed;
+
+void vf_observed_free(vf_observed *o);
+vf_obs_pool *vf_observed_pool(const vf_observed *o, const char *name);
+vf_obs_pool *vf_observed_pool_by_uuid(const vf_observed *o, const uuid_t uuid);
+vf_obs_volume *vf_observed_volume(const vf_observed *o, const char *pool, const char *name);
+vf_obs_domain *vf_observed_domain(const vf_observed *o, const char *name);
+vf_obs_domain *vf_observed_domain_by_uuid(const vf_observed *o, const uuid_t uuid);
+
+/* ---- hypervisor and storage drivers -------------------------------------- */
+
+typedef struct vf_conn vf_conn;   /* a driver's open connection; opaque */
+
+/* The namespace of the <metadata> element virtform puts on domains it owns. */
+#define VF_METADATA_NS "https://virtform.dev/xmlns/owner/1"
+#define VF_METADATA_PREFIX "virtform"
+
+typedef struct vf_hypervisor_driver {
+	const char *name;
+	/* required: open `uri` (NULL: libvirt's default, LIBVIRT_DEFAULT_URI). */
+	int (*open)(const char *uri, vf_conn **out, vf_error *err);
+	/* required; accepts NULL */
+	void (*close)(vf_conn *c);
+	/* required: the URI actually connected to (borrowed) */
+	const char *(*uri)(vf_conn *c);
+	/* required: observe pools, volumes and domains in bulk (one listing per
+	 * kind, inactive XML of each). Fills *out only on success. */
+	int (*observe)(vf_conn *c, vf_observed *out, vf_error *err);
+
+	/* required: define (or redefine, same UUID) a domain from its spec,
+	 * with virtform's metadata element. `type` is the resolved domain type
+	 * (kvm or qemu; never auto); on libvirt's test driver, whose only type
+	 * is "test", the driver uses that instead. */
+	int (*domain_define)(vf_conn *c, const vf_object *dom, vf_domain_type type,
+			     vf_error *err);
+	/* required */
+	int (*domain_start)(vf_conn *c, const char *name, vf_error *err);
+	/* required: ACPI shutdown, wait up to timeout_s, then force off */
+	int (*domain_shutdown)(vf_conn *c, const char *name, unsigned timeout_s, vf_error *err);
+	/* required */
+	int (*domain_suspend)(vf_conn *c, const char *name, vf_error *err);
+	int (*domain_resume)(vf_conn *c, const char *name, vf_error *err);
+	int (*domain_set_autostart)(vf_conn *c, const char *name, bool on, vf_error *err);
+	/* optional: change a running domain without a reboot */
+	int (*domain_set_vcpus_live)(vf_conn *c, const char *name, uint32_t vcpus, vf_error *err);
+	int (*domain_set_memory_live)(vf_conn *c, const char *name, uint64_t bytes, vf_error *err);
+	/* required: undefine (must be shut off); keep_nvram keeps UEFI vars */
+	int (*domain_undefine)(vf_conn *c, const char *name, bool keep_nvram, vf_error *err);
+} vf_hypervisor_driver;
+
+typedef struct vf_storage_driver {
+	const char *name;
+	/* required: define, build (create the target directory / format as the
+	 * type needs, never overwriting data) */
+	int (*pool_define)(vf_conn *c, const vf_object *pool, vf_error *err);
+	int (*pool_start)(vf_conn *c, const char *name, vf_error *err);
+	int (*pool_stop)(vf_conn *c, const char *name, vf_error *err);
+	int (*pool_set_autostart)(vf_conn *c, const char *name, bool on, vf_error *err);
+	/* required: undefine; with delete_data also deletes volumes and target */
+	int (*pool_undefine)(vf_conn *c, const char *name, bool delete_data, vf_error *err);
+	/* required: create a volume from its spec. The driver resolves
+	 * spec.backingVolume {pool, name} to the backing file's path and
+	 * format itself. Refreshes the pool first. */
+	int (*volume_create)(vf_conn *c, const vf_object *vol, vf_error *err);
+	/* required: grow only */
+	int (*volume_resize)(vf_conn *c, const char *pool, const char *name, uint64_t capacity,
+			     vf_error *err);
+	int (*volume_delete)(vf_conn *c, const char *pool, const char *name, vf_error *err);
+} vf_storage_driver;
+
+/* A backend is a hypervisor and a storage driver that share a connection,
+ * chosen by URI from the static table in drivers/registry.c. */
+typedef struct vf_backend {
+	const char *name;
+	const vf_hypervisor_driver *hv;
+	const vf_storage_driver *storage;
+} vf_backend;
+
+/* The backend for a URI (every libvirt URI maps to "libvirt" today). */
+const vf_backend *vf_backend_for_uri(const char *uri);
+
+extern const vf_hypervisor_driver vf_libvirt_hypervisor_driver;
+extern const vf_storage_driver vf_libvirt_storage_driver;
+
+/* ---- lock drivers ------------------------------------------------------- */
+
+typedef struct vf_lock_token vf_lock_token;  /* handed out by lock, taken back by unlock */
+
+typedef struct vf_lock_holder {
+	pid_t pid;                /* 0 when unknown */
+	char *command;            /* holder's command line; NULL when unknown */
+	char *since;              /* ISO 8601 time it took the lock; NULL when unknown */
+	char *host;               /* for distributed locks; NULL for local */
+} vf_lock_holder;
+
+void vf_lock_holder_clear(vf_lock_holder *h);
+
+typedef enum vf_lock_kind {
+	VF_LOCK_RECONCILE,        /* one reconciler per state directory */
+	VF_LOCK_METADATA,         /* libvirt's metadata lock: byte 1 of a file */
+	VF_LOCK_KIND_MAX,
+} vf_lock_kind;
+
+typedef struct vf_lock_driver {
+	const char *name;
+	/* required: take the lock on `resource` (a state directory for
+	 * RECONCILE, a file path for METADATA), waiting up to wait_ms
+	 * (0: fail at once). On VF_E_LOCKED/VF_E_TIMEOUT fills *holder when
+	 * known (holder may be NULL). */
+	int (*lock)(vf_lock_kind kind, const char *resource, unsigned wait_ms,
+		    vf_lock_token **out, vf_lock_holder *holder, vf_error *err);
+	/* required: give the token back; accepts NULL */
+	void (*unlock)(vf_lock_token *tok);
+	/* optional: who holds `resource`, without taking it (0 and pid 0 when free) */
+	int (*query)(vf_lock_kind kind, const char *resource, vf_lock_holder *out, vf_error *err);
+} vf_lock_driver;
+
+extern const vf_lock_driver vf_fcntl_lock_driver;

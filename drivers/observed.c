@@ -1,0 +1,116 @@
+/* observed.c: freeing and looking up observed state, shared by every driver
+ * and by the planner. Not for filling it in: each driver does that. */
+#include "driver.h"
+
+static void vf_obs_pool_clear(vf_obs_pool *p)
+{
+	free(p->name);
+	free(p->type_name);
+	free(p->target_path);
+	free(p->source.device);
+	free(p->source.host);
+	free(p->source.dir);
+	free(p->source.name);
+	free(p->source.format);
+}
+
+static void vf_obs_volume_clear(vf_obs_volume *v)
+{
+	free(v->pool);
+	free(v->name);
+	free(v->path);
+	free(v->format_name);
+	free(v->backing_path);
+}
+
+static void vf_obs_domain_clear(vf_obs_domain *d)
+{
+	free(d->name);
+	free(d->type);
+	free(d->machine);
+	free(d->boot);
+	for (size_t i = 0; i < d->n_disks; i++) {
+		free(d->disks[i].path);
+		free(d->disks[i].pool);
+		free(d->disks[i].volume);
+		free(d->disks[i].target);
+	}
+	free(d->disks);
+	for (size_t i = 0; i < d->n_ifaces; i++) {
+		free(d->ifaces[i].network);
+		free(d->ifaces[i].bridge);
+		free(d->ifaces[i].model);
+		free(d->ifaces[i].mac);
+	}
+	free(d->ifaces);
+	free(d->graphics_listen);
+	free(d->state_name);
+	free(d->xml);
+}
+
+void vf_observed_free(vf_observed *o)
+{
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->n_pools; i++)
+		vf_obs_pool_clear(&o->pools[i]);
+	free(o->pools);
+	for (size_t i = 0; i < o->n_volumes; i++)
+		vf_obs_volume_clear(&o->volumes[i]);
+	free(o->volumes);
+	for (size_t i = 0; i < o->n_domains; i++)
+		vf_obs_domain_clear(&o->domains[i]);
+	free(o->domains);
+	free(o->hv_type);
+	memset(o, 0, sizeof(*o));
+}
+
+vf_obs_pool *vf_observed_pool(const vf_observed *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_pools; i++)
+		if (vf_streq(o->pools[i].name, name))
+			return &o->pools[i];
+	return NULL;
+}
+
+vf_obs_pool *vf_observed_pool_by_uuid(const vf_observed *o, const uuid_t uuid)
+{
+	for (size_t i = 0; i < o->n_pools; i++)
+		if (uuid_compare(o->pools[i].uuid, uuid) == 0)
+			return &o->pools[i];
+	return NULL;
+}
+
+vf_obs_volume *vf_observed_volume(const vf_observed *o, const char *pool, const char *name)
+{
+	for (size_t i = 0; i < o->n_volumes; i++)
+		if (vf_streq(o->volumes[i].pool, pool) && vf_streq(o->volumes[i].name, name))
+			return &o->volumes[i];
+	return NULL;
+}
+
+vf_obs_domain *vf_observed_domain(const vf_observed *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_domains; i++)
+		if (vf_streq(o->domains[i].name, name))
+			return &o->domains[i];
+	return NULL;
+}
+
+vf_obs_domain *vf_observed_domain_by_uuid(const vf_observed *o, const uuid_t uuid)
+{
+	for (size_t i = 0; i < o->n_domains; i++)
+		if (uuid_compare(o->domains[i].uuid, uuid) == 0)
+			return &o->domains[i];
+	return NULL;
+}
+
+void vf_lock_holder_clear(vf_lock_holder *h)
+{
+	if (!h)
+		return;
+	free(h->command);
+	free(h->since);
+	free(h->host);
+	memset(h, 0, sizeof(*h));
+}

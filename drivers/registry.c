@@ -1,0 +1,17 @@
+/* registry.c: the static table of backends, chosen by URI. Drivers are
+ * compiled in and listed here; there is no dlopen. */
+#include "driver.h"
+
+static const vf_backend vf_backends[] = {
+	{
+		.name = "libvirt",
+		.hv = &vf_libvirt_hypervisor_driver,
+		.storage = &vf_libvirt_storage_driver,
+	},
+};
+
+const vf_backend *vf_backend_for_uri(const char *uri)
+{
+	(void)uri; /* every URI libvirt understands goes to libvirt */
+	return &vf_backends[0];
+}
