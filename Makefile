@@ -19,11 +19,12 @@ CC ?= cc
 PKGS := yaml-0.1 libxml-2.0 libvirt libcurl uuid json-c
 TEST_PKGS := cmocka
 
+# BUILD may be overridden (make BUILD=build/mine) so parallel work never shares objects.
+BUILD ?= build
 ifeq ($(SAN),1)
-BUILD := build/san
+BUILD := $(BUILD)/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 else
-BUILD := build
 SANFLAGS :=
 endif
 
