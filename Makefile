@@ -22,9 +22,10 @@ TEST_PKGS := cmocka
 # BUILD may be overridden (make BUILD=build/mine) so parallel work never shares objects.
 BUILD ?= build
 ifeq ($(SAN),1)
-BUILD := $(BUILD)/san
+OUT := $(BUILD)/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 else
+OUT := $(BUILD)
 SANFLAGS :=
 endif
 
@@ -49,70 +50,77 @@ TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 LIB_SRCS := $(filter-out controller/main.c,$(wildcard controller/*.c)) \
 	$(wildcard drivers/*.c) $(wildcard drivers/*/*.c)
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-MAIN_OBJ := $(BUILD)/controller/main.o
+LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o)
+MAIN_OBJ := $(OUT)/controller/main.o
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_HARNESS := $(wildcard tests/harness/*.c)
-TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(OUT)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
-BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(OUT)/bench/%)
 
 .PHONY: all deps run check unit integration schema-check install clean bench
-all: $(BUILD)/virtform
+all: $(OUT)/virtform
 
-$(BUILD)/%.o: %.c
+# Quiet by default; V=1 shows the commands.
+ifneq ($(V),1)
+Q := @
+QCC = @echo "  CC      $<";
+QLD = @echo "  LD      $@";
+endif
+
+$(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(QCC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/libvirtform.a: $(LIB_OBJS)
+$(OUT)/libvirtform.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
-$(BUILD)/virtform: $(MAIN_OBJ) $(BUILD)/libvirtform.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+$(OUT)/virtform: $(MAIN_OBJ) $(OUT)/libvirtform.a
+	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%.o: tests/%.c
+$(OUT)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+	$(QCC)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_HARNESS:tests/%.c=$(BUILD)/tests/%.o) $(BUILD)/libvirtform.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+$(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(TEST_HARNESS:tests/%.c=$(OUT)/tests/%.o) $(OUT)/libvirtform.a
+	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libvirtform.a
+$(OUT)/bench/%: tests/bench/%.c $(OUT)/libvirtform.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(QLD)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
-	@BUILD="$(BUILD)" sh tests/tools/deps.sh $(DEB_PKGS)
+	@BUILD="$(OUT)" sh tests/tools/deps.sh $(DEB_PKGS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@sh examples/quickstart/run.sh $(BUILD)/virtform
+	@sh examples/quickstart/run.sh $(OUT)/virtform
 
 unit: $(TEST_BINS)
 	@sh tests/tools/run-unit.sh $(TEST_BINS)
 
-schema-check: $(BUILD)/virtform
-	@/usr/bin/python3 tests/schema_check.py $(BUILD)/virtform
+schema-check: $(OUT)/virtform
+	@/usr/bin/python3 tests/schema_check.py $(OUT)/virtform
 
-integration: $(BUILD)/virtform
-	@sh tests/integration/run.sh $(BUILD)/virtform
+integration: $(OUT)/virtform
+	@sh tests/integration/run.sh $(OUT)/virtform
 
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory schema-check
 	@$(MAKE) --no-print-directory integration
 
-bench: deps $(BUILD)/virtform $(BENCH_BINS)
-	@sh tests/bench/run.sh $(BUILD)
+bench: deps $(OUT)/virtform $(BENCH_BINS)
+	@sh tests/bench/run.sh $(OUT)
 
-install: $(BUILD)/virtform
+install: $(OUT)/virtform
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
-	install -m 0755 $(BUILD)/virtform $(DESTDIR)$(BINDIR)/virtform
+	install -m 0755 $(OUT)/virtform $(DESTDIR)$(BINDIR)/virtform
 	install -m 0644 docs/virtform.1 $(DESTDIR)$(MANDIR)/man1/virtform.1
 	install -m 0644 docs/virtform.yaml.5 $(DESTDIR)$(MANDIR)/man5/virtform.yaml.5
 
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(OUT) -maxdepth 4 -name '*.d' 2>/dev/null)

@@ -14,6 +14,7 @@ typedef struct vf_ledger_entry {
 	char *pool;               /* volumes only */
 	char *name;
 	uuid_t uuid;              /* pools and domains: the UUID virtform gave it */
+	vf_deletion_policy deletion; /* the manifest's policy, remembered for when it is gone */
 } vf_ledger_entry;
 
 typedef struct vf_ledger {
