@@ -58,6 +58,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(OUT)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(OUT)/bench/%)
 
+.SECONDARY:
 .PHONY: all deps run check unit integration schema-check install clean bench
 all: $(OUT)/virtform
 
