@@ -16,7 +16,7 @@ DESTDIR ?=
 VERSION := 0.1.0
 
 CC ?= cc
-PKGS := yaml-0.1 libxml-2.0 libvirt libcurl uuid json-c
+PKGS := yaml-0.1 libxml-2.0 libvirt libcurl uuid json-c libsystemd gnutls
 TEST_PKGS := cmocka
 
 # BUILD may be overridden (make BUILD=build/mine) so parallel work never shares objects.
@@ -31,7 +31,7 @@ endif
 
 # Debian packages: build, unit test, integration test.
 DEB_PKGS := gcc make pkg-config libyaml-dev libxml2-dev libvirt-dev libcurl4-openssl-dev \
-	uuid-dev libjson-c-dev libinotifytools0-dev inotify-tools libcmocka-dev \
+	uuid-dev libjson-c-dev libgnutls28-dev libinotifytools0-dev inotify-tools libsystemd-dev libcmocka-dev \
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils \
 	etcd-server ovmf python3 python3-yaml python3-jsonschema
 

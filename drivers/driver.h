@@ -208,6 +208,7 @@ typedef struct vf_lock_holder {
 	char *command;            /* holder's command line; NULL when unknown */
 	char *since;              /* ISO 8601 time it took the lock; NULL when unknown */
 	char *host;               /* for distributed locks; NULL for local */
+	bool held;                /* query/failed lock: someone holds it (pid may be 0) */
 } vf_lock_holder;
 
 void vf_lock_holder_clear(vf_lock_holder *h);
@@ -233,3 +234,49 @@ typedef struct vf_lock_driver {
 } vf_lock_driver;
 
 extern const vf_lock_driver vf_fcntl_lock_driver;
+
+/* Default waits (docs/locking.md): --lock-timeout for the reconcile lock,
+ * --lock-wait for metadata locks. */
+#define VF_LOCK_TIMEOUT_DEFAULT_MS 0u
+#define VF_LOCK_WAIT_DEFAULT_MS 60000u
+
+/* The fcntl driver's descriptor behind a token it handed out (-1 for NULL).
+ * Change a locked file's size or owner through this descriptor
+ * (ftruncate, fchown): opening and closing the same file elsewhere in this
+ * process would silently drop the lock (the POSIX close() rule). */
+int vf_fcntl_lock_fd(const vf_lock_token *tok);
+
+/* Take drv's METADATA lock on each of paths[0..n) in sorted (strcmp) path
+ * order, so two virtforms locking overlapping sets never deadlock. On
+ * success *out is a caller-owned array of n tokens, (*out)[i] for paths[i];
+ * a path listed twice is locked once and the later slots are NULL. On
+ * failure nothing stays locked and *out is untouched. */
+int vf_lock_metadata_many(const vf_lock_driver *drv, const char *const *paths, size_t n,
+			  unsigned wait_ms, vf_lock_token ***out, vf_error *err);
+/* Unlock every token of a vf_lock_metadata_many() result and free the
+ * array; accepts NULL. */
+void vf_lock_release_many(const vf_lock_driver *drv, vf_lock_token **toks, size_t n);
+
+/* ---- leases (observed state; read, never taken) -------------------------- */
+
+/* Where virtlockd's lock manager looks when no path is given. */
+#define VF_LOCKD_CONF_DEFAULT "/etc/libvirt/qemu-lockd.conf"
+
+typedef struct vf_lease {
+	bool held;                /* someone holds the disk's content lease */
+	bool shared;              /* held shared (a <shareable/> disk), not exclusive */
+	pid_t pid;                /* holder (virtlockd, normally); 0 when unknown */
+	char *command;            /* holder's command line; NULL when unknown */
+	char *lockspace;          /* "direct", or the indirect lockspace directory */
+	char *lock_path;          /* the file whose byte 0 is locked */
+} vf_lease;
+
+/* Whether the content lease on disk file `path` is held, by probing
+ * virtlockd's lockspaces without taking anything: the indirect one
+ * (`file_lockspace_dir` in lockd_conf, NULL = VF_LOCKD_CONF_DEFAULT; the
+ * lock file is named by the lower-case hex SHA-256 of `path` as written
+ * in the domain XML) when configured, and the direct one (byte 0 of the
+ * file itself). A missing file or conf is not an error; *out is filled
+ * only on success. */
+int vf_lease_query(const char *path, const char *lockd_conf, vf_lease *out, vf_error *err);
+void vf_lease_clear(vf_lease *l);   /* frees the strings; accepts NULL */
