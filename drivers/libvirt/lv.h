@@ -1,0 +1,148 @@
+/* lv.h: internals shared by the libvirt driver's modules: the connection
+ * struct, libvirt error capture, cleanup helpers for libvirt and libxml2
+ * handles, and the XML readers and writers. Not for callers outside
+ * drivers/libvirt/: they see only the tables in drivers/driver.h. */
+#pragma once
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+
+#include "../driver.h"
+
+/* libxml2's BAD_CAST drops const; its functions take const xmlChar *. */
+#define VF_XC(s) ((const xmlChar *)(s))
+
+struct vf_conn {
+	virConnectPtr conn;
+	char *uri;                /* virConnectGetURI() */
+	char *hv_type;            /* virConnectGetType(): "QEMU", "TEST", ... */
+	bool is_test;             /* libvirt's built-in test driver */
+};
+
+/* ---- conn.c: connection and libvirt errors ------------------------------- */
+
+int vf_lv_open(const char *uri, vf_conn **out, vf_error *err);
+void vf_lv_close(vf_conn *c);
+const char *vf_lv_uri(vf_conn *c);
+
+/* libvirt's last error on this thread: its message (never NULL) and code. */
+const char *vf_lv__msg(void);
+int vf_lv__code(void);
+
+/* ---- cleanup helpers ------------------------------------------------------ */
+
+static inline void vf_lv__domp(virDomainPtr *p)
+{
+	if (*p)
+		virDomainFree(*p);
+}
+static inline void vf_lv__poolp(virStoragePoolPtr *p)
+{
+	if (*p)
+		virStoragePoolFree(*p);
+}
+static inline void vf_lv__volp(virStorageVolPtr *p)
+{
+	if (*p)
+		virStorageVolFree(*p);
+}
+static inline void vf_lv__docp(xmlDocPtr *p)
+{
+	if (*p)
+		xmlFreeDoc(*p);
+}
+static inline void vf_lv__xctxp(xmlXPathContextPtr *p)
+{
+	if (*p)
+		xmlXPathFreeContext(*p);
+}
+static inline void vf_lv__xobjp(xmlXPathObjectPtr *p)
+{
+	if (*p)
+		xmlXPathFreeObject(*p);
+}
+#define _cleanup_dom_ _cleanup_(vf_lv__domp)
+#define _cleanup_pool_ _cleanup_(vf_lv__poolp)
+#define _cleanup_vol_ _cleanup_(vf_lv__volp)
+#define _cleanup_doc_ _cleanup_(vf_lv__docp)
+#define _cleanup_xctx_ _cleanup_(vf_lv__xctxp)
+#define _cleanup_xobj_ _cleanup_(vf_lv__xobjp)
+
+/* ---- xml.c: small libxml2 helpers ----------------------------------------- */
+
+/* Parse without network access, entity expansion or printing; NULL on error. */
+xmlDocPtr vf_lv__xml_read(const char *text);
+/* libxml2's last parse error as one line (borrowed; never NULL). */
+const char *vf_lv__xml_last_error(void);
+/* The XPath `expr` evaluated with `at` as context node (NULL: the root),
+ * as a string; NULL when it is empty or absent. */
+char *vf_lv__xstr(xmlXPathContextPtr ctx, xmlNodePtr at, const char *expr);
+/* Nodes matching `expr` from `at`; caller frees the result. */
+xmlXPathObjectPtr vf_lv__xnodes(xmlXPathContextPtr ctx, xmlNodePtr at, const char *expr);
+bool vf_lv__xbool(xmlXPathContextPtr ctx, xmlNodePtr at, const char *expr);
+/* An element holding a number with an optional `unit` attribute, in bytes;
+ * `dflt_unit` is the multiplier when there is no unit. false when absent. */
+bool vf_lv__xsize(xmlXPathContextPtr ctx, xmlNodePtr at, const char *expr,
+		  uint64_t dflt_unit, uint64_t *out);
+
+/* Tree building that escapes: a child element with optional text, an attribute. */
+xmlNodePtr vf_lv__add(xmlNodePtr parent, const char *name, const char *text);
+void vf_lv__attr(xmlNodePtr node, const char *name, const char *value);
+void vf_lv__attrf(xmlNodePtr node, const char *name, const char *fmt, ...) VF_PRINTF(3, 4);
+
+/* ---- xml_parse.c: libvirt XML into observed state ------------------------ */
+
+int vf_lv__parse_pool(const char *xml, vf_obs_pool *p, vf_error *err);
+int vf_lv__parse_volume(const char *xml, vf_obs_volume *v, vf_error *err);
+int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err);
+/* The capabilities offer type='kvm' guests for the host's architecture. */
+bool vf_lv__caps_have_kvm(const char *caps_xml);
+/* A volume's or pool's XML: <target><format type>, or the pool's type. */
+char *vf_lv__vol_format(const char *vol_xml);
+char *vf_lv__pool_type(const char *pool_xml);
+
+/* ---- xml_build.c: specs into libvirt XML --------------------------------- */
+
+/* What the domain XML needs that only libvirt or the host knows, per disk. */
+typedef struct vf_lv_disk_info {
+	char *format;             /* volume disks: the volume's format; NULL unknown */
+	bool block;               /* path disks: a block device */
+} vf_lv_disk_info;
+
+char *vf_lv__pool_xml(const vf_object *pool);
+/* with_format: the pool stores files, so the volume's format applies. */
+char *vf_lv__volume_xml(const vf_object *vol, bool with_format, const char *backing_path,
+			const char *backing_format);
+char *vf_lv__domain_xml(const vf_object *dom, const char *type, const vf_lv_disk_info *disks);
+/* spec.xml with a UUID when it has none and virtform's metadata element. */
+int vf_lv__domain_xml_raw(const vf_object *dom, char **out, vf_error *err);
+
+/* ---- the table members (observe.c, domain.c, pool.c, volume.c) ---------- */
+
+int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err);
+
+int vf_lv_domain_define(vf_conn *c, const vf_object *dom, vf_domain_type type, vf_error *err);
+int vf_lv_domain_start(vf_conn *c, const char *name, vf_error *err);
+int vf_lv_domain_shutdown(vf_conn *c, const char *name, unsigned timeout_s, vf_error *err);
+int vf_lv_domain_suspend(vf_conn *c, const char *name, vf_error *err);
+int vf_lv_domain_resume(vf_conn *c, const char *name, vf_error *err);
+int vf_lv_domain_set_autostart(vf_conn *c, const char *name, bool on, vf_error *err);
+int vf_lv_domain_set_vcpus_live(vf_conn *c, const char *name, uint32_t vcpus, vf_error *err);
+int vf_lv_domain_set_memory_live(vf_conn *c, const char *name, uint64_t bytes, vf_error *err);
+int vf_lv_domain_undefine(vf_conn *c, const char *name, bool keep_nvram, vf_error *err);
+
+int vf_lv_pool_define(vf_conn *c, const vf_object *pool, vf_error *err);
+int vf_lv_pool_start(vf_conn *c, const char *name, vf_error *err);
+int vf_lv_pool_stop(vf_conn *c, const char *name, vf_error *err);
+int vf_lv_pool_set_autostart(vf_conn *c, const char *name, bool on, vf_error *err);
+int vf_lv_pool_undefine(vf_conn *c, const char *name, bool delete_data, vf_error *err);
+/* The pool's XML; inactive when the driver supports the flag. NULL on error. */
+char *vf_lv__pool_xml_desc(virStoragePoolPtr p);
+
+int vf_lv_volume_create(vf_conn *c, const vf_object *vol, vf_error *err);
+int vf_lv_volume_resize(vf_conn *c, const char *pool, const char *name, uint64_t capacity,
+			vf_error *err);
+int vf_lv_volume_delete(vf_conn *c, const char *pool, const char *name, vf_error *err);

@@ -1,0 +1,777 @@
+/* test_libvirt.c: the libvirt driver against libvirt's own test driver
+ * (test:///default, fresh per test, and a custom state file in
+ * tests/fixtures/libvirt/): what it observes, what it defines reads back
+ * field by field, lifecycle calls change the observed state, and errors
+ * carry libvirt's message. Objects are built by hand, not loaded from YAML. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "drivers/driver.h"
+
+#define HV (&vf_libvirt_hypervisor_driver)
+#define ST (&vf_libvirt_storage_driver)
+#define GIB (1024ull * 1024 * 1024)
+#define MIB (1024ull * 1024)
+#define HOSTILE "a<b&\"c'"
+#define STATE_URI "test://" SRCDIR "/tests/fixtures/libvirt/host.xml"
+
+/* ---- harness -------------------------------------------------------------- */
+
+static vf_conn *open_uri(const char *uri)
+{
+	vf_conn *c = NULL;
+	vf_error e = { 0 };
+	int r = HV->open(uri, &c, &e);
+	if (r < 0)
+		fail_msg("open %s: %s", uri, e.message);
+	assert_non_null(c);
+	return c;
+}
+
+static vf_observed observe(vf_conn *c)
+{
+	vf_observed o = { 0 };
+	vf_error e = { 0 };
+	if (HV->observe(c, &o, &e) < 0)
+		fail_msg("observe: %s", e.message);
+	return o;
+}
+
+/* Run a driver call that must succeed; on failure show libvirt's words. */
+#define OK(call)                                                                  \
+	do {                                                                      \
+		vf_error err_ = { 0 };                                            \
+		vf_error *err = &err_;                                            \
+		int r_ = (call);                                                  \
+		if (r_ != 0)                                                      \
+			fail_msg("%s failed: %s", #call, err_.message);           \
+		vf_error_clear(&err_);                                            \
+	} while (0)
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!hay || !strstr(hay, needle))
+		fail_msg("\"%s\" does not contain \"%s\"", hay ? hay : "(null)", needle);
+}
+
+static vf_perms perms(int32_t mode, int64_t owner, int64_t group)
+{
+	return (vf_perms){ .mode = mode, .owner = owner, .group = group };
+}
+
+static vf_object pool_obj(const char *name, const char *path)
+{
+	vf_object o = { .kind = VF_KIND_POOL, .name = vf_strdup(name) };
+	vf_uuid_derive(VF_KIND_POOL, NULL, name, o.uuid);
+	o.u.pool.type = VF_POOL_DIR;
+	o.u.pool.target_path = vf_strdup(path);
+	o.u.pool.perms = perms(-1, -1, -1);
+	return o;
+}
+
+static vf_object volume_obj(const char *pool, const char *name, uint64_t capacity)
+{
+	vf_object o = { .kind = VF_KIND_VOLUME, .name = vf_strdup(name) };
+	vf_uuid_derive(VF_KIND_VOLUME, pool, name, o.uuid);
+	o.u.volume.pool = vf_strdup(pool);
+	o.u.volume.capacity = capacity;
+	o.u.volume.perms = perms(-1, -1, -1);
+	return o;
+}
+
+static vf_object domain_obj(const char *name)
+{
+	vf_object o = { .kind = VF_KIND_DOMAIN, .name = vf_strdup(name) };
+	vf_uuid_derive(VF_KIND_DOMAIN, NULL, name, o.uuid);
+	return o;
+}
+
+static vf_disk volume_disk(const char *pool, const char *name)
+{
+	return (vf_disk){ .has_volume = true,
+			  .volume = { .pool = vf_strdup(pool), .name = vf_strdup(name) } };
+}
+
+static void uuid_str(const uuid_t u, char out[UUID_STR_LEN])
+{
+	uuid_unparse_lower(u, out);
+}
+
+__attribute__((returns_nonnull)) static vf_obs_disk *disk_by_target(vf_obs_domain *d,
+								 const char *target)
+{
+	for (size_t i = 0; i < d->n_disks; i++)
+		if (vf_streq(d->disks[i].target, target))
+			return &d->disks[i];
+	fail_msg("domain \"%s\" has no disk with target %s", d->name, target);
+	abort();
+}
+
+/* ---- observing ------------------------------------------------------------ */
+
+static void test_observe_default_host(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	assert_string_equal(HV->uri(c), "test:///default");
+	vf_observed o = observe(c);
+
+	assert_int_equal(strcasecmp(o.hv_type, "test"), 0);
+	assert_false(o.kvm); /* the test driver offers only type='test' guests */
+
+	vf_obs_pool *p = vf_observed_pool(&o, "default-pool");
+	assert_non_null(p);
+	assert_int_equal(p->type, VF_POOL_DIR);
+	assert_string_equal(p->type_name, "dir");
+	assert_string_equal(p->target_path, "/default-pool");
+	assert_true(p->active);
+	assert_true(p->persistent);
+	assert_true(p->capacity > 0);
+
+	vf_obs_domain *d = vf_observed_domain(&o, "test");
+	assert_non_null(d);
+	assert_string_equal(d->type, "test");
+	assert_int_equal(d->state, VF_RUN_RUNNING);
+	assert_string_equal(d->state_name, "running");
+	assert_int_equal(d->vcpus, 2);
+	assert_int_equal(d->memory, 8 * GIB);
+	assert_int_equal(d->current_memory, 2 * GIB);
+	assert_int_equal(d->live_vcpus, 2);
+	assert_int_equal(d->live_memory, 2 * GIB);
+	assert_false(d->managed);
+	assert_true(d->persistent);
+	assert_int_equal(d->n_disks, 1);
+	assert_int_equal(d->disks[0].type, VF_OBS_DISK_FILE);
+	assert_string_equal(d->disks[0].path, "/guest/diskimage1");
+	assert_string_equal(d->disks[0].target, "vda");
+	assert_int_equal(d->n_ifaces, 1);
+	assert_string_equal(d->ifaces[0].network, "default");
+	assert_string_equal(d->ifaces[0].mac, "aa:bb:cc:dd:ee:ff");
+	assert_int_equal(d->graphics, VF_GRAPHICS_NONE);
+	assert_non_null(d->xml);
+	assert_contains(d->xml, "<name>test</name>");
+
+	vf_observed_free(&o);
+	HV->close(c);
+}
+
+static void test_observe_state_file(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri(STATE_URI);
+	vf_observed o = observe(c);
+
+	vf_obs_pool *p = vf_observed_pool(&o, "images");
+	assert_non_null(p);
+	char u[UUID_STR_LEN];
+	uuid_str(p->uuid, u);
+	assert_string_equal(u, "3d2f8c61-5a4b-4e9f-b1c2-7e6d5f4a3b29");
+	assert_string_equal(p->target_path, "/images");
+	assert_int_equal(p->mode, 0711);
+	assert_int_equal(p->owner, 0);
+	assert_int_equal(p->group, 107);
+	assert_int_equal(p->capacity, 100 * GIB);
+
+	vf_obs_volume *v = vf_observed_volume(&o, "images", "base.qcow2");
+	assert_non_null(v);
+	assert_string_equal(v->path, "/images/base.qcow2");
+	assert_int_equal(v->capacity, 20 * GIB); /* unit='GiB' normalised to bytes */
+	assert_int_equal(v->allocation, 512 * MIB);
+	assert_int_equal(v->format, VF_VOL_QCOW2);
+	assert_string_equal(v->format_name, "qcow2");
+	assert_null(v->backing_path);
+
+	vf_obs_domain *web = vf_observed_domain(&o, "web");
+	assert_non_null(web);
+	assert_true(web->managed); /* the owner element in virtform's namespace */
+	assert_int_equal(web->state, VF_RUN_RUNNING);
+	assert_int_equal(web->memory, 1 * GIB);
+	assert_int_equal(web->current_memory, 768 * MIB);
+	assert_int_equal(web->vcpus, 2);
+	assert_string_equal(web->machine, "pc");
+	assert_int_equal(web->firmware, VF_FIRMWARE_UEFI); /* a <loader> */
+	assert_int_equal(web->n_boot, 2);
+	assert_int_equal(web->boot[0], VF_BOOT_CDROM);
+	assert_int_equal(web->boot[1], VF_BOOT_HD);
+	assert_int_equal(web->n_disks, 1);
+	assert_int_equal(web->disks[0].type, VF_OBS_DISK_FILE);
+	assert_string_equal(web->disks[0].path, "/images/web.qcow2");
+	assert_string_equal(web->disks[0].target, "sdb");
+	assert_int_equal(web->disks[0].bus, VF_BUS_SATA);
+	assert_int_equal(web->disks[0].cache, VF_CACHE_WRITEBACK);
+	assert_int_equal(web->n_ifaces, 1);
+	assert_string_equal(web->ifaces[0].bridge, "br0");
+	assert_null(web->ifaces[0].network);
+	assert_string_equal(web->ifaces[0].model, "e1000");
+	assert_string_equal(web->ifaces[0].mac, "52:54:00:ab:cd:ef"); /* lower-cased */
+	assert_int_equal(web->graphics, VF_GRAPHICS_SPICE);
+	assert_string_equal(web->graphics_listen, "0.0.0.0");
+	assert_false(web->serial_console);
+
+	vf_obs_domain *legacy = vf_observed_domain(&o, "legacy");
+	assert_non_null(legacy);
+	assert_false(legacy->managed);
+	assert_int_equal(legacy->state, VF_RUN_SHUTOFF);
+	assert_string_equal(legacy->state_name, "shutoff");
+	assert_int_equal(legacy->firmware, VF_FIRMWARE_BIOS);
+	assert_int_equal(legacy->live_vcpus, 0);
+	assert_int_equal(legacy->live_memory, 0);
+	assert_int_equal(legacy->memory, 256 * MIB);
+
+	vf_observed_free(&o);
+	HV->close(c);
+}
+
+static void test_observe_changes_nothing(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_object pool = pool_obj("idle", "/idle");
+	OK(ST->pool_define(c, &pool, err)); /* defined, never started */
+
+	vf_observed a = observe(c);
+	vf_observed b = observe(c);
+	vf_obs_pool *p = vf_observed_pool(&b, "idle");
+	assert_non_null(p);
+	assert_false(p->active); /* observing did not start it */
+	assert_int_equal(a.n_pools, b.n_pools);
+	assert_int_equal(a.n_domains, b.n_domains);
+	assert_int_equal(a.n_volumes, b.n_volumes);
+	assert_int_equal(vf_observed_domain(&b, "test")->state, VF_RUN_RUNNING);
+
+	vf_observed_free(&a);
+	vf_observed_free(&b);
+	vf_object_clear(&pool);
+	HV->close(c);
+}
+
+/* ---- defining and reading back ------------------------------------------- */
+
+/* A pool, a backing volume, a volume on it and a domain using both. */
+static void define_stack(vf_conn *c, const char *path_disk)
+{
+	vf_object pool = pool_obj("vms", "/vms");
+	pool.u.pool.perms = perms(0755, 107, 108);
+	OK(ST->pool_define(c, &pool, err));
+	OK(ST->pool_start(c, "vms", err));
+	OK(ST->pool_set_autostart(c, "vms", true, err));
+
+	vf_object base = volume_obj("vms", "base.qcow2", 1 * GIB);
+	OK(ST->volume_create(c, &base, err));
+	vf_object disk = volume_obj("vms", "disk.qcow2", 10 * GIB);
+	disk.u.volume.format = VF_VOL_QCOW2;
+	disk.u.volume.perms = perms(0600, 107, 107);
+	disk.u.volume.has_backing = true;
+	disk.u.volume.backing = (vf_volref){ .pool = vf_strdup("vms"), .name = vf_strdup("base.qcow2") };
+	OK(ST->volume_create(c, &disk, err));
+
+	vf_object dom = domain_obj("web");
+	vf_domain_spec *s = &dom.u.domain;
+	s->has_vcpus = true;
+	s->vcpus = 4;
+	s->has_memory = true;
+	s->memory = 2 * GIB;
+	s->cpu_mode = VF_CPU_HOST_PASSTHROUGH;
+	s->machine = vf_strdup("q35");
+	s->firmware = VF_FIRMWARE_UEFI;
+	s->boot = vf_calloc(2, sizeof(*s->boot));
+	s->boot[0] = VF_BOOT_HD;
+	s->boot[1] = VF_BOOT_CDROM;
+	s->n_boot = 2;
+	s->disks = vf_calloc(3, sizeof(*s->disks));
+	s->n_disks = 3;
+	s->disks[0] = volume_disk("vms", "disk.qcow2"); /* virtio, no target: skips vda */
+	s->disks[0].cache = VF_CACHE_NONE;
+	s->disks[1] = volume_disk("vms", "base.qcow2");
+	s->disks[1].bus = VF_BUS_SATA;
+	s->disks[1].readonly = true;
+	s->disks[1].shareable = true;
+	s->disks[2] = (vf_disk){ .path = vf_strdup(path_disk), .target = vf_strdup("vda"),
+				 .device = VF_DISK_DEVICE_CDROM, .readonly = true };
+	s->ifaces = vf_calloc(2, sizeof(*s->ifaces));
+	s->n_ifaces = 2;
+	s->ifaces[0] = (vf_iface){ .network = vf_strdup("default"), .mac = vf_strdup("52:54:00:12:34:56") };
+	s->ifaces[1] = (vf_iface){ .bridge = vf_strdup("br0"), .model = vf_strdup("e1000") };
+	s->graphics = VF_GRAPHICS_VNC;
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_KVM, err));
+	OK(HV->domain_set_autostart(c, "web", true, err));
+
+	vf_object_clear(&pool);
+	vf_object_clear(&base);
+	vf_object_clear(&disk);
+	vf_object_clear(&dom);
+}
+
+static void test_define_and_observe_back(void **state)
+{
+	(void)state;
+	char tmp[] = "/tmp/vf-libvirt-cdrom-XXXXXX";
+	int fd = mkstemp(tmp);
+	assert_true(fd >= 0);
+	close(fd);
+
+	vf_conn *c = open_uri("test:///default");
+	define_stack(c, tmp);
+	vf_observed o = observe(c);
+
+	vf_obs_pool *p = vf_observed_pool(&o, "vms");
+	assert_non_null(p);
+	uuid_t want;
+	vf_uuid_derive(VF_KIND_POOL, NULL, "vms", want);
+	assert_int_equal(uuid_compare(p->uuid, want), 0);
+	assert_int_equal(p->type, VF_POOL_DIR);
+	assert_string_equal(p->target_path, "/vms");
+	assert_true(p->active);
+	assert_true(p->autostart);
+	assert_true(p->persistent);
+	assert_int_equal(p->mode, 0755);
+	assert_int_equal(p->owner, 107);
+	assert_int_equal(p->group, 108);
+
+	vf_obs_volume *base = vf_observed_volume(&o, "vms", "base.qcow2");
+	assert_non_null(base);
+	assert_int_equal(base->capacity, 1 * GIB);
+	assert_int_equal(base->format, VF_VOL_QCOW2); /* the default format */
+	vf_obs_volume *disk = vf_observed_volume(&o, "vms", "disk.qcow2");
+	assert_non_null(disk);
+	assert_int_equal(disk->capacity, 10 * GIB);
+	assert_int_equal(disk->format, VF_VOL_QCOW2);
+	assert_string_equal(disk->backing_path, base->path);
+	assert_int_equal(disk->mode, 0600);
+	assert_int_equal(disk->owner, 107);
+	assert_int_equal(disk->group, 107);
+
+	vf_obs_domain *d = vf_observed_domain(&o, "web");
+	assert_non_null(d);
+	vf_uuid_derive(VF_KIND_DOMAIN, NULL, "web", want);
+	assert_int_equal(uuid_compare(d->uuid, want), 0);
+	assert_string_equal(d->type, "test"); /* the test driver's only type */
+	assert_true(d->managed);
+	assert_true(d->persistent);
+	assert_true(d->autostart);
+	assert_int_equal(d->state, VF_RUN_SHUTOFF);
+	assert_int_equal(d->vcpus, 4);
+	assert_int_equal(d->memory, 2 * GIB);
+	assert_int_equal(d->current_memory, 2 * GIB);
+	assert_int_equal(d->cpu_mode, VF_CPU_HOST_PASSTHROUGH);
+	assert_string_equal(d->machine, "q35");
+	assert_int_equal(d->firmware, VF_FIRMWARE_UEFI);
+	assert_int_equal(d->n_boot, 2);
+	assert_int_equal(d->boot[0], VF_BOOT_HD);
+	assert_int_equal(d->boot[1], VF_BOOT_CDROM);
+
+	assert_int_equal(d->n_disks, 3);
+	vf_obs_disk *d0 = disk_by_target(d, "vdb"); /* vda is taken by the explicit cdrom */
+	vf_obs_disk *d1 = disk_by_target(d, "sda");
+	vf_obs_disk *d2 = disk_by_target(d, "vda");
+	assert_int_equal(d0->type, VF_OBS_DISK_VOLUME);
+	assert_string_equal(d0->pool, "vms");
+	assert_string_equal(d0->volume, "disk.qcow2");
+	assert_int_equal(d0->bus, VF_BUS_VIRTIO);
+	assert_int_equal(d0->device, VF_DISK_DEVICE_DISK);
+	assert_int_equal(d0->cache, VF_CACHE_NONE);
+	assert_false(d0->readonly);
+	assert_false(d0->shareable);
+	assert_int_equal(d1->type, VF_OBS_DISK_VOLUME);
+	assert_string_equal(d1->pool, "vms");
+	assert_string_equal(d1->volume, "base.qcow2");
+	assert_int_equal(d1->bus, VF_BUS_SATA);
+	assert_true(d1->readonly);
+	assert_true(d1->shareable);
+	assert_int_equal(d1->cache, VF_CACHE_UNSET);
+	assert_int_equal(d2->type, VF_OBS_DISK_FILE); /* a regular file, not a block device */
+	assert_string_equal(d2->path, tmp);
+	assert_int_equal(d2->device, VF_DISK_DEVICE_CDROM);
+	assert_true(d2->readonly);
+	/* the volume's format was looked up through libvirt */
+	assert_contains(d->xml, "<driver name='qemu' type='qcow2' cache='none'/>");
+
+	assert_int_equal(d->n_ifaces, 2);
+	assert_string_equal(d->ifaces[0].network, "default");
+	assert_string_equal(d->ifaces[0].mac, "52:54:00:12:34:56");
+	assert_string_equal(d->ifaces[0].model, "virtio"); /* the default model */
+	assert_string_equal(d->ifaces[1].bridge, "br0");
+	assert_string_equal(d->ifaces[1].model, "e1000");
+	assert_int_equal(d->graphics, VF_GRAPHICS_VNC);
+	assert_string_equal(d->graphics_listen, "127.0.0.1");
+	assert_true(d->serial_console);
+	assert_contains(d->xml, "<console type='pty'>");
+	assert_contains(d->xml, "<virtform:owner xmlns:virtform=\"" VF_METADATA_NS "\" name=\"web\"/>");
+
+	vf_observed_free(&o);
+	HV->close(c);
+	unlink(tmp);
+}
+
+static void test_redefine_in_place(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_object dom = domain_obj("small");
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_QEMU, err));
+	dom.u.domain.has_vcpus = true;
+	dom.u.domain.vcpus = 3;
+	dom.u.domain.serial_console = VF_TRI_FALSE;
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_QEMU, err));
+
+	vf_observed o = observe(c);
+	size_t n = 0;
+	for (size_t i = 0; i < o.n_domains; i++)
+		n += vf_streq(o.domains[i].name, "small");
+	assert_int_equal(n, 1);
+	vf_obs_domain *d = vf_observed_domain(&o, "small");
+	assert_int_equal(uuid_compare(d->uuid, dom.uuid), 0);
+	assert_int_equal(d->vcpus, 3);
+	assert_int_equal(d->memory, 512 * MIB); /* the default */
+	assert_false(d->serial_console);
+	assert_int_equal(d->graphics, VF_GRAPHICS_NONE);
+	vf_observed_free(&o);
+	vf_object_clear(&dom);
+	HV->close(c);
+}
+
+static void test_hostile_names_round_trip(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_object dom = domain_obj(HOSTILE);
+	vf_object pool = pool_obj(HOSTILE, "/hostile");
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_KVM, err));
+	OK(ST->pool_define(c, &pool, err));
+	OK(ST->pool_start(c, HOSTILE, err));
+
+	vf_observed o = observe(c);
+	vf_obs_domain *d = vf_observed_domain(&o, HOSTILE);
+	assert_non_null(d);
+	assert_string_equal(d->name, HOSTILE);
+	assert_true(d->managed);
+	assert_contains(d->xml, "name=\"a&lt;b&amp;&quot;c'\"");
+	vf_obs_pool *p = vf_observed_pool(&o, HOSTILE);
+	assert_non_null(p);
+	assert_true(p->active);
+	assert_int_equal(uuid_compare(p->uuid, pool.uuid), 0);
+	vf_observed_free(&o);
+
+	OK(HV->domain_undefine(c, HOSTILE, false, err));
+	OK(ST->pool_undefine(c, HOSTILE, false, err));
+	o = observe(c);
+	assert_null(vf_observed_domain(&o, HOSTILE));
+	assert_null(vf_observed_pool(&o, HOSTILE));
+	vf_observed_free(&o);
+
+	vf_object_clear(&dom);
+	vf_object_clear(&pool);
+	HV->close(c);
+}
+
+static void test_raw_xml_keeps_user_metadata(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_object dom = domain_obj("raw");
+	dom.u.domain.xml = vf_strdup(
+		"<domain type='test'>\n"
+		"  <name>raw</name>\n"
+		"  <metadata>\n"
+		"    <app:info xmlns:app='urn:example:app'>keep &amp; me</app:info>\n"
+		"    <virtform:owner xmlns:virtform='" VF_METADATA_NS "' name='stale'/>\n"
+		"  </metadata>\n"
+		"  <memory unit='MiB'>64</memory>\n"
+		"  <vcpu>1</vcpu>\n"
+		"  <os><type>hvm</type></os>\n"
+		"</domain>\n");
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_KVM, err));
+
+	vf_observed o = observe(c);
+	vf_obs_domain *d = vf_observed_domain(&o, "raw");
+	assert_non_null(d);
+	assert_true(d->managed);
+	assert_int_equal(uuid_compare(d->uuid, dom.uuid), 0); /* it had none: ours */
+	assert_int_equal(d->memory, 64 * MIB);
+	assert_contains(d->xml, "urn:example:app");
+	assert_contains(d->xml, "keep &amp; me");
+	assert_contains(d->xml, "name=\"raw\"");
+	assert_null(strstr(d->xml, "stale")); /* our old element is replaced, not duplicated */
+	vf_observed_free(&o);
+
+	/* A UUID the user wrote is kept. */
+	vf_object other = domain_obj("own-uuid");
+	other.u.domain.xml = vf_strdup("<domain type='test'><name>own-uuid</name>"
+				       "<uuid>11111111-2222-3333-4444-555555555555</uuid>"
+				       "<memory>65536</memory><os><type>hvm</type></os></domain>");
+	OK(HV->domain_define(c, &other, VF_DOMAIN_KVM, err));
+	o = observe(c);
+	char u[UUID_STR_LEN];
+	uuid_str(vf_observed_domain(&o, "own-uuid")->uuid, u);
+	assert_string_equal(u, "11111111-2222-3333-4444-555555555555");
+	assert_true(vf_observed_domain(&o, "own-uuid")->managed);
+	vf_observed_free(&o);
+
+	vf_object_clear(&dom);
+	vf_object_clear(&other);
+	HV->close(c);
+}
+
+static void test_raw_xml_errors(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_error e = { 0 };
+	vf_object dom = domain_obj("bad");
+	dom.u.domain.xml_pos = (vf_pos){ .file = "bad.yaml", .line = 7, .col = 3 };
+	dom.u.domain.xml = vf_strdup("<domain type='test'><name>bad</name>");
+	assert_int_equal(HV->domain_define(c, &dom, VF_DOMAIN_KVM, &e), -VF_E_SCHEMA);
+	assert_contains(e.message, "spec.xml of domain \"bad\" is not well-formed XML");
+	assert_int_equal(e.pos.line, 7);
+
+	free(dom.u.domain.xml);
+	dom.u.domain.xml = vf_strdup("<domain type='test'><name>other</name></domain>");
+	assert_int_equal(HV->domain_define(c, &dom, VF_DOMAIN_KVM, &e), -VF_E_SCHEMA);
+	assert_contains(e.message, "names another domain");
+
+	vf_observed o = observe(c);
+	assert_null(vf_observed_domain(&o, "bad"));
+	assert_null(vf_observed_domain(&o, "other"));
+	vf_observed_free(&o);
+	vf_error_clear(&e);
+	vf_object_clear(&dom);
+	HV->close(c);
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+static vf_run_state state_of(vf_conn *c, const char *name)
+{
+	vf_observed o = observe(c);
+	vf_obs_domain *d = vf_observed_domain(&o, name);
+	assert_non_null(d);
+	vf_run_state s = d->state;
+	vf_observed_free(&o);
+	return s;
+}
+
+static void test_domain_lifecycle(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_object dom = domain_obj("life");
+	dom.u.domain.has_vcpus = true;
+	dom.u.domain.vcpus = 4;
+	dom.u.domain.has_memory = true;
+	dom.u.domain.memory = 2 * GIB;
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_QEMU, err));
+	assert_int_equal(state_of(c, "life"), VF_RUN_SHUTOFF);
+
+	OK(HV->domain_start(c, "life", err));
+	vf_observed o = observe(c);
+	vf_obs_domain *d = vf_observed_domain(&o, "life");
+	assert_int_equal(d->state, VF_RUN_RUNNING);
+	assert_int_equal(d->live_vcpus, 4);
+	assert_int_equal(d->live_memory, 2 * GIB);
+	vf_observed_free(&o);
+
+	OK(HV->domain_set_vcpus_live(c, "life", 2, err));
+	OK(HV->domain_set_memory_live(c, "life", 1 * GIB, err));
+	o = observe(c);
+	d = vf_observed_domain(&o, "life");
+	assert_int_equal(d->live_vcpus, 2);
+	assert_int_equal(d->live_memory, 1 * GIB);
+	assert_int_equal(d->vcpus, 4); /* live changes leave the config alone */
+	vf_observed_free(&o);
+
+	OK(HV->domain_suspend(c, "life", err));
+	assert_int_equal(state_of(c, "life"), VF_RUN_PAUSED);
+	OK(HV->domain_resume(c, "life", err));
+	assert_int_equal(state_of(c, "life"), VF_RUN_RUNNING);
+
+	/* A running domain is not undefined behind the controller's back. */
+	vf_error e = { 0 };
+	assert_int_equal(HV->domain_undefine(c, "life", false, &e), -VF_E_DRIVER);
+	assert_contains(e.message, "cannot undefine domain \"life\": it is still running");
+	assert_int_equal(state_of(c, "life"), VF_RUN_RUNNING);
+
+	OK(HV->domain_shutdown(c, "life", 1, err));
+	assert_int_equal(state_of(c, "life"), VF_RUN_SHUTOFF);
+	OK(HV->domain_shutdown(c, "life", 1, err)); /* already off */
+
+	OK(HV->domain_set_autostart(c, "life", true, err));
+	o = observe(c);
+	assert_true(vf_observed_domain(&o, "life")->autostart);
+	vf_observed_free(&o);
+
+	OK(HV->domain_undefine(c, "life", true, err));
+	o = observe(c);
+	assert_null(vf_observed_domain(&o, "life"));
+	vf_observed_free(&o);
+	vf_error_clear(&e);
+	vf_object_clear(&dom);
+	HV->close(c);
+}
+
+/* ---- storage -------------------------------------------------------------- */
+
+static void test_volume_resize_grows_only(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_object vol = volume_obj("default-pool", "grow.raw", 1 * GIB);
+	vol.u.volume.format = VF_VOL_RAW;
+	OK(ST->volume_create(c, &vol, err));
+
+	vf_error e = { 0 };
+	assert_int_equal(ST->volume_resize(c, "default-pool", "grow.raw", 512 * MIB, &e),
+			 -VF_E_BLOCKED);
+	assert_contains(e.message, "refusing to shrink volume \"grow.raw\"");
+	OK(ST->volume_resize(c, "default-pool", "grow.raw", 1 * GIB, err)); /* same size: nothing to do */
+
+	int r = ST->volume_resize(c, "default-pool", "grow.raw", 2 * GIB, &e);
+	vf_observed o = observe(c);
+	vf_obs_volume *v = vf_observed_volume(&o, "default-pool", "grow.raw");
+	assert_non_null(v);
+	assert_int_equal(v->format, VF_VOL_RAW);
+	if (r == 0) {
+		assert_int_equal(v->capacity, 2 * GIB);
+	} else {
+		/* libvirt 9.0's test driver has no virStorageVolResize: the
+		 * error says so in libvirt's words and nothing changed. */
+		assert_int_equal(r, -VF_E_DRIVER);
+		assert_contains(e.message, "cannot resize volume \"grow.raw\" in storage pool \"default-pool\": ");
+		assert_contains(e.message, "not supported");
+		assert_int_equal(v->capacity, 1 * GIB);
+	}
+	vf_observed_free(&o);
+
+	OK(ST->volume_delete(c, "default-pool", "grow.raw", err));
+	o = observe(c);
+	assert_null(vf_observed_volume(&o, "default-pool", "grow.raw"));
+	vf_observed_free(&o);
+	vf_error_clear(&e);
+	vf_object_clear(&vol);
+	HV->close(c);
+}
+
+static void test_volume_create_refuses_clash_and_inactive_pool(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_error e = { 0 };
+	vf_object vol = volume_obj("default-pool", "once.qcow2", 1 * GIB);
+	OK(ST->volume_create(c, &vol, err));
+	assert_int_equal(ST->volume_create(c, &vol, &e), -VF_E_CONFLICT);
+	assert_contains(e.message, "/default-pool/once.qcow2 already exists");
+
+	vf_object pool = pool_obj("cold", "/cold");
+	OK(ST->pool_define(c, &pool, err));
+	vf_object cold = volume_obj("cold", "x.qcow2", 1 * GIB);
+	assert_int_equal(ST->volume_create(c, &cold, &e), -VF_E_DRIVER);
+	assert_contains(e.message, "storage pool \"cold\" is not active");
+
+	vf_object orphan = volume_obj("default-pool", "child.qcow2", 1 * GIB);
+	orphan.u.volume.has_backing = true;
+	orphan.u.volume.backing = (vf_volref){ .pool = vf_strdup("default-pool"), .name = vf_strdup("missing") };
+	assert_int_equal(ST->volume_create(c, &orphan, &e), -VF_E_DRIVER);
+	assert_contains(e.message, "cannot find backing volume \"missing\"");
+
+	vf_error_clear(&e);
+	vf_object_clear(&vol);
+	vf_object_clear(&pool);
+	vf_object_clear(&cold);
+	vf_object_clear(&orphan);
+	HV->close(c);
+}
+
+static void test_pool_lifecycle_and_delete_data(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_object pool = pool_obj("scratch", "/scratch");
+	OK(ST->pool_define(c, &pool, err));
+	OK(ST->pool_start(c, "scratch", err));
+	OK(ST->pool_start(c, "scratch", err)); /* already active */
+	vf_object vol = volume_obj("scratch", "junk.qcow2", 1 * GIB);
+	OK(ST->volume_create(c, &vol, err));
+
+	/* Redefining an active pool in place keeps it running with its volume. */
+	OK(ST->pool_define(c, &pool, err));
+	vf_observed o = observe(c);
+	assert_true(vf_observed_pool(&o, "scratch")->active);
+	assert_non_null(vf_observed_volume(&o, "scratch", "junk.qcow2"));
+	vf_observed_free(&o);
+
+	OK(ST->pool_stop(c, "scratch", err));
+	o = observe(c);
+	assert_false(vf_observed_pool(&o, "scratch")->active);
+	assert_null(vf_observed_volume(&o, "scratch", "junk.qcow2")); /* inactive: not listed */
+	vf_observed_free(&o);
+
+	OK(ST->pool_undefine(c, "scratch", true, err));
+	o = observe(c);
+	assert_null(vf_observed_pool(&o, "scratch"));
+	assert_null(vf_observed_volume(&o, "scratch", "junk.qcow2"));
+	vf_observed_free(&o);
+	vf_object_clear(&pool);
+	vf_object_clear(&vol);
+	HV->close(c);
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+static void test_errors_carry_libvirt_message(void **state)
+{
+	(void)state;
+	vf_error e = { 0 };
+	vf_conn *bad = NULL;
+	assert_int_equal(HV->open("test:///nonexistent/virtform/state.xml", &bad, &e),
+			 -VF_E_DRIVER);
+	assert_null(bad);
+	assert_contains(e.message, "cannot connect to libvirt at \"test:///nonexistent/virtform/state.xml\": ");
+
+	vf_conn *c = open_uri("test:///default");
+	assert_int_equal(HV->domain_start(c, "nope", &e), -VF_E_DRIVER);
+	assert_int_equal(e.code, VF_E_DRIVER);
+	assert_contains(e.message, "cannot start domain \"nope\": ");
+	assert_contains(e.message, "Domain not found"); /* libvirt's own words */
+
+	assert_int_equal(HV->domain_start(c, "test", &e), -VF_E_DRIVER); /* already running */
+	assert_contains(e.message, "cannot start domain \"test\": ");
+	assert_contains(e.message, "already running");
+
+	assert_int_equal(ST->pool_start(c, "nopool", &e), -VF_E_DRIVER);
+	assert_contains(e.message, "cannot start storage pool \"nopool\": ");
+	assert_contains(e.message, "nopool");
+
+	assert_int_equal(ST->volume_delete(c, "default-pool", "nothing", &e), -VF_E_DRIVER);
+	assert_contains(e.message, "cannot delete volume \"nothing\" in storage pool \"default-pool\": ");
+
+	vf_error_clear(&e);
+	HV->close(c);
+	HV->close(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_observe_default_host),
+		cmocka_unit_test(test_observe_state_file),
+		cmocka_unit_test(test_observe_changes_nothing),
+		cmocka_unit_test(test_define_and_observe_back),
+		cmocka_unit_test(test_redefine_in_place),
+		cmocka_unit_test(test_hostile_names_round_trip),
+		cmocka_unit_test(test_raw_xml_keeps_user_metadata),
+		cmocka_unit_test(test_raw_xml_errors),
+		cmocka_unit_test(test_domain_lifecycle),
+		cmocka_unit_test(test_volume_resize_grows_only),
+		cmocka_unit_test(test_volume_create_refuses_clash_and_inactive_pool),
+		cmocka_unit_test(test_pool_lifecycle_and_delete_data),
+		cmocka_unit_test(test_errors_carry_libvirt_message),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
