@@ -1,0 +1,829 @@
+/* plan.c: the planner's skeleton. Orders the declared objects (pools,
+ * volumes with backing volumes first, domains; then removals in reverse),
+ * decides create / update / blocked / remove / retain for each, and writes
+ * the driver ops apply will run. Conflicts live in conflict.c, field-by-field
+ * drift in diff.c. Pure: no I/O, no libvirt. */
+#include "plan_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static const char *const vf_action_table[VF_ACT_MAX] = {
+	[VF_ACT_CREATE] = "create", [VF_ACT_UPDATE] = "update", [VF_ACT_REMOVE] = "remove",
+	[VF_ACT_BLOCKED] = "blocked", [VF_ACT_RETAIN] = "retain",
+};
+VF_STRING_TABLE(vf_action, vf_action, VF_ACT_MAX)
+
+static const char *const vf_effect_table[VF_EFFECT_MAX] = {
+	[VF_EFFECT_LIVE] = "live",
+	[VF_EFFECT_NEXT_BOOT] = "next-boot",
+	[VF_EFFECT_REPLACE] = "replace",
+};
+VF_STRING_TABLE(vf_effect, vf_effect, VF_EFFECT_MAX)
+
+static const char *const vf_op_type_table[VF_OP_MAX] = {
+	[VF_OP_POOL_DEFINE] = "pool-define",
+	[VF_OP_POOL_START] = "pool-start",
+	[VF_OP_POOL_STOP] = "pool-stop",
+	[VF_OP_POOL_AUTOSTART] = "pool-autostart",
+	[VF_OP_POOL_UNDEFINE] = "pool-undefine",
+	[VF_OP_VOLUME_CREATE] = "volume-create",
+	[VF_OP_VOLUME_RESIZE] = "volume-resize",
+	[VF_OP_VOLUME_DELETE] = "volume-delete",
+	[VF_OP_DOMAIN_DEFINE] = "domain-define",
+	[VF_OP_DOMAIN_START] = "domain-start",
+	[VF_OP_DOMAIN_SHUTDOWN] = "domain-shutdown",
+	[VF_OP_DOMAIN_SUSPEND] = "domain-suspend",
+	[VF_OP_DOMAIN_RESUME] = "domain-resume",
+	[VF_OP_DOMAIN_AUTOSTART] = "domain-autostart",
+	[VF_OP_DOMAIN_SET_VCPUS] = "domain-set-vcpus",
+	[VF_OP_DOMAIN_SET_MEMORY] = "domain-set-memory",
+	[VF_OP_DOMAIN_UNDEFINE] = "domain-undefine",
+	[VF_OP_LEDGER_PUT] = "ledger-put",
+	[VF_OP_LEDGER_DROP] = "ledger-drop",
+};
+VF_STRING_TABLE(vf_op_type, vf_op_type, VF_OP_MAX)
+
+/* ---- small helpers shared with conflict.c and diff.c ---------------------- */
+
+const char *vf_plan__base(const char *path)
+{
+	if (!path)
+		return "?";
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+char *vf_plan__disk_key_vol(const char *pool, const char *name)
+{
+	return vf_asprintf("volume %s/%s", pool ? pool : "?", name ? name : "?");
+}
+
+char *vf_plan__disk_key_path(const vf_observed *o, const char *path)
+{
+	for (size_t i = 0; o && i < o->n_volumes; i++)
+		if (vf_streq(o->volumes[i].path, path))
+			return vf_plan__disk_key_vol(o->volumes[i].pool, o->volumes[i].name);
+	return vf_asprintf("path %s", path ? path : "?");
+}
+
+char *vf_plan__disk_key(const vf_observed *o, const vf_disk *d)
+{
+	if (d->has_volume)
+		return vf_plan__disk_key_vol(d->volume.pool, d->volume.name);
+	return vf_plan__disk_key_path(o, d->path);
+}
+
+char *vf_plan__obs_disk_key(const vf_observed *o, const vf_obs_disk *d)
+{
+	switch (d->type) {
+	case VF_OBS_DISK_VOLUME:
+		return vf_plan__disk_key_vol(d->pool, d->volume);
+	case VF_OBS_DISK_FILE:
+	case VF_OBS_DISK_BLOCK:
+		if (d->path)
+			return vf_plan__disk_key_path(o, d->path);
+		break;
+	case VF_OBS_DISK_OTHER:
+		break;
+	}
+	return NULL;
+}
+
+void vf_step__change_take(vf_step *s, const char *field, char *old_value, char *new_value,
+			  vf_effect effect)
+{
+	vf_change c = {
+		.field = vf_strdup(field),
+		.old_value = old_value,
+		.new_value = new_value,
+		.effect = effect,
+	};
+	VF_APPEND(s->changes, s->n_changes, s->cap_changes, c);
+}
+
+void vf_step__change(vf_step *s, const char *field, const char *old_value,
+		     const char *new_value, vf_effect effect)
+{
+	vf_step__change_take(s, field, vf_strdup(old_value), vf_strdup(new_value), effect);
+}
+
+vf_op *vf_step__op(vf_step *s, vf_op_type type, const vf_object *obj)
+{
+	vf_op op = {
+		.type = type,
+		.kind = s->kind,
+		.obj = obj,
+		.pool = vf_strdup(s->pool),
+		.name = vf_strdup(s->name),
+	};
+	VF_APPEND(s->ops, s->n_ops, s->cap_ops, op);
+	return &s->ops[s->n_ops - 1];
+}
+
+/* ---- ownership ------------------------------------------------------------ */
+
+bool vf_plan__owned_pool(const vf_plan_ctx *c, const vf_obs_pool *p)
+{
+	const vf_ledger_entry *e = c->l ? vf_ledger_find(c->l, VF_KIND_POOL, NULL, p->name) : NULL;
+	return e && uuid_compare(e->uuid, p->uuid) == 0;
+}
+
+bool vf_plan__owned_volume(const vf_plan_ctx *c, const vf_obs_volume *v)
+{
+	return c->l && vf_ledger_find(c->l, VF_KIND_VOLUME, v->pool, v->name) != NULL;
+}
+
+bool vf_plan__owned_domain(const vf_plan_ctx *c, const vf_obs_domain *dom,
+			   const vf_object *declared)
+{
+	const vf_ledger_entry *e =
+		c->l ? vf_ledger_find(c->l, VF_KIND_DOMAIN, NULL, dom->name) : NULL;
+	if (e && uuid_compare(e->uuid, dom->uuid) == 0)
+		return true;
+	return dom->managed && declared && uuid_compare(dom->uuid, declared->uuid) == 0;
+}
+
+/* ---- the builder ---------------------------------------------------------- */
+
+typedef struct vf_plan_builder {
+	vf_plan_ctx c;
+	vf_plan plan;
+	vf_diags diags;
+	char **replaced_pools;    /* pools destroyed and recreated by this plan */
+	size_t n_replaced, cap_replaced;
+	char **removed_domains;   /* domains this plan removes (before volumes) */
+	size_t n_removed, cap_removed;
+} vf_plan_builder;
+
+static void vf_step_clear(vf_step *s)
+{
+	free(s->pool);
+	free(s->name);
+	free(s->reason);
+	for (size_t i = 0; i < s->n_changes; i++) {
+		free(s->changes[i].field);
+		free(s->changes[i].old_value);
+		free(s->changes[i].new_value);
+	}
+	free(s->changes);
+	for (size_t i = 0; i < s->n_ops; i++) {
+		free(s->ops[i].pool);
+		free(s->ops[i].name);
+	}
+	free(s->ops);
+	memset(s, 0, sizeof(*s));
+}
+
+void vf_plan_free(vf_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		vf_step_clear(&p->steps[i]);
+	free(p->steps);
+	memset(p, 0, sizeof(*p));
+}
+
+bool vf_plan_empty(const vf_plan *p)
+{
+	return !p || p->n == 0;
+}
+
+static vf_step vf_step_new(vf_kind kind, const char *pool, const char *name, vf_pos pos)
+{
+	return (vf_step){
+		.kind = kind,
+		.pool = vf_strdup(pool),
+		.name = vf_strdup(name),
+		.pos = pos,
+	};
+}
+
+static void vf_step_reason(vf_step *s, const char *fmt, ...) VF_PRINTF(2, 3);
+static void vf_step_reason(vf_step *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *r = NULL;
+	if (vasprintf(&r, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	free(s->reason);
+	s->reason = r;
+}
+
+static void vf_plan__push(vf_plan_builder *b, vf_step *s)
+{
+	VF_APPEND(b->plan.steps, b->plan.n, b->plan.cap, *s);
+	b->plan.counts[s->action]++;
+	memset(s, 0, sizeof(*s));
+}
+
+static void vf_plan__ledger_put(vf_step *s, const vf_object *o, vf_deletion_policy policy)
+{
+	vf_op *op = vf_step__op(s, VF_OP_LEDGER_PUT, o);
+	uuid_copy(op->uuid, o->uuid);
+	op->u32 = policy == VF_DELETION_DELETE ? VF_DELETION_DELETE : VF_DELETION_RETAIN;
+}
+
+/* "StoragePool/NAME", "Volume/POOL/NAME", "Domain/NAME": how --replace
+ * names an object. Caller frees. */
+static char *vf_plan__ref(vf_kind kind, const char *pool, const char *name)
+{
+	if (kind == VF_KIND_VOLUME)
+		return vf_asprintf("%s/%s/%s", vf_kind_to_string(kind), pool, name);
+	return vf_asprintf("%s/%s", vf_kind_to_string(kind), name);
+}
+
+static bool vf_plan__replace_allowed(const vf_plan_ctx *c, const char *ref)
+{
+	for (size_t i = 0; c->opts && i < c->opts->n_replace; i++)
+		if (vf_streq(c->opts->replace[i], ref))
+			return true;
+	return false;
+}
+
+/* "spec.type and spec.target.path": the fields that need a replacement. */
+static char *vf_plan__replace_fields(const vf_step *s)
+{
+	vf_buf b = { 0 };
+	size_t n = 0, total = 0;
+	for (size_t i = 0; i < s->n_changes; i++)
+		total += s->changes[i].effect == VF_EFFECT_REPLACE;
+	for (size_t i = 0; i < s->n_changes; i++) {
+		if (s->changes[i].effect != VF_EFFECT_REPLACE)
+			continue;
+		if (n)
+			vf_buf_add(&b, n + 1 == total ? " and " : ", ");
+		vf_buf_add(&b, s->changes[i].field);
+		if (s->kind == VF_KIND_VOLUME && strcmp(s->changes[i].field, "spec.capacity") == 0)
+			vf_buf_add(&b, " (a shrink)");
+		n++;
+	}
+	return vf_buf_steal(&b);
+}
+
+static char *vf_plan__drift_reason(size_t n_changes, bool adopt, const char *what)
+{
+	if (adopt && n_changes == 0)
+		return vf_asprintf("adopt the existing %s (adopt: true)", what);
+	if (adopt)
+		return vf_asprintf("adopt the existing %s (adopt: true); %zu field%s differ%s", what,
+				   n_changes, n_changes == 1 ? "" : "s", n_changes == 1 ? "s" : "");
+	return vf_asprintf("%zu field%s differ%s from the manifest", n_changes,
+			   n_changes == 1 ? "" : "s", n_changes == 1 ? "s" : "");
+}
+
+/* ---- pools ---------------------------------------------------------------- */
+
+static void vf_plan__pool_create_ops(vf_step *s, const vf_object *o)
+{
+	const vf_pool_spec *ps = &o->u.pool;
+	vf_plan__ledger_put(s, o, ps->deletion);
+	vf_step__op(s, VF_OP_POOL_DEFINE, o);
+	if (ps->state != VF_POOL_INACTIVE)
+		vf_step__op(s, VF_OP_POOL_START, o);
+	if (vf_tri_get(ps->autostart, true))
+		vf_step__op(s, VF_OP_POOL_AUTOSTART, o)->flag = true;
+}
+
+static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
+{
+	const vf_pool_spec *ps = &o->u.pool;
+	const vf_obs_pool *live = vf_observed_pool(b->c.o, o->name);
+	vf_step s = vf_step_new(VF_KIND_POOL, NULL, o->name, o->pos);
+
+	if (!live) {
+		s.action = VF_ACT_CREATE;
+		if (ps->target_path)
+			vf_step_reason(&s, "create %s pool at %s", vf_pool_type_to_string(ps->type),
+				       ps->target_path);
+		else
+			vf_step_reason(&s, "create %s pool", vf_pool_type_to_string(ps->type));
+		vf_plan__pool_create_ops(&s, o);
+		vf_plan__push(b, &s);
+		return;
+	}
+	bool owned = vf_plan__owned_pool(&b->c, live);
+	if (!owned && !ps->adopt) {
+		vf_step_clear(&s); /* a conflict, reported by conflict.c */
+		return;
+	}
+	bool replace = vf_diff__pool(o, live, &s);
+	if (s.n_changes == 0 && owned) {
+		vf_step_clear(&s);
+		return;
+	}
+	_cleanup_free_ char *ref = vf_plan__ref(VF_KIND_POOL, NULL, o->name);
+	if (replace) {
+		_cleanup_free_ char *fields = vf_plan__replace_fields(&s);
+		if (!vf_plan__replace_allowed(&b->c, ref)) {
+			s.action = VF_ACT_BLOCKED;
+			vf_step_reason(&s,
+				       "changing %s would destroy the pool and every volume in it; use --replace %s",
+				       fields, ref);
+		} else {
+			s.action = VF_ACT_UPDATE;
+			vf_step_reason(&s,
+				       "replace (--replace %s): changing %s destroys the pool and every volume in it",
+				       ref, fields);
+			vf_step__op(&s, VF_OP_POOL_UNDEFINE, o)->flag = true;
+			vf_plan__pool_create_ops(&s, o);
+			VF_APPEND(b->replaced_pools, b->n_replaced, b->cap_replaced,
+				  vf_strdup(o->name));
+		}
+		vf_plan__push(b, &s);
+		return;
+	}
+	s.action = VF_ACT_UPDATE;
+	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "storage pool");
+	if (!owned)
+		vf_plan__ledger_put(&s, o, ps->deletion);
+	bool want_active = ps->state != VF_POOL_INACTIVE;
+	if (want_active && !live->active)
+		vf_step__op(&s, VF_OP_POOL_START, o);
+	else if (!want_active && live->active)
+		vf_step__op(&s, VF_OP_POOL_STOP, o);
+	bool want_auto = vf_tri_get(ps->autostart, true);
+	if (want_auto != live->autostart)
+		vf_step__op(&s, VF_OP_POOL_AUTOSTART, o)->flag = want_auto;
+	vf_plan__push(b, &s);
+}
+
+/* ---- volumes -------------------------------------------------------------- */
+
+static bool vf_plan__pool_replaced(const vf_plan_builder *b, const char *pool)
+{
+	for (size_t i = 0; i < b->n_replaced; i++)
+		if (vf_streq(b->replaced_pools[i], pool))
+			return true;
+	return false;
+}
+
+static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
+{
+	const vf_volume_spec *vs = &o->u.volume;
+	const vf_obs_volume *live = vf_plan__pool_replaced(b, vs->pool)
+		? NULL
+		: vf_observed_volume(b->c.o, vs->pool, o->name);
+	vf_step s = vf_step_new(VF_KIND_VOLUME, vs->pool, o->name, o->pos);
+	_cleanup_free_ char *size = vf_format_size(vs->capacity);
+	const char *fmt = vf_vol_format_to_string(vf_vol_fmt(vs));
+
+	if (!live) {
+		s.action = VF_ACT_CREATE;
+		if (vs->has_backing)
+			vf_step_reason(&s, "create %s %s volume backed by %s/%s", size, fmt,
+				       vs->backing.pool, vs->backing.name);
+		else
+			vf_step_reason(&s, "create %s %s volume", size, fmt);
+		vf_plan__ledger_put(&s, o, vs->deletion);
+		vf_step__op(&s, VF_OP_VOLUME_CREATE, o);
+		vf_plan__push(b, &s);
+		return;
+	}
+	bool owned = vf_plan__owned_volume(&b->c, live);
+	if (!owned && !vs->adopt) {
+		vf_step_clear(&s);
+		return;
+	}
+	bool replace = vf_diff__volume(&b->c, o, live, &s);
+	if (s.n_changes == 0 && owned) {
+		vf_step_clear(&s);
+		return;
+	}
+	_cleanup_free_ char *ref = vf_plan__ref(VF_KIND_VOLUME, vs->pool, o->name);
+	if (replace) {
+		_cleanup_free_ char *fields = vf_plan__replace_fields(&s);
+		if (!vf_plan__replace_allowed(&b->c, ref)) {
+			s.action = VF_ACT_BLOCKED;
+			vf_step_reason(&s,
+				       "changing %s would destroy the data in the volume; use --replace %s",
+				       fields, ref);
+		} else {
+			s.action = VF_ACT_UPDATE;
+			vf_step_reason(&s,
+				       "replace (--replace %s): changing %s deletes the volume and its data",
+				       ref, fields);
+			vf_step__op(&s, VF_OP_VOLUME_DELETE, o);
+			vf_plan__ledger_put(&s, o, vs->deletion);
+			vf_step__op(&s, VF_OP_VOLUME_CREATE, o);
+		}
+		vf_plan__push(b, &s);
+		return;
+	}
+	s.action = VF_ACT_UPDATE;
+	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "volume");
+	if (!owned)
+		vf_plan__ledger_put(&s, o, vs->deletion);
+	if (vs->capacity > live->capacity)
+		vf_step__op(&s, VF_OP_VOLUME_RESIZE, o)->u64 = vs->capacity;
+	vf_plan__push(b, &s);
+}
+
+/* ---- domains -------------------------------------------------------------- */
+
+static vf_domain_type vf_plan__dtype(const vf_plan_ctx *c, const vf_domain_spec *ds)
+{
+	if (ds->type == VF_DOMAIN_KVM || ds->type == VF_DOMAIN_QEMU)
+		return ds->type;
+	return c->o && c->o->kvm ? VF_DOMAIN_KVM : VF_DOMAIN_QEMU;
+}
+
+static uint32_t vf_plan__timeout(const vf_domain_spec *ds)
+{
+	return ds->has_shutdown_timeout ? ds->shutdown_timeout : VF_DEFAULT_SHUTDOWN_TIMEOUT;
+}
+
+/* Ops that take a domain from `have` to `want` running state. */
+static void vf_plan__state_ops(vf_step *s, const vf_object *o, vf_run_state have,
+			       vf_run_state want)
+{
+	if (have == want)
+		return;
+	switch (want) {
+	case VF_RUN_RUNNING:
+		vf_step__op(s, have == VF_RUN_PAUSED ? VF_OP_DOMAIN_RESUME : VF_OP_DOMAIN_START, o);
+		break;
+	case VF_RUN_SHUTOFF:
+		vf_step__op(s, VF_OP_DOMAIN_SHUTDOWN, o)->u32 = vf_plan__timeout(&o->u.domain);
+		break;
+	case VF_RUN_PAUSED:
+		if (have != VF_RUN_RUNNING)
+			vf_step__op(s, VF_OP_DOMAIN_START, o);
+		vf_step__op(s, VF_OP_DOMAIN_SUSPEND, o);
+		break;
+	case VF_RUN_UNSET:
+	case VF_RUN_MAX:
+		break;
+	}
+}
+
+static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
+{
+	const vf_domain_spec *ds = &o->u.domain;
+	const vf_obs_domain *live = vf_observed_domain(b->c.o, o->name);
+	vf_step s = vf_step_new(VF_KIND_DOMAIN, NULL, o->name, o->pos);
+	vf_domain_type dtype = vf_plan__dtype(&b->c, ds);
+	vf_run_state want_state = vf_dom_state(ds);
+	bool want_auto = vf_tri_get(ds->autostart, false);
+
+	if (!live) {
+		static const char *const then[VF_RUN_MAX] = {
+			[VF_RUN_RUNNING] = "then start it",
+			[VF_RUN_SHUTOFF] = "left shut off",
+			[VF_RUN_PAUSED] = "then start and pause it",
+		};
+		s.action = VF_ACT_CREATE;
+		if (ds->xml) {
+			vf_step_reason(&s, "define from spec.xml, %s", then[want_state]);
+		} else {
+			uint32_t vcpus = vf_dom_vcpus(ds);
+			_cleanup_free_ char *mem = vf_format_size(vf_dom_memory(ds));
+			vf_step_reason(&s, "define with %u vCPU%s and %s, %s", vcpus,
+				       vcpus == 1 ? "" : "s", mem, then[want_state]);
+		}
+		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
+		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
+		if (want_auto)
+			vf_step__op(&s, VF_OP_DOMAIN_AUTOSTART, o)->flag = true;
+		vf_plan__state_ops(&s, o, VF_RUN_SHUTOFF, want_state);
+		vf_plan__push(b, &s);
+		return;
+	}
+	bool owned = vf_plan__owned_domain(&b->c, live, o);
+	if (!owned && !ds->adopt) {
+		vf_step_clear(&s);
+		return;
+	}
+	bool redefine = false, live_vcpus = false, live_memory = false;
+	if (vf_diff__domain(&b->c, o, live, &s, &redefine, &live_vcpus, &live_memory,
+			    &b->diags) < 0 ||
+	    (s.n_changes == 0 && owned)) {
+		vf_step_clear(&s);
+		return;
+	}
+	s.action = VF_ACT_UPDATE;
+	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "domain");
+	if (!owned)
+		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
+	if (redefine)
+		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
+	if (live_vcpus)
+		vf_step__op(&s, VF_OP_DOMAIN_SET_VCPUS, o)->u32 = vf_dom_vcpus(ds);
+	if (live_memory)
+		vf_step__op(&s, VF_OP_DOMAIN_SET_MEMORY, o)->u64 = vf_dom_memory(ds);
+	if (want_auto != live->autostart)
+		vf_step__op(&s, VF_OP_DOMAIN_AUTOSTART, o)->flag = want_auto;
+	vf_plan__state_ops(&s, o, live->state, want_state);
+	vf_plan__push(b, &s);
+}
+
+/* ---- ordering of declared objects ----------------------------------------- */
+
+static int vf_plan__cmp_obj(const void *a, const void *b)
+{
+	const vf_object *x = *(const vf_object *const *)a;
+	const vf_object *y = *(const vf_object *const *)b;
+	if (x->kind == VF_KIND_VOLUME && y->kind == VF_KIND_VOLUME) {
+		int r = strcmp(x->u.volume.pool ? x->u.volume.pool : "",
+			       y->u.volume.pool ? y->u.volume.pool : "");
+		if (r)
+			return r;
+	}
+	return strcmp(x->name, y->name);
+}
+
+/* Declared objects of one kind, sorted by (pool,) name. Caller frees. */
+static const vf_object **vf_plan__sorted(const vf_desired *d, vf_kind kind, size_t *ret_n)
+{
+	const vf_object **v = vf_calloc(d->n ? d->n : 1, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->objs[i].kind == kind)
+			v[n++] = &d->objs[i];
+	qsort(v, n, sizeof(*v), vf_plan__cmp_obj);
+	*ret_n = n;
+	return v;
+}
+
+/* Depth-first: a declared backing volume is planned before the volumes it backs. */
+static void vf_plan__volume_visit(vf_plan_builder *b, const vf_object **vols, size_t n,
+				  unsigned char *mark, size_t i)
+{
+	if (mark[i])
+		return;
+	mark[i] = 1; /* in progress: a cycle simply stops here */
+	const vf_volume_spec *vs = &vols[i]->u.volume;
+	if (vs->has_backing)
+		for (size_t j = 0; j < n; j++)
+			if (vf_streq(vols[j]->name, vs->backing.name) &&
+			    vf_streq(vols[j]->u.volume.pool, vs->backing.pool))
+				vf_plan__volume_visit(b, vols, n, mark, j);
+	vf_plan__volume(b, vols[i]);
+}
+
+/* ---- removals ------------------------------------------------------------- */
+
+static bool vf_plan__declared(const vf_desired *d, const vf_ledger_entry *e)
+{
+	return vf_desired_find(d, e->kind, e->pool, e->name) != NULL;
+}
+
+static bool vf_plan__domain_removed(const vf_plan_builder *b, const char *name)
+{
+	for (size_t i = 0; i < b->n_removed; i++)
+		if (vf_streq(b->removed_domains[i], name))
+			return true;
+	return false;
+}
+
+/* The first domain (declared, or live and staying) using the volume; NULL
+ * when none does. Borrowed. */
+static const char *vf_plan__volume_user(const vf_plan_builder *b, const char *pool,
+					const char *name)
+{
+	_cleanup_free_ char *key = vf_plan__disk_key_vol(pool, name);
+	for (size_t i = 0; i < b->c.d->n; i++) {
+		const vf_object *o = &b->c.d->objs[i];
+		if (o->kind != VF_KIND_DOMAIN)
+			continue;
+		for (size_t k = 0; k < o->u.domain.n_disks; k++) {
+			_cleanup_free_ char *dk = vf_plan__disk_key(b->c.o, &o->u.domain.disks[k]);
+			if (vf_streq(dk, key))
+				return o->name;
+		}
+	}
+	for (size_t i = 0; i < b->c.o->n_domains; i++) {
+		const vf_obs_domain *dom = &b->c.o->domains[i];
+		if (vf_plan__domain_removed(b, dom->name) ||
+		    vf_desired_find(b->c.d, VF_KIND_DOMAIN, NULL, dom->name))
+			continue;
+		for (size_t k = 0; k < dom->n_disks; k++) {
+			_cleanup_free_ char *dk = vf_plan__obs_disk_key(b->c.o, &dom->disks[k]);
+			if (vf_streq(dk, key))
+				return dom->name;
+		}
+	}
+	return NULL;
+}
+
+static void vf_plan__retain(vf_plan_builder *b, const vf_ledger_entry *e, const char *why)
+{
+	vf_step s = vf_step_new(e->kind, e->pool, e->name, (vf_pos){ 0 });
+	s.action = VF_ACT_RETAIN;
+	s.reason = vf_strdup(why);
+	vf_step__op(&s, VF_OP_LEDGER_DROP, NULL);
+	vf_plan__push(b, &s);
+}
+
+static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)
+{
+	const vf_obs_domain *live = vf_observed_domain(b->c.o, e->name);
+	if (!live || uuid_compare(live->uuid, e->uuid) != 0) {
+		vf_plan__retain(b, e, "already gone from the host");
+		return;
+	}
+	vf_step s = vf_step_new(VF_KIND_DOMAIN, NULL, e->name, (vf_pos){ 0 });
+	s.action = VF_ACT_REMOVE;
+	bool up = live->state == VF_RUN_RUNNING || live->state == VF_RUN_PAUSED;
+	s.reason = vf_strdup(up ? "no longer declared; shut down and undefine"
+				: "no longer declared; undefine");
+	if (up)
+		vf_step__op(&s, VF_OP_DOMAIN_SHUTDOWN, NULL)->u32 = VF_DEFAULT_SHUTDOWN_TIMEOUT;
+	vf_step__op(&s, VF_OP_DOMAIN_UNDEFINE, NULL);
+	vf_step__op(&s, VF_OP_LEDGER_DROP, NULL);
+	VF_APPEND(b->removed_domains, b->n_removed, b->cap_removed, vf_strdup(e->name));
+	vf_plan__push(b, &s);
+}
+
+static void vf_plan__remove_volume(vf_plan_builder *b, const vf_ledger_entry *e)
+{
+	const vf_obs_volume *live = vf_observed_volume(b->c.o, e->pool, e->name);
+	if (!live) {
+		vf_plan__retain(b, e, "already gone from the host");
+		return;
+	}
+	if (e->deletion != VF_DELETION_DELETE) {
+		vf_plan__retain(b, e, "no longer declared, retained (deletionPolicy Retain)");
+		return;
+	}
+	vf_step s = vf_step_new(VF_KIND_VOLUME, e->pool, e->name, (vf_pos){ 0 });
+	const char *user = vf_plan__volume_user(b, e->pool, e->name);
+	if (user) {
+		s.action = VF_ACT_BLOCKED;
+		vf_step_reason(&s,
+			       "no longer declared (deletionPolicy Delete), but Domain \"%s\" still uses it; deleting it would destroy that domain's disk",
+			       user);
+	} else {
+		s.action = VF_ACT_REMOVE;
+		s.reason = vf_strdup("no longer declared; delete it and its data (deletionPolicy Delete)");
+		vf_step__op(&s, VF_OP_VOLUME_DELETE, NULL);
+		vf_step__op(&s, VF_OP_LEDGER_DROP, NULL);
+	}
+	vf_plan__push(b, &s);
+}
+
+static void vf_plan__remove_pool(vf_plan_builder *b, const vf_ledger_entry *e)
+{
+	const vf_obs_pool *live = vf_observed_pool(b->c.o, e->name);
+	if (!live || uuid_compare(live->uuid, e->uuid) != 0) {
+		vf_plan__retain(b, e, "already gone from the host");
+		return;
+	}
+	if (e->deletion != VF_DELETION_DELETE) {
+		vf_plan__retain(b, e, "no longer declared, retained (deletionPolicy Retain)");
+		return;
+	}
+	vf_step s = vf_step_new(VF_KIND_POOL, NULL, e->name, (vf_pos){ 0 });
+	/* A pool still holding a declared volume, or a volume a domain uses,
+	 * would take that data with it. */
+	const char *why_vol = NULL, *user = NULL;
+	for (size_t i = 0; i < b->c.d->n && !why_vol; i++) {
+		const vf_object *o = &b->c.d->objs[i];
+		if (o->kind == VF_KIND_VOLUME && vf_streq(o->u.volume.pool, e->name))
+			why_vol = o->name;
+	}
+	for (size_t i = 0; i < b->c.o->n_volumes && !why_vol && !user; i++) {
+		const vf_obs_volume *v = &b->c.o->volumes[i];
+		if (!vf_streq(v->pool, e->name))
+			continue;
+		user = vf_plan__volume_user(b, v->pool, v->name);
+		if (user)
+			why_vol = v->name;
+	}
+	if (why_vol) {
+		s.action = VF_ACT_BLOCKED;
+		if (user)
+			vf_step_reason(&s,
+				       "no longer declared (deletionPolicy Delete), but its volume \"%s\" is still used by Domain \"%s\"",
+				       why_vol, user);
+		else
+			vf_step_reason(&s,
+				       "no longer declared (deletionPolicy Delete), but it holds Volume \"%s\", which is still declared",
+				       why_vol);
+	} else {
+		s.action = VF_ACT_REMOVE;
+		s.reason = vf_strdup(
+			"no longer declared; delete it with its volumes and target (deletionPolicy Delete)");
+		vf_step__op(&s, VF_OP_POOL_UNDEFINE, NULL)->flag = true;
+		vf_step__op(&s, VF_OP_LEDGER_DROP, NULL);
+	}
+	vf_plan__push(b, &s);
+}
+
+static int vf_plan__cmp_entry(const void *a, const void *b)
+{
+	const vf_ledger_entry *x = *(const vf_ledger_entry *const *)a;
+	const vf_ledger_entry *y = *(const vf_ledger_entry *const *)b;
+	int r = strcmp(x->pool ? x->pool : "", y->pool ? y->pool : "");
+	return r ? r : strcmp(x->name, y->name);
+}
+
+/* Volumes backed by another removed volume go first. */
+static bool vf_plan__backs(const vf_observed *o, const vf_ledger_entry *base,
+			   const vf_ledger_entry *top)
+{
+	const vf_obs_volume *bv = vf_observed_volume(o, base->pool, base->name);
+	const vf_obs_volume *tv = vf_observed_volume(o, top->pool, top->name);
+	return bv && tv && bv->path && vf_streq(tv->backing_path, bv->path);
+}
+
+static void vf_plan__removals(vf_plan_builder *b, vf_kind kind)
+{
+	if (!b->c.l)
+		return;
+	const vf_ledger_entry **v = vf_calloc(b->c.l->n ? b->c.l->n : 1, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; i < b->c.l->n; i++)
+		if (b->c.l->entries[i].kind == kind && !vf_plan__declared(b->c.d, &b->c.l->entries[i]))
+			v[n++] = &b->c.l->entries[i];
+	qsort(v, n, sizeof(*v), vf_plan__cmp_entry);
+
+	unsigned char *done = vf_calloc(n ? n : 1, 1);
+	for (size_t emitted = 0; emitted < n;) {
+		size_t before = emitted;
+		for (size_t i = 0; i < n; i++) {
+			if (done[i])
+				continue;
+			bool waits = false;
+			for (size_t j = 0; kind == VF_KIND_VOLUME && j < n && !waits; j++)
+				waits = j != i && !done[j] && vf_plan__backs(b->c.o, v[i], v[j]);
+			if (waits)
+				continue;
+			done[i] = 1;
+			emitted++;
+			if (kind == VF_KIND_DOMAIN)
+				vf_plan__remove_domain(b, v[i]);
+			else if (kind == VF_KIND_VOLUME)
+				vf_plan__remove_volume(b, v[i]);
+			else
+				vf_plan__remove_pool(b, v[i]);
+		}
+		if (emitted == before) /* a backing cycle: fall back to name order */
+			for (size_t i = 0; i < n; i++)
+				if (!done[i]) {
+					done[i] = 1;
+					emitted++;
+					vf_plan__remove_volume(b, v[i]);
+				}
+	}
+	free(done);
+	free(v);
+}
+
+/* ---- entry point ---------------------------------------------------------- */
+
+int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
+		  const vf_ledger *ledger, const vf_plan_opts *opts, vf_plan *out,
+		  vf_diags *conflicts)
+{
+	static const vf_desired no_desired;
+	static const vf_observed no_observed;
+	vf_plan_builder b = {
+		.c = {
+			.d = desired ? desired : &no_desired,
+			.o = observed ? observed : &no_observed,
+			.l = ledger,
+			.opts = opts,
+		},
+	};
+	vf_plan__conflicts(&b.c, &b.diags);
+
+	size_t n;
+	_cleanup_free_ const vf_object **pools = vf_plan__sorted(b.c.d, VF_KIND_POOL, &n);
+	for (size_t i = 0; i < n; i++)
+		vf_plan__pool(&b, pools[i]);
+
+	_cleanup_free_ const vf_object **vols = vf_plan__sorted(b.c.d, VF_KIND_VOLUME, &n);
+	_cleanup_free_ unsigned char *mark = vf_calloc(n ? n : 1, 1);
+	for (size_t i = 0; i < n; i++)
+		vf_plan__volume_visit(&b, vols, n, mark, i);
+
+	_cleanup_free_ const vf_object **doms = vf_plan__sorted(b.c.d, VF_KIND_DOMAIN, &n);
+	for (size_t i = 0; i < n; i++)
+		vf_plan__domain(&b, doms[i]);
+
+	vf_plan__removals(&b, VF_KIND_DOMAIN);
+	vf_plan__removals(&b, VF_KIND_VOLUME);
+	vf_plan__removals(&b, VF_KIND_POOL);
+
+	for (size_t i = 0; i < b.n_replaced; i++)
+		free(b.replaced_pools[i]);
+	free(b.replaced_pools);
+	for (size_t i = 0; i < b.n_removed; i++)
+		free(b.removed_domains[i]);
+	free(b.removed_domains);
+
+	if (b.diags.n) {
+		vf_diags_sort(&b.diags);
+		for (size_t i = 0; i < b.diags.n; i++)
+			VF_APPEND(conflicts->items, conflicts->n, conflicts->cap, b.diags.items[i]);
+		free(b.diags.items);
+		vf_plan_free(&b.plan);
+		return -VF_E_CONFLICT;
+	}
+	*out = b.plan;
+	return 0;
+}

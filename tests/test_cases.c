@@ -1,0 +1,174 @@
+/* test_cases.c: golden plans. Each folder under tests/cases/ is one case:
+ * manifests/ (YAML), observed.xml (a libvirt test-driver state file, read
+ * through the real libvirt driver at test://<absolute path>), optional
+ * ledger.json and replace (one --replace argument a line), and
+ * expected-plan.txt: the plan exactly as `virtform plan` prints it, or, for
+ * a rejected plan, one `file:line:col: error: message` line per conflict
+ * with the file relative to the case folder. Adding a case is adding a
+ * folder. VF_UPDATE_GOLDEN=1 rewrites expected-plan.txt (review the diff!). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "controller/ledger.h"
+#include "controller/manifest.h"
+#include "controller/plan.h"
+#include "controller/planprint.h"
+#include "drivers/driver.h"
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	vf_buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		vf_buf_addn(&b, chunk, n);
+	fclose(f);
+	return vf_buf_steal(&b);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* Relative to the case folder, so expected output never holds a checkout path. */
+static const char *rel(const char *file, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (file && strncmp(file, dir, n) == 0 && file[n] == '/')
+		return file + n + 1;
+	return file ? file : "-";
+}
+
+/* Run one case; returns what `virtform plan` would show. Caller frees. */
+static char *run_case(const char *dir)
+{
+	_cleanup_free_ char *mdir = vf_asprintf("%s/manifests", dir);
+	_cleanup_free_ char *state = vf_asprintf("%s/observed.xml", dir);
+	_cleanup_free_ char *uri = vf_asprintf("test://%s", state);
+	vf_desired d = { 0 };
+	vf_diags diags = { 0 };
+	const char *paths[] = { mdir };
+	int r = vf_manifest_load(paths, 1, &d, &diags);
+	if (r < 0) {
+		vf_buf b = { 0 };
+		for (size_t i = 0; i < diags.n; i++)
+			vf_buf_printf(&b, "%s:%d: %s\n", diags.items[i].pos.file, diags.items[i].pos.line,
+				      diags.items[i].message);
+		_cleanup_free_ char *msg = vf_buf_steal(&b);
+		fail_msg("%s: manifests do not load:\n%s", dir, msg);
+	}
+
+	vf_conn *conn = NULL;
+	vf_error err = { 0 };
+	vf_observed o = { 0 };
+	if (vf_libvirt_hypervisor_driver.open(uri, &conn, &err) < 0 ||
+	    vf_libvirt_hypervisor_driver.observe(conn, &o, &err) < 0)
+		fail_msg("%s: cannot observe %s: %s", dir, uri, err.message);
+	vf_libvirt_hypervisor_driver.close(conn);
+
+	vf_ledger l = { 0 };
+	if (vf_ledger_load(dir, &l, &err) < 0)
+		fail_msg("%s: %s", dir, err.message);
+
+	/* optional `replace`: one --replace argument a line */
+	_cleanup_free_ char *rpath = vf_asprintf("%s/replace", dir);
+	_cleanup_free_ char *rtext = read_all(rpath);
+	const char *replace[16];
+	size_t n_replace = 0;
+	for (char *save = NULL, *tok = rtext ? strtok_r(rtext, "\n", &save) : NULL;
+	     tok && n_replace < VF_ARRAY_SIZE(replace); tok = strtok_r(NULL, "\n", &save))
+		replace[n_replace++] = tok;
+	vf_plan_opts opts = { .replace = replace, .n_replace = n_replace };
+
+	vf_plan plan = { 0 };
+	vf_diags conflicts = { 0 };
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+	if (vf_plan_build(&d, &o, &l, &opts, &plan, &conflicts) == 0) {
+		vf_plan_print_text(m, &plan, false);
+	} else {
+		for (size_t i = 0; i < conflicts.n; i++) {
+			const vf_error *e = &conflicts.items[i];
+			fprintf(m, "%s:%d:%d: error: %s\n", rel(e->pos.file, dir), e->pos.line,
+				e->pos.col, e->message);
+		}
+	}
+	fclose(m);
+	vf_plan_free(&plan);
+	vf_diags_free(&conflicts);
+	vf_ledger_free(&l);
+	vf_observed_free(&o);
+	vf_diags_free(&diags);
+	vf_desired_free(&d);
+	return out;
+}
+
+static void test_case(void **state)
+{
+	const char *name = *state;
+	_cleanup_free_ char *dir = vf_asprintf("%s/%s", CASESDIR, name);
+	_cleanup_free_ char *exp_path = vf_asprintf("%s/expected-plan.txt", dir);
+	_cleanup_free_ char *got = run_case(dir);
+	const char *update = getenv("VF_UPDATE_GOLDEN");
+	if (update && *update == '1') {
+		FILE *f = fopen(exp_path, "w");
+		assert_non_null(f);
+		fputs(got, f);
+		fclose(f);
+		return;
+	}
+	_cleanup_free_ char *want = read_all(exp_path);
+	if (!want)
+		fail_msg("%s: no expected-plan.txt; got:\n%s", name, got);
+	if (strcmp(want, got) != 0)
+		fail_msg("%s: plan differs.\n--- expected\n%s--- got\n%s", name, want, got);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int main(void)
+{
+	DIR *dp = opendir(CASESDIR);
+	if (!dp) {
+		fprintf(stderr, "cannot open %s\n", CASESDIR);
+		return 1;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	for (struct dirent *e; (e = readdir(dp));) {
+		if (e->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *probe = vf_asprintf("%s/%s/manifests", CASESDIR, e->d_name);
+		if (exists(probe))
+			VF_APPEND(names, n, cap, vf_strdup(e->d_name));
+	}
+	closedir(dp);
+	qsort(names, n, sizeof(*names), cmp_str);
+
+	struct CMUnitTest *tests = vf_calloc(n ? n : 1, sizeof(*tests));
+	for (size_t i = 0; i < n; i++)
+		tests[i] = (struct CMUnitTest){ .name = names[i], .test_func = test_case,
+						.initial_state = names[i] };
+	int r = n ? _cmocka_run_group_tests("cases", tests, n, NULL, NULL) : 1;
+	free(tests);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}

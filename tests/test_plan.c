@@ -1,0 +1,1032 @@
+/* test_plan.c: the planner as a user sees it. Desired, observed and ledger
+ * are plain structs built here; each test checks the printed plan (or the
+ * conflicts) a user would read, and the ops apply would run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+
+#include "controller/plan.h"
+#include "controller/planprint.h"
+#include "controller/xmldiff.h"
+
+/* ---- fixture -------------------------------------------------------------- */
+
+typedef struct fx {
+	vf_desired d;
+	vf_observed o;
+	vf_ledger l;
+	vf_plan plan;
+	vf_diags conflicts;
+	const char *replace[4];
+	size_t n_replace;
+	int rc;
+} fx;
+
+static fx *fx_new(void)
+{
+	fx *f = vf_calloc(1, sizeof(*f));
+	f->o.hv_type = vf_strdup("QEMU");
+	f->o.kvm = true;
+	return f;
+}
+
+static void fx_free(fx *f)
+{
+	vf_desired_free(&f->d);
+	vf_observed_free(&f->o);
+	vf_ledger_free(&f->l);
+	vf_plan_free(&f->plan);
+	vf_diags_free(&f->conflicts);
+	free(f);
+}
+
+static vf_pos at(fx *f, const char *file, int line)
+{
+	return (vf_pos){ .file = vf_desired_intern_file(&f->d, file), .line = line, .col = 3 };
+}
+
+static vf_object *add_obj(fx *f, vf_kind kind, const char *pool, const char *name,
+			  const char *file, int line)
+{
+	vf_object o = { .kind = kind, .name = vf_strdup(name) };
+	o.pos = at(f, file, line);
+	o.name_pos = at(f, file, line + 2);
+	vf_uuid_derive(kind, pool, name, o.uuid);
+	VF_APPEND(f->d.objs, f->d.n, f->d.cap, o);
+	return &f->d.objs[f->d.n - 1];
+}
+
+static vf_object *add_pool(fx *f, const char *name, const char *path, const char *file, int line)
+{
+	vf_object *o = add_obj(f, VF_KIND_POOL, NULL, name, file, line);
+	o->u.pool.type = VF_POOL_DIR;
+	o->u.pool.target_path = vf_strdup(path);
+	o->u.pool.target_pos = at(f, file, line + 5);
+	o->u.pool.perms = (vf_perms){ -1, -1, -1, { 0 } };
+	return o;
+}
+
+static vf_object *add_vol(fx *f, const char *pool, const char *name, uint64_t cap,
+			  const char *file, int line)
+{
+	vf_object *o = add_obj(f, VF_KIND_VOLUME, pool, name, file, line);
+	o->u.volume.pool = vf_strdup(pool);
+	o->u.volume.pool_pos = at(f, file, line + 4);
+	o->u.volume.capacity = cap;
+	o->u.volume.perms = (vf_perms){ -1, -1, -1, { 0 } };
+	return o;
+}
+
+static vf_object *add_dom(fx *f, const char *name, const char *file, int line)
+{
+	return add_obj(f, VF_KIND_DOMAIN, NULL, name, file, line);
+}
+
+static vf_disk *dom_disk_vol(fx *f, vf_object *d, const char *pool, const char *vol, int line)
+{
+	vf_domain_spec *ds = &d->u.domain;
+	ds->disks = vf_realloc(ds->disks, (ds->n_disks + 1) * sizeof(*ds->disks));
+	vf_disk *k = &ds->disks[ds->n_disks++];
+	*k = (vf_disk){ .has_volume = true };
+	k->volume.pool = vf_strdup(pool);
+	k->volume.name = vf_strdup(vol);
+	k->pos = at(f, d->pos.file, line);
+	return k;
+}
+
+static vf_disk *dom_disk_path(fx *f, vf_object *d, const char *path, int line)
+{
+	vf_domain_spec *ds = &d->u.domain;
+	ds->disks = vf_realloc(ds->disks, (ds->n_disks + 1) * sizeof(*ds->disks));
+	vf_disk *k = &ds->disks[ds->n_disks++];
+	*k = (vf_disk){ .path = vf_strdup(path) };
+	k->pos = at(f, d->pos.file, line);
+	return k;
+}
+
+static vf_obs_pool *live_pool(fx *f, const char *name, const char *path, bool owned)
+{
+	f->o.pools = vf_realloc(f->o.pools, (f->o.n_pools + 1) * sizeof(*f->o.pools));
+	vf_obs_pool *p = &f->o.pools[f->o.n_pools++];
+	*p = (vf_obs_pool){ .name = vf_strdup(name), .type = VF_POOL_DIR, .type_name = vf_strdup("dir"),
+			    .target_path = vf_strdup(path), .active = true, .autostart = true,
+			    .persistent = true, .owner = -1, .group = -1, .mode = -1 };
+	vf_uuid_derive(VF_KIND_POOL, NULL, name, p->uuid);
+	if (owned)
+		vf_ledger_put(&f->l, VF_KIND_POOL, NULL, name, p->uuid);
+	return p;
+}
+
+static vf_obs_volume *live_vol(fx *f, const char *pool, const char *name, uint64_t cap,
+			       bool owned)
+{
+	f->o.volumes = vf_realloc(f->o.volumes, (f->o.n_volumes + 1) * sizeof(*f->o.volumes));
+	vf_obs_volume *v = &f->o.volumes[f->o.n_volumes++];
+	*v = (vf_obs_volume){ .pool = vf_strdup(pool), .name = vf_strdup(name),
+			      .path = vf_asprintf("/srv/%s/%s", pool, name), .capacity = cap,
+			      .format = VF_VOL_QCOW2, .format_name = vf_strdup("qcow2"),
+			      .owner = -1, .group = -1, .mode = -1 };
+	if (owned) {
+		uuid_t u;
+		vf_uuid_derive(VF_KIND_VOLUME, pool, name, u);
+		vf_ledger_put(&f->l, VF_KIND_VOLUME, pool, name, u);
+	}
+	return v;
+}
+
+/* A live domain as virtform would have defined it from defaults. */
+static vf_obs_domain *live_dom(fx *f, const char *name, vf_run_state st, bool owned)
+{
+	f->o.domains = vf_realloc(f->o.domains, (f->o.n_domains + 1) * sizeof(*f->o.domains));
+	vf_obs_domain *d = &f->o.domains[f->o.n_domains++];
+	*d = (vf_obs_domain){ .name = vf_strdup(name), .type = vf_strdup("kvm"), .vcpus = 1,
+			      .memory = 512ull << 20, .current_memory = 512ull << 20,
+			      .machine = vf_strdup("pc-q35-7.2"), .firmware = VF_FIRMWARE_BIOS,
+			      .graphics = VF_GRAPHICS_NONE, .serial_console = true, .state = st,
+			      .persistent = true };
+	vf_uuid_derive(VF_KIND_DOMAIN, NULL, name, d->uuid);
+	if (owned)
+		vf_ledger_put(&f->l, VF_KIND_DOMAIN, NULL, name, d->uuid);
+	return d;
+}
+
+static vf_obs_disk *live_disk(vf_obs_domain *d, vf_obs_disk_type type, const char *a,
+			      const char *b, const char *target)
+{
+	d->disks = vf_realloc(d->disks, (d->n_disks + 1) * sizeof(*d->disks));
+	vf_obs_disk *k = &d->disks[d->n_disks++];
+	*k = (vf_obs_disk){ .type = type, .target = vf_strdup(target), .bus = VF_BUS_VIRTIO,
+			    .device = VF_DISK_DEVICE_DISK };
+	if (type == VF_OBS_DISK_VOLUME) {
+		k->pool = vf_strdup(a);
+		k->volume = vf_strdup(b);
+	} else {
+		k->path = vf_strdup(a);
+	}
+	return k;
+}
+
+static void set_policy(fx *f, vf_kind kind, const char *pool, const char *name,
+		       vf_deletion_policy p)
+{
+	vf_ledger_entry *e = vf_ledger_find(&f->l, kind, pool, name);
+	assert_non_null(e);
+	e->deletion = p;
+}
+
+static int build(fx *f)
+{
+	vf_plan_opts opts = { .replace = f->replace, .n_replace = f->n_replace };
+	f->rc = vf_plan_build(&f->d, &f->o, &f->l, &opts, &f->plan, &f->conflicts);
+	return f->rc;
+}
+
+/* The plan as the CLI prints it. Caller frees. */
+static char *plan_text(const vf_plan *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	vf_plan_print_text(m, p, false);
+	fclose(m);
+	return buf;
+}
+
+static void expect_plan(fx *f, const char *expected)
+{
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->conflicts.n, 0);
+	_cleanup_free_ char *t = plan_text(&f->plan);
+	if (strcmp(t, expected) != 0)
+		fail_msg("plan differs.\n--- expected\n%s--- got\n%s", expected, t);
+}
+
+/* Every conflict message, one per line, as "file:line: message [other:line]". */
+static char *conflict_text(const vf_diags *d)
+{
+	vf_buf b = { 0 };
+	for (size_t i = 0; i < d->n; i++) {
+		const vf_error *e = &d->items[i];
+		assert_int_equal(e->code, VF_E_CONFLICT);
+		vf_buf_printf(&b, "%s:%d: %s", e->pos.file ? e->pos.file : "-", e->pos.line, e->message);
+		if (e->other.file)
+			vf_buf_printf(&b, " [%s:%d]", e->other.file, e->other.line);
+		vf_buf_add(&b, "\n");
+	}
+	return vf_buf_steal(&b);
+}
+
+static void expect_conflicts(fx *f, const char *expected)
+{
+	assert_int_equal(build(f), -VF_E_CONFLICT);
+	assert_int_equal(f->plan.n, 0);
+	_cleanup_free_ char *t = conflict_text(&f->conflicts);
+	if (strcmp(t, expected) != 0)
+		fail_msg("conflicts differ.\n--- expected\n%s--- got\n%s", expected, t);
+}
+
+static void expect_ops(const vf_step *s, const vf_op_type *ops, size_t n)
+{
+	vf_buf got = { 0 }, want = { 0 };
+	for (size_t i = 0; i < s->n_ops; i++)
+		vf_buf_printf(&got, "%s ", vf_op_type_to_string(s->ops[i].type));
+	for (size_t i = 0; i < n; i++)
+		vf_buf_printf(&want, "%s ", vf_op_type_to_string(ops[i]));
+	_cleanup_free_ char *g = vf_buf_steal(&got);
+	_cleanup_free_ char *w = vf_buf_steal(&want);
+	if (strcmp(g, w) != 0)
+		fail_msg("ops of %s differ: expected [%s] got [%s]", s->name, w, g);
+}
+#define EXPECT_OPS(step, ...)                                                    \
+	do {                                                                     \
+		const vf_op_type ops_[] = { __VA_ARGS__ };                       \
+		expect_ops((step), ops_, VF_ARRAY_SIZE(ops_));                   \
+	} while (0)
+
+/* ---- creates -------------------------------------------------------------- */
+
+static void test_empty_plan(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	expect_plan(f, "No changes. The host matches the manifests.\n");
+	assert_true(vf_plan_empty(&f->plan));
+	fx_free(f);
+}
+
+static void test_creates_in_dependency_order(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	vf_object *web = add_dom(f, "web", "web.yaml", 1);
+	web->u.domain.has_memory = true;
+	web->u.domain.memory = 1ull << 30;
+	web->u.domain.has_vcpus = true;
+	web->u.domain.vcpus = 2;
+	web->u.domain.autostart = VF_TRI_TRUE;
+	dom_disk_vol(f, web, "images", "a-root", 12);
+	vf_object *top = add_vol(f, "images", "a-root", 20ull << 30, "vol.yaml", 1);
+	top->u.volume.has_backing = true;
+	top->u.volume.backing = (vf_volref){ vf_strdup("images"), vf_strdup("z-base"), { 0 } };
+	add_vol(f, "images", "z-base", 10ull << 30, "vol.yaml", 20);
+	vf_object *db = add_dom(f, "db", "db.yaml", 1);
+	db->u.domain.state = VF_RUN_PAUSED;
+	add_pool(f, "images", "/srv/images", "pool.yaml", 1);
+
+	expect_plan(f, "+ StoragePool/images: create dir pool at /srv/images\n"
+		       "+ Volume/images/z-base: create 10GiB qcow2 volume\n"
+		       "+ Volume/images/a-root: create 20GiB qcow2 volume backed by images/z-base\n"
+		       "+ Domain/db: define with 1 vCPU and 512MiB, then start and pause it\n"
+		       "+ Domain/web: define with 2 vCPUs and 1GiB, then start it\n"
+		       "\n"
+		       "Plan: 5 to create, 0 to update, 0 to remove, 0 blocked.\n");
+	assert_int_equal(f->plan.counts[VF_ACT_CREATE], 5);
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_LEDGER_PUT, VF_OP_POOL_DEFINE, VF_OP_POOL_START,
+		   VF_OP_POOL_AUTOSTART);
+	EXPECT_OPS(&f->plan.steps[1], VF_OP_LEDGER_PUT, VF_OP_VOLUME_CREATE);
+	EXPECT_OPS(&f->plan.steps[3], VF_OP_LEDGER_PUT, VF_OP_DOMAIN_DEFINE, VF_OP_DOMAIN_START,
+		   VF_OP_DOMAIN_SUSPEND);
+	EXPECT_OPS(&f->plan.steps[4], VF_OP_LEDGER_PUT, VF_OP_DOMAIN_DEFINE,
+		   VF_OP_DOMAIN_AUTOSTART, VF_OP_DOMAIN_START);
+	/* type auto on a KVM host resolves to kvm; the step points at its manifest */
+	assert_int_equal(f->plan.steps[4].ops[1].dtype, VF_DOMAIN_KVM);
+	assert_string_equal(f->plan.steps[4].pos.file, "web.yaml");
+	fx_free(f);
+}
+
+static void test_create_inactive_pool_and_shutoff_domain_on_tcg_host(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	f->o.kvm = false;
+	vf_object *p = add_pool(f, "cold", "/srv/cold", "p.yaml", 1);
+	p->u.pool.state = VF_POOL_INACTIVE;
+	p->u.pool.autostart = VF_TRI_FALSE;
+	p->u.pool.deletion = VF_DELETION_DELETE;
+	vf_object *d = add_dom(f, "off", "d.yaml", 1);
+	d->u.domain.state = VF_RUN_SHUTOFF;
+	expect_plan(f, "+ StoragePool/cold: create dir pool at /srv/cold\n"
+		       "+ Domain/off: define with 1 vCPU and 512MiB, left shut off\n"
+		       "\n"
+		       "Plan: 2 to create, 0 to update, 0 to remove, 0 blocked.\n");
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_LEDGER_PUT, VF_OP_POOL_DEFINE);
+	/* the policy travels with LEDGER_PUT so a removed manifest still has it */
+	assert_int_equal(f->plan.steps[0].ops[0].u32, VF_DELETION_DELETE);
+	EXPECT_OPS(&f->plan.steps[1], VF_OP_LEDGER_PUT, VF_OP_DOMAIN_DEFINE);
+	assert_int_equal(f->plan.steps[1].ops[1].dtype, VF_DOMAIN_QEMU);
+	fx_free(f);
+}
+
+/* ---- conflicts ------------------------------------------------------------ */
+
+typedef struct conflict_case {
+	const char *name;
+	void (*setup)(fx *f);
+	const char *expected;
+} conflict_case;
+
+static void cc_same_uuid_pools(fx *f)
+{
+	vf_object *a = add_pool(f, "data", "/srv/data", "a.yaml", 1);
+	vf_object *b = add_pool(f, "images", "/srv/images", "b.yaml", 1);
+	uuid_parse("11111111-2222-3333-4444-555555555555", a->uuid);
+	uuid_copy(b->uuid, a->uuid);
+	a->u.pool.has_uuid = b->u.pool.has_uuid = true;
+	a->u.pool.uuid_pos = at(f, "a.yaml", 6);
+	b->u.pool.uuid_pos = at(f, "b.yaml", 6);
+}
+
+static void cc_same_uuid_domains(fx *f)
+{
+	vf_object *a = add_dom(f, "a", "a.yaml", 1);
+	vf_object *b = add_dom(f, "b", "b.yaml", 1);
+	uuid_parse("11111111-2222-3333-4444-555555555555", a->uuid);
+	uuid_copy(b->uuid, a->uuid);
+}
+
+static void cc_name_with_other_uuid(fx *f)
+{
+	add_dom(f, "web", "web.yaml", 1);
+	vf_obs_domain *d = live_dom(f, "web", VF_RUN_RUNNING, false);
+	uuid_parse("99999999-2222-3333-4444-555555555555", d->uuid);
+}
+
+static void cc_uuid_under_other_name(fx *f)
+{
+	vf_object *p = add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	vf_obs_pool *lp = live_pool(f, "old-images", "/srv/old", false);
+	uuid_copy(lp->uuid, p->uuid);
+}
+
+static void cc_same_target_path(fx *f)
+{
+	add_pool(f, "data", "/srv/images", "b.yaml", 1);
+	add_pool(f, "images", "/srv/images/", "a.yaml", 10);
+}
+
+static void cc_same_path_as_live_pool(fx *f)
+{
+	add_pool(f, "images", "/srv/images", "a.yaml", 1);
+	live_pool(f, "default", "/srv/images", false);
+}
+
+static void cc_same_source_device(fx *f)
+{
+	vf_object *a = add_pool(f, "vg1", NULL, "a.yaml", 1);
+	vf_object *b = add_pool(f, "vg2", NULL, "b.yaml", 1);
+	a->u.pool.type = b->u.pool.type = VF_POOL_LOGICAL;
+	a->u.pool.source.device = vf_strdup("/dev/sdb");
+	b->u.pool.source.device = vf_strdup("/dev/sdb");
+	a->u.pool.source.pos = at(f, "a.yaml", 7);
+	b->u.pool.source.pos = at(f, "b.yaml", 7);
+}
+
+static void cc_disk_two_domains(fx *f)
+{
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	add_vol(f, "images", "root", 1ull << 30, "v.yaml", 1);
+	dom_disk_vol(f, add_dom(f, "a", "a.yaml", 1), "images", "root", 9);
+	dom_disk_vol(f, add_dom(f, "b", "b.yaml", 1), "images", "root", 9);
+}
+
+static void cc_disk_by_path_is_volume(fx *f)
+{
+	/* a path equal to a known volume's path is that volume */
+	live_pool(f, "images", "/srv/images", true);
+	live_vol(f, "images", "root", 1ull << 30, true);
+	dom_disk_path(f, add_dom(f, "b", "b.yaml", 1), "/srv/images/root", 9);
+	vf_obs_domain *other = live_dom(f, "legacy", VF_RUN_RUNNING, false);
+	live_disk(other, VF_OBS_DISK_VOLUME, "images", "root", "vda");
+}
+
+static void cc_volume_pool_nowhere(fx *f)
+{
+	add_vol(f, "nopool", "root", 1ull << 30, "v.yaml", 1);
+}
+
+static void cc_backing_nowhere(fx *f)
+{
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	vf_object *v = add_vol(f, "images", "root", 1ull << 30, "v.yaml", 1);
+	v->u.volume.has_backing = true;
+	v->u.volume.backing = (vf_volref){ vf_strdup("images"), vf_strdup("gold"), at(f, "v.yaml", 8) };
+}
+
+static void cc_unowned_live_objects(fx *f)
+{
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	live_pool(f, "images", "/srv/images", false);
+	add_vol(f, "images", "root", 1ull << 30, "v.yaml", 1);
+	live_vol(f, "images", "root", 1ull << 30, false);
+	add_dom(f, "web", "d.yaml", 1);
+	live_dom(f, "web", VF_RUN_RUNNING, false);
+}
+
+static const conflict_case conflict_cases[] = {
+	{ "same UUID on two pools", cc_same_uuid_pools,
+	  "b.yaml:6: StoragePool \"images\" has the same UUID 11111111-2222-3333-4444-555555555555 as StoragePool \"data\" (a.yaml:6) [a.yaml:6]\n" },
+	{ "same UUID on two domains", cc_same_uuid_domains,
+	  "b.yaml:3: Domain \"b\" has the same UUID 11111111-2222-3333-4444-555555555555 as Domain \"a\" (a.yaml:3) [a.yaml:3]\n" },
+	{ "declared name lives with another UUID", cc_name_with_other_uuid, NULL },
+	{ "declared UUID lives under another name", cc_uuid_under_other_name, NULL },
+	{ "two pools on one target path", cc_same_target_path,
+	  "a.yaml:15: StoragePool \"images\" has the same target path \"/srv/images/\" as StoragePool \"data\" (b.yaml:6) [b.yaml:6]\n" },
+	{ "a pool on a live pool's path", cc_same_path_as_live_pool,
+	  "a.yaml:6: StoragePool \"images\" has the same target path \"/srv/images\" as the live pool \"default\" on the host\n" },
+	{ "two pools on one device", cc_same_source_device,
+	  "b.yaml:7: StoragePool \"vg2\" has the same source device \"/dev/sdb\" as StoragePool \"vg1\" (a.yaml:7) [a.yaml:7]\n" },
+	{ "a disk in two domains", cc_disk_two_domains,
+	  "b.yaml:9: Domain \"b\" uses volume images/root, which Domain \"a\" (a.yaml:9) also uses; mark the disk shareable or readonly in both [a.yaml:9]\n" },
+	{ "a path that is a live domain's volume", cc_disk_by_path_is_volume,
+	  "b.yaml:9: Domain \"b\" uses volume images/root, which the live domain \"legacy\" on the host also uses; mark the disk shareable or readonly in both\n" },
+	{ "a volume in a pool that exists nowhere", cc_volume_pool_nowhere,
+	  "v.yaml:5: Volume \"root\" is in pool \"nopool\", which is neither declared nor on the host\n" },
+	{ "a backing volume that exists nowhere", cc_backing_nowhere,
+	  "v.yaml:8: Volume \"root\" has backing volume \"gold\" in pool \"images\", which is neither declared nor on the host\n" },
+	{ "live objects virtform does not own, all at once", cc_unowned_live_objects,
+	  "d.yaml:3: Domain \"web\": the live domain \"web\" on the host is not owned by virtform (not in the ledger, no virtform metadata); add \"adopt: true\" to its spec to manage it\n"
+	  "p.yaml:3: StoragePool \"images\": the live pool \"images\" on the host is not owned by virtform; add \"adopt: true\" to its spec to manage it\n"
+	  "v.yaml:3: Volume \"root\": the live volume \"root\" in pool \"images\" on the host is not owned by virtform; add \"adopt: true\" to its spec to manage it\n" },
+};
+
+static void test_conflict_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < VF_ARRAY_SIZE(conflict_cases); i++) {
+		const conflict_case *cc = &conflict_cases[i];
+		fx *f = fx_new();
+		cc->setup(f);
+		if (build(f) != -VF_E_CONFLICT)
+			fail_msg("%s: plan not rejected", cc->name);
+		if (cc->expected) {
+			_cleanup_free_ char *t = conflict_text(&f->conflicts);
+			if (strcmp(t, cc->expected) != 0)
+				fail_msg("%s:\n--- expected\n%s--- got\n%s", cc->name, cc->expected, t);
+		}
+		fx_free(f);
+	}
+}
+
+static void test_conflict_identity_messages(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	cc_name_with_other_uuid(f);
+	char u[37];
+	uuid_unparse_lower(f->d.objs[0].uuid, u);
+	_cleanup_free_ char *want = vf_asprintf(
+		"web.yaml:3: Domain \"web\" has the derived UUID %s, but the live domain \"web\" on the host has UUID 99999999-2222-3333-4444-555555555555; libvirt cannot change a domain's UUID\n",
+		u);
+	expect_conflicts(f, want);
+	fx_free(f);
+
+	f = fx_new();
+	cc_uuid_under_other_name(f);
+	uuid_unparse_lower(f->d.objs[0].uuid, u);
+	_cleanup_free_ char *want2 = vf_asprintf(
+		"p.yaml:3: StoragePool \"images\" has UUID %s, which the live pool \"old-images\" on the host already has; libvirt cannot rename it or give two pools one UUID\n",
+		u);
+	expect_conflicts(f, want2);
+	fx_free(f);
+}
+
+static void test_every_conflict_reported_at_once(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	cc_same_target_path(f);
+	cc_volume_pool_nowhere(f);
+	dom_disk_path(f, add_dom(f, "a", "a.yaml", 20), "/srv/disk.img", 29);
+	dom_disk_path(f, add_dom(f, "b", "b.yaml", 20), "/srv/disk.img", 29);
+	assert_int_equal(build(f), -VF_E_CONFLICT);
+	assert_int_equal(f->conflicts.n, 3);
+	/* sorted by file and line, so the output never depends on discovery order */
+	assert_string_equal(f->conflicts.items[0].pos.file, "a.yaml");
+	assert_string_equal(f->conflicts.items[1].pos.file, "b.yaml");
+	assert_int_equal(f->conflicts.items[1].pos.line, 29);
+	assert_string_equal(f->conflicts.items[2].pos.file, "v.yaml");
+	fx_free(f);
+}
+
+static void test_shareable_and_readonly_disks_do_not_conflict(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	dom_disk_path(f, add_dom(f, "a", "a.yaml", 1), "/srv/iso/install.iso", 9)->readonly = true;
+	dom_disk_path(f, add_dom(f, "b", "b.yaml", 1), "/srv/iso/install.iso", 9)->readonly = true;
+	dom_disk_path(f, add_dom(f, "c", "c.yaml", 1), "/srv/shared.img", 9)->shareable = true;
+	dom_disk_path(f, add_dom(f, "d", "d.yaml", 1), "/srv/shared.img", 9)->shareable = true;
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.counts[VF_ACT_CREATE], 4);
+	fx_free(f);
+
+	/* one side writable is still a clash */
+	f = fx_new();
+	dom_disk_path(f, add_dom(f, "a", "a.yaml", 1), "/srv/shared.img", 9)->shareable = true;
+	dom_disk_path(f, add_dom(f, "b", "b.yaml", 1), "/srv/shared.img", 9);
+	assert_int_equal(build(f), -VF_E_CONFLICT);
+	assert_int_equal(f->conflicts.n, 1);
+	fx_free(f);
+}
+
+/* ---- ownership and adopt -------------------------------------------------- */
+
+static void test_adopt_takes_ownership_then_fixes_drift(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	vf_object *p = add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	p->u.pool.adopt = true;
+	live_pool(f, "images", "/srv/images", false);
+	vf_object *d = add_dom(f, "web", "d.yaml", 1);
+	d->u.domain.adopt = true;
+	live_dom(f, "web", VF_RUN_SHUTOFF, false);
+	expect_plan(f, "~ StoragePool/images: adopt the existing storage pool (adopt: true)\n"
+		       "~ Domain/web: adopt the existing domain (adopt: true); 1 field differs\n"
+		       "    spec.state: shutoff \u2192 running (live)\n"
+		       "\n"
+		       "Plan: 0 to create, 2 to update, 0 to remove, 0 blocked.\n");
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_LEDGER_PUT);
+	EXPECT_OPS(&f->plan.steps[1], VF_OP_LEDGER_PUT, VF_OP_DOMAIN_START);
+	fx_free(f);
+}
+
+static void test_managed_metadata_means_owned(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	add_dom(f, "web", "d.yaml", 1);
+	live_dom(f, "web", VF_RUN_RUNNING, false)->managed = true; /* ledger lost */
+	expect_plan(f, "No changes. The host matches the manifests.\n");
+	fx_free(f);
+}
+
+/* ---- drift ---------------------------------------------------------------- */
+
+typedef struct drift_case {
+	const char *name;
+	void (*setup)(fx *f);
+	const char *expected;
+} drift_case;
+
+static void dc_unset_fields_are_not_drift(fx *f)
+{
+	/* libvirt's additions: a generated MAC, a model, a machine alias,
+	 * capacity figures; none is declared, so none is drift */
+	vf_object *d = add_dom(f, "web", "d.yaml", 1);
+	d->u.domain.ifaces = vf_calloc(1, sizeof(vf_iface));
+	d->u.domain.n_ifaces = 1;
+	d->u.domain.ifaces[0].network = vf_strdup("default");
+	d->u.domain.machine = vf_strdup("q35");
+	vf_obs_domain *o = live_dom(f, "web", VF_RUN_RUNNING, true);
+	o->ifaces = vf_calloc(1, sizeof(vf_obs_iface));
+	o->n_ifaces = 1;
+	o->ifaces[0] = (vf_obs_iface){ .network = vf_strdup("default"), .model = vf_strdup("virtio"),
+				       .mac = vf_strdup("52:54:00:aa:bb:cc") };
+	o->graphics = VF_GRAPHICS_VNC;
+	o->cpu_mode = VF_CPU_HOST_MODEL;
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	vf_obs_pool *p = live_pool(f, "images", "/srv/images", true);
+	p->capacity = 1ull << 40;
+	p->available = 1ull << 39;
+}
+
+static void dc_declared_mac_is_compared(fx *f)
+{
+	dc_unset_fields_are_not_drift(f);
+	f->d.objs[0].u.domain.ifaces[0].mac = vf_strdup("52:54:00:00:00:01");
+}
+
+static void dc_memory_grow_running(fx *f)
+{
+	vf_object *d = add_dom(f, "web", "d.yaml", 1);
+	d->u.domain.has_memory = true;
+	d->u.domain.memory = 1ull << 30;
+	live_dom(f, "web", VF_RUN_RUNNING, true);
+}
+
+static void dc_memory_shrink_running(fx *f)
+{
+	vf_object *d = add_dom(f, "web", "d.yaml", 1);
+	d->u.domain.has_memory = true;
+	d->u.domain.memory = 256ull << 20;
+	d->u.domain.has_vcpus = true;
+	d->u.domain.vcpus = 1;
+	live_dom(f, "web", VF_RUN_RUNNING, true)->vcpus = 4;
+}
+
+static void dc_memory_shutoff_domain(fx *f)
+{
+	vf_object *d = add_dom(f, "web", "d.yaml", 1);
+	d->u.domain.has_memory = true;
+	d->u.domain.memory = 256ull << 20;
+	d->u.domain.state = VF_RUN_SHUTOFF;
+	live_dom(f, "web", VF_RUN_SHUTOFF, true);
+}
+
+static void dc_domain_devices(fx *f)
+{
+	vf_object *d = add_dom(f, "web", "d.yaml", 1);
+	vf_domain_spec *ds = &d->u.domain;
+	dom_disk_vol(f, d, "images", "root", 9)->cache = VF_CACHE_NONE;
+	ds->cpu_mode = VF_CPU_HOST_PASSTHROUGH;
+	ds->firmware = VF_FIRMWARE_UEFI;
+	ds->boot = vf_calloc(2, sizeof(vf_boot_dev));
+	ds->boot[0] = VF_BOOT_CDROM;
+	ds->boot[1] = VF_BOOT_HD;
+	ds->n_boot = 2;
+	ds->graphics = VF_GRAPHICS_VNC;
+	ds->serial_console = VF_TRI_FALSE;
+	ds->type = VF_DOMAIN_QEMU;
+	live_pool(f, "images", "/srv/images", false);
+	live_vol(f, "images", "root", 1ull << 30, false);
+	vf_obs_domain *o = live_dom(f, "web", VF_RUN_RUNNING, true);
+	live_disk(o, VF_OBS_DISK_FILE, "/srv/images/root", NULL, "vda");
+	o->boot = vf_calloc(1, sizeof(vf_boot_dev));
+	o->boot[0] = VF_BOOT_HD;
+	o->n_boot = 1;
+}
+
+static void dc_state_and_autostart(fx *f)
+{
+	vf_object *d = add_dom(f, "web", "d.yaml", 1);
+	d->u.domain.state = VF_RUN_SHUTOFF;
+	d->u.domain.has_shutdown_timeout = true;
+	d->u.domain.shutdown_timeout = 90;
+	d->u.domain.autostart = VF_TRI_TRUE;
+	live_dom(f, "web", VF_RUN_PAUSED, true);
+	vf_object *p = add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	p->u.pool.state = VF_POOL_INACTIVE;
+	live_pool(f, "images", "/srv/images", true)->autostart = false;
+}
+
+static void dc_volume_grow(fx *f)
+{
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	live_pool(f, "images", "/srv/images", true);
+	add_vol(f, "images", "root", 30ull << 30, "v.yaml", 1);
+	live_vol(f, "images", "root", 20ull << 30, true);
+}
+
+static void dc_volume_shrink_blocked(fx *f)
+{
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	live_pool(f, "images", "/srv/images", true);
+	vf_object *v = add_vol(f, "images", "root", 10ull << 30, "v.yaml", 1);
+	v->u.volume.format = VF_VOL_RAW;
+	live_vol(f, "images", "root", 20ull << 30, true);
+}
+
+static void dc_volume_replace_allowed(fx *f)
+{
+	dc_volume_shrink_blocked(f);
+	f->replace[f->n_replace++] = "Volume/images/root";
+}
+
+static void dc_pool_path_blocked(fx *f)
+{
+	add_pool(f, "images", "/srv/new", "p.yaml", 1);
+	live_pool(f, "images", "/srv/images", true);
+}
+
+static void dc_pool_replace_allowed_recreates_volumes(fx *f)
+{
+	dc_pool_path_blocked(f);
+	add_vol(f, "images", "root", 1ull << 30, "v.yaml", 1);
+	live_vol(f, "images", "root", 1ull << 30, true);
+	f->replace[f->n_replace++] = "StoragePool/images";
+}
+
+static void dc_raw_xml_subset(fx *f)
+{
+	vf_object *d = add_dom(f, "raw", "r.yaml", 1);
+	d->u.domain.xml = vf_strdup(
+		"<domain type='kvm'><name>raw</name><uuid>00000000-0000-0000-0000-000000000001</uuid>"
+		"<memory unit='MiB'>1024</memory><vcpu>2</vcpu>"
+		"<devices><disk type='file' device='disk'><source file='/a.img'/><target dev='vda' bus='virtio'/></disk>"
+		"<interface type='network'><source network='default'/></interface></devices></domain>");
+	vf_obs_domain *o = live_dom(f, "raw", VF_RUN_RUNNING, true);
+	o->xml = vf_strdup(
+		"<domain type='kvm'><name>raw</name><uuid>6f1c1c1c-0000-0000-0000-000000000009</uuid>"
+		"<metadata><virtform:owner xmlns:virtform='https://virtform.dev/xmlns/owner/1'/></metadata>"
+		"<memory unit='KiB'>1048576</memory><currentMemory unit='KiB'>1048576</currentMemory>"
+		"<vcpu placement='static'>1</vcpu><os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>"
+		"<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+		"<source file='/b.img'/><target dev='vda' bus='virtio'/>"
+		"<address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/></disk>"
+		"<controller type='usb' index='0' model='qemu-xhci'/>"
+		"<interface type='network'><mac address='52:54:00:12:34:56'/><source network='default'/>"
+		"<model type='virtio'/></interface></devices></domain>");
+}
+
+static const drift_case drift_cases[] = {
+	{ "unset fields, generated MAC and capacity figures are not drift",
+	  dc_unset_fields_are_not_drift, "No changes. The host matches the manifests.\n" },
+	{ "a declared MAC is compared", dc_declared_mac_is_compared,
+	  "~ Domain/web: 1 field differs from the manifest\n"
+	  "    spec.interfaces[0].mac: 52:54:00:aa:bb:cc \u2192 52:54:00:00:00:01 (next-boot)\n"
+	  "\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+	{ "memory above the running maximum waits for the next boot", dc_memory_grow_running,
+	  "~ Domain/web: 1 field differs from the manifest\n"
+	  "    spec.memory: 512MiB \u2192 1GiB (next-boot)\n"
+	  "\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+	{ "memory and vCPUs within the maximum apply live", dc_memory_shrink_running,
+	  "~ Domain/web: 2 fields differ from the manifest\n"
+	  "    spec.vcpus: 4 \u2192 1 (live)\n"
+	  "    spec.memory: 512MiB \u2192 256MiB (live)\n"
+	  "\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+	{ "a shut-off domain sees changes at its next boot", dc_memory_shutoff_domain,
+	  "~ Domain/web: 1 field differs from the manifest\n"
+	  "    spec.memory: 512MiB \u2192 256MiB (next-boot)\n"
+	  "\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+	{ "devices, firmware, boot, graphics, serial and type are next-boot", dc_domain_devices,
+	  "~ Domain/web: 7 fields differ from the manifest\n"
+	  "    spec.type: kvm \u2192 qemu (next-boot)\n"
+	  "    spec.cpu.mode: (none) \u2192 host-passthrough (next-boot)\n"
+	  "    spec.firmware: bios \u2192 uefi (next-boot)\n"
+	  "    spec.boot: [hd] \u2192 [cdrom, hd] (next-boot)\n"
+	  "    spec.disks[0].cache: (none) \u2192 none (next-boot)\n"
+	  "    spec.graphics.type: none \u2192 vnc (next-boot)\n"
+	  "    spec.serialConsole: true \u2192 false (next-boot)\n"
+	  "\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+	{ "state and autostart are live, every run", dc_state_and_autostart,
+	  "~ StoragePool/images: 2 fields differ from the manifest\n"
+	  "    spec.state: active \u2192 inactive (live)\n"
+	  "    spec.autostart: false \u2192 true (live)\n"
+	  "~ Domain/web: 2 fields differ from the manifest\n"
+	  "    spec.state: paused \u2192 shutoff (live)\n"
+	  "    spec.autostart: false \u2192 true (live)\n"
+	  "\nPlan: 0 to create, 2 to update, 0 to remove, 0 blocked.\n" },
+	{ "a volume grows live", dc_volume_grow,
+	  "~ Volume/images/root: 1 field differs from the manifest\n"
+	  "    spec.capacity: 20GiB \u2192 30GiB (live)\n"
+	  "\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+	{ "shrinking or reformatting a volume is blocked", dc_volume_shrink_blocked,
+	  "! Volume/images/root: changing spec.capacity (a shrink) and spec.format would destroy the data in the volume; use --replace Volume/images/root\n"
+	  "    spec.capacity: 20GiB \u2192 10GiB (replace)\n"
+	  "    spec.format: qcow2 \u2192 raw (replace)\n"
+	  "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n" },
+	{ "--replace allows it", dc_volume_replace_allowed,
+	  "~ Volume/images/root: replace (--replace Volume/images/root): changing spec.capacity (a shrink) and spec.format deletes the volume and its data\n"
+	  "    spec.capacity: 20GiB \u2192 10GiB (replace)\n"
+	  "    spec.format: qcow2 \u2192 raw (replace)\n"
+	  "\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+	{ "moving a pool is blocked", dc_pool_path_blocked,
+	  "! StoragePool/images: changing spec.target.path would destroy the pool and every volume in it; use --replace StoragePool/images\n"
+	  "    spec.target.path: /srv/images \u2192 /srv/new (replace)\n"
+	  "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n" },
+	{ "replacing a pool recreates its volumes", dc_pool_replace_allowed_recreates_volumes,
+	  "~ StoragePool/images: replace (--replace StoragePool/images): changing spec.target.path destroys the pool and every volume in it\n"
+	  "    spec.target.path: /srv/images \u2192 /srv/new (replace)\n"
+	  "+ Volume/images/root: create 1GiB qcow2 volume\n"
+	  "\nPlan: 1 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+	{ "raw XML: only the manifest's elements and attributes count", dc_raw_xml_subset,
+	  "~ Domain/raw: 2 fields differ from the manifest\n"
+	  "    xml:/domain/vcpu: 1 \u2192 2 (next-boot)\n"
+	  "    xml:/domain/devices/disk/source/@file: /b.img \u2192 /a.img (next-boot)\n"
+	  "\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+};
+
+static void test_drift_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < VF_ARRAY_SIZE(drift_cases); i++) {
+		const drift_case *dc = &drift_cases[i];
+		fx *f = fx_new();
+		dc->setup(f);
+		if (build(f) != 0) {
+			_cleanup_free_ char *c = conflict_text(&f->conflicts);
+			fail_msg("%s: rejected:\n%s", dc->name, c);
+		}
+		_cleanup_free_ char *t = plan_text(&f->plan);
+		if (strcmp(t, dc->expected) != 0)
+			fail_msg("%s:\n--- expected\n%s--- got\n%s", dc->name, dc->expected, t);
+		fx_free(f);
+	}
+}
+
+static void test_drift_ops(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	dc_memory_shrink_running(f);
+	assert_int_equal(build(f), 0);
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_DOMAIN_DEFINE, VF_OP_DOMAIN_SET_VCPUS,
+		   VF_OP_DOMAIN_SET_MEMORY);
+	assert_int_equal(f->plan.steps[0].ops[2].u64, 256ull << 20);
+	fx_free(f);
+
+	f = fx_new();
+	dc_state_and_autostart(f);
+	assert_int_equal(build(f), 0);
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_POOL_STOP, VF_OP_POOL_AUTOSTART);
+	EXPECT_OPS(&f->plan.steps[1], VF_OP_DOMAIN_AUTOSTART, VF_OP_DOMAIN_SHUTDOWN);
+	assert_int_equal(f->plan.steps[1].ops[1].u32, 90);
+	fx_free(f);
+
+	f = fx_new();
+	dc_volume_grow(f);
+	assert_int_equal(build(f), 0);
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_VOLUME_RESIZE);
+	assert_int_equal(f->plan.steps[0].ops[0].u64, 30ull << 30);
+	fx_free(f);
+
+	f = fx_new();
+	dc_volume_replace_allowed(f);
+	assert_int_equal(build(f), 0);
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_VOLUME_DELETE, VF_OP_LEDGER_PUT, VF_OP_VOLUME_CREATE);
+	fx_free(f);
+
+	f = fx_new();
+	dc_volume_shrink_blocked(f);
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.steps[0].action, VF_ACT_BLOCKED);
+	assert_false(vf_plan_empty(&f->plan));
+	fx_free(f);
+}
+
+/* ---- removals ------------------------------------------------------------- */
+
+static void test_removals_follow_deletion_policy(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	live_pool(f, "keep", "/srv/keep", true);
+	live_pool(f, "scratch", "/srv/scratch", true);
+	set_policy(f, VF_KIND_POOL, NULL, "scratch", VF_DELETION_DELETE);
+	live_vol(f, "keep", "data", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "keep", "data", VF_DELETION_RETAIN);
+	live_vol(f, "scratch", "tmp", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "scratch", "tmp", VF_DELETION_DELETE);
+	vf_obs_domain *d = live_dom(f, "old", VF_RUN_RUNNING, true);
+	live_disk(d, VF_OBS_DISK_VOLUME, "scratch", "tmp", "vda");
+	uuid_t u;
+	vf_uuid_derive(VF_KIND_DOMAIN, NULL, "ghost", u);
+	vf_ledger_put(&f->l, VF_KIND_DOMAIN, NULL, "ghost", u);
+	live_dom(f, "stranger", VF_RUN_RUNNING, false); /* not ours: never touched */
+
+	expect_plan(f, "= Domain/ghost: already gone from the host\n"
+		       "- Domain/old: no longer declared; shut down and undefine\n"
+		       "= Volume/keep/data: no longer declared, retained (deletionPolicy Retain)\n"
+		       "- Volume/scratch/tmp: no longer declared; delete it and its data (deletionPolicy Delete)\n"
+		       "= StoragePool/keep: no longer declared, retained (deletionPolicy Retain)\n"
+		       "- StoragePool/scratch: no longer declared; delete it with its volumes and target (deletionPolicy Delete)\n"
+		       "\nPlan: 0 to create, 0 to update, 3 to remove, 0 blocked.\n");
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_LEDGER_DROP);
+	EXPECT_OPS(&f->plan.steps[1], VF_OP_DOMAIN_SHUTDOWN, VF_OP_DOMAIN_UNDEFINE, VF_OP_LEDGER_DROP);
+	EXPECT_OPS(&f->plan.steps[2], VF_OP_LEDGER_DROP);
+	EXPECT_OPS(&f->plan.steps[3], VF_OP_VOLUME_DELETE, VF_OP_LEDGER_DROP);
+	EXPECT_OPS(&f->plan.steps[5], VF_OP_POOL_UNDEFINE, VF_OP_LEDGER_DROP);
+	assert_true(f->plan.steps[5].ops[0].flag);
+	assert_int_equal(f->plan.counts[VF_ACT_RETAIN], 3);
+	fx_free(f);
+}
+
+static void test_deleting_a_volume_in_use_is_blocked(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	live_pool(f, "images", "/srv/images", true);
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	live_vol(f, "images", "root", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "images", "root", VF_DELETION_DELETE);
+	dom_disk_vol(f, add_dom(f, "web", "d.yaml", 1), "images", "root", 9);
+	live_disk(live_dom(f, "web", VF_RUN_RUNNING, true), VF_OBS_DISK_VOLUME, "images", "root",
+		  "vda");
+	expect_plan(f, "! Volume/images/root: no longer declared (deletionPolicy Delete), but Domain \"web\" still uses it; deleting it would destroy that domain's disk\n"
+		       "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n");
+	assert_int_equal(f->plan.steps[0].n_ops, 0);
+	fx_free(f);
+}
+
+/* ---- raw xml and json ----------------------------------------------------- */
+
+static void test_xmldiff_ignores_libvirt_additions(void **state)
+{
+	(void)state;
+	vf_xmldiff_list l = { 0 };
+	const char *ignore[] = { "/domain/uuid" };
+	assert_int_equal(vf_xmldiff_subset(
+				 "<domain><uuid>1</uuid><memory>524288</memory><devices><disk><target dev='vdb'/></disk><disk><target dev='vda'/></disk></devices></domain>",
+				 "<domain><uuid>2</uuid><memory unit='KiB'>524288</memory><devices><disk><target dev='vda' bus='virtio'/></disk><disk><target dev='vdb'/></disk><controller/></devices></domain>",
+				 ignore, 1, &l, NULL),
+			 0);
+	assert_int_equal(l.n, 0);
+	/* a missing element is reported with where it would go */
+	assert_int_equal(vf_xmldiff_subset("<domain><devices><tpm model='tpm-crb'/></devices></domain>",
+					   "<domain><devices/></domain>", NULL, 0, &l, NULL),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0].path, "/domain/devices/tpm");
+	assert_null(l.items[0].old_value);
+	assert_string_equal(l.items[0].new_value, "<tpm>");
+	vf_xmldiff_list_free(&l);
+	vf_error err = { 0 };
+	assert_int_equal(vf_xmldiff_subset("<domain", "<domain/>", NULL, 0, &l, &err), -VF_E_SCHEMA);
+	vf_error_clear(&err);
+}
+
+static json_object *jget(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("JSON has no \"%s\"", key);
+	return v;
+}
+
+static void test_json_output(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	dc_volume_shrink_blocked(f);
+	add_dom(f, "web", "d.yaml", 1);
+	assert_int_equal(build(f), 0);
+	_cleanup_free_ char *text = vf_plan_to_json(&f->plan, NULL);
+	json_object *j = json_tokener_parse(text);
+	assert_non_null(j);
+	assert_string_equal(json_object_get_string(jget(j, "format_version")), "1");
+	assert_true(json_object_get_boolean(jget(j, "changes")));
+	json_object *steps = jget(j, "steps");
+	assert_int_equal(json_object_array_length(steps), 2);
+	json_object *s0 = json_object_array_get_idx(steps, 0);
+	assert_string_equal(json_object_get_string(jget(s0, "action")), "blocked");
+	assert_string_equal(json_object_get_string(jget(s0, "kind")), "Volume");
+	assert_string_equal(json_object_get_string(jget(s0, "pool")), "images");
+	assert_string_equal(json_object_get_string(jget(s0, "file")), "v.yaml");
+	assert_int_equal(json_object_get_int(jget(s0, "line")), 1);
+	json_object *c0 = json_object_array_get_idx(jget(s0, "changes"), 0);
+	assert_string_equal(json_object_get_string(jget(c0, "field")), "spec.capacity");
+	assert_string_equal(json_object_get_string(jget(c0, "old")), "20GiB");
+	assert_string_equal(json_object_get_string(jget(c0, "new")), "10GiB");
+	assert_string_equal(json_object_get_string(jget(c0, "effect")), "replace");
+	json_object *sum = jget(j, "summary");
+	assert_int_equal(json_object_get_int(jget(sum, "create")), 1);
+	assert_int_equal(json_object_get_int(jget(sum, "blocked")), 1);
+	assert_int_equal(json_object_array_length(jget(j, "conflicts")), 0);
+	json_object_put(j);
+	fx_free(f);
+
+	/* a rejected plan: no plan, every conflict with both sides */
+	f = fx_new();
+	cc_same_target_path(f);
+	assert_int_equal(build(f), -VF_E_CONFLICT);
+	_cleanup_free_ char *t2 = vf_plan_to_json(NULL, &f->conflicts);
+	j = json_tokener_parse(t2);
+	assert_non_null(j);
+	assert_false(json_object_get_boolean(jget(j, "changes")));
+	json_object *c = json_object_array_get_idx(jget(j, "conflicts"), 0);
+	assert_string_equal(json_object_get_string(jget(c, "code")), "conflict");
+	assert_string_equal(json_object_get_string(jget(c, "file")), "a.yaml");
+	assert_int_equal(json_object_get_int(jget(c, "line")), 15);
+	assert_int_equal(json_object_get_int(jget(c, "col")), 3);
+	assert_string_equal(json_object_get_string(jget(c, "other_file")), "b.yaml");
+	assert_int_equal(json_object_get_int(jget(c, "other_line")), 6);
+	json_object_put(j);
+	fx_free(f);
+}
+
+static void test_color_only_when_asked(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	add_dom(f, "web", "d.yaml", 1);
+	assert_int_equal(build(f), 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	vf_plan_print_text(m, &f->plan, true);
+	fclose(m);
+	assert_non_null(strstr(buf, "\033[32m+ Domain/web\033[0m: "));
+	free(buf);
+	_cleanup_free_ char *plain = plan_text(&f->plan);
+	assert_null(strchr(plain, '\033'));
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_plan),
+		cmocka_unit_test(test_creates_in_dependency_order),
+		cmocka_unit_test(test_create_inactive_pool_and_shutoff_domain_on_tcg_host),
+		cmocka_unit_test(test_conflict_table),
+		cmocka_unit_test(test_conflict_identity_messages),
+		cmocka_unit_test(test_every_conflict_reported_at_once),
+		cmocka_unit_test(test_shareable_and_readonly_disks_do_not_conflict),
+		cmocka_unit_test(test_adopt_takes_ownership_then_fixes_drift),
+		cmocka_unit_test(test_managed_metadata_means_owned),
+		cmocka_unit_test(test_drift_table),
+		cmocka_unit_test(test_drift_ops),
+		cmocka_unit_test(test_removals_follow_deletion_policy),
+		cmocka_unit_test(test_deleting_a_volume_in_use_is_blocked),
+		cmocka_unit_test(test_xmldiff_ignores_libvirt_additions),
+		cmocka_unit_test(test_json_output),
+		cmocka_unit_test(test_color_only_when_asked),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
