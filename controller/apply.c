@@ -71,6 +71,24 @@ static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 	return vf_error_set(err, VF_E_INTERNAL, "unknown plan operation %d", (int)op->type);
 }
 
+/* Run one op, holding the metadata lock on the file it changes. The lock
+ * is taken per op, never across steps, so a long plan does not keep
+ * libvirtd from relabelling unrelated files. */
+static int vf_apply__op_locked(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
+{
+	if (!ctx->locks || !op->path)
+		return vf_apply__op(ctx, op, err);
+	vf_lock_token *tok = NULL;
+	vf_lock_holder holder = { 0 };
+	int r = ctx->locks->lock(VF_LOCK_METADATA, op->path, ctx->lock_wait_ms, &tok, &holder, err);
+	vf_lock_holder_clear(&holder);
+	if (r < 0)
+		return r;
+	r = vf_apply__op(ctx, op, err);
+	ctx->locks->unlock(tok);
+	return r;
+}
+
 static void vf_apply__report(const vf_apply_ctx *ctx, const vf_step *s, vf_step_outcome o,
 			     const vf_error *err)
 {
@@ -98,7 +116,7 @@ int vf_apply_plan(const vf_apply_ctx *ctx, const vf_plan *plan, vf_error *err)
 		vf_apply__report(ctx, s, VF_STEP_STARTED, NULL);
 		for (size_t k = 0; k < s->n_ops; k++) {
 			vf_error oe = { 0 };
-			if (vf_apply__op(ctx, &s->ops[k], &oe) < 0) {
+			if (vf_apply__op_locked(ctx, &s->ops[k], &oe) < 0) {
 				vf_apply__report(ctx, s, VF_STEP_FAILED, &oe);
 				const char *kind = vf_kind_to_string(s->kind);
 				int r = s->pool

@@ -31,6 +31,10 @@ typedef struct vf_apply_ctx {
 	/* optional: set (by a signal handler) to stop between steps; a step
 	 * that has started always finishes, so nothing is left half-done */
 	volatile sig_atomic_t *stop;
+	/* optional: take libvirt's metadata lock (byte 1) on the file an op
+	 * changes (vf_op.path) for the op's duration, waiting up to lock_wait_ms */
+	const vf_lock_driver *locks;
+	unsigned lock_wait_ms;
 } vf_apply_ctx;
 
 /* Run every step of `plan` in order. Blocked steps are skipped (and make

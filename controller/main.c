@@ -105,6 +105,8 @@ static const char vf_usage_apply[] =
 	"                        repeatable (StoragePool/NAME, Volume/POOL/NAME, Domain/NAME)\n"
 	"      --lock-timeout SECONDS  wait this long for another apply or watch\n"
 	"                        on the same state directory (default 0: fail at once)\n"
+	"      --lock-wait SECONDS  wait this long for libvirt's metadata lock on a\n"
+	"                        file before changing it (default 60)\n"
 	"      --json            print the plan and the result as JSON\n"
 	"      --color WHEN      auto (default), always or never\n"
 	"  -h, --help            show this help\n"
@@ -166,6 +168,7 @@ enum {
 	OPT_REPLACE,
 	OPT_COLOR,
 	OPT_LOCK_TIMEOUT,
+	OPT_LOCK_WAIT,
 };
 
 /* Parse the options of `cmd`; returns -1 to go on, else an exit code. */
@@ -178,6 +181,7 @@ static int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 		{ "replace", required_argument, NULL, OPT_REPLACE },
 		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
+		{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -210,13 +214,17 @@ static int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 			}
 			break;
 		case OPT_LOCK_TIMEOUT:
+		case OPT_LOCK_WAIT: {
+			const char *name = c == OPT_LOCK_TIMEOUT ? "--lock-timeout" : "--lock-wait";
 			if (!is_apply)
-				return vf_usage_error(cli->command, "--lock-timeout is for apply only");
-			if (vf_parse_seconds(optarg, &cli->lock_timeout_ms) < 0)
+				return vf_usage_error(cli->command, "%s is for apply only", name);
+			if (vf_parse_seconds(optarg, c == OPT_LOCK_TIMEOUT ? &cli->lock_timeout_ms
+									 : &cli->lock_wait_ms) < 0)
 				return vf_usage_error(cli->command,
-						      "--lock-timeout takes seconds (0 to 86400), not '%s'",
+						      "%s takes seconds (0 to 86400), not '%s'", name,
 						      optarg);
 			break;
+		}
 		case OPT_JSON:
 			cli->json = true;
 			break;
@@ -428,12 +436,17 @@ static void vf_apply_progress(const vf_step *s, vf_step_outcome o, const vf_erro
 		json_object_array_add(ps->steps, j);
 		return;
 	}
+	/* indexed by vf_action: what is happening, and what happened */
+	static const char *const doing[VF_ACT_MAX] = { "creating", "updating", "removing",
+						       "blocked", "forgetting" };
+	static const char *const did[VF_ACT_MAX] = { "created", "updated", "removed", "blocked",
+						     "no longer owned (kept on the host)" };
 	switch (o) {
 	case VF_STEP_STARTED:
-		printf("%s: %s...\n", id, vf_action_to_string(s->action));
+		printf("%s: %s...\n", id, doing[s->action]);
 		break;
 	case VF_STEP_DONE:
-		printf("%s: done\n", id);
+		printf("%s: %s\n", id, did[s->action]);
 		break;
 	case VF_STEP_FAILED:
 		printf("%s: failed: %s\n", id, err && err->message ? err->message : "unknown error");
@@ -467,6 +480,8 @@ static int vf_cmd_reconcile(vf_cli *cli)
 		.progress = vf_apply_progress,
 		.userdata = &ps,
 		.stop = &vf_stop_requested,
+		.locks = &vf_fcntl_lock_driver,
+		.lock_wait_ms = cli->lock_wait_ms,
 	};
 	if (!dry) {
 		signal(SIGINT, vf_on_signal);
@@ -494,13 +509,11 @@ static int vf_cmd_reconcile(vf_cli *cli)
 			json_object_object_add(doc, "error", json_object_new_string(res.err.message));
 		vf_print_json(doc);
 	} else if (res.applied && res.phase == VF_PHASE_DONE) {
-		puts("");
-		if (res.converged)
-			printf("Apply complete: %zu created, %zu updated, %zu removed. ",
-			       ps.done[VF_ACT_CREATE], ps.done[VF_ACT_UPDATE], ps.done[VF_ACT_REMOVE]);
-		else
-			puts("Not converged; still to do:");
+		puts("\nRe-plan after applying:");
 		vf_plan_print_text(stdout, &res.replan, cli->color);
+		if (res.converged)
+			printf("Apply complete: %zu created, %zu updated, %zu removed.\n",
+			       ps.done[VF_ACT_CREATE], ps.done[VF_ACT_UPDATE], ps.done[VF_ACT_REMOVE]);
 	}
 	if (r < 0 && !cli->json)
 		vf_print_failure(cli, &res);
@@ -522,7 +535,8 @@ int main(int argc, char **argv)
 {
 	vf_cli cli = {
 		.state_dir = VF_DEFAULT_STATE_DIR,
-		.lock_wait_ms = 60000,
+		.lock_timeout_ms = VF_LOCK_TIMEOUT_DEFAULT_MS,
+		.lock_wait_ms = VF_LOCK_WAIT_DEFAULT_MS,
 	};
 	cli.color = vf_color_auto();
 	if (argc < 2)

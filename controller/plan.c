@@ -170,6 +170,7 @@ static void vf_step_clear(vf_step *s)
 	for (size_t i = 0; i < s->n_ops; i++) {
 		free(s->ops[i].pool);
 		free(s->ops[i].name);
+		free(s->ops[i].path);
 	}
 	free(s->ops);
 	memset(s, 0, sizeof(*s));
@@ -182,6 +183,13 @@ void vf_plan_free(vf_plan *p)
 	for (size_t i = 0; i < p->n; i++)
 		vf_step_clear(&p->steps[i]);
 	free(p->steps);
+	for (size_t i = 0; i < p->n_leases; i++) {
+		free(p->leases[i].object);
+		free(p->leases[i].path);
+		free(p->leases[i].command);
+		free(p->leases[i].lockspace);
+	}
+	free(p->leases);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -808,6 +816,7 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 	vf_plan__removals(&b, VF_KIND_DOMAIN);
 	vf_plan__removals(&b, VF_KIND_VOLUME);
 	vf_plan__removals(&b, VF_KIND_POOL);
+	vf_plan__leases(&b.c, &b.plan);
 
 	for (size_t i = 0; i < b.n_replaced; i++)
 		free(b.replaced_pools[i]);

@@ -70,6 +70,7 @@ typedef struct vf_op {
 	uint32_t u32;
 	bool flag;
 	vf_domain_type dtype;
+	char *path;               /* VOLUME_RESIZE/DELETE: the file, metadata-locked while the op runs */
 } vf_op;
 
 typedef struct vf_step {
@@ -87,11 +88,24 @@ typedef struct vf_step {
 	size_t cap_ops;
 } vf_step;
 
+/* A held content lease the plan saw on a file it cares about. */
+typedef struct vf_plan_lease {
+	char *object;             /* "Volume/POOL/NAME" or "Domain/NAME" (a path disk) */
+	char *path;
+	pid_t pid;                /* holder; 0 when unknown */
+	char *command;            /* holder's command line; NULL when unknown */
+	char *lockspace;          /* "direct" or the indirect lockspace directory */
+	bool shared;
+} vf_plan_lease;
+
 typedef struct vf_plan {
 	vf_step *steps;           /* in dependency order: pools, volumes, domains; removals reversed */
 	size_t n;
 	size_t cap;
 	size_t counts[VF_ACT_MAX];
+	vf_plan_lease *leases;    /* every held lease observed (plan --json shows them) */
+	size_t n_leases;
+	size_t cap_leases;
 } vf_plan;
 
 typedef struct vf_plan_opts {

@@ -44,6 +44,14 @@ void vf_step__change_take(vf_step *s, const char *field, char *old_value, char *
 			  vf_effect effect);
 vf_op *vf_step__op(vf_step *s, vf_op_type type, const vf_object *obj);
 
+/* ---- plan_leases.c -------------------------------------------------------- */
+
+/* Record every held lease in plan->leases, give volume ops the file they
+ * touch (for metadata locks), and block steps that would break a lease:
+ * deleting or replacing a leased volume, starting a domain whose disk
+ * someone else holds. */
+void vf_plan__leases(const vf_plan_ctx *c, vf_plan *plan);
+
 /* ---- diff.c -------------------------------------------------------------- */
 
 /* Field-by-field drift: append changes (not ops) to the step. Each returns

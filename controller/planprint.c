@@ -122,6 +122,20 @@ char *vf_plan_to_json(const vf_plan *p, const vf_diags *conflicts)
 		json_object_array_add(cs, vf_plan__conflict_json(&conflicts->items[i]));
 	json_object_object_add(root, "conflicts", cs);
 
+	json_object *ls = json_object_new_array();
+	for (size_t i = 0; p && i < p->n_leases; i++) {
+		const vf_plan_lease *l = &p->leases[i];
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "object", json_object_new_string(l->object));
+		json_object_object_add(o, "path", json_object_new_string(l->path));
+		json_object_object_add(o, "pid", l->pid ? json_object_new_int64(l->pid) : NULL);
+		json_object_object_add(o, "command", l->command ? json_object_new_string(l->command) : NULL);
+		json_object_object_add(o, "lockspace", l->lockspace ? json_object_new_string(l->lockspace) : NULL);
+		json_object_object_add(o, "shared", json_object_new_boolean(l->shared));
+		json_object_array_add(ls, o);
+	}
+	json_object_object_add(root, "leases", ls);
+
 	char *text = vf_strdup(json_object_to_json_string_ext(
 		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);

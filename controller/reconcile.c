@@ -30,6 +30,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	r = backend->hv->observe(conn, &observed, &res->err);
 	if (r < 0)
 		goto out;
+	vf_leases_observe(&observed, opts->lockd_conf);
 
 	res->phase = VF_PHASE_PLAN;
 	r = vf_plan_build(desired, &observed, &ledger, &opts->plan, &res->plan, &res->conflicts);
@@ -57,6 +58,8 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		.progress = opts->progress,
 		.userdata = opts->userdata,
 		.stop = opts->stop,
+		.locks = opts->locks,
+		.lock_wait_ms = opts->lock_wait_ms,
 	};
 	int ar = vf_apply_plan(&ctx, &res->plan, &res->err);
 
@@ -74,6 +77,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		}
 		goto out;
 	}
+	vf_leases_observe(&observed, opts->lockd_conf);
 	vf_diags late = { 0 };
 	r = vf_plan_build(desired, &observed, &ledger, &opts->plan, &res->replan, &late);
 	if (r < 0) {

@@ -39,6 +39,9 @@ typedef struct vf_reconcile_opts {
 	vf_apply_progress_fn progress; /* optional */
 	void *userdata;
 	volatile sig_atomic_t *stop;   /* optional: stop between steps */
+	const vf_lock_driver *locks;   /* optional: metadata locks around file changes */
+	unsigned lock_wait_ms;         /* how long to wait for one (--lock-wait) */
+	const char *lockd_conf;        /* NULL: VF_LOCKD_CONF_DEFAULT */
 } vf_reconcile_opts;
 
 /* Run one pass. Returns 0 when the host converged (dry run: when nothing

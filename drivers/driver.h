@@ -19,6 +19,18 @@
 
 /* ---- observed state ------------------------------------------------------ */
 
+/* A disk file's content lease (virtlockd), read by vf_lease_query() in the
+ * lock driver and attached to observed volumes and path disks. */
+typedef struct vf_lease {
+	bool held;                /* someone holds the disk's content lease */
+	bool shared;              /* held shared (a <shareable/> disk), not exclusive */
+	pid_t pid;                /* holder (virtlockd, normally); 0 when unknown */
+	char *command;            /* holder's command line; NULL when unknown */
+	char *lockspace;          /* "direct", or the indirect lockspace directory */
+	char *lock_path;          /* the file whose byte 0 is locked */
+} vf_lease;
+
+
 typedef struct vf_obs_pool {
 	char *name;
 	uuid_t uuid;
@@ -48,6 +60,7 @@ typedef struct vf_obs_volume {
 	int64_t owner;            /* -1 unknown */
 	int64_t group;
 	int32_t mode;
+	vf_lease lease;           /* filled by vf_leases_observe(); zero when free or unknown */
 } vf_obs_volume;
 
 typedef enum vf_obs_disk_type {
@@ -68,6 +81,7 @@ typedef struct vf_obs_disk {
 	bool readonly;
 	bool shareable;
 	vf_disk_cache cache;      /* UNSET when the XML has no cache attribute */
+	vf_lease lease;           /* file/block disks: filled by vf_leases_observe() */
 } vf_obs_disk;
 
 typedef struct vf_obs_iface {
@@ -262,14 +276,6 @@ void vf_lock_release_many(const vf_lock_driver *drv, vf_lock_token **toks, size_
 /* Where virtlockd's lock manager looks when no path is given. */
 #define VF_LOCKD_CONF_DEFAULT "/etc/libvirt/qemu-lockd.conf"
 
-typedef struct vf_lease {
-	bool held;                /* someone holds the disk's content lease */
-	bool shared;              /* held shared (a <shareable/> disk), not exclusive */
-	pid_t pid;                /* holder (virtlockd, normally); 0 when unknown */
-	char *command;            /* holder's command line; NULL when unknown */
-	char *lockspace;          /* "direct", or the indirect lockspace directory */
-	char *lock_path;          /* the file whose byte 0 is locked */
-} vf_lease;
 
 /* Whether the content lease on disk file `path` is held, by probing
  * virtlockd's lockspaces without taking anything: the indirect one
@@ -280,3 +286,8 @@ typedef struct vf_lease {
  * only on success. */
 int vf_lease_query(const char *path, const char *lockd_conf, vf_lease *out, vf_error *err);
 void vf_lease_clear(vf_lease *l);   /* frees the strings; accepts NULL */
+
+/* Probe the lease of every observed volume and file/block disk. A file
+ * that cannot be probed (no permission, gone) is left as "not held":
+ * observation never fails because of a lease. */
+void vf_leases_observe(vf_observed *o, const char *lockd_conf);

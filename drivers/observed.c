@@ -21,6 +21,7 @@ static void vf_obs_volume_clear(vf_obs_volume *v)
 	free(v->path);
 	free(v->format_name);
 	free(v->backing_path);
+	vf_lease_clear(&v->lease);
 }
 
 static void vf_obs_domain_clear(vf_obs_domain *d)
@@ -34,6 +35,7 @@ static void vf_obs_domain_clear(vf_obs_domain *d)
 		free(d->disks[i].pool);
 		free(d->disks[i].volume);
 		free(d->disks[i].target);
+		vf_lease_clear(&d->disks[i].lease);
 	}
 	free(d->disks);
 	for (size_t i = 0; i < d->n_ifaces; i++) {

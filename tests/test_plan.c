@@ -904,6 +904,81 @@ static void test_deleting_a_volume_in_use_is_blocked(void **state)
 	fx_free(f);
 }
 
+static void hold(vf_lease *l, pid_t pid, bool shared)
+{
+	*l = (vf_lease){ .held = true, .pid = pid, .shared = shared,
+			 .command = vf_strdup("/usr/sbin/virtlockd"),
+			 .lockspace = vf_strdup("direct") };
+}
+
+static void test_leased_volume_is_not_deleted(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	live_pool(f, "images", "/srv/images", true);
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	vf_obs_volume *v = live_vol(f, "images", "old", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "images", "old", VF_DELETION_DELETE);
+	/* another host's domain holds it on shared storage: no local user */
+	hold(&v->lease, 4242, false);
+	expect_plan(f, "! Volume/images/old: cannot delete: /srv/images/old is leased by pid 4242 (/usr/sbin/virtlockd) (a running domain uses it); stop that domain first\n"
+		       "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n");
+	assert_int_equal(f->plan.steps[0].n_ops, 0);
+	assert_int_equal(f->plan.counts[VF_ACT_REMOVE], 0);
+	assert_int_equal(f->plan.n_leases, 1);
+	assert_string_equal(f->plan.leases[0].object, "Volume/images/old");
+	assert_string_equal(f->plan.leases[0].path, "/srv/images/old");
+	assert_int_equal(f->plan.leases[0].pid, 4242);
+	fx_free(f);
+}
+
+static void test_free_volume_ops_carry_the_path_to_lock(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	live_pool(f, "images", "/srv/images", true);
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	live_vol(f, "images", "old", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "images", "old", VF_DELETION_DELETE);
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.counts[VF_ACT_REMOVE], 1);
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_VOLUME_DELETE, VF_OP_LEDGER_DROP);
+	assert_string_equal(f->plan.steps[0].ops[0].path, "/srv/images/old");
+	assert_int_equal(f->plan.n_leases, 0);
+	fx_free(f);
+}
+
+static void test_start_blocked_by_someone_elses_lease(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	live_pool(f, "images", "/srv/images", true);
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	live_vol(f, "images", "root", 1ull << 30, true);
+	add_vol(f, "images", "root", 1ull << 30, "v.yaml", 1);
+	vf_object *web = add_dom(f, "web", "d.yaml", 1);
+	dom_disk_vol(f, web, "images", "root", 9);
+	live_dom(f, "web", VF_RUN_SHUTOFF, true);
+	hold(&f->o.volumes[0].lease, 77, false);
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.n, 1);
+	const vf_step *s = &f->plan.steps[0];
+	assert_int_equal(s->action, VF_ACT_BLOCKED);
+	assert_string_equal(s->name, "web");
+	assert_non_null(strstr(s->reason, "disk /srv/images/root is leased by pid 77"));
+	assert_int_equal(s->n_ops, 0);
+
+	/* a shared lease does not block a shareable disk */
+	vf_plan_free(&f->plan);
+	f->d.objs[f->d.n - 1].u.domain.disks[0].shareable = true;
+	f->o.volumes[0].lease.shared = true;
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.steps[0].action, VF_ACT_UPDATE);
+	/* the live definition lacks the disk, so it is redefined, then started */
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_DOMAIN_DEFINE, VF_OP_DOMAIN_START);
+	fx_free(f);
+}
+
 /* ---- raw xml and json ----------------------------------------------------- */
 
 static void test_xmldiff_ignores_libvirt_additions(void **state)
@@ -1024,6 +1099,9 @@ int main(void)
 		cmocka_unit_test(test_drift_ops),
 		cmocka_unit_test(test_removals_follow_deletion_policy),
 		cmocka_unit_test(test_deleting_a_volume_in_use_is_blocked),
+		cmocka_unit_test(test_leased_volume_is_not_deleted),
+		cmocka_unit_test(test_free_volume_ops_carry_the_path_to_lock),
+		cmocka_unit_test(test_start_blocked_by_someone_elses_lease),
 		cmocka_unit_test(test_xmldiff_ignores_libvirt_additions),
 		cmocka_unit_test(test_json_output),
 		cmocka_unit_test(test_color_only_when_asked),

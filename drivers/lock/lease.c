@@ -149,3 +149,24 @@ int vf_lease_query(const char *path, const char *lockd_conf, vf_lease *out, vf_e
 	*out = found;
 	return 0;
 }
+
+void vf_leases_observe(vf_observed *o, const char *lockd_conf)
+{
+	for (size_t i = 0; i < o->n_volumes; i++) {
+		vf_obs_volume *v = &o->volumes[i];
+		vf_error err = { 0 };
+		vf_lease_clear(&v->lease);
+		if (v->path && vf_lease_query(v->path, lockd_conf, &v->lease, &err) < 0)
+			vf_error_clear(&err); /* unknown counts as free: see driver.h */
+	}
+	for (size_t i = 0; i < o->n_domains; i++) {
+		vf_obs_domain *d = &o->domains[i];
+		for (size_t k = 0; k < d->n_disks; k++) {
+			vf_obs_disk *disk = &d->disks[k];
+			vf_error err = { 0 };
+			vf_lease_clear(&disk->lease);
+			if (disk->path && vf_lease_query(disk->path, lockd_conf, &disk->lease, &err) < 0)
+				vf_error_clear(&err);
+		}
+	}
+}

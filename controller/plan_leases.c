@@ -1,0 +1,141 @@
+/* plan_leases.c: live lease state in the plan. A step that would break a
+ * content lease (virtlockd's) is blocked instead of attempted, naming the
+ * holder; volume ops learn the file they touch so apply can take libvirt's
+ * metadata lock on it. Pure: leases were read during observation. */
+#include "plan_internal.h"
+
+static const vf_lease *vf_leases__for_path(const vf_observed *o, const char *path)
+{
+	if (!path)
+		return NULL;
+	for (size_t i = 0; i < o->n_volumes; i++)
+		if (o->volumes[i].lease.held && vf_streq(o->volumes[i].path, path))
+			return &o->volumes[i].lease;
+	for (size_t i = 0; i < o->n_domains; i++)
+		for (size_t k = 0; k < o->domains[i].n_disks; k++) {
+			const vf_obs_disk *d = &o->domains[i].disks[k];
+			if (d->lease.held && vf_streq(d->path, path))
+				return &d->lease;
+		}
+	return NULL;
+}
+
+static char *vf_leases__holder(const vf_lease *l)
+{
+	if (l->pid && l->command)
+		return vf_asprintf("pid %ld (%s)", (long)l->pid, l->command);
+	if (l->pid)
+		return vf_asprintf("pid %ld", (long)l->pid);
+	return vf_strdup("an unknown holder (another host on shared storage?)");
+}
+
+static void vf_leases__record(vf_plan *plan, const char *object, const char *path,
+			      const vf_lease *l)
+{
+	vf_plan_lease pl = {
+		.object = vf_strdup(object),
+		.path = vf_strdup(path),
+		.pid = l->pid,
+		.command = vf_strdup(l->command),
+		.lockspace = vf_strdup(l->lockspace),
+		.shared = l->shared,
+	};
+	VF_APPEND(plan->leases, plan->n_leases, plan->cap_leases, pl);
+}
+
+/* Turn a step into a blocked one: none of its ops run. */
+static void vf_leases__block(vf_plan *plan, vf_step *s, char *reason)
+{
+	for (size_t i = 0; i < s->n_ops; i++) {
+		free(s->ops[i].pool);
+		free(s->ops[i].name);
+		free(s->ops[i].path);
+	}
+	s->n_ops = 0;
+	plan->counts[s->action]--;
+	s->action = VF_ACT_BLOCKED;
+	plan->counts[VF_ACT_BLOCKED]++;
+	free(s->reason);
+	s->reason = reason;
+}
+
+/* The file a declared disk uses, as observed; NULL when not known yet. */
+static const char *vf_leases__disk_path(const vf_observed *o, const vf_disk *d)
+{
+	if (!d->has_volume)
+		return d->path;
+	const vf_obs_volume *v = vf_observed_volume(o, d->volume.pool, d->volume.name);
+	return v ? v->path : NULL;
+}
+
+/* Why starting `dom` would break a lease, or NULL. */
+static char *vf_leases__start_blocker(const vf_observed *o, const vf_object *dom)
+{
+	const vf_obs_domain *live = vf_observed_domain(o, dom->name);
+	if (live && live->state != VF_RUN_SHUTOFF)
+		return NULL; /* its own leases */
+	const vf_domain_spec *ds = &dom->u.domain;
+	for (size_t i = 0; i < ds->n_disks; i++) {
+		const vf_disk *d = &ds->disks[i];
+		const char *path = vf_leases__disk_path(o, d);
+		const vf_lease *l = vf_leases__for_path(o, path);
+		if (!l || (l->shared && (d->shareable || d->readonly)))
+			continue;
+		_cleanup_free_ char *who = vf_leases__holder(l);
+		return vf_asprintf("cannot start: disk %s is leased by %s, not by this domain; "
+				   "stop whatever uses it first",
+				   path, who);
+	}
+	return NULL;
+}
+
+void vf_plan__leases(const vf_plan_ctx *c, vf_plan *plan)
+{
+	const vf_observed *o = c->o;
+
+	for (size_t i = 0; i < o->n_volumes; i++) {
+		const vf_obs_volume *v = &o->volumes[i];
+		if (!v->lease.held)
+			continue;
+		_cleanup_free_ char *obj = vf_asprintf("Volume/%s/%s", v->pool, v->name);
+		vf_leases__record(plan, obj, v->path, &v->lease);
+	}
+	for (size_t i = 0; i < o->n_domains; i++)
+		for (size_t k = 0; k < o->domains[i].n_disks; k++) {
+			const vf_obs_disk *d = &o->domains[i].disks[k];
+			if (!d->lease.held || d->type == VF_OBS_DISK_VOLUME ||
+			    vf_leases__for_path(o, d->path) != &d->lease)
+				continue; /* volumes are listed above; each path once */
+			_cleanup_free_ char *obj = vf_asprintf("Domain/%s", o->domains[i].name);
+			vf_leases__record(plan, obj, d->path, &d->lease);
+		}
+
+	for (size_t i = 0; i < plan->n; i++) {
+		vf_step *s = &plan->steps[i];
+		if (s->action == VF_ACT_BLOCKED)
+			continue;
+		char *blocker = NULL;
+		for (size_t k = 0; k < s->n_ops && !blocker; k++) {
+			vf_op *op = &s->ops[k];
+			if (op->type == VF_OP_VOLUME_DELETE || op->type == VF_OP_VOLUME_RESIZE) {
+				const char *pool = op->pool ? op->pool : s->pool;
+				const char *name = op->name ? op->name : s->name;
+				const vf_obs_volume *v = vf_observed_volume(o, pool, name);
+				if (!v)
+					continue;
+				free(op->path);
+				op->path = vf_strdup(v->path);
+				if (op->type == VF_OP_VOLUME_DELETE && v->lease.held) {
+					_cleanup_free_ char *who = vf_leases__holder(&v->lease);
+					blocker = vf_asprintf("cannot delete: %s is leased by %s (a running "
+							      "domain uses it); stop that domain first",
+							      v->path, who);
+				}
+			} else if (op->type == VF_OP_DOMAIN_START && op->obj) {
+				blocker = vf_leases__start_blocker(o, op->obj);
+			}
+		}
+		if (blocker)
+			vf_leases__block(plan, s, blocker);
+	}
+}
