@@ -16,7 +16,7 @@ DESTDIR ?=
 VERSION := 0.1.0
 
 CC ?= cc
-PKGS := yaml-0.1 libxml-2.0 libvirt libcurl uuid json-c libsystemd gnutls
+PKGS := yaml-0.1 libxml-2.0 libvirt libcurl uuid json-c libsystemd gnutls liblzma zlib libzstd libisofs-1
 TEST_PKGS := cmocka
 
 # BUILD may be overridden (make BUILD=build/mine) so parallel work never shares objects.
@@ -33,7 +33,9 @@ endif
 DEB_PKGS := gcc make pkg-config libyaml-dev libxml2-dev libvirt-dev libcurl4-openssl-dev \
 	uuid-dev libjson-c-dev libgnutls28-dev libinotifytools0-dev inotify-tools libsystemd-dev libcmocka-dev \
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils \
-	etcd-server ovmf python3 python3-yaml python3-jsonschema
+	etcd-server ovmf python3 python3-yaml python3-jsonschema \
+	liblzma-dev zlib1g-dev libzstd-dev xz-utils zstd \
+	libisofs-dev genisoimage
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wwrite-strings \
@@ -89,7 +91,7 @@ $(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(TEST_HARNESS:tests/%.c=$(OUT)/tests
 
 $(OUT)/bench/%: tests/bench/%.c $(OUT)/libvirtform.a
 	@mkdir -p $(dir $@)
-	$(QLD)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(QLD)$(CC) $(ALL_CFLAGS) -o $@ $< $(OUT)/libvirtform.a $(LDLIBS)
 
 deps:
 	@BUILD="$(OUT)" sh tests/tools/deps.sh $(DEB_PKGS)
@@ -125,3 +127,43 @@ clean:
 	rm -rf build
 
 -include $(shell find $(OUT) -maxdepth 4 -name '*.d' 2>/dev/null)
+
+# ---- benchmarks, fuzzing, valgrind (tests/bench, tests/fuzz) ----------------
+# make bench-peers   virtform against Ansible's community.libvirt, 50 domains
+# make fuzz          libFuzzer over the manifest loader (FUZZ_SECONDS=60)
+# make valgrind      the unit tests under memcheck (tests/valgrind.supp)
+.PHONY: bench-peers fuzz valgrind
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = $(filter-out -Werror -O2,$(ALL_CFLAGS)) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+# The controller and what it links against, minus libvirt/libcurl drivers.
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(filter controller/%,$(LIB_SRCS)) \
+	drivers/observed.c drivers/registry.c $(wildcard drivers/lock/*.c))
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(QCC)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+# clang rejects fcntl.c's const struct as a global's initializer (gcc takes
+# it); it is not what is fuzzed, so gcc builds it, uninstrumented.
+$(BUILD)/fuzz/obj/drivers/lock/fcntl.o: drivers/lock/fcntl.c
+	@mkdir -p $(dir $@)
+	$(QCC)$(CC) $(filter-out $(SANFLAGS),$(ALL_CFLAGS)) -c -o $@ $<
+
+$(BUILD)/fuzz/libfuzzvf.a: $(FUZZ_OBJS)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_manifest: tests/fuzz/fuzz_manifest.c $(BUILD)/fuzz/libfuzzvf.a
+	@mkdir -p $(dir $@)
+	$(QLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libfuzzvf.a $(LDLIBS)
+
+fuzz: $(BUILD)/fuzz/fuzz_manifest
+	@sh tests/fuzz/run.sh $(BUILD)/fuzz/fuzz_manifest $(BUILD) $(FUZZ_SECONDS)
+
+bench-peers: deps $(OUT)/virtform $(OUT)/bench/floor
+	@bash tests/bench/peers.sh $(OUT)/virtform
+
+valgrind: $(TEST_BINS)
+	@sh tests/fuzz/valgrind.sh $(TEST_BINS)

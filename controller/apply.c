@@ -5,16 +5,123 @@
  * run) or nothing: never an unowned orphan that would then clash. */
 #include "apply.h"
 
+#include <errno.h>
+#include <unistd.h>
+
+#include "../drivers/seed/seed.h"
+
 static int vf_apply__ledger(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 {
 	if (op->type == VF_OP_LEDGER_PUT) {
 		vf_ledger_put(ctx->ledger, op->kind, op->pool, op->name, op->uuid);
 		vf_ledger_entry *e = vf_ledger_find(ctx->ledger, op->kind, op->pool, op->name);
 		e->deletion = op->u32 == VF_DELETION_DELETE ? VF_DELETION_DELETE : VF_DELETION_RETAIN;
+		if (op->kind == VF_KIND_VOLUME && op->obj) {
+			/* what it is created from, so a later source change shows */
+			free(e->source);
+			e->source = vf_volume_source_key(&op->obj->u.volume);
+		}
 	} else if (!vf_ledger_drop(ctx->ledger, op->kind, op->pool, op->name)) {
 		return 0; /* already forgotten: nothing to write */
 	}
 	return vf_ledger_save(ctx->state_dir, ctx->ledger, err);
+}
+
+/* ---- volumes from images (docs/images.md) ---------------------------------- */
+
+static const vf_fetch_driver *vf_apply__fetcher(const vf_apply_ctx *ctx)
+{
+	return ctx->fetch ? ctx->fetch : &vf_curl_fetch_driver;
+}
+
+static char *vf_apply__cache_dir(const vf_apply_ctx *ctx)
+{
+	return vf_asprintf("%s/cache", ctx->state_dir);
+}
+
+static int vf_apply__fetch(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
+{
+	const vf_volume_source *src = &op->obj->u.volume.source;
+	vf_fetch_opts o = ctx->fetch_opts ? *ctx->fetch_opts : (vf_fetch_opts){ 0 };
+	o.ca_file = src->ca_file;
+	_cleanup_free_ char *dir = vf_apply__cache_dir(ctx);
+	_cleanup_free_ char *path = NULL;
+	return vf_apply__fetcher(ctx)->fetch_to_cache(src->url, src->algo, src->checksum, dir, &o,
+						      &path, err);
+}
+
+/* The cached image (fetched by the step's previous op) into the pool,
+ * after checking it fits the declared format and capacity. */
+static int vf_apply__upload(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
+{
+	const vf_storage_driver *st = ctx->backend->storage;
+	const vf_volume_spec *vs = &op->obj->u.volume;
+	const vf_volume_source *src = &vs->source;
+	if (!st->volume_upload)
+		return vf_error_set(err, VF_E_DRIVER,
+				    "the %s storage driver cannot create volumes from images",
+				    st->name);
+	_cleanup_free_ char *dir = vf_apply__cache_dir(ctx);
+	_cleanup_free_ char *name = vf_fetch_cache_name(src->url, src->algo, src->checksum);
+	_cleanup_free_ char *path = vf_asprintf("%s/%s", dir, name);
+	vf_image_info info;
+	int r = vf_image_probe(path, &info, err);
+	if (r < 0)
+		return r;
+	vf_vol_format want = vs->format == VF_VOL_FORMAT_UNSET ? VF_VOL_QCOW2 : vs->format;
+	if (info.format != want)
+		return vf_error_set(err, VF_E_BLOCKED,
+				    "the image from %s is %s but the volume's format is %s; set spec.format: %s",
+				    src->url, vf_vol_format_to_string(info.format),
+				    vf_vol_format_to_string(want), vf_vol_format_to_string(info.format));
+	if (info.virtual_size > vs->capacity)
+		return vf_error_set(err, VF_E_BLOCKED,
+				    "capacity %llu bytes is smaller than the image's virtual size %llu bytes (%s); raise spec.capacity",
+				    (unsigned long long)vs->capacity,
+				    (unsigned long long)info.virtual_size, src->url);
+	return st->volume_upload(ctx->conn, op->obj, path, err);
+}
+
+/* ---- cloud-init seeds (docs/cloud-init.md) -------------------------------- */
+
+/* Build the seed ISO in a temp file under the state dir (never /tmp: the
+ * state dir is virtform's own and on persistent storage), then replace the
+ * seed volume with it through the storage driver's upload (a libvirt
+ * stream, so remote pools work). The temp file is removed either way. */
+static int vf_apply__seed_write(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
+{
+	const vf_storage_driver *st = ctx->backend->storage;
+	const vf_cloudinit *ci = &op->obj->u.domain.cloudinit;
+	if (!st->volume_upload)
+		return vf_error_set(err, VF_E_DRIVER,
+				    "the %s storage driver cannot upload volumes, so it cannot store a cloud-init seed",
+				    st->name);
+	_cleanup_free_ char *tmp = vf_asprintf("%s/.seed-XXXXXX", ctx->state_dir);
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return vf_error_set(err, VF_E_IO, "cannot create a temporary file in %s: %s",
+				    ctx->state_dir, strerror(errno));
+	close(fd);
+	int r = vf_seed_iso_write(tmp, ci->user_data, ci->meta_data, ci->network_config, err);
+	if (r == 0 && op->flag)
+		r = st->volume_delete(ctx->conn, op->pool, op->name, err);
+	if (r == 0) {
+		/* The seed as a raw volume of the ISO's own size (the driver sizes it). */
+		vf_object vol = {
+			.kind = VF_KIND_VOLUME,
+			.name = op->name,
+			.pos = op->obj->pos,
+			.u.volume = {
+				.pool = op->pool,
+				.capacity = 1,
+				.format = VF_VOL_RAW,
+				.perms = { .owner = -1, .group = -1, .mode = -1 },
+			},
+		};
+		r = st->volume_upload(ctx->conn, &vol, tmp, err);
+	}
+	unlink(tmp);
+	return r;
 }
 
 static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
@@ -65,6 +172,19 @@ static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 		return hv->domain_set_memory_live(c, op->name, op->u64, err);
 	case VF_OP_DOMAIN_UNDEFINE:
 		return hv->domain_undefine(c, op->name, op->flag, err);
+	case VF_OP_VOLUME_FETCH:
+		return vf_apply__fetch(ctx, op, err);
+	case VF_OP_VOLUME_UPLOAD:
+		return vf_apply__upload(ctx, op, err);
+	case VF_OP_VOLUME_CLONE:
+		if (!st->volume_clone)
+			return vf_error_set(err, VF_E_DRIVER,
+					    "the %s storage driver cannot clone volumes", st->name);
+		return st->volume_clone(c, op->obj, err);
+	case VF_OP_SEED_WRITE:
+		return vf_apply__seed_write(ctx, op, err);
+	case VF_OP_SEED_DELETE:
+		return st->volume_delete(c, op->pool, op->name, err);
 	case VF_OP_MAX:
 		break;
 	}

@@ -35,6 +35,11 @@ typedef struct vf_apply_ctx {
 	 * changes (vf_op.path) for the op's duration, waiting up to lock_wait_ms */
 	const vf_lock_driver *locks;
 	unsigned lock_wait_ms;
+	/* optional: image downloads (spec.source.url) into <state_dir>/cache;
+	 * NULL: vf_curl_fetch_driver. fetch_opts (optional) carries the
+	 * progress callback and, for tests, shorter timeouts. */
+	const vf_fetch_driver *fetch;
+	const vf_fetch_opts *fetch_opts;
 } vf_apply_ctx;
 
 /* Run every step of `plan` in order. Blocked steps are skipped (and make

@@ -10,6 +10,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "cloudinit.h"
 #include "decode.h"
 
 typedef struct vf_dec {
@@ -580,10 +581,117 @@ static void vf_dec__pool(vf_dec *d, const vf_ynode *spec, vf_pool_spec *p)
 
 /* ---- Volume ------------------------------------------------------------- */
 
+/* spec.source.sha256 / sha512: hex of the right length, kept lower-case. */
+static void vf_dec__checksum(vf_dec *d, const vf_ynode *n, const char *path, size_t hexlen,
+			     char **out)
+{
+	const char *s;
+	if (!vf_dec__text(d, n, path, &s))
+		return;
+	size_t len = strlen(s);
+	if (strspn(s, "0123456789abcdefABCDEF") != len) {
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos,
+			     "invalid %s: not hexadecimal (expected %zu hex digits)", path, hexlen);
+		return;
+	}
+	if (len != hexlen) {
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos,
+			     "invalid %s: %zu hex digits, expected %zu", path, len, hexlen);
+		return;
+	}
+	char *h = vf_strdup(s);
+	for (char *c = h; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	*out = h;
+}
+
+/* spec.source: exactly one of url (with a checksum, or insecureSkipVerify
+ * written out) and volume. */
+static void vf_dec__vol_source(vf_dec *d, const vf_ynode *n, vf_volume_source *src)
+{
+	static const char *const fields[] = { "url", "sha256", "sha512", "insecureSkipVerify",
+					      "caFile", "volume", NULL };
+	if (!vf_dec__map(d, n, "spec.source"))
+		return;
+	vf_dec__fields(d, n, fields, "Volume spec.source");
+	src->pos = n->pos;
+	const vf_ynode *url = vf_ynode_get(n, "url"), *vol = vf_ynode_get(n, "volume");
+	const vf_ynode *s256 = vf_ynode_get(n, "sha256"), *s512 = vf_ynode_get(n, "sha512");
+	const vf_ynode *v;
+	if (url && vol) {
+		const vf_ynode *k1 = vf_ynode_key(n, "url"), *k2 = vf_ynode_key(n, "volume");
+		vf_dec__fail(d, VF_E_SCHEMA, k1->pos.line > k2->pos.line ? k1->pos : k2->pos,
+			     "spec.source has both url and volume; give exactly one");
+	} else if (!url && !vol) {
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos,
+			     "spec.source needs exactly one of url (an image to download) or volume (a volume to clone)");
+	}
+	if (vol) {
+		vf_dec__volref(d, vol, "spec.source.volume", &src->volume);
+		src->has_volume = vol->type == VF_YNODE_MAP;
+		static const char *const url_only[] = { "sha256", "sha512", "insecureSkipVerify",
+							"caFile", NULL };
+		for (size_t i = 0; !url && url_only[i]; i++)
+			if ((v = vf_ynode_key(n, url_only[i])))
+				vf_dec__fail(d, VF_E_SCHEMA, v->pos,
+					     "spec.source.%s applies to url sources only, not to source.volume",
+					     url_only[i]);
+	}
+	if (!url)
+		return;
+	if (vf_dec__str(d, url, "spec.source.url", &src->url)) {
+		src->url_pos = url->pos;
+		const char *u = src->url;
+		bool https = strncasecmp(u, "https://", 8) == 0;
+		bool http = strncasecmp(u, "http://", 7) == 0;
+		bool file = strncasecmp(u, "file://", 7) == 0;
+		_cleanup_free_ char *q = vf_decode_quote(u, strlen(u));
+		if (!http && !https && !file)
+			vf_dec__fail(d, VF_E_SCHEMA, url->pos,
+				     "invalid spec.source.url %s: use an http://, https:// or file:// URL", q);
+		else if (file && u[7] != '/')
+			vf_dec__fail(d, VF_E_SCHEMA, url->pos,
+				     "invalid spec.source.url %s: a file URL needs an absolute path (file:///path)", q);
+		else if ((http || https) && (!u[https ? 8 : 7] || u[https ? 8 : 7] == '/'))
+			vf_dec__fail(d, VF_E_SCHEMA, url->pos,
+				     "invalid spec.source.url %s: no host name", q);
+		else if (strpbrk(u, " \t\r\n"))
+			vf_dec__fail(d, VF_E_SCHEMA, url->pos,
+				     "invalid spec.source.url %s: spaces must be written %%20", q);
+		if ((v = vf_ynode_get(n, "caFile"))) {
+			if (!https)
+				vf_dec__fail(d, VF_E_SCHEMA, vf_ynode_key(n, "caFile")->pos,
+					     "spec.source.caFile applies to https URLs only");
+			else
+				vf_dec__abspath(d, v, "spec.source.caFile", &src->ca_file);
+		}
+	}
+	if (s256 && s512) {
+		vf_dec__fail(d, VF_E_SCHEMA, vf_ynode_key(n, "sha512")->pos,
+			     "spec.source has both sha256 and sha512; give one");
+	} else if (s256) {
+		vf_dec__checksum(d, s256, "spec.source.sha256", 64, &src->checksum);
+		src->algo = VF_CHECKSUM_SHA256;
+		src->checksum_pos = s256->pos;
+	} else if (s512) {
+		vf_dec__checksum(d, s512, "spec.source.sha512", 128, &src->checksum);
+		src->algo = VF_CHECKSUM_SHA512;
+		src->checksum_pos = s512->pos;
+	}
+	if ((v = vf_ynode_get(n, "insecureSkipVerify")))
+		vf_dec__bool(d, v, "spec.source.insecureSkipVerify", &src->insecure);
+	if (src->insecure && (s256 || s512))
+		vf_dec__fail(d, VF_E_SCHEMA, vf_ynode_key(n, "insecureSkipVerify")->pos,
+			     "spec.source has a checksum and insecureSkipVerify: true; drop insecureSkipVerify to verify the download");
+	else if (!src->insecure && !s256 && !s512)
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos,
+			     "missing required field \"sha256\" or \"sha512\" in Volume spec.source: a download is verified against its checksum (or write insecureSkipVerify: true to skip that)");
+}
+
 static void vf_dec__volume(vf_dec *d, const vf_ynode *spec, vf_volume_spec *vs)
 {
 	static const char *const fields[] = { "pool", "capacity", "format", "backingVolume",
-					      "permissions", "adopt", "deletionPolicy", NULL };
+					      "permissions", "adopt", "deletionPolicy", "source", NULL };
 	vf_dec__fields(d, spec, fields, "Volume spec");
 	vs->perms = (vf_perms){ .owner = -1, .group = -1, .mode = -1 };
 	const vf_ynode *v;
@@ -621,6 +729,13 @@ static void vf_dec__volume(vf_dec *d, const vf_ynode *spec, vf_volume_spec *vs)
 		vf_dec__bool(d, v, "spec.adopt", &vs->adopt);
 	if ((v = vf_ynode_get(spec, "deletionPolicy")))
 		VF_DEC_ENUM(d, v, "spec.deletionPolicy", vf_deletion_policy, VF_DELETION_MAX, &vs->deletion);
+	if ((v = vf_ynode_get(spec, "source"))) {
+		vf_dec__vol_source(d, v, &vs->source);
+		vs->has_source = v->type == VF_YNODE_MAP;
+		if (vf_ynode_get(spec, "backingVolume"))
+			vf_dec__fail(d, VF_E_SCHEMA, vf_ynode_key(spec, "source")->pos,
+				     "spec.source cannot be combined with spec.backingVolume; a volume gets its content from one or the other");
+	}
 }
 
 /* ---- Domain ------------------------------------------------------------- */
@@ -778,14 +893,75 @@ static void vf_dec__xml(vf_dec *d, const vf_ynode *n, const char *name, vf_domai
 	xmlFreeDoc(doc);
 }
 
+/* One of spec.cloudInit's parts: an inline mapping (emitted back to YAML;
+ * userData gets the #cloud-config header), a string used verbatim, or
+ * {file: PATH} read now, relative to this manifest's folder. */
+static void vf_dec__cloudinit_part(vf_dec *d, const vf_ynode *n, const char *field,
+				   const char *header, char **out, vf_pos *pos)
+{
+	_cleanup_free_ char *path = vf_asprintf("spec.cloudInit.%s", field);
+	vf_error err = { 0 };
+	*pos = n->pos;
+	if (n->type == VF_YNODE_MAP && vf_ynode_key(n, "file")) {
+		static const char *const fields[] = { "file", NULL };
+		_cleanup_free_ char *where = vf_asprintf("Domain %s (a {file: PATH} reference)", path);
+		_cleanup_free_ char *fpath = vf_asprintf("%s.file", path);
+		vf_dec__fields(d, n, fields, where);
+		const vf_ynode *f = vf_ynode_get(n, "file");
+		_cleanup_free_ char *file = NULL;
+		if (!vf_dec__str(d, f, fpath, &file))
+			return;
+		if (!*file) {
+			vf_dec__fail(d, VF_E_SCHEMA, f->pos, "invalid %s \"\": must name a file", fpath);
+			return;
+		}
+		*pos = f->pos;
+		if (vf_cloudinit_read_file(d->file, file, out, &err) < 0)
+			vf_dec__fail(d, err.code, f->pos, "%s: %s", fpath, err.message);
+	} else if (n->type == VF_YNODE_MAP) {
+		if (vf_cloudinit_emit(n, header, out, &err) < 0)
+			vf_dec__fail(d, err.code, n->pos, "%s: %s", path, err.message);
+	} else if (n->type == VF_YNODE_SCALAR && !vf_ynode_is_null(n) && !vf_dec__is_bool(n) &&
+		   !vf_dec__is_number(n)) {
+		vf_dec__str(d, n, path, out);
+	} else {
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos,
+			     "%s must be a mapping, a string or {file: PATH}, not %s", path,
+			     vf_dec__type_of(n));
+	}
+	vf_error_clear(&err);
+}
+
+/* spec.cloudInit; defaults and the hash are filled in once the UUID is
+ * known (vf_cloudinit_finish). */
+static void vf_dec__cloudinit(vf_dec *d, const vf_ynode *n, vf_cloudinit *ci)
+{
+	static const char *const fields[] = { "userData", "metaData", "networkConfig", NULL };
+	if (!vf_dec__map(d, n, "spec.cloudInit"))
+		return;
+	vf_dec__fields(d, n, fields, "Domain spec.cloudInit");
+	ci->present = true;
+	ci->pos = n->pos;
+	const vf_ynode *v;
+	if ((v = vf_ynode_get(n, "userData")))
+		vf_dec__cloudinit_part(d, v, "userData", VF_CLOUDINIT_HEADER, &ci->user_data,
+				       &ci->user_data_pos);
+	if ((v = vf_ynode_get(n, "metaData")))
+		vf_dec__cloudinit_part(d, v, "metaData", NULL, &ci->meta_data, &ci->meta_data_pos);
+	if ((v = vf_ynode_get(n, "networkConfig")))
+		vf_dec__cloudinit_part(d, v, "networkConfig", NULL, &ci->network_config,
+				       &ci->network_config_pos);
+}
+
 static void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name, vf_domain_spec *ds)
 {
 	static const char *const fields[] = { "uuid", "type", "vcpus", "memory", "cpu", "machine", "firmware",
 					      "boot", "disks", "interfaces", "graphics", "serialConsole", "state",
-					      "autostart", "shutdownTimeout", "adopt", "xml", NULL };
+					      "autostart", "shutdownTimeout", "adopt", "xml", "cloudInit", NULL };
 	/* the fields spec.xml replaces */
 	static const char *const structured[] = { "type", "vcpus", "memory", "cpu", "machine", "firmware",
-						  "boot", "disks", "interfaces", "graphics", "serialConsole", NULL };
+						  "boot", "disks", "interfaces", "graphics", "serialConsole",
+						  "cloudInit", NULL };
 	vf_dec__fields(d, spec, fields, "Domain spec");
 	const vf_ynode *v;
 	bool xml = vf_ynode_get(spec, "xml") != NULL;
@@ -899,6 +1075,8 @@ static void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name, vf
 	}
 	if ((v = vf_ynode_get(spec, "serialConsole")))
 		vf_dec__tri(d, v, "spec.serialConsole", &ds->serial_console);
+	if ((v = vf_ynode_get(spec, "cloudInit")))
+		vf_dec__cloudinit(d, v, &ds->cloudinit);
 }
 
 /* ---- documents ---------------------------------------------------------- */
@@ -1010,6 +1188,8 @@ int vf_decode_document(const vf_ydoc *doc, const char *file, vf_desired *out, vf
 		uuid_copy(o.u.pool.uuid, o.uuid);
 	if (o.kind == VF_KIND_DOMAIN && !o.u.domain.has_uuid)
 		uuid_copy(o.u.domain.uuid, o.uuid);
+	if (o.kind == VF_KIND_DOMAIN)
+		vf_cloudinit_finish(o.name, o.uuid, &o.u.domain);
 	VF_APPEND(out->objs, out->n, out->cap, o);
 	return 0;
 }

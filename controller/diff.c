@@ -3,6 +3,7 @@
  * defaults virtform itself applies; what libvirt fills in (addresses,
  * generated MACs, capacity figures) is never drift. Each change says when
  * it takes effect: live, next boot, or only by replacing the object. */
+#include "cloudinit.h"
 #include "plan_internal.h"
 #include "xmldiff.h"
 
@@ -121,6 +122,16 @@ bool vf_diff__volume(const vf_plan_ctx *c, const vf_object *want, const vf_obs_v
 					     VF_EFFECT_REPLACE);
 			replace = true;
 		}
+	}
+	/* spec.source only matters at creation: a volume is never refilled
+	 * because its source changed, so a change means a replacement. What
+	 * it was created from is in the ledger (volumes virtform made). */
+	const vf_ledger_entry *e =
+		c->l ? vf_ledger_find(c->l, VF_KIND_VOLUME, have->pool, have->name) : NULL;
+	_cleanup_free_ char *key = vf_volume_source_key(vs);
+	if (e && !vf_streq_null(e->source, key)) {
+		vf_step__change(s, "spec.source", e->source, key, VF_EFFECT_REPLACE);
+		replace = true;
 	}
 	return replace;
 }
@@ -266,6 +277,66 @@ static void vf_diff__ifaces(const vf_domain_spec *ds, const vf_obs_domain *have,
 	}
 }
 
+/* ---- domains: cloud-init seeds (docs/cloud-init.md) ------------------------ */
+
+const vf_obs_disk *vf_diff__live_seed_disk(const vf_obs_domain *have)
+{
+	_cleanup_free_ char *name = vf_cloudinit_seed_name(have->name);
+	for (size_t i = 0; i < have->n_disks; i++)
+		if (have->disks[i].type == VF_OBS_DISK_VOLUME && vf_streq(have->disks[i].volume, name))
+			return &have->disks[i];
+	return NULL;
+}
+
+static bool vf_diff__seed_stale_spec(const vf_plan_ctx *c, const vf_domain_spec *ds,
+				     const vf_obs_domain *have)
+{
+	const vf_cloudinit *ci = &ds->cloudinit;
+	if (!ci->present || !ci->seed_pool)
+		return false;
+	return !vf_streq(have->seed_hash, ci->hash) ||
+	       !vf_observed_volume(c->o, ci->seed_pool, ci->seed_volume);
+}
+
+bool vf_diff__seed_stale(const vf_plan_ctx *c, const vf_object *want, const vf_obs_domain *have)
+{
+	return vf_diff__seed_stale_spec(c, &want->u.domain, have);
+}
+
+static char *vf_diff__seed_label(const char *hash)
+{
+	return hash ? vf_asprintf("sha256:%s", hash) : NULL;
+}
+
+/* One change for the seed: its content, its volume, its CD-ROM, or its
+ * removal. The plan shows a note; JSON keeps the hashes. */
+static void vf_diff__cloudinit(const vf_plan_ctx *c, const vf_domain_spec *ds,
+			       const vf_obs_domain *have, vf_step *s)
+{
+	const vf_cloudinit *ci = &ds->cloudinit;
+	const vf_obs_disk *disk = vf_diff__live_seed_disk(have);
+	const char *note = NULL;
+	if (!ci->present) {
+		if (disk || have->seed_hash)
+			note = "removed (seed detached and deleted; next-boot)";
+	} else if (!ci->seed_pool) {
+		return; /* a plan error, reported by the planner */
+	} else if (!vf_streq(have->seed_hash, ci->hash)) {
+		note = have->seed_hash ? "changed (seed regenerated; next-boot)"
+				       : "added (seed created and attached; next-boot)";
+	} else if (!vf_observed_volume(c->o, ci->seed_pool, ci->seed_volume)) {
+		note = "seed volume missing (seed regenerated; next-boot)";
+	} else if (!disk || !vf_streq(disk->pool, ci->seed_pool) ||
+		   disk->device != VF_DISK_DEVICE_CDROM) {
+		note = "seed not attached (CD-ROM re-added; next-boot)";
+	}
+	if (!note)
+		return;
+	vf_step__change_take(s, "spec.cloudInit", vf_diff__seed_label(have->seed_hash),
+			     vf_diff__seed_label(ci->present ? ci->hash : NULL), VF_EFFECT_NEXT_BOOT);
+	s->changes[s->n_changes - 1].note = note;
+}
+
 static void vf_diff__domain_fields(const vf_plan_ctx *c, const vf_domain_spec *ds,
 				   const vf_obs_domain *have, vf_step *s)
 {
@@ -291,8 +362,19 @@ static void vf_diff__domain_fields(const vf_plan_ctx *c, const vf_domain_spec *d
 					     vf_diff__boot_str(ds->boot, ds->n_boot),
 					     VF_EFFECT_NEXT_BOOT);
 	}
-	if (ds->n_disks)
-		vf_diff__disks(c, ds, have, s);
+	if (ds->n_disks) {
+		/* The seed CD-ROM is virtform's, compared by vf_diff__cloudinit. */
+		vf_obs_domain view = *have;
+		const vf_obs_disk *seed = vf_diff__live_seed_disk(have);
+		_cleanup_free_ vf_obs_disk *disks = vf_calloc(have->n_disks + 1, sizeof(*disks));
+		view.disks = disks;
+		view.n_disks = 0;
+		for (size_t i = 0; i < have->n_disks; i++)
+			if (&have->disks[i] != seed)
+				disks[view.n_disks++] = have->disks[i];
+		vf_diff__disks(c, ds, &view, s);
+	}
+	vf_diff__cloudinit(c, ds, have, s);
 	if (ds->n_ifaces)
 		vf_diff__ifaces(ds, have, s);
 	if (ds->graphics != VF_GRAPHICS_UNSET && ds->graphics != have->graphics)

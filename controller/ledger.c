@@ -20,6 +20,7 @@ void vf_ledger_free(vf_ledger *l)
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->entries[i].pool);
 		free(l->entries[i].name);
+		free(l->entries[i].source);
 	}
 	free(l->entries);
 	memset(l, 0, sizeof(*l));
@@ -62,6 +63,7 @@ bool vf_ledger_drop(vf_ledger *l, vf_kind kind, const char *pool, const char *na
 		return false;
 	free(e->pool);
 	free(e->name);
+	free(e->source);
 	size_t i = (size_t)(e - l->entries);
 	memmove(&l->entries[i], &l->entries[i + 1], (l->n - i - 1) * sizeof(*e));
 	l->n--;
@@ -121,6 +123,9 @@ int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err)
 		vf_ledger_put(&l, (vf_kind)k, pool, name, u);
 		int p = vf_deletion_policy_from_string(policy);
 		l.entries[l.n - 1].deletion = p < 0 ? VF_DELETION_RETAIN : (vf_deletion_policy)p;
+		const char *source = vf_ledger__str(e, "source");
+		free(l.entries[l.n - 1].source);
+		l.entries[l.n - 1].source = vf_strdup(source);
 	}
 	*out = l;
 	l = (vf_ledger){ 0 };
@@ -195,6 +200,8 @@ int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 				       json_object_new_string(vf_deletion_policy_to_string(
 					       e->deletion == VF_DELETION_DELETE ? VF_DELETION_DELETE
 										  : VF_DELETION_RETAIN)));
+		if (e->source)
+			json_object_object_add(o, "source", json_object_new_string(e->source));
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "entries", arr);

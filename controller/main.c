@@ -16,6 +16,7 @@
 #include "manifest.h"
 #include "plan.h"
 #include "planprint.h"
+#include "progress.h"
 
 #define VF_DEFAULT_STATE_DIR "/var/lib/virtform"
 
@@ -472,6 +473,8 @@ static int vf_cmd_reconcile(vf_cli *cli)
 
 	if (cli->json)
 		ps.steps = json_object_new_array();
+	vf_progress_printer pp = { .out = stderr, .tty = isatty(STDERR_FILENO) };
+	vf_fetch_opts fo = { .progress = vf_progress_print, .userdata = &pp }; /* 0s: defaults */
 	vf_reconcile_opts opts = {
 		.state_dir = cli->state_dir,
 		.plan = { .replace = cli->replace, .n_replace = cli->n_replace },
@@ -482,6 +485,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 		.stop = &vf_stop_requested,
 		.locks = &vf_fcntl_lock_driver,
 		.lock_wait_ms = cli->lock_wait_ms,
+		.fetch_opts = &fo,
 	};
 	if (!dry) {
 		signal(SIGINT, vf_on_signal);

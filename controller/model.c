@@ -33,6 +33,11 @@ static const char *const vf_vol_format_table[VF_VOL_FORMAT_MAX] = {
 };
 VF_STRING_TABLE(vf_vol_format, vf_vol_format, VF_VOL_FORMAT_MAX)
 
+static const char *const vf_checksum_algo_table[VF_CHECKSUM_MAX] = {
+	[VF_CHECKSUM_SHA256] = "sha256", [VF_CHECKSUM_SHA512] = "sha512",
+};
+VF_STRING_TABLE(vf_checksum_algo, vf_checksum_algo, VF_CHECKSUM_MAX)
+
 static const char *const vf_domain_type_table[VF_DOMAIN_TYPE_MAX] = {
 	[VF_DOMAIN_KVM] = "kvm",
 	[VF_DOMAIN_QEMU] = "qemu",
@@ -131,6 +136,11 @@ static void vf_domain_spec_clear(vf_domain_spec *d)
 	free(d->ifaces);
 	free(d->graphics_listen);
 	free(d->xml);
+	free(d->cloudinit.user_data);
+	free(d->cloudinit.meta_data);
+	free(d->cloudinit.network_config);
+	free(d->cloudinit.seed_pool);
+	free(d->cloudinit.seed_volume);
 }
 
 void vf_object_clear(vf_object *o)
@@ -154,6 +164,10 @@ void vf_object_clear(vf_object *o)
 	case VF_KIND_VOLUME:
 		free(o->u.volume.pool);
 		vf_volref_clear(&o->u.volume.backing);
+		free(o->u.volume.source.url);
+		free(o->u.volume.source.checksum);
+		free(o->u.volume.source.ca_file);
+		vf_volref_clear(&o->u.volume.source.volume);
 		break;
 	case VF_KIND_DOMAIN:
 		vf_domain_spec_clear(&o->u.domain);
@@ -213,4 +227,16 @@ void vf_uuid_derive(vf_kind kind, const char *pool, const char *name, uuid_t out
 		? vf_asprintf("%s/%s/%s", vf_kind_to_string(kind), pool ? pool : "", name)
 		: vf_asprintf("%s/%s", vf_kind_to_string(kind), name);
 	uuid_generate_sha1(out, vf_uuid_namespace, key, strlen(key));
+}
+
+char *vf_volume_source_key(const vf_volume_spec *vs)
+{
+	if (!vs->has_source)
+		return NULL;
+	const vf_volume_source *s = &vs->source;
+	if (s->has_volume)
+		return vf_asprintf("volume:%s/%s", s->volume.pool, s->volume.name);
+	if (s->algo != VF_CHECKSUM_NONE && s->checksum)
+		return vf_asprintf("%s:%s", vf_checksum_algo_to_string(s->algo), s->checksum);
+	return vf_asprintf("url:%s", s->url ? s->url : "");
 }

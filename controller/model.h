@@ -121,6 +121,31 @@ typedef enum vf_vol_format {
 } vf_vol_format;
 VF_STRING_TABLE_DECL(vf_vol_format, vf_vol_format);
 
+/* spec.source's checksum algorithm. */
+typedef enum vf_checksum_algo {
+	VF_CHECKSUM_NONE = 0,     /* insecureSkipVerify: true */
+	VF_CHECKSUM_SHA256,       /* "sha256" */
+	VF_CHECKSUM_SHA512,       /* "sha512" */
+	VF_CHECKSUM_MAX,
+} vf_checksum_algo;
+VF_STRING_TABLE_DECL(vf_checksum_algo, vf_checksum_algo);
+
+/* spec.source: where a new volume's content comes from (docs/images.md).
+ * Exactly one of `url` and `has_volume`. Only read when the volume is
+ * created; a change later is a replacement, never a re-download. */
+typedef struct vf_volume_source {
+	char *url;                /* source.url: http, https or file URL */
+	vf_pos url_pos;
+	vf_checksum_algo algo;    /* source.sha256 / source.sha512; NONE with insecure */
+	char *checksum;           /* lower-case hex of the file as served */
+	vf_pos checksum_pos;
+	bool insecure;            /* source.insecureSkipVerify: true (written out) */
+	char *ca_file;            /* source.caFile: PEM bundle for https */
+	bool has_volume;
+	vf_volref volume;         /* source.volume {pool, name}: clone it */
+	vf_pos pos;               /* the source mapping */
+} vf_volume_source;
+
 typedef struct vf_volume_spec {
 	char *pool;               /* spec.pool (required): a StoragePool name */
 	vf_pos pool_pos;
@@ -132,6 +157,8 @@ typedef struct vf_volume_spec {
 	vf_perms perms;           /* spec.permissions */
 	bool adopt;
 	vf_deletion_policy deletion; /* default Retain */
+	bool has_source;
+	vf_volume_source source;  /* spec.source: initial content (url or volume) */
 } vf_volume_spec;
 
 /* ---- Domain ------------------------------------------------------------- */
@@ -244,6 +271,24 @@ typedef enum vf_run_state {
 } vf_run_state;
 VF_STRING_TABLE_DECL(vf_run_state, vf_run_state);
 
+/* spec.cloudInit {userData, metaData, networkConfig}: the NoCloud seed's
+ * files, rendered to text at load time (controller/cloudinit.c) from an
+ * inline mapping (emitted as YAML), a string (verbatim) or {file: PATH}.
+ * docs/cloud-init.md. */
+typedef struct vf_cloudinit {
+	bool present;             /* spec.cloudInit is given */
+	char *user_data;          /* user-data; "" when userData is not given */
+	char *meta_data;          /* meta-data; default instance-id + local-hostname */
+	char *network_config;     /* network-config; NULL = no such file on the seed */
+	vf_pos pos;               /* spec.cloudInit */
+	vf_pos user_data_pos;     /* each part's node; file 0 when defaulted */
+	vf_pos meta_data_pos;
+	vf_pos network_config_pos;
+	char *seed_pool;          /* pool of the first volume disk; NULL = none (a plan error) */
+	char *seed_volume;        /* "<domain>-cidata.iso" */
+	char hash[65];            /* lower-case hex SHA-256 of the three texts */
+} vf_cloudinit;
+
 typedef struct vf_domain_spec {
 	bool has_uuid;
 	uuid_t uuid;              /* spec.uuid, or derived */
@@ -272,6 +317,7 @@ typedef struct vf_domain_spec {
 	bool adopt;
 	char *xml;                /* spec.xml: complete libvirt domain XML; excludes the structured fields */
 	vf_pos xml_pos;
+	vf_cloudinit cloudinit;   /* spec.cloudInit: the NoCloud seed (not with spec.xml) */
 } vf_domain_spec;
 
 /* ---- objects and the desired set --------------------------------------- */
@@ -306,6 +352,11 @@ typedef struct vf_desired {
 
 void vf_object_clear(vf_object *o);
 void vf_desired_free(vf_desired *d);
+
+/* A volume's spec.source as recorded in the ledger, so a later change is
+ * seen: "sha256:HEX", "sha512:HEX", "url:URL" (insecureSkipVerify) or
+ * "volume:POOL/NAME"; NULL without a source. Caller frees. */
+char *vf_volume_source_key(const vf_volume_spec *vs);
 
 /* Intern a file name in d; the result lives as long as d. */
 const char *vf_desired_intern_file(vf_desired *d, const char *path);

@@ -41,6 +41,11 @@ static const char *const vf_op_type_table[VF_OP_MAX] = {
 	[VF_OP_DOMAIN_UNDEFINE] = "domain-undefine",
 	[VF_OP_LEDGER_PUT] = "ledger-put",
 	[VF_OP_LEDGER_DROP] = "ledger-drop",
+	[VF_OP_VOLUME_FETCH] = "volume-fetch",
+	[VF_OP_VOLUME_UPLOAD] = "volume-upload",
+	[VF_OP_VOLUME_CLONE] = "volume-clone",
+	[VF_OP_SEED_WRITE] = "seed-write",
+	[VF_OP_SEED_DELETE] = "seed-delete",
 };
 VF_STRING_TABLE(vf_op_type, vf_op_type, VF_OP_MAX)
 
@@ -369,6 +374,77 @@ static bool vf_plan__pool_replaced(const vf_plan_builder *b, const char *pool)
 	return false;
 }
 
+/* What reconcile learnt of a source URL before planning; NULL unknown. */
+static const vf_source_size *vf_plan__source_size(const vf_plan_ctx *c, const char *url)
+{
+	for (size_t i = 0; c->opts && i < c->opts->n_sources; i++)
+		if (vf_streq(c->opts->sources[i].url, url))
+			return &c->opts->sources[i];
+	return NULL;
+}
+
+/* The ops that create a volume: from nothing, a download or a clone; then
+ * grown to spec.capacity (a no-op when the content is that big already). */
+static void vf_plan__volume_create_ops(vf_step *s, const vf_object *o)
+{
+	const vf_volume_spec *vs = &o->u.volume;
+	if (!vs->has_source) {
+		vf_step__op(s, VF_OP_VOLUME_CREATE, o);
+		return;
+	}
+	if (vs->source.has_volume) {
+		vf_step__op(s, VF_OP_VOLUME_CLONE, o);
+	} else {
+		vf_step__op(s, VF_OP_VOLUME_FETCH, o);
+		vf_step__op(s, VF_OP_VOLUME_UPLOAD, o)->u64 = vs->capacity;
+	}
+	vf_step__op(s, VF_OP_VOLUME_RESIZE, o)->u64 = vs->capacity;
+}
+
+/* A new volume with spec.source: the reason says what is fetched or
+ * copied; a capacity below a known content size rejects the plan. */
+static void vf_plan__volume_source(vf_plan_builder *b, const vf_object *o, vf_step *s,
+				   const char *size, const char *fmt)
+{
+	const vf_volume_spec *vs = &o->u.volume;
+	const vf_volume_source *src = &vs->source;
+	if (src->has_volume) {
+		const vf_obs_volume *ov = vf_observed_volume(b->c.o, src->volume.pool, src->volume.name);
+		const vf_object *dv = vf_desired_find(b->c.d, VF_KIND_VOLUME, src->volume.pool,
+						      src->volume.name);
+		uint64_t have = ov ? ov->capacity : dv ? dv->u.volume.capacity : 0;
+		vf_step_reason(s, "create %s %s volume as a copy of %s/%s", size, fmt,
+			       src->volume.pool, src->volume.name);
+		if (have > vs->capacity) {
+			_cleanup_free_ char *h = vf_format_size(have);
+			vf_diag_add(&b->diags, VF_E_CONFLICT, vs->capacity_pos,
+				    "Volume \"%s\": capacity %s is smaller than source volume %s/%s (%s); a copy cannot shrink",
+				    o->name, size, src->volume.pool, src->volume.name, h);
+		}
+		if (!ov && !dv)
+			vf_diag_add(&b->diags, VF_E_CONFLICT, src->volume.pos,
+				    "Volume \"%s\": source volume %s/%s is neither declared nor on the host",
+				    o->name, src->volume.pool, src->volume.name);
+		return;
+	}
+	const vf_source_size *known = vf_plan__source_size(&b->c, src->url);
+	const char *verify = src->algo == VF_CHECKSUM_NONE ? "unverified: insecureSkipVerify"
+							   : vf_checksum_algo_to_string(src->algo);
+	if (known) {
+		_cleanup_free_ char *k = vf_format_size(known->size);
+		vf_step_reason(s, "create %s %s volume from %s (%s%s, %s)", size, fmt, src->url, k,
+			       known->cached ? ", cached" : "", verify);
+		/* qcow2's virtual size is in its header: checked at apply time */
+		if (known->image_size && vf_vol_fmt(vs) == VF_VOL_RAW && known->size > vs->capacity)
+			vf_diag_add(&b->diags, VF_E_CONFLICT, vs->capacity_pos,
+				    "Volume \"%s\": capacity %s is smaller than the image %s (%s)",
+				    o->name, size, src->url, k);
+	} else {
+		vf_step_reason(s, "create %s %s volume from %s (size unknown, %s)", size, fmt,
+			       src->url, verify);
+	}
+}
+
 static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 {
 	const vf_volume_spec *vs = &o->u.volume;
@@ -381,13 +457,15 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 
 	if (!live) {
 		s.action = VF_ACT_CREATE;
-		if (vs->has_backing)
+		if (vs->has_source)
+			vf_plan__volume_source(b, o, &s, size, fmt);
+		else if (vs->has_backing)
 			vf_step_reason(&s, "create %s %s volume backed by %s/%s", size, fmt,
 				       vs->backing.pool, vs->backing.name);
 		else
 			vf_step_reason(&s, "create %s %s volume", size, fmt);
 		vf_plan__ledger_put(&s, o, vs->deletion);
-		vf_step__op(&s, VF_OP_VOLUME_CREATE, o);
+		vf_plan__volume_create_ops(&s, o);
 		vf_plan__push(b, &s);
 		return;
 	}
@@ -416,7 +494,7 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 				       ref, fields);
 			vf_step__op(&s, VF_OP_VOLUME_DELETE, o);
 			vf_plan__ledger_put(&s, o, vs->deletion);
-			vf_step__op(&s, VF_OP_VOLUME_CREATE, o);
+			vf_plan__volume_create_ops(&s, o);
 		}
 		vf_plan__push(b, &s);
 		return;
@@ -468,10 +546,53 @@ static void vf_plan__state_ops(vf_step *s, const vf_object *o, vf_run_state have
 	}
 }
 
+/* ---- cloud-init seeds (docs/cloud-init.md) -------------------------------- */
+
+/* A SEED_* op on volume pool/name, with the file to lock when it exists. */
+static vf_op *vf_plan__seed_op(const vf_plan_builder *b, vf_step *s, vf_op_type type,
+			       const vf_object *o, const char *pool, const char *volume)
+{
+	vf_op *op = vf_step__op(s, type, o);
+	free(op->pool);
+	free(op->name);
+	op->pool = vf_strdup(pool);
+	op->name = vf_strdup(volume);
+	const vf_obs_volume *v = vf_observed_volume(b->c.o, pool, volume);
+	op->flag = v != NULL;
+	op->path = v && v->path ? vf_strdup(v->path) : NULL;
+	return op;
+}
+
+/* The seed needs a pool (the first volume disk's) and a name no declared
+ * volume there takes. false after adding a diag. */
+static bool vf_plan__seed_ok(vf_plan_builder *b, const vf_object *o)
+{
+	const vf_cloudinit *ci = &o->u.domain.cloudinit;
+	if (!ci->present)
+		return true;
+	if (!ci->seed_pool) {
+		vf_diag_add(&b->diags, VF_E_SCHEMA, ci->pos,
+			    "Domain \"%s\": spec.cloudInit needs a volume disk: the seed is stored in the pool of the domain's first volume disk, and spec.disks has none; add one",
+			    o->name);
+		return false;
+	}
+	const vf_object *clash = vf_desired_find(b->c.d, VF_KIND_VOLUME, ci->seed_pool, ci->seed_volume);
+	if (clash) {
+		vf_diag_add2(&b->diags, VF_E_CONFLICT, clash->name_pos, ci->pos,
+			     "Volume \"%s\" in storage pool \"%s\" has the name of Domain \"%s\"'s cloud-init seed; rename the volume",
+			     ci->seed_volume, ci->seed_pool, o->name);
+		return false;
+	}
+	return true;
+}
+
 static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 {
 	const vf_domain_spec *ds = &o->u.domain;
 	const vf_obs_domain *live = vf_observed_domain(b->c.o, o->name);
+	const vf_cloudinit *ci = &ds->cloudinit;
+	if (!vf_plan__seed_ok(b, o))
+		return;
 	vf_step s = vf_step_new(VF_KIND_DOMAIN, NULL, o->name, o->pos);
 	vf_domain_type dtype = vf_plan__dtype(&b->c, ds);
 	vf_run_state want_state = vf_dom_state(ds);
@@ -489,10 +610,13 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 		} else {
 			uint32_t vcpus = vf_dom_vcpus(ds);
 			_cleanup_free_ char *mem = vf_format_size(vf_dom_memory(ds));
-			vf_step_reason(&s, "define with %u vCPU%s and %s, %s", vcpus,
-				       vcpus == 1 ? "" : "s", mem, then[want_state]);
+			vf_step_reason(&s, "define with %u vCPU%s and %s%s, %s", vcpus,
+				       vcpus == 1 ? "" : "s", mem,
+				       ci->present ? " and a cloud-init seed" : "", then[want_state]);
 		}
 		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
+		if (ci->present)
+			vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
 		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
 		if (want_auto)
 			vf_step__op(&s, VF_OP_DOMAIN_AUTOSTART, o)->flag = true;
@@ -516,8 +640,14 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "domain");
 	if (!owned)
 		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
+	if (vf_diff__seed_stale(&b->c, o, live))
+		vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
 	if (redefine)
 		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
+	const vf_obs_disk *old_seed = ci->present ? NULL : vf_diff__live_seed_disk(live);
+	if (old_seed && old_seed->pool &&
+	    vf_observed_volume(b->c.o, old_seed->pool, old_seed->volume))
+		vf_plan__seed_op(b, &s, VF_OP_SEED_DELETE, o, old_seed->pool, old_seed->volume);
 	if (live_vcpus)
 		vf_step__op(&s, VF_OP_DOMAIN_SET_VCPUS, o)->u32 = vf_dom_vcpus(ds);
 	if (live_memory)
@@ -568,6 +698,11 @@ static void vf_plan__volume_visit(vf_plan_builder *b, const vf_object **vols, si
 		for (size_t j = 0; j < n; j++)
 			if (vf_streq(vols[j]->name, vs->backing.name) &&
 			    vf_streq(vols[j]->u.volume.pool, vs->backing.pool))
+				vf_plan__volume_visit(b, vols, n, mark, j);
+	if (vs->has_source && vs->source.has_volume)
+		for (size_t j = 0; j < n; j++)
+			if (vf_streq(vols[j]->name, vs->source.volume.name) &&
+			    vf_streq(vols[j]->u.volume.pool, vs->source.volume.pool))
 				vf_plan__volume_visit(b, vols, n, mark, j);
 	vf_plan__volume(b, vols[i]);
 }
@@ -641,6 +776,10 @@ static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)
 	if (up)
 		vf_step__op(&s, VF_OP_DOMAIN_SHUTDOWN, NULL)->u32 = VF_DEFAULT_SHUTDOWN_TIMEOUT;
 	vf_step__op(&s, VF_OP_DOMAIN_UNDEFINE, NULL);
+	/* its cloud-init seed goes with it */
+	const vf_obs_disk *seed = vf_diff__live_seed_disk(live);
+	if (seed && seed->pool && vf_observed_volume(b->c.o, seed->pool, seed->volume))
+		vf_plan__seed_op(b, &s, VF_OP_SEED_DELETE, NULL, seed->pool, seed->volume);
 	vf_step__op(&s, VF_OP_LEDGER_DROP, NULL);
 	VF_APPEND(b->removed_domains, b->n_removed, b->cap_removed, vf_strdup(e->name));
 	vf_plan__push(b, &s);

@@ -32,6 +32,7 @@ typedef struct vf_change {
 	char *old_value;          /* as shown; NULL = absent */
 	char *new_value;
 	vf_effect effect;
+	const char *note;         /* static text the plan shows instead of "old → new" (JSON keeps both) */
 } vf_change;
 
 /* The driver calls apply makes, in order, for one step. */
@@ -55,6 +56,11 @@ typedef enum vf_op_type {
 	VF_OP_DOMAIN_UNDEFINE,    /* flag: keep NVRAM */
 	VF_OP_LEDGER_PUT,         /* record ownership (before creating, so a crash never orphans) */
 	VF_OP_LEDGER_DROP,        /* forget ownership (after removing) */
+	VF_OP_VOLUME_FETCH,       /* spec.source.url into <state-dir>/cache (once per checksum) */
+	VF_OP_VOLUME_UPLOAD,      /* create the volume from the cached image (libvirt stream) */
+	VF_OP_VOLUME_CLONE,       /* create the volume as a copy of spec.source.volume */
+	VF_OP_SEED_WRITE,         /* domains: build the cloud-init seed ISO, replace volume pool/name with it */
+	VF_OP_SEED_DELETE,        /* domains: delete the seed volume pool/name */
 	VF_OP_MAX,
 } vf_op_type;
 VF_STRING_TABLE_DECL(vf_op_type, vf_op_type);
@@ -63,14 +69,14 @@ typedef struct vf_op {
 	vf_op_type type;
 	vf_kind kind;
 	const vf_object *obj;     /* desired object (borrowed); NULL for removals */
-	char *pool;               /* volumes: the pool */
-	char *name;
+	char *pool;               /* volumes: the pool; SEED_*: the seed volume's pool */
+	char *name;               /* SEED_*: the seed volume's name */
 	uuid_t uuid;              /* LEDGER_PUT */
 	uint64_t u64;
 	uint32_t u32;
-	bool flag;
+	bool flag;                /* ...; SEED_WRITE: an old seed volume exists (deleted first) */
 	vf_domain_type dtype;
-	char *path;               /* VOLUME_RESIZE/DELETE: the file, metadata-locked while the op runs */
+	char *path;               /* VOLUME_RESIZE/DELETE, SEED_*: the file, metadata-locked while the op runs */
 } vf_op;
 
 typedef struct vf_step {
@@ -108,9 +114,21 @@ typedef struct vf_plan {
 	size_t cap_leases;
 } vf_plan;
 
+/* What is known, before planning, of a spec.source.url (reconcile asks the
+ * server with a HEAD, or finds the image in the cache); the planner does
+ * no I/O itself. */
+typedef struct vf_source_size {
+	const char *url;
+	uint64_t size;            /* bytes */
+	bool image_size;          /* size is the image's own (uncompressed, or the cache entry) */
+	bool cached;              /* already in the cache: apply downloads nothing */
+} vf_source_size;
+
 typedef struct vf_plan_opts {
 	const char *const *replace;   /* "KIND/NAME" (volumes "Volume/POOL/NAME") allowed to be replaced */
 	size_t n_replace;
+	const vf_source_size *sources; /* optional: sizes of spec.source.url images */
+	size_t n_sources;
 } vf_plan_opts;
 
 /* Build the plan. Returns 0 with *out filled, or -VF_E_CONFLICT with every

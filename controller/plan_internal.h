@@ -66,6 +66,13 @@ int vf_diff__domain(const vf_plan_ctx *c, const vf_object *want, const vf_obs_do
 		    vf_step *s, bool *ret_redefine, bool *ret_live_vcpus, bool *ret_live_memory,
 		    vf_diags *diags);
 
+/* Cloud-init seeds (docs/cloud-init.md). The live domain's seed CD-ROM
+ * (a volume disk named "<domain>-cidata.iso"); NULL when it has none. */
+const vf_obs_disk *vf_diff__live_seed_disk(const vf_obs_domain *have);
+/* The declared seed must be (re)written: its hash differs from the live
+ * domain's virtform:seed, or its volume is missing. */
+bool vf_diff__seed_stale(const vf_plan_ctx *c, const vf_object *want, const vf_obs_domain *have);
+
 /* Defaults virtform applies (and therefore compares). */
 #define VF_DEFAULT_VCPUS 1u
 #define VF_DEFAULT_MEMORY (512ull * 1024 * 1024)

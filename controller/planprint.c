@@ -39,6 +39,10 @@ void vf_plan_print_text(FILE *out, const vf_plan *p, bool color)
 		fprintf(out, "%s: %s\n", *col ? reset : "", s->reason ? s->reason : "");
 		for (size_t k = 0; k < s->n_changes; k++) {
 			const vf_change *c = &s->changes[k];
+			if (c->note) {
+				fprintf(out, "    %s: %s\n", c->field, c->note);
+				continue;
+			}
 			fprintf(out, "    %s: %s \u2192 %s (%s)\n", c->field,
 				c->old_value ? c->old_value : "(none)",
 				c->new_value ? c->new_value : "(none)", vf_effect_to_string(c->effect));

@@ -3,6 +3,53 @@
  * that is what makes "converged" a fact and not a hope. */
 #include "reconcile.h"
 
+#include <sys/stat.h>
+
+/* What is known of the images that volumes still to be created come from:
+ * the cache entry's size when there is one, else what a HEAD says (within
+ * its own short timeout). A failed HEAD leaves the size unknown and the
+ * plan says so; the download reports the real problem. URLs are borrowed
+ * from `d`. */
+static vf_source_size *vf_reconcile__sources(const vf_reconcile_opts *opts, const vf_desired *d,
+					     const vf_observed *o, size_t *ret_n)
+{
+	const vf_fetch_driver *f = opts->fetch ? opts->fetch : &vf_curl_fetch_driver;
+	vf_source_size *v = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		const vf_object *obj = &d->objs[i];
+		if (obj->kind != VF_KIND_VOLUME || !obj->u.volume.has_source)
+			continue;
+		const vf_volume_source *src = &obj->u.volume.source;
+		if (!src->url || vf_observed_volume(o, obj->u.volume.pool, obj->name))
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = vf_streq(v[k].url, src->url);
+		if (seen)
+			continue;
+		vf_source_size e = { .url = src->url };
+		_cleanup_free_ char *name = vf_fetch_cache_name(src->url, src->algo, src->checksum);
+		_cleanup_free_ char *path = vf_asprintf("%s/cache/%s", opts->state_dir, name);
+		struct stat st;
+		vf_error err = { 0 };
+		vf_fetch_opts fo = opts->fetch_opts ? *opts->fetch_opts : (vf_fetch_opts){ 0 };
+		fo.ca_file = src->ca_file;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			e.size = (uint64_t)st.st_size;
+			e.image_size = e.cached = true;
+		} else if (f->head(src->url, &fo, &e.size, &err) == 0) {
+			e.image_size = !vf_fetch_url_compressed(src->url);
+		} else {
+			vf_error_clear(&err);
+			continue;
+		}
+		VF_APPEND(v, n, cap, e);
+	}
+	*ret_n = n;
+	return v;
+}
+
 void vf_reconcile_result_free(vf_reconcile_result *r)
 {
 	if (!r)
@@ -19,6 +66,8 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 {
 	vf_ledger ledger = { 0 };
 	vf_observed observed = { 0 };
+	vf_plan_opts popts;
+	vf_source_size *sources = NULL; /* image sizes the plan shows (volumes from URLs) */
 	int r;
 
 	res->phase = VF_PHASE_LEDGER;
@@ -33,7 +82,10 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	vf_leases_observe(&observed, opts->lockd_conf);
 
 	res->phase = VF_PHASE_PLAN;
-	r = vf_plan_build(desired, &observed, &ledger, &opts->plan, &res->plan, &res->conflicts);
+	popts = opts->plan;
+	sources = vf_reconcile__sources(opts, desired, &observed, &popts.n_sources);
+	popts.sources = sources;
+	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->plan, &res->conflicts);
 	if (r < 0) {
 		vf_error_set(&res->err, VF_E_CONFLICT, "plan rejected: %zu conflict%s; nothing was changed",
 			     res->conflicts.n, res->conflicts.n == 1 ? "" : "s");
@@ -60,6 +112,8 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		.stop = opts->stop,
 		.locks = opts->locks,
 		.lock_wait_ms = opts->lock_wait_ms,
+		.fetch = opts->fetch,
+		.fetch_opts = opts->fetch_opts,
 	};
 	int ar = vf_apply_plan(&ctx, &res->plan, &res->err);
 
@@ -79,7 +133,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	}
 	vf_leases_observe(&observed, opts->lockd_conf);
 	vf_diags late = { 0 };
-	r = vf_plan_build(desired, &observed, &ledger, &opts->plan, &res->replan, &late);
+	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->replan, &late);
 	if (r < 0) {
 		/* Cannot happen unless the host changed under us mid-run. */
 		vf_diags_free(&res->conflicts);
@@ -101,6 +155,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	else
 		r = 0;
 out:
+	free(sources);
 	vf_observed_free(&observed);
 	vf_ledger_free(&ledger);
 	return r;

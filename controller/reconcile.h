@@ -42,6 +42,11 @@ typedef struct vf_reconcile_opts {
 	const vf_lock_driver *locks;   /* optional: metadata locks around file changes */
 	unsigned lock_wait_ms;         /* how long to wait for one (--lock-wait) */
 	const char *lockd_conf;        /* NULL: VF_LOCKD_CONF_DEFAULT */
+	/* optional: image downloads (NULL: vf_curl_fetch_driver); the opts
+	 * carry the progress callback. Before planning, each volume to be
+	 * created from a URL is looked up in the cache or asked with a HEAD. */
+	const vf_fetch_driver *fetch;
+	const vf_fetch_opts *fetch_opts;
 } vf_reconcile_opts;
 
 /* Run one pass. Returns 0 when the host converged (dry run: when nothing

@@ -115,6 +115,7 @@ typedef struct vf_obs_domain {
 	bool autostart;
 	bool persistent;
 	bool managed;             /* carries virtform's <metadata> element */
+	char *seed_hash;          /* virtform:seed on that element: the cloud-init seed's SHA-256; NULL none */
 	char *xml;                /* inactive XML (VIR_DOMAIN_XML_INACTIVE) */
 	uint32_t live_vcpus;      /* running domains: current vCPUs; else 0 */
 	uint64_t live_memory;     /* running domains: current balloon in bytes; else 0 */
@@ -197,6 +198,16 @@ typedef struct vf_storage_driver {
 	int (*volume_resize)(vf_conn *c, const char *pool, const char *name, uint64_t capacity,
 			     vf_error *err);
 	int (*volume_delete)(vf_conn *c, const char *pool, const char *name, vf_error *err);
+	/* optional: create the volume `vol` (spec.source.url) holding exactly
+	 * the bytes of local_file, streamed through libvirt (so remote pools
+	 * work too), in blocks of at least 1 MiB. File pools get a file of the
+	 * image's own size (grow it with volume_resize); libvirt then probes
+	 * its format. Refuses to overwrite an existing volume. */
+	int (*volume_upload)(vf_conn *c, const vf_object *vol, const char *local_file,
+			     vf_error *err);
+	/* optional: create the volume `vol` as a copy of spec.source.volume
+	 * (virStorageVolCreateXMLFrom), at the source's capacity. */
+	int (*volume_clone)(vf_conn *c, const vf_object *vol, vf_error *err);
 } vf_storage_driver;
 
 /* A backend is a hypervisor and a storage driver that share a connection,
@@ -212,6 +223,67 @@ const vf_backend *vf_backend_for_uri(const char *uri);
 
 extern const vf_hypervisor_driver vf_libvirt_hypervisor_driver;
 extern const vf_storage_driver vf_libvirt_storage_driver;
+
+/* ---- fetch drivers (drivers/fetch/) -------------------------------------- */
+
+/* Progress of one download: bytes received so far (as served, compressed
+ * or not), the total when known (0 otherwise), and the mean rate in
+ * bytes/s since this run of the transfer started. Called at most about
+ * ten times a second, and once more with done=true at the end. */
+typedef void (*vf_fetch_progress_fn)(const char *url, uint64_t bytes, uint64_t total,
+				     double rate, bool done, void *userdata);
+
+typedef struct vf_fetch_opts {
+	const char *ca_file;          /* PEM CA bundle for https; NULL: the system's */
+	vf_fetch_progress_fn progress;/* optional */
+	void *userdata;
+	/* 0 = the defaults below; tests shorten them */
+	unsigned connect_timeout_s;
+	unsigned low_speed_time_s;    /* abort below low_speed_limit for this long */
+	unsigned low_speed_limit;     /* bytes/s */
+	unsigned head_timeout_s;
+} vf_fetch_opts;
+
+#define VF_FETCH_CONNECT_TIMEOUT_S 30u
+#define VF_FETCH_LOW_SPEED_LIMIT 1024u
+#define VF_FETCH_LOW_SPEED_TIME_S 60u
+#define VF_FETCH_HEAD_TIMEOUT_S 10u
+#define VF_FETCH_MAX_REDIRECTS 5L
+
+typedef struct vf_fetch_driver {
+	const char *name;
+	/* required: the size the server announces for url (Content-Length
+	 * of a HEAD, or a file URL's size), within head_timeout_s. */
+	int (*head)(const char *url, const vf_fetch_opts *opts, uint64_t *ret_size,
+		    vf_error *err);
+	/* required: make <cache_dir>/<vf_fetch_cache_name()> hold url's
+	 * content (decompressed when the URL ends in .xz, .gz or .zst),
+	 * verified against algo/hex (of the bytes as served) while streaming.
+	 * A verified entry is reused without a request; an interrupted
+	 * download resumes from its .part with a Range request. A mismatch or
+	 * short transfer never becomes an entry. *ret_path (caller frees) is
+	 * the entry's path. algo NONE (insecureSkipVerify) skips the check. */
+	int (*fetch_to_cache)(const char *url, vf_checksum_algo algo, const char *hex,
+			      const char *cache_dir, const vf_fetch_opts *opts, char **ret_path,
+			      vf_error *err);
+} vf_fetch_driver;
+
+extern const vf_fetch_driver vf_curl_fetch_driver;
+
+/* The cache entry's file name: "<algo>-<hex>", or for unverified
+ * downloads "url-<sha256 of the URL>". Caller frees. */
+char *vf_fetch_cache_name(const char *url, vf_checksum_algo algo, const char *hex);
+/* The URL's path ends in .gz, .xz or .zst: fetch_to_cache unpacks it. */
+bool vf_fetch_url_compressed(const char *url);
+
+/* What an image file is: qcow2 (with the virtual size from its header)
+ * or raw (virtual size = file size). */
+typedef struct vf_image_info {
+	vf_vol_format format;
+	uint64_t virtual_size;
+	uint64_t file_size;
+} vf_image_info;
+int vf_image_probe(const char *path, vf_image_info *out, vf_error *err);
 
 /* ---- lock drivers ------------------------------------------------------- */
 

@@ -48,6 +48,7 @@ static void vf_obs_domain_clear(vf_obs_domain *d)
 	free(d->graphics_listen);
 	free(d->state_name);
 	free(d->xml);
+	free(d->seed_hash);
 }
 
 void vf_observed_free(vf_observed *o)

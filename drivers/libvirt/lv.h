@@ -146,3 +146,6 @@ int vf_lv_volume_create(vf_conn *c, const vf_object *vol, vf_error *err);
 int vf_lv_volume_resize(vf_conn *c, const char *pool, const char *name, uint64_t capacity,
 			vf_error *err);
 int vf_lv_volume_delete(vf_conn *c, const char *pool, const char *name, vf_error *err);
+int vf_lv_volume_upload(vf_conn *c, const vf_object *vol, const char *local_file,
+			vf_error *err);
+int vf_lv_volume_clone(vf_conn *c, const vf_object *vol, vf_error *err);

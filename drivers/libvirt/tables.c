@@ -34,4 +34,6 @@ const vf_storage_driver vf_libvirt_storage_driver = {
 	.volume_create = vf_lv_volume_create,
 	.volume_resize = vf_lv_volume_resize,
 	.volume_delete = vf_lv_volume_delete,
+	.volume_upload = vf_lv_volume_upload,
+	.volume_clone = vf_lv_volume_clone,
 };

@@ -197,6 +197,34 @@ static void vf_lv__disk(xmlNodePtr devs, const vf_disk *d, const char *target,
 		vf_lv__add(n, "shareable", NULL);
 }
 
+/* The cloud-init seed (docs/cloud-init.md): a read-only SATA CD-ROM on the
+ * seed volume, at the first sd* name no declared disk has. */
+static void vf_lv__seed_cdrom(xmlNodePtr devs, const vf_domain_spec *s, char **assigned)
+{
+	const vf_cloudinit *ci = &s->cloudinit;
+	if (!ci->present || !ci->seed_pool || !ci->seed_volume)
+		return;
+	char *target = NULL;
+	for (size_t idx = 0; !target; idx++) {
+		target = vf_lv__disk_name("sd", idx);
+		if (vf_lv__target_taken(s, assigned, target)) {
+			free(target);
+			target = NULL;
+		}
+	}
+	vf_disk seed = {
+		.has_volume = true,
+		.volume = { .pool = ci->seed_pool, .name = ci->seed_volume },
+		.bus = VF_BUS_SATA,
+		.device = VF_DISK_DEVICE_CDROM,
+		.readonly = true,
+	};
+	char raw[] = "raw";
+	vf_lv_disk_info info = { .format = raw };
+	vf_lv__disk(devs, &seed, target, &info);
+	free(target);
+}
+
 static void vf_lv__disks(xmlNodePtr devs, const vf_domain_spec *s, const vf_lv_disk_info *info)
 {
 	char **assigned = vf_calloc(s->n_disks + 1, sizeof(*assigned));
@@ -217,8 +245,10 @@ static void vf_lv__disks(xmlNodePtr devs, const vf_domain_spec *s, const vf_lv_d
 	for (size_t i = 0; i < s->n_disks; i++) {
 		const char *target = s->disks[i].target ? s->disks[i].target : assigned[i];
 		vf_lv__disk(devs, &s->disks[i], target, &info[i]);
-		free(assigned[i]);
 	}
+	vf_lv__seed_cdrom(devs, s, assigned);
+	for (size_t i = 0; i < s->n_disks; i++)
+		free(assigned[i]);
 	free(assigned);
 }
 
@@ -262,8 +292,10 @@ static void vf_lv__serial_console(xmlNodePtr devs)
 	vf_lv__attr(t, "port", "0");
 }
 
-/* <virtform:owner xmlns:virtform="VF_METADATA_NS" name="..."/> under `metadata`. */
-static void vf_lv__owner(xmlNodePtr metadata, const char *name)
+/* <virtform:owner xmlns:virtform="VF_METADATA_NS" name="..."/> under
+ * `metadata`; with a cloud-init seed also virtform:seed="<sha256>", which
+ * the planner reads back to know whether the seed is current. */
+static void vf_lv__owner(xmlNodePtr metadata, const char *name, const char *seed_hash)
 {
 	xmlNodePtr owner = vf_lv__add(metadata, "owner", NULL);
 	xmlNsPtr ns = xmlNewNs(owner, VF_XC(VF_METADATA_NS), VF_XC(VF_METADATA_PREFIX));
@@ -271,6 +303,8 @@ static void vf_lv__owner(xmlNodePtr metadata, const char *name)
 		abort();
 	xmlSetNs(owner, ns);
 	vf_lv__attr(owner, "name", name);
+	if (seed_hash && !xmlSetNsProp(owner, ns, VF_XC("seed"), VF_XC(seed_hash)))
+		abort();
 }
 
 char *vf_lv__domain_xml(const vf_object *o, const char *type, const vf_lv_disk_info *info)
@@ -281,7 +315,8 @@ char *vf_lv__domain_xml(const vf_object *o, const char *type, const vf_lv_disk_i
 	vf_lv__attr(root, "type", type);
 	vf_lv__add(root, "name", o->name);
 	vf_lv__uuid(root, o->uuid);
-	vf_lv__owner(vf_lv__add(root, "metadata", NULL), o->name);
+	vf_lv__owner(vf_lv__add(root, "metadata", NULL), o->name,
+		     s->cloudinit.present && s->cloudinit.seed_pool ? s->cloudinit.hash : NULL);
 
 	uint64_t kib = (s->has_memory ? s->memory : 512ull << 20) / 1024;
 	_cleanup_free_ char *mem = vf_asprintf("%llu", (unsigned long long)kib);
@@ -368,7 +403,7 @@ int vf_lv__domain_xml_raw(const vf_object *o, char **out, vf_error *err)
 			xmlFreeNode(n);
 		}
 	}
-	vf_lv__owner(meta, o->name);
+	vf_lv__owner(meta, o->name, NULL); /* spec.xml excludes cloudInit */
 	*out = vf_lv__dump_free(doc);
 	return 0;
 }

@@ -211,6 +211,9 @@ int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err)
 	d->serial_console = vf_lv__xbool(ctx, NULL, "/domain/devices/serial | /domain/devices/console");
 	d->managed = vf_lv__xbool(ctx, NULL,
 				  "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']");
+	d->seed_hash = vf_lv__xstr(ctx, NULL,
+				   "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']"
+				   "/@*[local-name()='seed' and namespace-uri()='" VF_METADATA_NS "']");
 	return 0;
 }
 
