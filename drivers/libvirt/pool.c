@@ -18,9 +18,13 @@ int vf_lv_pool_define(vf_conn *c, const vf_object *o, vf_error *err)
 	if (was_active)
 		return 0; /* building is for a pool that is not in use */
 
-	/* Never overwrite: NO_OVERWRITE makes libvirt probe for existing data.
-	 * The test driver has nothing to overwrite and rejects the flag. */
-	unsigned flags = c->is_test ? 0 : VIR_STORAGE_POOL_BUILD_NO_OVERWRITE;
+	/* Never overwrite: for types that format a device (fs, logical, disk)
+	 * NO_OVERWRITE makes libvirt probe for existing data first. Building a
+	 * dir or netfs pool only creates its directory, and libvirt rejects
+	 * the flag there ("no source device"); the test driver rejects it too. */
+	vf_pool_type t = o->u.pool.type;
+	bool formats = t == VF_POOL_FS || t == VF_POOL_LOGICAL || t == VF_POOL_DISK;
+	unsigned flags = (c->is_test || !formats) ? 0 : VIR_STORAGE_POOL_BUILD_NO_OVERWRITE;
 	if (virStoragePoolBuild(p, flags) < 0 && vf_lv__code() != VIR_ERR_NO_SUPPORT)
 		return vf_error_set(err, VF_E_DRIVER, "cannot build storage pool \"%s\": %s",
 				    o->name, vf_lv__msg());
