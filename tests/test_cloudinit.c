@@ -239,10 +239,12 @@ static void test_default_meta_data(void **state)
 	o = load_ok("  uuid: 0e6f1c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b\n  cloudInit: {}\n", &d);
 	assert_string_equal(o->u.domain.cloudinit.meta_data,
 			    "instance-id: 0e6f1c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b\nlocal-hostname: web\n");
+	uuid_t uuid;
+	uuid_copy(uuid, o->uuid);
 	vf_desired_free(&d);
 
 	/* a host name YAML would read as another type is quoted */
-	_cleanup_free_ char *meta = vf_cloudinit_default_meta(o->uuid, "yes");
+	_cleanup_free_ char *meta = vf_cloudinit_default_meta(uuid, "yes");
 	assert_non_null(strstr(meta, "local-hostname: 'yes'\n"));
 }
 

@@ -364,6 +364,9 @@ static char *child_try_reconcile(const char *dir, unsigned wait_ms)
 		int r = drv->lock(VF_LOCK_RECONCILE, dir, wait_ms, &tok, &h, &err);
 		char *out = vf_asprintf("%d %ld\n%s", -r, (long)h.pid, err.message ? err.message : "");
 		ssize_t w = write(p[1], out, strlen(out));
+		free(out);
+		vf_lock_holder_clear(&h);
+		vf_error_clear(&err);
 		drv->unlock(tok);
 		_exit(w > 0 ? 0 : 1);
 	}
