@@ -1,8 +1,10 @@
-/* apply.c: runs a plan's ops through the backend's driver tables, saving
- * the ledger whenever ownership changes. Ownership is recorded before an
- * object is created and forgotten after it is removed, so a crash at any
- * point leaves either a ledger entry for a missing object (recreated next
- * run) or nothing: never an unowned orphan that would then clash. */
+/* apply.c: runs a plan's ops through the backend's driver tables and keeps
+ * the ledger in step. Ownership of everything the plan will create is
+ * recorded (one atomic write) before anything is created, and ownership of
+ * what it removed is forgotten (one write) after: a crash at any point
+ * leaves either a ledger entry for a missing object (recreated, or dropped
+ * as "already gone", next run) or nothing; never an unowned orphan that
+ * would then clash. Two writes per run, not two per object. */
 #include "apply.h"
 
 #include <errno.h>
@@ -10,21 +12,21 @@
 
 #include "../drivers/seed/seed.h"
 
-static int vf_apply__ledger(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
+/* Record a LEDGER_PUT or LEDGER_DROP in memory; true when it changed the
+ * ledger. The caller writes the ledger. */
+static bool vf_apply__ledger(const vf_apply_ctx *ctx, const vf_op *op)
 {
-	if (op->type == VF_OP_LEDGER_PUT) {
-		vf_ledger_put(ctx->ledger, op->kind, op->pool, op->name, op->uuid);
-		vf_ledger_entry *e = vf_ledger_find(ctx->ledger, op->kind, op->pool, op->name);
-		e->deletion = op->u32 == VF_DELETION_DELETE ? VF_DELETION_DELETE : VF_DELETION_RETAIN;
-		if (op->kind == VF_KIND_VOLUME && op->obj) {
-			/* what it is created from, so a later source change shows */
-			free(e->source);
-			e->source = vf_volume_source_key(&op->obj->u.volume);
-		}
-	} else if (!vf_ledger_drop(ctx->ledger, op->kind, op->pool, op->name)) {
-		return 0; /* already forgotten: nothing to write */
+	if (op->type == VF_OP_LEDGER_DROP)
+		return vf_ledger_drop(ctx->ledger, op->kind, op->pool, op->name);
+	vf_ledger_put(ctx->ledger, op->kind, op->pool, op->name, op->uuid);
+	vf_ledger_entry *e = vf_ledger_find(ctx->ledger, op->kind, op->pool, op->name);
+	e->deletion = op->u32 == VF_DELETION_DELETE ? VF_DELETION_DELETE : VF_DELETION_RETAIN;
+	if (op->kind == VF_KIND_VOLUME && op->obj) {
+		/* what it is created from, so a later source change shows */
+		free(e->source);
+		e->source = vf_volume_source_key(&op->obj->u.volume);
 	}
-	return vf_ledger_save(ctx->state_dir, ctx->ledger, err);
+	return true;
 }
 
 /* ---- volumes from images (docs/images.md) ---------------------------------- */
@@ -133,7 +135,7 @@ static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 	switch (op->type) {
 	case VF_OP_LEDGER_PUT:
 	case VF_OP_LEDGER_DROP:
-		return vf_apply__ledger(ctx, op, err);
+		return 0; /* vf_apply_plan batches these */
 	case VF_OP_POOL_DEFINE:
 		return st->pool_define(c, op->obj, err);
 	case VF_OP_POOL_START:
@@ -216,7 +218,10 @@ static void vf_apply__report(const vf_apply_ctx *ctx, const vf_step *s, vf_step_
 		ctx->progress(s, o, err, ctx->userdata);
 }
 
-int vf_apply_plan(const vf_apply_ctx *ctx, const vf_plan *plan, vf_error *err)
+/* Carry out every step; *dropped is set when a LEDGER_DROP changed the
+ * in-memory ledger and it still needs writing. */
+static int vf_apply__steps(const vf_apply_ctx *ctx, const vf_plan *plan, bool *dropped,
+			   vf_error *err)
 {
 	size_t blocked = 0;
 	for (size_t i = 0; i < plan->n; i++) {
@@ -235,8 +240,13 @@ int vf_apply_plan(const vf_apply_ctx *ctx, const vf_plan *plan, vf_error *err)
 		}
 		vf_apply__report(ctx, s, VF_STEP_STARTED, NULL);
 		for (size_t k = 0; k < s->n_ops; k++) {
+			const vf_op *op = &s->ops[k];
+			if (op->type == VF_OP_LEDGER_DROP) {
+				*dropped |= vf_apply__ledger(ctx, op);
+				continue;
+			}
 			vf_error oe = { 0 };
-			if (vf_apply__op_locked(ctx, &s->ops[k], &oe) < 0) {
+			if (vf_apply__op_locked(ctx, op, &oe) < 0) {
 				vf_apply__report(ctx, s, VF_STEP_FAILED, &oe);
 				const char *kind = vf_kind_to_string(s->kind);
 				int r = s->pool
@@ -255,4 +265,40 @@ int vf_apply_plan(const vf_apply_ctx *ctx, const vf_plan *plan, vf_error *err)
 				    "%zu step%s blocked; see the plan for why and how to allow them",
 				    blocked, blocked == 1 ? " was" : "s were");
 	return 0;
+}
+
+int vf_apply_plan(const vf_apply_ctx *ctx, const vf_plan *plan, vf_error *err)
+{
+	/* Claim everything this plan creates or adopts, in one write, first. */
+	bool claimed = false;
+	for (size_t i = 0; i < plan->n; i++) {
+		const vf_step *s = &plan->steps[i];
+		if (s->action == VF_ACT_BLOCKED)
+			continue;
+		for (size_t k = 0; k < s->n_ops; k++)
+			if (s->ops[k].type == VF_OP_LEDGER_PUT)
+				claimed |= vf_apply__ledger(ctx, &s->ops[k]);
+	}
+	if (claimed) {
+		int r = vf_ledger_save(ctx->state_dir, ctx->ledger, err);
+		if (r < 0)
+			return r;
+	}
+
+	bool dropped = false;
+	int r = vf_apply__steps(ctx, plan, &dropped, err);
+
+	/* Forget what was removed, whether or not the run got to the end. */
+	if (dropped) {
+		vf_error se = { 0 };
+		if (vf_ledger_save(ctx->state_dir, ctx->ledger, &se) < 0) {
+			if (r == 0) {
+				vf_error_clear(err);
+				*err = se;
+				return -(int)se.code;
+			}
+			vf_error_clear(&se);
+		}
+	}
+	return r;
 }

@@ -1,0 +1,223 @@
+/* test_apply.c: one reconcile pass (ledger → observe → plan → apply →
+ * re-plan) against libvirt's test driver, as `virtform apply` runs it:
+ * convergence, idempotence, removal, and what the ledger says after a
+ * failure midway. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "controller/manifest.h"
+#include "controller/reconcile.h"
+
+typedef struct fx {
+	char state[64];
+	char manifests[64];
+	const vf_backend *be;
+	vf_conn *conn;
+	vf_desired desired;
+} fx;
+
+static void write_manifest(fx *f, const char *name, const char *text)
+{
+	_cleanup_free_ char *p = vf_asprintf("%s/%s", f->manifests, name);
+	FILE *out = fopen(p, "w");
+	assert_non_null(out);
+	fputs(text, out);
+	fclose(out);
+}
+
+static void remove_manifest(fx *f, const char *name)
+{
+	_cleanup_free_ char *p = vf_asprintf("%s/%s", f->manifests, name);
+	assert_int_equal(unlink(p), 0);
+}
+
+static void load(fx *f)
+{
+	vf_desired_free(&f->desired);
+	vf_diags diags = { 0 };
+	const char *paths[] = { f->manifests };
+	int r = vf_manifest_load(paths, 1, &f->desired, &diags);
+	if (r < 0)
+		fail_msg("manifests do not load: %s", diags.n ? diags.items[0].message : "?");
+	vf_diags_free(&diags);
+}
+
+/* One pass; returns its result code and fills *res. */
+static int pass(fx *f, bool dry, vf_reconcile_result *res)
+{
+	load(f);
+	vf_reconcile_opts opts = { .state_dir = f->state, .dry_run = dry };
+	return vf_reconcile(f->be, f->conn, &f->desired, &opts, res);
+}
+
+static const char pool_yaml[] =
+	"apiVersion: virtform/v1\nkind: StoragePool\nmetadata: {name: vt-pool}\n"
+	"spec: {type: dir, target: {path: /vt/pool}}\n";
+static const char vol_yaml[] =
+	"apiVersion: virtform/v1\nkind: Volume\nmetadata: {name: root.qcow2}\n"
+	"spec: {pool: vt-pool, capacity: 1GiB}\n";
+static const char dom_yaml[] =
+	"apiVersion: virtform/v1\nkind: Domain\nmetadata: {name: vt-web}\n"
+	"spec:\n  memory: 256MiB\n  disks: [{volume: {pool: vt-pool, name: root.qcow2}}]\n";
+
+static int setup(void **state)
+{
+	fx *f = vf_calloc(1, sizeof(*f));
+	strcpy(f->state, "/tmp/vf-apply-state-XXXXXX");
+	strcpy(f->manifests, "/tmp/vf-apply-mf-XXXXXX");
+	assert_non_null(mkdtemp(f->state));
+	assert_non_null(mkdtemp(f->manifests));
+	f->be = vf_backend_for_uri("test:///default");
+	vf_error err = { 0 };
+	assert_int_equal(f->be->hv->open("test:///default", &f->conn, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	f->be->hv->close(f->conn);
+	vf_desired_free(&f->desired);
+	_cleanup_free_ char *cmd = vf_asprintf("rm -rf '%s' '%s'", f->state, f->manifests);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static size_t ledger_entries(fx *f)
+{
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_ledger_load(f->state, &l, &err), 0);
+	size_t n = l.n;
+	vf_ledger_free(&l);
+	return n;
+}
+
+static void test_converges_then_changes_nothing(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "pool.yaml", pool_yaml);
+	write_manifest(f, "vol.yaml", vol_yaml);
+	write_manifest(f, "dom.yaml", dom_yaml);
+
+	vf_reconcile_result res = { 0 };
+	assert_int_equal(pass(f, true, &res), 0);
+	assert_int_equal(res.plan.counts[VF_ACT_CREATE], 3);
+	assert_false(res.converged);
+	assert_false(res.applied);
+	vf_reconcile_result_free(&res);
+	assert_int_equal(ledger_entries(f), 0); /* a dry run writes nothing */
+
+	assert_int_equal(pass(f, false, &res), 0);
+	assert_true(res.applied);
+	assert_true(res.converged);
+	assert_int_equal(res.replan.n, 0);
+	vf_reconcile_result_free(&res);
+	assert_int_equal(ledger_entries(f), 3);
+
+	/* the second run finds nothing to do */
+	assert_int_equal(pass(f, false, &res), 0);
+	assert_int_equal(res.plan.n, 0);
+	assert_false(res.applied);
+	assert_true(res.converged);
+	vf_reconcile_result_free(&res);
+}
+
+static void test_removing_a_manifest_removes_only_what_policy_allows(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "pool.yaml", pool_yaml);
+	write_manifest(f, "vol.yaml", vol_yaml);
+	write_manifest(f, "dom.yaml", dom_yaml);
+	vf_reconcile_result res = { 0 };
+	assert_int_equal(pass(f, false, &res), 0);
+	vf_reconcile_result_free(&res);
+
+	/* the domain goes; the volume (deletionPolicy Retain) stays on the host */
+	remove_manifest(f, "dom.yaml");
+	remove_manifest(f, "vol.yaml");
+	assert_int_equal(pass(f, false, &res), 0);
+	assert_int_equal(res.plan.counts[VF_ACT_REMOVE], 1);
+	assert_int_equal(res.plan.counts[VF_ACT_RETAIN], 1);
+	vf_reconcile_result_free(&res);
+
+	vf_observed o = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(f->be->hv->observe(f->conn, &o, &err), 0);
+	assert_null(vf_observed_domain(&o, "vt-web"));
+	assert_non_null(vf_observed_volume(&o, "vt-pool", "root.qcow2"));
+	vf_observed_free(&o);
+	assert_int_equal(ledger_entries(f), 1); /* only the pool is still ours */
+}
+
+static void test_failure_midway_leaves_a_state_the_next_run_converges(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "pool.yaml", pool_yaml);
+	write_manifest(f, "vol.yaml", vol_yaml);
+	write_manifest(f, "dom.yaml", dom_yaml);
+	vf_reconcile_result res = { 0 };
+	load(f);
+	vf_reconcile_opts opts;
+
+	/* A run stopped before its first step (as SIGTERM would) leaves every
+	 * object claimed but nothing created: the next run creates them. */
+	volatile sig_atomic_t stop = 1;
+	opts = (vf_reconcile_opts){ .state_dir = f->state, .stop = &stop };
+	int r = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
+	assert_int_equal(r, -VF_E_NOT_CONVERGED);
+	assert_true(res.applied);
+	assert_int_equal(res.replan.counts[VF_ACT_CREATE], 3);
+	vf_reconcile_result_free(&res);
+	assert_int_equal(ledger_entries(f), 3);
+
+	assert_int_equal(pass(f, false, &res), 0);
+	assert_true(res.converged);
+	assert_int_equal(res.plan.counts[VF_ACT_CREATE], 3);
+	vf_reconcile_result_free(&res);
+}
+
+static void test_conflicts_change_nothing(void **state)
+{
+	fx *f = *state;
+	/* the test driver ships an unowned pool "default-pool" */
+	write_manifest(f, "pool.yaml",
+		       "apiVersion: virtform/v1\nkind: StoragePool\nmetadata: {name: default-pool}\n"
+		       "spec: {type: dir, target: {path: /vt/other}}\n");
+	write_manifest(f, "dom.yaml",
+		       "apiVersion: virtform/v1\nkind: Domain\nmetadata: {name: vt-new}\nspec: {}\n");
+	vf_reconcile_result res = { 0 };
+	assert_int_equal(pass(f, false, &res), -VF_E_CONFLICT);
+	assert_false(res.applied);
+	assert_true(res.conflicts.n >= 1);
+	assert_int_equal(res.phase, VF_PHASE_PLAN);
+	vf_reconcile_result_free(&res);
+	vf_observed o = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(f->be->hv->observe(f->conn, &o, &err), 0);
+	assert_null(vf_observed_domain(&o, "vt-new")); /* nothing was created */
+	vf_observed_free(&o);
+	assert_int_equal(ledger_entries(f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_converges_then_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_removing_a_manifest_removes_only_what_policy_allows,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_midway_leaves_a_state_the_next_run_converges,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflicts_change_nothing, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("apply", tests, NULL, NULL);
+}
