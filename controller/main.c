@@ -17,6 +17,7 @@
 #include "plan.h"
 #include "planprint.h"
 #include "progress.h"
+#include "watch.h"
 
 #define VF_DEFAULT_STATE_DIR "/var/lib/virtform"
 
@@ -61,6 +62,9 @@ static const char vf_usage_main[] =
 	"  plan PATH...       show what apply would change; change nothing\n"
 	"                     (exit 0: no changes, 2: changes pending, 1: error)\n"
 	"  apply PATH...      converge the host, then re-plan to prove it\n"
+	"  watch DIR          keep converging: react to manifest changes and\n"
+	"                     libvirt events (docs/watch.md)\n"
+	"  status             ask the running watch daemon how things stand\n"
 	"  version            print the version\n"
 	"\n"
 	"Run 'virtform COMMAND --help' for a command's options.\n"
@@ -568,6 +572,10 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "apply") == 0) {
 		run = vf_cmd_reconcile;
 		usage = vf_usage_apply;
+	} else if (strcmp(cmd, "watch") == 0) {
+		return vf_watch_main(argc - 1, argv + 1);
+	} else if (strcmp(cmd, "status") == 0) {
+		return vf_status_main(argc - 1, argv + 1);
 	} else {
 		return vf_usage_error(NULL, "unknown command '%s'", cmd);
 	}

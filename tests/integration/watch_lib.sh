@@ -1,0 +1,54 @@
+# watch_lib.sh: helpers the test_8*_watch*.sh scripts share on top of
+# lib.sh: starting `virtform watch` in the background, asking it for its
+# status, and stopping it (by its pid) before lib.sh sweeps the prefix, so
+# the daemon never fights the cleanup.
+
+WATCH_PID=""
+WATCH_LOG=""
+
+# watch_start ARGS...: start the daemon on qemu:///system with $STATE and
+# $MAN, no config file, an hour-long resync (so nothing below passes by
+# waiting for it) and debug logs in $WATCH_LOG; wait until it answers.
+watch_start() {
+	WATCH_LOG=${WATCH_LOG:-$STATE/../$(basename "$STATE").watch.log}
+	"$VF_BIN" watch -c "${WATCH_URI:-$VFIT_URI}" --state-dir "$STATE" --config /dev/null \
+		--resync 3600 --log-level debug "$@" "$MAN" >>"$WATCH_LOG" 2>&1 &
+	WATCH_PID=$!
+	vf_log "virtform watch started (pid $WATCH_PID), log $WATCH_LOG"
+	wait_for 'watch_status_json | grep -q "\"last_reconcile\""' 120 ||
+		watch_fail "the daemon did not report a first reconcile"
+}
+
+watch_status_json() {
+	"$VF_BIN" status --json --state-dir "$STATE"
+}
+
+# Fail, showing the daemon's log.
+watch_fail() {
+	echo "--- virtform watch log ---"
+	tail -n 80 "$WATCH_LOG" 2>/dev/null
+	vf_fail "$*"
+}
+
+# watch_stop [SIGNAL]: signal the daemon and wait for it; exit status in $WATCH_RC.
+watch_stop() {
+	local sig=${1:-TERM}
+	WATCH_RC=""
+	[ -n "$WATCH_PID" ] || return 0
+	kill -"$sig" "$WATCH_PID" 2>/dev/null
+	WATCH_RC=0
+	wait "$WATCH_PID" || WATCH_RC=$?
+	WATCH_PID=""
+}
+
+# Stop the daemon first on any exit, then lib.sh's cleanup.
+watch_trap() {
+	trap 'rc=$?; if [ -n "$WATCH_PID" ]; then kill -TERM "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; fi; (exit $rc); vf_cleanup' EXIT
+}
+
+# watch_require: this virtform must have the watch command.
+watch_require() {
+	"$VF_BIN" watch --help >/dev/null 2>&1 || vf_fail "$VF_BIN has no 'watch' command"
+}
+
+domstate() { vsh domstate "$1" 2>/dev/null | head -n 1; }

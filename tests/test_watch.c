@@ -1,0 +1,690 @@
+/* test_watch.c: the watch daemon's parts, each as a user would notice it:
+ * bursts of file events fold into one reconcile, a failing object backs off
+ * (1 s doubling, capped) while the others' steps still run, editor
+ * temporaries are ignored, the tree watcher follows new directories and a
+ * swapped symlink, a libvirt lifecycle event from test:///default reaches
+ * the loop's descriptor, and the status socket answers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <libvirt/libvirt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "controller/daemon_events.h"
+#include "controller/watch.h"
+#include "controller/status.h"
+#include "controller/tree_watch.h"
+#include "controller/watch_sched.h"
+
+/* Generous: these are upper bounds on waiting, never speed assertions. */
+#define WAIT_MS 10000
+
+static bool wait_readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, timeout_ms) == 1;
+}
+
+/* ---- debounce -------------------------------------------------------------- */
+
+static void test_debounce_folds_a_burst(void **state)
+{
+	(void)state;
+	vf_debounce d = { 0 };
+	assert_false(vf_debounce_due(&d, 0));
+	/* 50 files touched 10 ms apart, as a git pull does. */
+	for (unsigned i = 0; i < 50; i++) {
+		vf_debounce_poke(&d, 1000 + i * 10, 250);
+		assert_false(vf_debounce_due(&d, 1000 + i * 10));
+	}
+	assert_false(vf_debounce_due(&d, 1490 + 249));
+	assert_true(vf_debounce_due(&d, 1490 + 250));
+	assert_int_equal(vf_debounce_fire(&d), 50);
+	assert_false(vf_debounce_due(&d, 100000));
+}
+
+static void test_debounce_is_not_starved(void **state)
+{
+	(void)state;
+	vf_debounce d = { 0 };
+	/* A write every 100 ms forever: fires at most 2 s after the first. */
+	uint64_t t = 0;
+	while (!vf_debounce_due(&d, t)) {
+		vf_debounce_poke(&d, t, 250);
+		t += 100;
+		assert_true(t <= 2100);
+	}
+	assert_true(t >= 2000);
+}
+
+/* ---- backoff ---------------------------------------------------------------- */
+
+static void test_backoff_doubles_and_caps(void **state)
+{
+	(void)state;
+	assert_int_equal(vf_backoff_delay(1, 1000, 300000), 1000);
+	assert_int_equal(vf_backoff_delay(2, 1000, 300000), 2000);
+	assert_int_equal(vf_backoff_delay(3, 1000, 300000), 4000);
+	assert_int_equal(vf_backoff_delay(9, 1000, 300000), 256000);
+	assert_int_equal(vf_backoff_delay(10, 1000, 300000), 300000);
+	assert_int_equal(vf_backoff_delay(1000, 1000, 300000), 300000);
+
+	vf_backoff b = { .base_ms = 1000, .max_ms = 5000 };
+	const vf_backoff_entry *e = vf_backoff_fail(&b, "Domain/db", 10000, "boom");
+	assert_int_equal(e->failures, 1);
+	assert_int_equal(e->next_ms, 11000);
+	assert_true(vf_backoff_waiting(&b, "Domain/db", 10999));
+	assert_false(vf_backoff_waiting(&b, "Domain/db", 11000));
+	assert_false(vf_backoff_waiting(&b, "Domain/web", 10000));
+	e = vf_backoff_fail(&b, "Domain/db", 11000, "boom again");
+	assert_int_equal(e->next_ms, 13000);
+	assert_string_equal(e->error, "boom again");
+	for (int i = 0; i < 5; i++)
+		e = vf_backoff_fail(&b, "Domain/db", 20000, "still");
+	assert_int_equal(e->next_ms, 25000); /* capped at 5 s */
+	vf_backoff_fail(&b, "StoragePool/p", 20000, "x");
+	assert_int_equal(vf_backoff_next_due(&b, 20000), 21000);
+	/* The pool's retry comes due at 21 s while the domain still waits. */
+	assert_false(vf_backoff_due_between(&b, 20000, 20999));
+	assert_true(vf_backoff_due_between(&b, 20000, 21000));
+	assert_false(vf_backoff_due_between(&b, 21000, 24999)); /* retried at 21 s already */
+	assert_true(vf_backoff_clear(&b, "StoragePool/p"));
+	assert_false(vf_backoff_clear(&b, "StoragePool/p"));
+	assert_int_equal(vf_backoff_next_due(&b, 20000), 25000);
+	assert_int_equal(vf_backoff_next_due(&b, 25000), 0);
+	vf_backoff_free(&b);
+}
+
+static vf_step mk_step(vf_action a, vf_kind k, const char *pool, const char *name)
+{
+	vf_step s = { .action = a, .kind = k, .pool = vf_strdup(pool), .name = vf_strdup(name) };
+	return s;
+}
+
+static void free_steps(vf_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->steps[i].pool);
+		free(p->steps[i].name);
+	}
+	free(p->steps);
+	memset(p, 0, sizeof(*p));
+}
+
+static void test_backed_off_object_is_held_out_of_the_plan(void **state)
+{
+	(void)state;
+	vf_plan plan = { 0 };
+	VF_APPEND(plan.steps, plan.n, plan.cap, mk_step(VF_ACT_CREATE, VF_KIND_POOL, NULL, "p"));
+	VF_APPEND(plan.steps, plan.n, plan.cap, mk_step(VF_ACT_CREATE, VF_KIND_VOLUME, "p", "d"));
+	VF_APPEND(plan.steps, plan.n, plan.cap, mk_step(VF_ACT_UPDATE, VF_KIND_DOMAIN, NULL, "db"));
+	VF_APPEND(plan.steps, plan.n, plan.cap, mk_step(VF_ACT_CREATE, VF_KIND_DOMAIN, NULL, "web"));
+	vf_backoff b = { .base_ms = 1000, .max_ms = 300000 };
+	vf_backoff_fail(&b, "Domain/db", 0, "cannot start");
+	vf_backoff_fail(&b, "Volume/p/d", 0, "no space");
+
+	vf_plan held = { 0 };
+	assert_int_equal(vf_plan_hold_back(&plan, &b, 500, &held), 2);
+	assert_int_equal(plan.n, 2);
+	assert_string_equal(plan.steps[0].name, "p");
+	assert_string_equal(plan.steps[1].name, "web");
+	assert_int_equal(plan.counts[VF_ACT_CREATE], 2);
+	assert_int_equal(plan.counts[VF_ACT_UPDATE], 0);
+	assert_int_equal(held.n, 2);
+	assert_string_equal(held.steps[0].name, "d");
+	assert_string_equal(held.steps[1].name, "db");
+	assert_int_equal(held.counts[VF_ACT_UPDATE], 1);
+
+	/* Once its time comes, the object's steps are back in. */
+	vf_plan held2 = { 0 };
+	VF_APPEND(plan.steps, plan.n, plan.cap, mk_step(VF_ACT_UPDATE, VF_KIND_DOMAIN, NULL, "db"));
+	assert_int_equal(vf_plan_hold_back(&plan, &b, 1000, &held2), 0);
+	assert_int_equal(plan.n, 3);
+	free_steps(&plan);
+	free_steps(&held);
+	free_steps(&held2);
+	vf_backoff_free(&b);
+}
+
+static void test_editor_temporaries_are_ignored(void **state)
+{
+	(void)state;
+	assert_true(vf_watch_name_relevant("web.yaml", false));
+	assert_true(vf_watch_name_relevant("db.yml", false));
+	assert_true(vf_watch_name_relevant("prod", true));
+	assert_false(vf_watch_name_relevant(".#web.yaml", false));
+	assert_false(vf_watch_name_relevant("web.yaml~", false));
+	assert_false(vf_watch_name_relevant("#web.yaml#", false));
+	assert_false(vf_watch_name_relevant(".web.yaml.swp", false));
+	assert_false(vf_watch_name_relevant(".hidden.yaml", false));
+	assert_false(vf_watch_name_relevant("4913", false)); /* vim's probe file */
+	assert_false(vf_watch_name_relevant("README.md", false));
+	assert_false(vf_watch_name_relevant(".git", true));
+}
+
+/* ---- the tree watcher ------------------------------------------------------ */
+
+static char *make_tmpdir(void)
+{
+	char tmpl[] = "/tmp/vf-watch-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return vf_strdup(d);
+}
+
+static void rm_rf(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			_cleanup_free_ char *p = vf_asprintf("%s/%s", path, e->d_name);
+			rm_rf(p);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Wait for a change and return it; fails the test after WAIT_MS. */
+static void expect_change(vf_tree_watch *w, const char *path_suffix, vf_tree_changes *out)
+{
+	uint64_t until = vf_now_ms() + WAIT_MS;
+	memset(out, 0, sizeof(*out));
+	for (;;) {
+		uint64_t now = vf_now_ms();
+		if (now >= until)
+			fail_msg("no change reported for %s", path_suffix);
+		if (!wait_readable(vf_tree_watch_fd(w), (int)(until - now)))
+			continue;
+		vf_tree_changes c;
+		vf_tree_watch_take(w, &c);
+		bool match = c.events && c.last_path && strlen(c.last_path) >= strlen(path_suffix) &&
+			strcmp(c.last_path + strlen(c.last_path) - strlen(path_suffix), path_suffix) == 0;
+		out->root_swapped |= c.root_swapped;
+		out->events += c.events;
+		if (match) {
+			free(out->last_path);
+			out->last_path = TAKE_PTR(c.last_path);
+			vf_tree_changes_clear(&c);
+			return;
+		}
+		vf_tree_changes_clear(&c);
+	}
+}
+
+static void test_tree_watch_follows_files_and_new_dirs(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = make_tmpdir();
+	vf_tree_watch *w = NULL;
+	vf_error err = { 0 };
+	assert_int_equal(vf_tree_watch_start(dir, &w, &err), 0);
+
+	/* Temporaries first: they must not be what wakes the loop. */
+	_cleanup_free_ char *swp = vf_asprintf("%s/.web.yaml.swp", dir);
+	_cleanup_free_ char *bak = vf_asprintf("%s/web.yaml~", dir);
+	write_file(swp, "x");
+	write_file(bak, "x");
+	assert_false(wait_readable(vf_tree_watch_fd(w), 300));
+
+	_cleanup_free_ char *web = vf_asprintf("%s/web.yaml", dir);
+	write_file(web, "kind: Domain\n");
+	vf_tree_changes c;
+	expect_change(w, "/web.yaml", &c);
+	assert_false(c.root_swapped);
+	vf_tree_changes_clear(&c);
+
+	_cleanup_free_ char *sub = vf_asprintf("%s/prod", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	expect_change(w, "/prod", &c);
+	vf_tree_changes_clear(&c);
+	_cleanup_free_ char *db = vf_asprintf("%s/db.yaml", sub);
+	write_file(db, "kind: Domain\n");
+	expect_change(w, "/prod/db.yaml", &c);
+	vf_tree_changes_clear(&c);
+
+	assert_int_equal(unlink(web), 0);
+	expect_change(w, "/web.yaml", &c);
+	vf_tree_changes_clear(&c);
+
+	vf_tree_watch_stop(w);
+	rm_rf(dir);
+}
+
+static void test_tree_watch_follows_a_swapped_symlink(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *top = make_tmpdir();
+	_cleanup_free_ char *rev1 = vf_asprintf("%s/rev1", top);
+	_cleanup_free_ char *rev2 = vf_asprintf("%s/rev2", top);
+	_cleanup_free_ char *link = vf_asprintf("%s/current", top);
+	_cleanup_free_ char *tmp = vf_asprintf("%s/current.tmp", top);
+	assert_int_equal(mkdir(rev1, 0755), 0);
+	assert_int_equal(mkdir(rev2, 0755), 0);
+	assert_int_equal(symlink("rev1", link), 0);
+
+	vf_tree_watch *w = NULL;
+	vf_error err = { 0 };
+	assert_int_equal(vf_tree_watch_start(link, &w, &err), 0);
+
+	/* git-sync: ln -s rev2 tmp && mv -T tmp current */
+	assert_int_equal(symlink("rev2", tmp), 0);
+	assert_int_equal(rename(tmp, link), 0);
+	vf_tree_changes c;
+	expect_change(w, "/current", &c);
+	assert_true(c.root_swapped);
+	vf_tree_changes_clear(&c);
+
+	/* The new target is watched, the old one no longer. */
+	_cleanup_free_ char *old_file = vf_asprintf("%s/old.yaml", rev1);
+	write_file(old_file, "x");
+	assert_false(wait_readable(vf_tree_watch_fd(w), 300));
+	_cleanup_free_ char *new_file = vf_asprintf("%s/new.yaml", rev2);
+	write_file(new_file, "x");
+	expect_change(w, "/rev2/new.yaml", &c);
+	vf_tree_changes_clear(&c);
+
+	vf_tree_watch_stop(w);
+	rm_rf(top);
+}
+
+/* ---- libvirt events ---------------------------------------------------------- */
+
+static void test_lifecycle_event_reaches_the_loop(void **state)
+{
+	(void)state;
+	vf_error err = { 0 };
+	assert_int_equal(vf_event_loop_start(&err), 0);
+	vf_events *ev = NULL;
+	if (vf_events_open("test:///default", &ev, &err) < 0)
+		fail_msg("%s", err.message);
+	assert_true(vf_events_alive(ev));
+
+	/* Out of band: another connection to the same test driver destroys
+	 * its running domain "test". */
+	virConnectPtr other = virConnectOpen("test:///default");
+	assert_non_null(other);
+	virDomainPtr dom = virDomainLookupByName(other, "test");
+	assert_non_null(dom);
+	assert_int_equal(virDomainDestroy(dom), 0);
+
+	vf_events_report rep = { 0 };
+	uint64_t until = vf_now_ms() + WAIT_MS;
+	while (!rep.last || !strstr(rep.last, "Domain/test stopped (destroyed)")) {
+		uint64_t now = vf_now_ms();
+		if (now >= until)
+			fail_msg("no lifecycle event; last: %s", rep.last ? rep.last : "none");
+		vf_events_report_clear(&rep);
+		if (wait_readable(vf_events_fd(ev), (int)(until - now)))
+			vf_events_take(ev, &rep);
+	}
+	assert_true(rep.domain_events >= 1);
+	assert_false(rep.closed);
+	vf_events_report_clear(&rep);
+
+	/* Restore it for later tests, then let go. */
+	assert_int_equal(virDomainCreate(dom), 0);
+	virDomainFree(dom);
+	virConnectClose(other);
+	vf_events_close(ev);
+	vf_event_loop_stop();
+}
+
+/* ---- status socket ------------------------------------------------------------ */
+
+static json_object *answer(const char *command, bool privileged, void *userdata)
+{
+	int *calls = userdata;
+	(*calls)++;
+	if (strcmp(command, "reload") == 0 && !privileged)
+		return vf_status_error_response("reload needs watch.sock");
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "command", json_object_new_string(command));
+	json_object_object_add(o, "privileged", json_object_new_boolean(privileged));
+	return o;
+}
+
+/* Serve exactly one request on a thread-free loop: the client connects
+ * first (the backlog holds it), then the server answers. */
+static json_object *round_trip(vf_status_server *s, const char *dir, const char *cmd, bool priv,
+			       int *calls)
+{
+	/* The client blocks reading the answer, so serve from a child. */
+	int fds[2];
+	vf_status_server_fds(s, fds);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pollfd p = { .fd = fds[priv ? 0 : 1], .events = POLLIN };
+		if (poll(&p, 1, WAIT_MS) == 1)
+			vf_status_server_serve(s, p.fd, answer, calls);
+		_exit(0);
+	}
+	json_object *resp = NULL;
+	vf_error err = { 0 };
+	int r = vf_status_request(dir, cmd, priv, &resp, &err);
+	int wst;
+	waitpid(pid, &wst, 0);
+	if (r < 0)
+		fail_msg("%s", err.message);
+	return resp;
+}
+
+static void test_status_sockets_answer_and_separate_privilege(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = make_tmpdir();
+	vf_error err = { 0 };
+	json_object *resp = NULL;
+
+	/* No daemon: the client says so. */
+	assert_int_equal(vf_status_request(dir, "status", false, &resp, &err), -VF_E_IO);
+	assert_non_null(strstr(err.message, "no virtform watch daemon is running"));
+	vf_error_clear(&err);
+
+	vf_status_server *s = NULL;
+	assert_int_equal(vf_status_server_open(dir, NULL, &s, &err), 0);
+	struct stat st;
+	_cleanup_free_ char *rw = vf_asprintf("%s/watch.sock", dir);
+	_cleanup_free_ char *ro = vf_asprintf("%s/watch-ro.sock", dir);
+	assert_int_equal(stat(rw, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(ro, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+
+	int calls = 0;
+	resp = round_trip(s, dir, "status", false, &calls);
+	json_object *v;
+	assert_true(json_object_object_get_ex(resp, "privileged", &v));
+	assert_false(json_object_get_boolean(v));
+	json_object_put(resp);
+
+	resp = round_trip(s, dir, "reload", false, &calls);
+	assert_true(json_object_object_get_ex(resp, "ok", &v));
+	assert_false(json_object_get_boolean(v));
+	json_object_put(resp);
+
+	resp = round_trip(s, dir, "reload", true, &calls);
+	assert_true(json_object_object_get_ex(resp, "ok", &v));
+	assert_true(json_object_get_boolean(v));
+	json_object_put(resp);
+
+	vf_status_server_close(s);
+	assert_int_equal(access(rw, F_OK), -1);
+	assert_int_equal(access(ro, F_OK), -1);
+	rm_rf(dir);
+}
+
+static void test_status_text_names_errors_and_retries(void **state)
+{
+	(void)state;
+	json_object *st = json_tokener_parse(
+		"{\"pid\": 42, \"manifests\": \"/srv/m\", \"connect\": \"qemu:///system\","
+		" \"connected\": true, \"manifests_state\": \"invalid\", \"enforcing\": \"last-good\","
+		" \"desired_loaded\": \"2026-01-01T00:00:00Z\","
+		" \"errors\": [{\"file\": \"/srv/m/web.yaml\", \"line\": 3, \"col\": 5,"
+		"   \"message\": \"unknown field 'vcpu'\"}],"
+		" \"last_reconcile\": {\"time\": \"2026-01-01T00:00:05Z\", \"seconds_ago\": 2,"
+		"   \"trigger\": \"file change\", \"result\": \"converged\"},"
+		" \"objects\": [{\"object\": \"Domain/web\", \"state\": \"converged\","
+		"   \"file\": \"/srv/m/web.yaml\", \"line\": 1}],"
+		" \"retrying\": [{\"object\": \"Domain/db\", \"failures\": 3,"
+		"   \"next_attempt_in_seconds\": 4, \"error\": \"no such network\"}],"
+		" \"next_resync_in_seconds\": 55}");
+	assert_non_null(st);
+	_cleanup_free_ char *text = vf_status_format_text(st);
+	assert_non_null(strstr(text, "still enforcing the last good set"));
+	assert_non_null(strstr(text, "/srv/m/web.yaml:3:5: error: unknown field 'vcpu'"));
+	assert_non_null(strstr(text, "Domain/web"));
+	assert_non_null(strstr(text, "failed 3 times, next attempt in 4s: no such network"));
+	assert_non_null(strstr(text, "Next full resync in 55s."));
+	json_object_put(st);
+}
+
+/* ---- the daemon as a whole, against test:///default ---------------------------
+ * The daemon runs on a thread of this process, so it shares libvirt's
+ * test:///default state with the test's own connection. */
+
+typedef struct daemon_run {
+	char *argv[16];
+	int argc;
+	int rc;
+	pthread_t thread;
+} daemon_run;
+
+static void *daemon_thread(void *arg)
+{
+	daemon_run *d = arg;
+	d->rc = vf_watch_main(d->argc, d->argv);
+	return NULL;
+}
+
+static int domain_state(virConnectPtr c, const char *name)
+{
+	virDomainPtr dom = virDomainLookupByName(c, name);
+	if (!dom)
+		return -1;
+	int st = -1, reason;
+	if (virDomainGetState(dom, &st, &reason, 0) < 0)
+		st = -1;
+	virDomainFree(dom);
+	return st;
+}
+
+static json_object *daemon_status(const char *state_dir)
+{
+	json_object *resp = NULL, *st = NULL;
+	vf_error err = { 0 };
+	if (vf_status_request(state_dir, "status", false, &resp, &err) < 0) {
+		vf_error_clear(&err);
+		return NULL;
+	}
+	if (!json_object_object_get_ex(resp, "status", &st)) {
+		json_object_put(resp);
+		return NULL;
+	}
+	json_object_get(st);
+	json_object_put(resp);
+	return st;
+}
+
+static bool status_has(const char *state_dir, const char *needle)
+{
+	json_object *st = daemon_status(state_dir);
+	if (!st)
+		return false;
+	bool has = strstr(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), needle) != NULL;
+	json_object_put(st);
+	return has;
+}
+
+/* A stand-in for systemd's notify socket: collects every datagram. */
+static int notify_socket(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void notify_collect(int fd, vf_buf *all)
+{
+	char buf[1024];
+	ssize_t n;
+	while ((n = recv(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		vf_buf_add(all, buf);
+		vf_buf_add(all, "\n");
+	}
+}
+
+/* What the daemon told "systemd"; drained while waiting, as systemd would,
+ * so the daemon never blocks on a full socket. */
+static int g_notify_fd = -1;
+static vf_buf g_notes;
+
+static void notify_drain(void)
+{
+	if (g_notify_fd >= 0)
+		notify_collect(g_notify_fd, &g_notes);
+}
+
+/* Poll `cond` until true or WAIT_MS pass. */
+#define WAIT_FOR(cond, what)                                                 \
+	do {                                                                 \
+		uint64_t until_ = vf_now_ms() + WAIT_MS;                     \
+		while (notify_drain(), !(cond)) {                            \
+			if (vf_now_ms() > until_)                            \
+				fail_msg("timed out waiting for %s", what);  \
+			usleep(20 * 1000);                                   \
+		}                                                            \
+	} while (0)
+
+static const char web_yaml[] =
+	"apiVersion: virtform/v1\nkind: Domain\nmetadata:\n  name: vf-watch-web\n"
+	"spec:\n  memory: 64MiB\n  state: running\n";
+
+static void test_daemon_restores_and_keeps_last_good_set(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *top = make_tmpdir();
+	_cleanup_free_ char *dir = vf_asprintf("%s/manifests", top);
+	_cleanup_free_ char *st = vf_asprintf("%s/state", top);
+	_cleanup_free_ char *web = vf_asprintf("%s/web.yaml", dir);
+	_cleanup_free_ char *bad = vf_asprintf("%s/bad.yaml", dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	write_file(web, web_yaml);
+	_cleanup_free_ char *nsock = vf_asprintf("%s/notify", top);
+	g_notify_fd = notify_socket(nsock);
+	vf_buf_add(&g_notes, "");
+	setenv("NOTIFY_SOCKET", nsock, 1);
+	setenv("WATCHDOG_USEC", "400000", 1);
+
+	daemon_run d = { 0 };
+	const char *args[] = { "watch", "-c", "test:///default", "--state-dir", st,
+			       "--config", "/dev/null", "--resync", "3600",
+			       "--log-level", getenv("VF_TEST_LOG") ? getenv("VF_TEST_LOG") : "err", dir };
+	for (size_t i = 0; i < VF_ARRAY_SIZE(args); i++)
+		d.argv[d.argc++] = vf_strdup(args[i]);
+	assert_int_equal(pthread_create(&d.thread, NULL, daemon_thread, &d), 0);
+
+	virConnectPtr c = virConnectOpen("test:///default");
+	assert_non_null(c);
+	WAIT_FOR(domain_state(c, "vf-watch-web") == VIR_DOMAIN_RUNNING, "the domain to be running");
+	/* systemd hears READY=1 after the first pass, and watchdog pings. */
+	WAIT_FOR(strstr(g_notes.data, "READY=1") && strstr(g_notes.data, "WATCHDOG=1") &&
+		 strstr(g_notes.data, "STATUS=converged"),
+		 "READY=1, STATUS= and WATCHDOG=1 on the notify socket");
+
+	/* Out of band destroy: back without waiting for the hour-long resync. */
+	virDomainPtr dom = virDomainLookupByName(c, "vf-watch-web");
+	assert_non_null(dom);
+	assert_int_equal(virDomainDestroy(dom), 0);
+	virDomainFree(dom);
+	WAIT_FOR(domain_state(c, "vf-watch-web") == VIR_DOMAIN_RUNNING, "the domain to be restored");
+
+	/* A second daemon on the same state directory refuses to start. */
+	char *argv2[16];
+	const char *args2[] = { "watch", "-c", "test:///default", "--state-dir", st,
+				"--config", "/dev/null", "--log-level", "crit", dir };
+	for (size_t i = 0; i < VF_ARRAY_SIZE(args2); i++)
+		argv2[i] = vf_strdup(args2[i]);
+	assert_int_equal(vf_watch_main(10, argv2), 2); /* "crit" is not a level */
+	free(argv2[8]);
+	argv2[8] = vf_strdup("err");
+	assert_int_equal(vf_watch_main(10, argv2), 1); /* the lock is held */
+	for (size_t i = 0; i < VF_ARRAY_SIZE(args2); i++)
+		free(argv2[i]);
+
+	/* An invalid file: reported with its position; the last good set
+	 * is still enforced (the destroyed domain still comes back). */
+	write_file(bad, "apiVersion: virtform/v1\nkind: Domain\nmetadata: [\n");
+	WAIT_FOR(status_has(st, "\"manifests_state\":\"invalid\""), "status to report invalid manifests");
+	assert_true(status_has(st, "bad.yaml"));
+	assert_true(status_has(st, "\"enforcing\":\"last-good\""));
+	dom = virDomainLookupByName(c, "vf-watch-web");
+	assert_non_null(dom);
+	assert_int_equal(virDomainDestroy(dom), 0);
+	virDomainFree(dom);
+	WAIT_FOR(domain_state(c, "vf-watch-web") == VIR_DOMAIN_RUNNING,
+		 "the last good set to be enforced");
+
+	/* Fixed and removed: the owned domain goes away with its manifest. */
+	unlink(bad);
+	WAIT_FOR(status_has(st, "\"manifests_state\":\"valid\""), "the fix to be picked up");
+	unlink(web);
+	WAIT_FOR(domain_state(c, "vf-watch-web") == -1, "the owned domain to be removed");
+
+	/* SIGTERM: a clean exit 0, sockets gone. */
+	kill(getpid(), SIGTERM);
+	while (pthread_tryjoin_np(d.thread, NULL) != 0) {
+		notify_drain();
+		usleep(20 * 1000);
+	}
+	assert_int_equal(d.rc, 0);
+	notify_drain();
+	assert_non_null(strstr(g_notes.data, "STOPPING=1"));
+	vf_buf_free(&g_notes);
+	close(g_notify_fd);
+	g_notify_fd = -1;
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	_cleanup_free_ char *sock = vf_asprintf("%s/watch-ro.sock", st);
+	assert_int_equal(access(sock, F_OK), -1);
+	virConnectClose(c);
+	for (int i = 0; i < d.argc; i++)
+		free(d.argv[i]);
+	rm_rf(top);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_debounce_folds_a_burst),
+		cmocka_unit_test(test_debounce_is_not_starved),
+		cmocka_unit_test(test_backoff_doubles_and_caps),
+		cmocka_unit_test(test_backed_off_object_is_held_out_of_the_plan),
+		cmocka_unit_test(test_editor_temporaries_are_ignored),
+		cmocka_unit_test(test_tree_watch_follows_files_and_new_dirs),
+		cmocka_unit_test(test_tree_watch_follows_a_swapped_symlink),
+		cmocka_unit_test(test_lifecycle_event_reaches_the_loop),
+		cmocka_unit_test(test_status_sockets_answer_and_separate_privilege),
+		cmocka_unit_test(test_status_text_names_errors_and_retries),
+		cmocka_unit_test(test_daemon_restores_and_keeps_last_good_set),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
