@@ -44,27 +44,34 @@ static char *vf_conflict__where(vf_pos p)
 
 static void vf_conflict__same_uuid(const vf_plan_ctx *c, vf_diags *out)
 {
+	/* "UUID KIND [POOL]" -> the first object with it; volumes compare
+	 * within their pool, and a volume without a pool matches nothing. */
 	const vf_desired *d = c->d;
+	vf_strmap *first = vf_strmap_new(d->n);
 	for (size_t j = 0; j < d->n; j++) {
 		const vf_object *b = &d->objs[j];
 		if (uuid_is_null(b->uuid))
 			continue;
-		for (size_t i = 0; i < j; i++) {
-			const vf_object *a = &d->objs[i];
-			if (a->kind != b->kind || uuid_compare(a->uuid, b->uuid) != 0)
-				continue;
-			if (a->kind == VF_KIND_VOLUME && !vf_streq(a->u.volume.pool, b->u.volume.pool))
-				continue;
-			char u[37];
-			vf_uuid_str(b->uuid, u);
-			_cleanup_free_ char *w = vf_conflict__where(vf_conflict__uuid_pos(a));
-			VF_CONFLICT(out, vf_conflict__uuid_pos(b), vf_conflict__uuid_pos(a),
-				    "%s \"%s\" has the same UUID %s as %s \"%s\" (%s)",
-				    vf_kind_to_string(b->kind), b->name, u, vf_kind_to_string(a->kind),
-				    a->name, w);
-			break;
+		if (b->kind == VF_KIND_VOLUME && !b->u.volume.pool)
+			continue;
+		char u[37];
+		vf_uuid_str(b->uuid, u);
+		_cleanup_free_ char *key =
+			vf_asprintf("%s %d %s", u, (int)b->kind,
+				    b->kind == VF_KIND_VOLUME ? b->u.volume.pool : "");
+		void **slot = vf_strmap_slot(first, key);
+		if (!*slot) {
+			*slot = (void *)(uintptr_t)b;
+			continue;
 		}
+		const vf_object *a = *slot;
+		_cleanup_free_ char *w = vf_conflict__where(vf_conflict__uuid_pos(a));
+		VF_CONFLICT(out, vf_conflict__uuid_pos(b), vf_conflict__uuid_pos(a),
+			    "%s \"%s\" has the same UUID %s as %s \"%s\" (%s)",
+			    vf_kind_to_string(b->kind), b->name, u, vf_kind_to_string(a->kind),
+			    a->name, w);
 	}
+	vf_strmap_free(first, NULL);
 }
 
 /* ---- libvirt's rules: one name, one UUID ---------------------------------- */
@@ -77,13 +84,13 @@ static bool vf_conflict__live_identity(const vf_plan_ctx *c, const vf_object *o,
 	const uuid_t *by_name = NULL;
 	const char *by_uuid_name = NULL;
 	if (o->kind == VF_KIND_POOL) {
-		const vf_obs_pool *p = vf_observed_pool(c->o, o->name);
-		const vf_obs_pool *q = vf_observed_pool_by_uuid(c->o, o->uuid);
+		const vf_obs_pool *p = vf_index_pool(c->ix, o->name);
+		const vf_obs_pool *q = vf_index_pool_by_uuid(c->ix, o->uuid);
 		by_name = p ? &p->uuid : NULL;
 		by_uuid_name = q ? q->name : NULL;
 	} else {
-		const vf_obs_domain *p = vf_observed_domain(c->o, o->name);
-		const vf_obs_domain *q = vf_observed_domain_by_uuid(c->o, o->uuid);
+		const vf_obs_domain *p = vf_index_domain(c->ix, o->name);
+		const vf_obs_domain *q = vf_index_domain_by_uuid(c->ix, o->uuid);
 		by_name = p ? &p->uuid : NULL;
 		by_uuid_name = q ? q->name : NULL;
 	}
@@ -121,7 +128,7 @@ static void vf_conflict__unowned(const vf_plan_ctx *c, const vf_object *o, vf_di
 	vf_pos pos = vf_conflict__name_pos(o);
 	switch (o->kind) {
 	case VF_KIND_POOL: {
-		const vf_obs_pool *p = vf_observed_pool(c->o, o->name);
+		const vf_obs_pool *p = vf_index_pool(c->ix, o->name);
 		if (p && !o->u.pool.adopt && !vf_plan__owned_pool(c, p))
 			VF_CONFLICT(out, pos, (vf_pos){ 0 },
 				    "%s \"%s\": the live pool \"%s\" on the host is not owned by virtform; add \"adopt: true\" to its spec to manage it",
@@ -129,7 +136,7 @@ static void vf_conflict__unowned(const vf_plan_ctx *c, const vf_object *o, vf_di
 		break;
 	}
 	case VF_KIND_VOLUME: {
-		const vf_obs_volume *v = vf_observed_volume(c->o, o->u.volume.pool, o->name);
+		const vf_obs_volume *v = vf_index_volume(c->ix, o->u.volume.pool, o->name);
 		if (v && !o->u.volume.adopt && !vf_plan__owned_volume(c, v))
 			VF_CONFLICT(out, pos, (vf_pos){ 0 },
 				    "%s \"%s\": the live volume \"%s\" in pool \"%s\" on the host is not owned by virtform; add \"adopt: true\" to its spec to manage it",
@@ -137,7 +144,7 @@ static void vf_conflict__unowned(const vf_plan_ctx *c, const vf_object *o, vf_di
 		break;
 	}
 	case VF_KIND_DOMAIN: {
-		const vf_obs_domain *dom = vf_observed_domain(c->o, o->name);
+		const vf_obs_domain *dom = vf_index_domain(c->ix, o->name);
 		if (dom && !o->u.domain.adopt && !vf_plan__owned_domain(c, dom, o))
 			VF_CONFLICT(out, pos, (vf_pos){ 0 },
 				    "%s \"%s\": the live domain \"%s\" on the host is not owned by virtform (not in the ledger, no virtform metadata); add \"adopt: true\" to its spec to manage it",
@@ -172,6 +179,8 @@ static bool vf_conflict__same_path(const char *a, const char *b)
 static void vf_conflict__pool_places(const vf_plan_ctx *c, vf_diags *out)
 {
 	const vf_desired *d = c->d;
+	_cleanup_free_ const vf_object **pools = vf_calloc(d->n ? d->n : 1, sizeof(*pools));
+	size_t n_pools = 0;
 	for (size_t j = 0; j < d->n; j++) {
 		const vf_object *b = &d->objs[j];
 		if (b->kind != VF_KIND_POOL)
@@ -179,10 +188,8 @@ static void vf_conflict__pool_places(const vf_plan_ctx *c, vf_diags *out)
 		const vf_pool_spec *bs = &b->u.pool;
 		vf_pos bt = bs->target_pos.file ? bs->target_pos : b->pos;
 		vf_pos bd = bs->source.pos.file ? bs->source.pos : b->pos;
-		for (size_t i = 0; i < j; i++) {
-			const vf_object *a = &d->objs[i];
-			if (a->kind != VF_KIND_POOL)
-				continue;
+		for (size_t i = 0; i < n_pools; i++) {
+			const vf_object *a = pools[i];
 			const vf_pool_spec *as = &a->u.pool;
 			if (vf_conflict__same_path(as->target_path, bs->target_path)) {
 				vf_pos at = as->target_pos.file ? as->target_pos : a->pos;
@@ -199,12 +206,13 @@ static void vf_conflict__pool_places(const vf_plan_ctx *c, vf_diags *out)
 					    b->name, bs->source.device, a->name, w);
 			}
 		}
+		pools[n_pools++] = b;
 		/* Live pools that are not this pool and not declared themselves
 		 * (a declared one is checked through its declaration). */
 		for (size_t i = 0; i < c->o->n_pools; i++) {
 			const vf_obs_pool *p = &c->o->pools[i];
 			if (vf_streq(p->name, b->name) ||
-			    vf_desired_find(d, VF_KIND_POOL, NULL, p->name))
+			    vf_index_desired(c->ix, VF_KIND_POOL, NULL, p->name))
 				continue;
 			if (vf_conflict__same_path(p->target_path, bs->target_path))
 				VF_CONFLICT(out, bt, (vf_pos){ 0 },
@@ -220,12 +228,9 @@ static void vf_conflict__pool_places(const vf_plan_ctx *c, vf_diags *out)
 
 /* ---- disks used by two domains -------------------------------------------- */
 
-static bool vf_conflict__may_share(bool readonly, bool shareable, vf_disk_device device)
-{
-	return readonly || shareable || device == VF_DISK_DEVICE_CDROM;
-}
-
-/* "volume images/root" -> the words after the kind, for messages. */
+/* Each disk against the first earlier declared domain, then the first live
+ * undeclared domain, that uses it where sharing is not allowed: found in
+ * c->disk_users (plan.c), which keeps exactly those first users. */
 static void vf_conflict__disks(const vf_plan_ctx *c, vf_diags *out)
 {
 	const vf_desired *d = c->d;
@@ -235,48 +240,27 @@ static void vf_conflict__disks(const vf_plan_ctx *c, vf_diags *out)
 			continue;
 		for (size_t bk = 0; bk < b->u.domain.n_disks; bk++) {
 			const vf_disk *bdisk = &b->u.domain.disks[bk];
-			_cleanup_free_ char *key = vf_plan__disk_key(c->o, bdisk);
-			bool b_ok = vf_conflict__may_share(bdisk->readonly, bdisk->shareable,
-							   bdisk->device);
+			_cleanup_free_ char *key = vf_plan__disk_key(c, bdisk);
+			const vf_disk_users *u = vf_strmap_get(c->disk_users, key);
+			if (!u)
+				continue;
+			bool b_ok = vf_plan__may_share(bdisk->readonly, bdisk->shareable, bdisk->device);
 			vf_pos bp = bdisk->pos.file ? bdisk->pos : b->pos;
-			bool reported = false;
-			for (size_t i = 0; i < j && !reported; i++) {
-				const vf_object *a = &d->objs[i];
-				if (a->kind != VF_KIND_DOMAIN)
-					continue;
-				for (size_t ak = 0; ak < a->u.domain.n_disks && !reported; ak++) {
-					const vf_disk *adisk = &a->u.domain.disks[ak];
-					_cleanup_free_ char *akey = vf_plan__disk_key(c->o, adisk);
-					if (!vf_streq(key, akey) ||
-					    (b_ok && vf_conflict__may_share(adisk->readonly, adisk->shareable,
-									    adisk->device)))
-						continue;
-					vf_pos ap = adisk->pos.file ? adisk->pos : a->pos;
-					_cleanup_free_ char *w = vf_conflict__where(ap);
-					VF_CONFLICT(out, bp, ap,
-						    "Domain \"%s\" uses %s, which Domain \"%s\" (%s) also uses; mark the disk shareable or readonly in both",
-						    b->name, key, a->name, w);
-					reported = true;
-				}
+			const vf_object *a = b_ok ? u->decl_excl : u->decl;
+			const vf_disk *adisk = b_ok ? u->decl_excl_disk : u->decl_disk;
+			if (a && (size_t)(a - d->objs) < j) {
+				vf_pos ap = adisk->pos.file ? adisk->pos : a->pos;
+				_cleanup_free_ char *w = vf_conflict__where(ap);
+				VF_CONFLICT(out, bp, ap,
+					    "Domain \"%s\" uses %s, which Domain \"%s\" (%s) also uses; mark the disk shareable or readonly in both",
+					    b->name, key, a->name, w);
+				continue;
 			}
-			for (size_t i = 0; i < c->o->n_domains && !reported; i++) {
-				const vf_obs_domain *dom = &c->o->domains[i];
-				if (vf_streq(dom->name, b->name) ||
-				    vf_desired_find(d, VF_KIND_DOMAIN, NULL, dom->name))
-					continue;
-				for (size_t ak = 0; ak < dom->n_disks && !reported; ak++) {
-					const vf_obs_disk *od = &dom->disks[ak];
-					_cleanup_free_ char *akey = vf_plan__obs_disk_key(c->o, od);
-					if (!vf_streq(key, akey) ||
-					    (b_ok && vf_conflict__may_share(od->readonly, od->shareable,
-									    od->device)))
-						continue;
-					VF_CONFLICT(out, bp, (vf_pos){ 0 },
-						    "Domain \"%s\" uses %s, which the live domain \"%s\" on the host also uses; mark the disk shareable or readonly in both",
-						    b->name, key, dom->name);
-					reported = true;
-				}
-			}
+			const vf_obs_domain *dom = b_ok ? u->live_excl : u->n_live ? u->live[0] : NULL;
+			if (dom)
+				VF_CONFLICT(out, bp, (vf_pos){ 0 },
+					    "Domain \"%s\" uses %s, which the live domain \"%s\" on the host also uses; mark the disk shareable or readonly in both",
+					    b->name, key, dom->name);
 		}
 	}
 }
@@ -286,13 +270,13 @@ static void vf_conflict__disks(const vf_plan_ctx *c, vf_diags *out)
 static void vf_conflict__references(const vf_plan_ctx *c, const vf_object *o, vf_diags *out)
 {
 	const vf_volume_spec *vs = &o->u.volume;
-	if (!vf_desired_find(c->d, VF_KIND_POOL, NULL, vs->pool) && !vf_observed_pool(c->o, vs->pool))
+	if (!vf_index_desired(c->ix, VF_KIND_POOL, NULL, vs->pool) && !vf_index_pool(c->ix, vs->pool))
 		VF_CONFLICT(out, vs->pool_pos.file ? vs->pool_pos : o->pos, (vf_pos){ 0 },
 			    "Volume \"%s\" is in pool \"%s\", which is neither declared nor on the host",
 			    o->name, vs->pool);
 	if (vs->has_backing &&
-	    !vf_desired_find(c->d, VF_KIND_VOLUME, vs->backing.pool, vs->backing.name) &&
-	    !vf_observed_volume(c->o, vs->backing.pool, vs->backing.name))
+	    !vf_index_desired(c->ix, VF_KIND_VOLUME, vs->backing.pool, vs->backing.name) &&
+	    !vf_index_volume(c->ix, vs->backing.pool, vs->backing.name))
 		VF_CONFLICT(out, vs->backing.pos.file ? vs->backing.pos : o->pos, (vf_pos){ 0 },
 			    "Volume \"%s\" has backing volume \"%s\" in pool \"%s\", which is neither declared nor on the host",
 			    o->name, vs->backing.name, vs->backing.pool);

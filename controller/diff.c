@@ -82,13 +82,13 @@ bool vf_diff__pool(const vf_object *want, const vf_obs_pool *have, vf_step *s)
 /* ---- volumes -------------------------------------------------------------- */
 
 /* A live backing path shown as "pool/name" when it is a known volume. */
-static char *vf_diff__backing_name(const vf_observed *o, const char *path)
+static char *vf_diff__backing_name(const vf_plan_ctx *c, const char *path)
 {
 	if (!path)
 		return NULL;
-	for (size_t i = 0; i < o->n_volumes; i++)
-		if (vf_streq(o->volumes[i].path, path))
-			return vf_asprintf("%s/%s", o->volumes[i].pool, o->volumes[i].name);
+	const vf_obs_volume *v = vf_index_volume_by_path(c->ix, path);
+	if (v)
+		return vf_asprintf("%s/%s", v->pool, v->name);
 	return vf_strdup(path);
 }
 
@@ -114,10 +114,10 @@ bool vf_diff__volume(const vf_plan_ctx *c, const vf_object *want, const vf_obs_v
 		replace = true;
 	}
 	if (vs->has_backing) {
-		const vf_obs_volume *bv = vf_observed_volume(c->o, vs->backing.pool, vs->backing.name);
+		const vf_obs_volume *bv = vf_index_volume(c->ix, vs->backing.pool, vs->backing.name);
 		if (!bv || !have->backing_path || !vf_streq(bv->path, have->backing_path)) {
 			vf_step__change_take(s, "spec.backingVolume",
-					     vf_diff__backing_name(c->o, have->backing_path),
+					     vf_diff__backing_name(c, have->backing_path),
 					     vf_asprintf("%s/%s", vs->backing.pool, vs->backing.name),
 					     VF_EFFECT_REPLACE);
 			replace = true;
@@ -127,7 +127,7 @@ bool vf_diff__volume(const vf_plan_ctx *c, const vf_object *want, const vf_obs_v
 	 * because its source changed, so a change means a replacement. What
 	 * it was created from is in the ledger (volumes virtform made). */
 	const vf_ledger_entry *e =
-		c->l ? vf_ledger_find(c->l, VF_KIND_VOLUME, have->pool, have->name) : NULL;
+		vf_index_ledger(c->ix, VF_KIND_VOLUME, have->pool, have->name);
 	_cleanup_free_ char *key = vf_volume_source_key(vs);
 	if (e && !vf_streq_null(e->source, key)) {
 		vf_step__change(s, "spec.source", e->source, key, VF_EFFECT_REPLACE);
@@ -164,9 +164,9 @@ static char *vf_diff__boot_str(const vf_boot_dev *b, size_t n)
 }
 
 /* "volume images/root" or "path /srv/iso/x.iso": what a disk points at. */
-static char *vf_diff__disk_source(const vf_observed *o, const vf_disk *d)
+static char *vf_diff__disk_source(const vf_plan_ctx *c, const vf_disk *d)
 {
-	return vf_plan__disk_key(o, d);
+	return vf_plan__disk_key(c, d);
 }
 
 static void vf_diff__disks(const vf_plan_ctx *c, const vf_domain_spec *ds,
@@ -176,18 +176,18 @@ static void vf_diff__disks(const vf_plan_ctx *c, const vf_domain_spec *ds,
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *f = vf_asprintf("spec.disks[%zu]", i);
 		if (i >= have->n_disks) {
-			vf_step__change_take(s, f, NULL, vf_diff__disk_source(c->o, &ds->disks[i]),
+			vf_step__change_take(s, f, NULL, vf_diff__disk_source(c, &ds->disks[i]),
 					     VF_EFFECT_NEXT_BOOT);
 			continue;
 		}
 		const vf_obs_disk *hd = &have->disks[i];
-		_cleanup_free_ char *hkey = vf_plan__obs_disk_key(c->o, hd);
+		_cleanup_free_ char *hkey = vf_plan__obs_disk_key(c, hd);
 		if (i >= ds->n_disks) {
 			vf_step__change(s, f, hkey ? hkey : "(a disk)", NULL, VF_EFFECT_NEXT_BOOT);
 			continue;
 		}
 		const vf_disk *wd = &ds->disks[i];
-		_cleanup_free_ char *wkey = vf_diff__disk_source(c->o, wd);
+		_cleanup_free_ char *wkey = vf_diff__disk_source(c, wd);
 		if (!vf_streq(wkey, hkey)) {
 			_cleanup_free_ char *ff = vf_asprintf("%s.%s", f, wd->has_volume ? "volume" : "path");
 			vf_step__change(s, ff, hkey, wkey, VF_EFFECT_NEXT_BOOT);
@@ -295,7 +295,7 @@ static bool vf_diff__seed_stale_spec(const vf_plan_ctx *c, const vf_domain_spec 
 	if (!ci->present || !ci->seed_pool)
 		return false;
 	return !vf_streq(have->seed_hash, ci->hash) ||
-	       !vf_observed_volume(c->o, ci->seed_pool, ci->seed_volume);
+	       !vf_index_volume(c->ix, ci->seed_pool, ci->seed_volume);
 }
 
 bool vf_diff__seed_stale(const vf_plan_ctx *c, const vf_object *want, const vf_obs_domain *have)
@@ -324,7 +324,7 @@ static void vf_diff__cloudinit(const vf_plan_ctx *c, const vf_domain_spec *ds,
 	} else if (!vf_streq(have->seed_hash, ci->hash)) {
 		note = have->seed_hash ? "changed (seed regenerated; next-boot)"
 				       : "added (seed created and attached; next-boot)";
-	} else if (!vf_observed_volume(c->o, ci->seed_pool, ci->seed_volume)) {
+	} else if (!vf_index_volume(c->ix, ci->seed_pool, ci->seed_volume)) {
 		note = "seed volume missing (seed regenerated; next-boot)";
 	} else if (!disk || !vf_streq(disk->pool, ci->seed_pool) ||
 		   disk->device != VF_DISK_DEVICE_CDROM) {

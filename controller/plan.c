@@ -64,22 +64,22 @@ char *vf_plan__disk_key_vol(const char *pool, const char *name)
 	return vf_asprintf("volume %s/%s", pool ? pool : "?", name ? name : "?");
 }
 
-char *vf_plan__disk_key_path(const vf_observed *o, const char *path)
+char *vf_plan__disk_key_path(const vf_plan_ctx *c, const char *path)
 {
-	for (size_t i = 0; o && i < o->n_volumes; i++)
-		if (vf_streq(o->volumes[i].path, path))
-			return vf_plan__disk_key_vol(o->volumes[i].pool, o->volumes[i].name);
+	const vf_obs_volume *v = vf_index_volume_by_path(c->ix, path);
+	if (v)
+		return vf_plan__disk_key_vol(v->pool, v->name);
 	return vf_asprintf("path %s", path ? path : "?");
 }
 
-char *vf_plan__disk_key(const vf_observed *o, const vf_disk *d)
+char *vf_plan__disk_key(const vf_plan_ctx *c, const vf_disk *d)
 {
 	if (d->has_volume)
 		return vf_plan__disk_key_vol(d->volume.pool, d->volume.name);
-	return vf_plan__disk_key_path(o, d->path);
+	return vf_plan__disk_key_path(c, d->path);
 }
 
-char *vf_plan__obs_disk_key(const vf_observed *o, const vf_obs_disk *d)
+char *vf_plan__obs_disk_key(const vf_plan_ctx *c, const vf_obs_disk *d)
 {
 	switch (d->type) {
 	case VF_OBS_DISK_VOLUME:
@@ -87,12 +87,69 @@ char *vf_plan__obs_disk_key(const vf_observed *o, const vf_obs_disk *d)
 	case VF_OBS_DISK_FILE:
 	case VF_OBS_DISK_BLOCK:
 		if (d->path)
-			return vf_plan__disk_key_path(o, d->path);
+			return vf_plan__disk_key_path(c, d->path);
 		break;
 	case VF_OBS_DISK_OTHER:
 		break;
 	}
 	return NULL;
+}
+
+static void vf_plan__disk_users_free(void *p)
+{
+	vf_disk_users *u = p;
+	free(u->live);
+	free(u);
+}
+
+static vf_disk_users *vf_plan__disk_users_slot(vf_strmap *m, const char *key)
+{
+	void **slot = vf_strmap_slot(m, key);
+	if (!*slot)
+		*slot = vf_calloc(1, sizeof(vf_disk_users));
+	return *slot;
+}
+
+/* Every declared domain's disks in object order, then the disks of every
+ * live domain that is not declared, in host order: the orders the
+ * conflict check and vf_plan__volume_user report the first user in. */
+static vf_strmap *vf_plan__disk_users(const vf_plan_ctx *c)
+{
+	vf_strmap *m = vf_strmap_new(c->d->n + c->o->n_domains);
+	for (size_t i = 0; i < c->d->n; i++) {
+		const vf_object *o = &c->d->objs[i];
+		if (o->kind != VF_KIND_DOMAIN)
+			continue;
+		for (size_t k = 0; k < o->u.domain.n_disks; k++) {
+			const vf_disk *dk = &o->u.domain.disks[k];
+			_cleanup_free_ char *key = vf_plan__disk_key(c, dk);
+			vf_disk_users *u = vf_plan__disk_users_slot(m, key);
+			if (!u->decl) {
+				u->decl = o;
+				u->decl_disk = dk;
+			}
+			if (!u->decl_excl && !vf_plan__may_share(dk->readonly, dk->shareable, dk->device)) {
+				u->decl_excl = o;
+				u->decl_excl_disk = dk;
+			}
+		}
+	}
+	for (size_t i = 0; i < c->o->n_domains; i++) {
+		const vf_obs_domain *dom = &c->o->domains[i];
+		if (vf_index_desired(c->ix, VF_KIND_DOMAIN, NULL, dom->name))
+			continue;
+		for (size_t k = 0; k < dom->n_disks; k++) {
+			const vf_obs_disk *od = &dom->disks[k];
+			_cleanup_free_ char *key = vf_plan__obs_disk_key(c, od);
+			if (!key)
+				continue;
+			vf_disk_users *u = vf_plan__disk_users_slot(m, key);
+			VF_APPEND(u->live, u->n_live, u->cap_live, dom);
+			if (!u->live_excl && !vf_plan__may_share(od->readonly, od->shareable, od->device))
+				u->live_excl = dom;
+		}
+	}
+	return m;
 }
 
 void vf_step__change_take(vf_step *s, const char *field, char *old_value, char *new_value,
@@ -130,20 +187,20 @@ vf_op *vf_step__op(vf_step *s, vf_op_type type, const vf_object *obj)
 
 bool vf_plan__owned_pool(const vf_plan_ctx *c, const vf_obs_pool *p)
 {
-	const vf_ledger_entry *e = c->l ? vf_ledger_find(c->l, VF_KIND_POOL, NULL, p->name) : NULL;
+	const vf_ledger_entry *e = vf_index_ledger(c->ix, VF_KIND_POOL, NULL, p->name);
 	return e && uuid_compare(e->uuid, p->uuid) == 0;
 }
 
 bool vf_plan__owned_volume(const vf_plan_ctx *c, const vf_obs_volume *v)
 {
-	return c->l && vf_ledger_find(c->l, VF_KIND_VOLUME, v->pool, v->name) != NULL;
+	return vf_index_ledger(c->ix, VF_KIND_VOLUME, v->pool, v->name) != NULL;
 }
 
 bool vf_plan__owned_domain(const vf_plan_ctx *c, const vf_obs_domain *dom,
 			   const vf_object *declared)
 {
 	const vf_ledger_entry *e =
-		c->l ? vf_ledger_find(c->l, VF_KIND_DOMAIN, NULL, dom->name) : NULL;
+		vf_index_ledger(c->ix, VF_KIND_DOMAIN, NULL, dom->name);
 	if (e && uuid_compare(e->uuid, dom->uuid) == 0)
 		return true;
 	return dom->managed && declared && uuid_compare(dom->uuid, declared->uuid) == 0;
@@ -157,8 +214,7 @@ typedef struct vf_plan_builder {
 	vf_diags diags;
 	char **replaced_pools;    /* pools destroyed and recreated by this plan */
 	size_t n_replaced, cap_replaced;
-	char **removed_domains;   /* domains this plan removes (before volumes) */
-	size_t n_removed, cap_removed;
+	vf_strmap *removed_domains; /* names of domains this plan removes (before volumes) */
 } vf_plan_builder;
 
 static void vf_step_clear(vf_step *s)
@@ -304,7 +360,7 @@ static void vf_plan__pool_create_ops(vf_step *s, const vf_object *o)
 static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 {
 	const vf_pool_spec *ps = &o->u.pool;
-	const vf_obs_pool *live = vf_observed_pool(b->c.o, o->name);
+	const vf_obs_pool *live = vf_index_pool(b->c.ix, o->name);
 	vf_step s = vf_step_new(VF_KIND_POOL, NULL, o->name, o->pos);
 
 	if (!live) {
@@ -409,8 +465,8 @@ static void vf_plan__volume_source(vf_plan_builder *b, const vf_object *o, vf_st
 	const vf_volume_spec *vs = &o->u.volume;
 	const vf_volume_source *src = &vs->source;
 	if (src->has_volume) {
-		const vf_obs_volume *ov = vf_observed_volume(b->c.o, src->volume.pool, src->volume.name);
-		const vf_object *dv = vf_desired_find(b->c.d, VF_KIND_VOLUME, src->volume.pool,
+		const vf_obs_volume *ov = vf_index_volume(b->c.ix, src->volume.pool, src->volume.name);
+		const vf_object *dv = vf_index_desired(b->c.ix, VF_KIND_VOLUME, src->volume.pool,
 						      src->volume.name);
 		uint64_t have = ov ? ov->capacity : dv ? dv->u.volume.capacity : 0;
 		vf_step_reason(s, "create %s %s volume as a copy of %s/%s", size, fmt,
@@ -450,7 +506,7 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 	const vf_volume_spec *vs = &o->u.volume;
 	const vf_obs_volume *live = vf_plan__pool_replaced(b, vs->pool)
 		? NULL
-		: vf_observed_volume(b->c.o, vs->pool, o->name);
+		: vf_index_volume(b->c.ix, vs->pool, o->name);
 	vf_step s = vf_step_new(VF_KIND_VOLUME, vs->pool, o->name, o->pos);
 	_cleanup_free_ char *size = vf_format_size(vs->capacity);
 	const char *fmt = vf_vol_format_to_string(vf_vol_fmt(vs));
@@ -557,7 +613,7 @@ static vf_op *vf_plan__seed_op(const vf_plan_builder *b, vf_step *s, vf_op_type 
 	free(op->name);
 	op->pool = vf_strdup(pool);
 	op->name = vf_strdup(volume);
-	const vf_obs_volume *v = vf_observed_volume(b->c.o, pool, volume);
+	const vf_obs_volume *v = vf_index_volume(b->c.ix, pool, volume);
 	op->flag = v != NULL;
 	op->path = v && v->path ? vf_strdup(v->path) : NULL;
 	return op;
@@ -576,7 +632,7 @@ static bool vf_plan__seed_ok(vf_plan_builder *b, const vf_object *o)
 			    o->name);
 		return false;
 	}
-	const vf_object *clash = vf_desired_find(b->c.d, VF_KIND_VOLUME, ci->seed_pool, ci->seed_volume);
+	const vf_object *clash = vf_index_desired(b->c.ix, VF_KIND_VOLUME, ci->seed_pool, ci->seed_volume);
 	if (clash) {
 		vf_diag_add2(&b->diags, VF_E_CONFLICT, clash->name_pos, ci->pos,
 			     "Volume \"%s\" in storage pool \"%s\" has the name of Domain \"%s\"'s cloud-init seed; rename the volume",
@@ -589,7 +645,7 @@ static bool vf_plan__seed_ok(vf_plan_builder *b, const vf_object *o)
 static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 {
 	const vf_domain_spec *ds = &o->u.domain;
-	const vf_obs_domain *live = vf_observed_domain(b->c.o, o->name);
+	const vf_obs_domain *live = vf_index_domain(b->c.ix, o->name);
 	const vf_cloudinit *ci = &ds->cloudinit;
 	if (!vf_plan__seed_ok(b, o))
 		return;
@@ -646,7 +702,7 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
 	const vf_obs_disk *old_seed = ci->present ? NULL : vf_diff__live_seed_disk(live);
 	if (old_seed && old_seed->pool &&
-	    vf_observed_volume(b->c.o, old_seed->pool, old_seed->volume))
+	    vf_index_volume(b->c.ix, old_seed->pool, old_seed->volume))
 		vf_plan__seed_op(b, &s, VF_OP_SEED_DELETE, o, old_seed->pool, old_seed->volume);
 	if (live_vcpus)
 		vf_step__op(&s, VF_OP_DOMAIN_SET_VCPUS, o)->u32 = vf_dom_vcpus(ds);
@@ -686,6 +742,16 @@ static const vf_object **vf_plan__sorted(const vf_desired *d, vf_kind kind, size
 	return v;
 }
 
+/* A volume against (pool, name) in the order vf_plan__cmp_obj sorts volumes. */
+static int vf_plan__cmp_pool_name(const vf_object *v, const char *pool, const char *name)
+{
+	int r = strcmp(v->u.volume.pool ? v->u.volume.pool : "", pool);
+	return r ? r : strcmp(v->name, name);
+}
+
+static void vf_plan__volume_visit_named(vf_plan_builder *b, const vf_object **vols, size_t n,
+					unsigned char *mark, const char *pool, const char *name);
+
 /* Depth-first: a declared backing volume is planned before the volumes it backs. */
 static void vf_plan__volume_visit(vf_plan_builder *b, const vf_object **vols, size_t n,
 				  unsigned char *mark, size_t i)
@@ -695,31 +761,49 @@ static void vf_plan__volume_visit(vf_plan_builder *b, const vf_object **vols, si
 	mark[i] = 1; /* in progress: a cycle simply stops here */
 	const vf_volume_spec *vs = &vols[i]->u.volume;
 	if (vs->has_backing)
-		for (size_t j = 0; j < n; j++)
-			if (vf_streq(vols[j]->name, vs->backing.name) &&
-			    vf_streq(vols[j]->u.volume.pool, vs->backing.pool))
-				vf_plan__volume_visit(b, vols, n, mark, j);
+		vf_plan__volume_visit_named(b, vols, n, mark, vs->backing.pool, vs->backing.name);
 	if (vs->has_source && vs->source.has_volume)
-		for (size_t j = 0; j < n; j++)
-			if (vf_streq(vols[j]->name, vs->source.volume.name) &&
-			    vf_streq(vols[j]->u.volume.pool, vs->source.volume.pool))
-				vf_plan__volume_visit(b, vols, n, mark, j);
+		vf_plan__volume_visit_named(b, vols, n, mark, vs->source.volume.pool,
+					    vs->source.volume.name);
 	vf_plan__volume(b, vols[i]);
+}
+
+/* Visit every declared volume pool/name, in array order: a binary search
+ * for the first, as `vols` is sorted by (pool, name). */
+static void vf_plan__volume_visit_named(vf_plan_builder *b, const vf_object **vols, size_t n,
+					unsigned char *mark, const char *pool, const char *name)
+{
+	if (!pool || !name)
+		return; /* matches nothing */
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (vf_plan__cmp_pool_name(vols[mid], pool, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t j = lo; j < n && vf_plan__cmp_pool_name(vols[j], pool, name) == 0; j++)
+		if (vf_streq(vols[j]->name, name) && vf_streq(vols[j]->u.volume.pool, pool))
+			vf_plan__volume_visit(b, vols, n, mark, j);
 }
 
 /* ---- removals ------------------------------------------------------------- */
 
-static bool vf_plan__declared(const vf_desired *d, const vf_ledger_entry *e)
+/* A growing list of indexes. */
+typedef struct vf_plan_idx {
+	size_t *v;
+	size_t n, cap;
+} vf_plan_idx;
+
+static bool vf_plan__declared(const vf_plan_ctx *c, const vf_ledger_entry *e)
 {
-	return vf_desired_find(d, e->kind, e->pool, e->name) != NULL;
+	return vf_index_desired(c->ix, e->kind, e->pool, e->name) != NULL;
 }
 
 static bool vf_plan__domain_removed(const vf_plan_builder *b, const char *name)
 {
-	for (size_t i = 0; i < b->n_removed; i++)
-		if (vf_streq(b->removed_domains[i], name))
-			return true;
-	return false;
+	return vf_strmap_get(b->removed_domains, name) != NULL;
 }
 
 /* The first domain (declared, or live and staying) using the volume; NULL
@@ -728,27 +812,14 @@ static const char *vf_plan__volume_user(const vf_plan_builder *b, const char *po
 					const char *name)
 {
 	_cleanup_free_ char *key = vf_plan__disk_key_vol(pool, name);
-	for (size_t i = 0; i < b->c.d->n; i++) {
-		const vf_object *o = &b->c.d->objs[i];
-		if (o->kind != VF_KIND_DOMAIN)
-			continue;
-		for (size_t k = 0; k < o->u.domain.n_disks; k++) {
-			_cleanup_free_ char *dk = vf_plan__disk_key(b->c.o, &o->u.domain.disks[k]);
-			if (vf_streq(dk, key))
-				return o->name;
-		}
-	}
-	for (size_t i = 0; i < b->c.o->n_domains; i++) {
-		const vf_obs_domain *dom = &b->c.o->domains[i];
-		if (vf_plan__domain_removed(b, dom->name) ||
-		    vf_desired_find(b->c.d, VF_KIND_DOMAIN, NULL, dom->name))
-			continue;
-		for (size_t k = 0; k < dom->n_disks; k++) {
-			_cleanup_free_ char *dk = vf_plan__obs_disk_key(b->c.o, &dom->disks[k]);
-			if (vf_streq(dk, key))
-				return dom->name;
-		}
-	}
+	const vf_disk_users *u = vf_strmap_get(b->c.disk_users, key);
+	if (!u)
+		return NULL;
+	if (u->decl)
+		return u->decl->name;
+	for (size_t i = 0; i < u->n_live; i++)
+		if (!vf_plan__domain_removed(b, u->live[i]->name))
+			return u->live[i]->name;
 	return NULL;
 }
 
@@ -763,7 +834,7 @@ static void vf_plan__retain(vf_plan_builder *b, const vf_ledger_entry *e, const 
 
 static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)
 {
-	const vf_obs_domain *live = vf_observed_domain(b->c.o, e->name);
+	const vf_obs_domain *live = vf_index_domain(b->c.ix, e->name);
 	if (!live || uuid_compare(live->uuid, e->uuid) != 0) {
 		vf_plan__retain(b, e, "already gone from the host");
 		return;
@@ -778,16 +849,16 @@ static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)
 	vf_step__op(&s, VF_OP_DOMAIN_UNDEFINE, NULL);
 	/* its cloud-init seed goes with it */
 	const vf_obs_disk *seed = vf_diff__live_seed_disk(live);
-	if (seed && seed->pool && vf_observed_volume(b->c.o, seed->pool, seed->volume))
+	if (seed && seed->pool && vf_index_volume(b->c.ix, seed->pool, seed->volume))
 		vf_plan__seed_op(b, &s, VF_OP_SEED_DELETE, NULL, seed->pool, seed->volume);
 	vf_step__op(&s, VF_OP_LEDGER_DROP, NULL);
-	VF_APPEND(b->removed_domains, b->n_removed, b->cap_removed, vf_strdup(e->name));
+	*vf_strmap_slot(b->removed_domains, e->name) = b->removed_domains; /* any non-NULL */
 	vf_plan__push(b, &s);
 }
 
 static void vf_plan__remove_volume(vf_plan_builder *b, const vf_ledger_entry *e)
 {
-	const vf_obs_volume *live = vf_observed_volume(b->c.o, e->pool, e->name);
+	const vf_obs_volume *live = vf_index_volume(b->c.ix, e->pool, e->name);
 	if (!live) {
 		vf_plan__retain(b, e, "already gone from the host");
 		return;
@@ -814,7 +885,7 @@ static void vf_plan__remove_volume(vf_plan_builder *b, const vf_ledger_entry *e)
 
 static void vf_plan__remove_pool(vf_plan_builder *b, const vf_ledger_entry *e)
 {
-	const vf_obs_pool *live = vf_observed_pool(b->c.o, e->name);
+	const vf_obs_pool *live = vf_index_pool(b->c.ix, e->name);
 	if (!live || uuid_compare(live->uuid, e->uuid) != 0) {
 		vf_plan__retain(b, e, "already gone from the host");
 		return;
@@ -868,13 +939,48 @@ static int vf_plan__cmp_entry(const void *a, const void *b)
 	return r ? r : strcmp(x->name, y->name);
 }
 
-/* Volumes backed by another removed volume go first. */
-static bool vf_plan__backs(const vf_observed *o, const vf_ledger_entry *base,
-			   const vf_ledger_entry *top)
+/* A volume backed by another removed volume is removed first: waits[i]
+ * counts the removed volumes not emitted yet that v[i] backs (their
+ * backing path is v[i]'s path); emitting one releases what it waits on. */
+static size_t *vf_plan__backing_waits(const vf_plan_builder *b, const vf_ledger_entry **v,
+				      size_t n, vf_strmap **ret_bases)
 {
-	const vf_obs_volume *bv = vf_observed_volume(o, base->pool, base->name);
-	const vf_obs_volume *tv = vf_observed_volume(o, top->pool, top->name);
-	return bv && tv && bv->path && vf_streq(tv->backing_path, bv->path);
+	size_t *waits = vf_calloc(n ? n : 1, sizeof(*waits));
+	vf_strmap *bases = vf_strmap_new(n); /* path -> vf_plan_idx list of bases */
+	for (size_t i = 0; i < n; i++) {
+		const vf_obs_volume *bv = vf_index_volume(b->c.ix, v[i]->pool, v[i]->name);
+		if (!bv || !bv->path)
+			continue;
+		void **slot = vf_strmap_slot(bases, bv->path);
+		vf_plan_idx *l = *slot ? *slot : (*slot = vf_calloc(1, sizeof(vf_plan_idx)));
+		VF_APPEND(l->v, l->n, l->cap, i);
+	}
+	for (size_t j = 0; j < n; j++) {
+		const vf_obs_volume *tv = vf_index_volume(b->c.ix, v[j]->pool, v[j]->name);
+		const vf_plan_idx *l = tv ? vf_strmap_get(bases, tv->backing_path) : NULL;
+		for (size_t k = 0; l && k < l->n; k++)
+			if (l->v[k] != j)
+				waits[l->v[k]]++;
+	}
+	*ret_bases = bases;
+	return waits;
+}
+
+static void vf_plan__backing_release(const vf_plan_builder *b, const vf_ledger_entry *top,
+				     size_t j, const vf_strmap *bases, size_t *waits)
+{
+	const vf_obs_volume *tv = vf_index_volume(b->c.ix, top->pool, top->name);
+	const vf_plan_idx *l = tv ? vf_strmap_get(bases, tv->backing_path) : NULL;
+	for (size_t k = 0; l && k < l->n; k++)
+		if (l->v[k] != j)
+			waits[l->v[k]]--;
+}
+
+static void vf_plan__idx_free(void *p)
+{
+	vf_plan_idx *l = p;
+	free(l->v);
+	free(l);
 }
 
 static void vf_plan__removals(vf_plan_builder *b, vf_kind kind)
@@ -884,23 +990,22 @@ static void vf_plan__removals(vf_plan_builder *b, vf_kind kind)
 	const vf_ledger_entry **v = vf_calloc(b->c.l->n ? b->c.l->n : 1, sizeof(*v));
 	size_t n = 0;
 	for (size_t i = 0; i < b->c.l->n; i++)
-		if (b->c.l->entries[i].kind == kind && !vf_plan__declared(b->c.d, &b->c.l->entries[i]))
+		if (b->c.l->entries[i].kind == kind && !vf_plan__declared(&b->c, &b->c.l->entries[i]))
 			v[n++] = &b->c.l->entries[i];
 	qsort(v, n, sizeof(*v), vf_plan__cmp_entry);
 
+	vf_strmap *bases = NULL;
+	size_t *waits = kind == VF_KIND_VOLUME ? vf_plan__backing_waits(b, v, n, &bases) : NULL;
 	unsigned char *done = vf_calloc(n ? n : 1, 1);
 	for (size_t emitted = 0; emitted < n;) {
 		size_t before = emitted;
 		for (size_t i = 0; i < n; i++) {
-			if (done[i])
-				continue;
-			bool waits = false;
-			for (size_t j = 0; kind == VF_KIND_VOLUME && j < n && !waits; j++)
-				waits = j != i && !done[j] && vf_plan__backs(b->c.o, v[i], v[j]);
-			if (waits)
+			if (done[i] || (waits && waits[i]))
 				continue;
 			done[i] = 1;
 			emitted++;
+			if (waits)
+				vf_plan__backing_release(b, v[i], i, bases, waits);
 			if (kind == VF_KIND_DOMAIN)
 				vf_plan__remove_domain(b, v[i]);
 			else if (kind == VF_KIND_VOLUME)
@@ -916,6 +1021,8 @@ static void vf_plan__removals(vf_plan_builder *b, vf_kind kind)
 					vf_plan__remove_volume(b, v[i]);
 				}
 	}
+	vf_strmap_free(bases, vf_plan__idx_free);
+	free(waits);
 	free(done);
 	free(v);
 }
@@ -936,6 +1043,10 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 			.opts = opts,
 		},
 	};
+	vf_index *ix = vf_index_new(b.c.d, b.c.o, b.c.l);
+	b.c.ix = ix;
+	b.c.disk_users = vf_plan__disk_users(&b.c);
+	b.removed_domains = vf_strmap_new(0);
 	vf_plan__conflicts(&b.c, &b.diags);
 
 	size_t n;
@@ -960,9 +1071,9 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 	for (size_t i = 0; i < b.n_replaced; i++)
 		free(b.replaced_pools[i]);
 	free(b.replaced_pools);
-	for (size_t i = 0; i < b.n_removed; i++)
-		free(b.removed_domains[i]);
-	free(b.removed_domains);
+	vf_strmap_free(b.removed_domains, NULL);
+	vf_strmap_free(b.c.disk_users, vf_plan__disk_users_free);
+	vf_index_free(ix);
 
 	if (b.diags.n) {
 		vf_diags_sort(&b.diags);

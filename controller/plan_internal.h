@@ -3,6 +3,7 @@
  * add changes and ops to a step. Not for callers: they use plan.h. */
 #pragma once
 
+#include "index.h"
 #include "plan.h"
 
 typedef struct vf_plan_ctx {
@@ -10,7 +11,27 @@ typedef struct vf_plan_ctx {
 	const vf_observed *o;
 	const vf_ledger *l;
 	const vf_plan_opts *opts;
+	const vf_index *ix;       /* lookups into d, o and l; built once per plan */
+	vf_strmap *disk_users;    /* disk key -> vf_disk_users (built by plan.c) */
 } vf_plan_ctx;
+
+/* Who uses one disk (a vf_plan__disk_key), so the conflict check and the
+ * removal of a volume find its users without scanning every domain. */
+typedef struct vf_disk_users {
+	const vf_object *decl;        /* first declared domain using it (object order) */
+	const vf_disk *decl_disk;
+	const vf_object *decl_excl;   /* first declared use that may not share it */
+	const vf_disk *decl_excl_disk;
+	const vf_obs_domain **live;   /* live domains not declared using it, host order */
+	size_t n_live, cap_live;
+	const vf_obs_domain *live_excl; /* first of those whose disk may not share it */
+} vf_disk_users;
+
+/* A disk may be used by more than one domain. */
+static inline bool vf_plan__may_share(bool readonly, bool shareable, vf_disk_device device)
+{
+	return readonly || shareable || device == VF_DISK_DEVICE_CDROM;
+}
 
 /* ---- conflict.c ---------------------------------------------------------- */
 
@@ -33,9 +54,9 @@ const char *vf_plan__base(const char *path);
 /* A disk's identity: "volume POOL/NAME" or "path PATH"; a path that is a
  * known volume's observed path is that volume. Caller frees. */
 char *vf_plan__disk_key_vol(const char *pool, const char *name);
-char *vf_plan__disk_key_path(const vf_observed *o, const char *path);
-char *vf_plan__disk_key(const vf_observed *o, const vf_disk *d);
-char *vf_plan__obs_disk_key(const vf_observed *o, const vf_obs_disk *d);
+char *vf_plan__disk_key_path(const vf_plan_ctx *c, const char *path);
+char *vf_plan__disk_key(const vf_plan_ctx *c, const vf_disk *d);
+char *vf_plan__obs_disk_key(const vf_plan_ctx *c, const vf_obs_disk *d);
 
 void vf_step__change(vf_step *s, const char *field, const char *old_value,
 		     const char *new_value, vf_effect effect);

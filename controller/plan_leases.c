@@ -4,22 +4,6 @@
  * metadata lock on it. Pure: leases were read during observation. */
 #include "plan_internal.h"
 
-static const vf_lease *vf_leases__for_path(const vf_observed *o, const char *path)
-{
-	if (!path)
-		return NULL;
-	for (size_t i = 0; i < o->n_volumes; i++)
-		if (o->volumes[i].lease.held && vf_streq(o->volumes[i].path, path))
-			return &o->volumes[i].lease;
-	for (size_t i = 0; i < o->n_domains; i++)
-		for (size_t k = 0; k < o->domains[i].n_disks; k++) {
-			const vf_obs_disk *d = &o->domains[i].disks[k];
-			if (d->lease.held && vf_streq(d->path, path))
-				return &d->lease;
-		}
-	return NULL;
-}
-
 static char *vf_leases__holder(const vf_lease *l)
 {
 	if (l->pid && l->command)
@@ -60,25 +44,25 @@ static void vf_leases__block(vf_plan *plan, vf_step *s, char *reason)
 }
 
 /* The file a declared disk uses, as observed; NULL when not known yet. */
-static const char *vf_leases__disk_path(const vf_observed *o, const vf_disk *d)
+static const char *vf_leases__disk_path(const vf_plan_ctx *c, const vf_disk *d)
 {
 	if (!d->has_volume)
 		return d->path;
-	const vf_obs_volume *v = vf_observed_volume(o, d->volume.pool, d->volume.name);
+	const vf_obs_volume *v = vf_index_volume(c->ix, d->volume.pool, d->volume.name);
 	return v ? v->path : NULL;
 }
 
 /* Why starting `dom` would break a lease, or NULL. */
-static char *vf_leases__start_blocker(const vf_observed *o, const vf_object *dom)
+static char *vf_leases__start_blocker(const vf_plan_ctx *c, const vf_object *dom)
 {
-	const vf_obs_domain *live = vf_observed_domain(o, dom->name);
+	const vf_obs_domain *live = vf_index_domain(c->ix, dom->name);
 	if (live && live->state != VF_RUN_SHUTOFF)
 		return NULL; /* its own leases */
 	const vf_domain_spec *ds = &dom->u.domain;
 	for (size_t i = 0; i < ds->n_disks; i++) {
 		const vf_disk *d = &ds->disks[i];
-		const char *path = vf_leases__disk_path(o, d);
-		const vf_lease *l = vf_leases__for_path(o, path);
+		const char *path = vf_leases__disk_path(c, d);
+		const vf_lease *l = vf_index_lease(c->ix, path);
 		if (!l || (l->shared && (d->shareable || d->readonly)))
 			continue;
 		_cleanup_free_ char *who = vf_leases__holder(l);
@@ -104,7 +88,7 @@ void vf_plan__leases(const vf_plan_ctx *c, vf_plan *plan)
 		for (size_t k = 0; k < o->domains[i].n_disks; k++) {
 			const vf_obs_disk *d = &o->domains[i].disks[k];
 			if (!d->lease.held || d->type == VF_OBS_DISK_VOLUME ||
-			    vf_leases__for_path(o, d->path) != &d->lease)
+			    vf_index_lease(c->ix, d->path) != &d->lease)
 				continue; /* volumes are listed above; each path once */
 			_cleanup_free_ char *obj = vf_asprintf("Domain/%s", o->domains[i].name);
 			vf_leases__record(plan, obj, d->path, &d->lease);
@@ -120,7 +104,7 @@ void vf_plan__leases(const vf_plan_ctx *c, vf_plan *plan)
 			if (op->type == VF_OP_VOLUME_DELETE || op->type == VF_OP_VOLUME_RESIZE) {
 				const char *pool = op->pool ? op->pool : s->pool;
 				const char *name = op->name ? op->name : s->name;
-				const vf_obs_volume *v = vf_observed_volume(o, pool, name);
+				const vf_obs_volume *v = vf_index_volume(c->ix, pool, name);
 				if (!v)
 					continue;
 				free(op->path);
@@ -132,7 +116,7 @@ void vf_plan__leases(const vf_plan_ctx *c, vf_plan *plan)
 							      v->path, who);
 				}
 			} else if (op->type == VF_OP_DOMAIN_START && op->obj) {
-				blocker = vf_leases__start_blocker(o, op->obj);
+				blocker = vf_leases__start_blocker(c, op->obj);
 			}
 		}
 		if (blocker)

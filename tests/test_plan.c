@@ -887,6 +887,29 @@ static void test_removals_follow_deletion_policy(void **state)
 	fx_free(f);
 }
 
+/* A removed volume that backs another removed one goes after it, however
+ * the names sort: top, then middle, then base. */
+static void test_removed_backing_chain_goes_top_first(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	live_pool(f, "p", "/srv/p", false);
+	live_vol(f, "p", "a-base", 1ull << 30, true);
+	live_vol(f, "p", "b-mid", 1ull << 30, true);
+	live_vol(f, "p", "c-top", 1ull << 30, true);
+	vf_obs_volume *v = f->o.volumes; /* live_vol moves the array: index it now */
+	v[1].backing_path = vf_strdup(v[0].path);
+	v[2].backing_path = vf_strdup(v[1].path);
+	set_policy(f, VF_KIND_VOLUME, "p", "a-base", VF_DELETION_DELETE);
+	set_policy(f, VF_KIND_VOLUME, "p", "b-mid", VF_DELETION_DELETE);
+	set_policy(f, VF_KIND_VOLUME, "p", "c-top", VF_DELETION_DELETE);
+	expect_plan(f, "- Volume/p/c-top: no longer declared; delete it and its data (deletionPolicy Delete)\n"
+		       "- Volume/p/b-mid: no longer declared; delete it and its data (deletionPolicy Delete)\n"
+		       "- Volume/p/a-base: no longer declared; delete it and its data (deletionPolicy Delete)\n"
+		       "\nPlan: 0 to create, 0 to update, 3 to remove, 0 blocked.\n");
+	fx_free(f);
+}
+
 static void test_deleting_a_volume_in_use_is_blocked(void **state)
 {
 	(void)state;
@@ -1098,6 +1121,7 @@ int main(void)
 		cmocka_unit_test(test_drift_table),
 		cmocka_unit_test(test_drift_ops),
 		cmocka_unit_test(test_removals_follow_deletion_policy),
+		cmocka_unit_test(test_removed_backing_chain_goes_top_first),
 		cmocka_unit_test(test_deleting_a_volume_in_use_is_blocked),
 		cmocka_unit_test(test_leased_volume_is_not_deleted),
 		cmocka_unit_test(test_free_volume_ops_carry_the_path_to_lock),

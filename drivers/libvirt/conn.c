@@ -1,6 +1,7 @@
-/* conn.c: opening and closing a libvirt connection, and turning libvirt's
- * errors into vf_error. libvirt's default handlers print to stderr; no-op
- * handlers replace them so library code never prints.
+/* conn.c: opening and closing a libvirt connection, turning libvirt's
+ * errors into vf_error, and the connection's per-observe caches (pools
+ * refreshed, volume formats). libvirt's default handlers print to stderr;
+ * no-op handlers replace them so library code never prints.
  * Not for any object operation: those live in domain.c, pool.c, volume.c. */
 #include <pthread.h>
 #include <strings.h>
@@ -71,10 +72,109 @@ int vf_lv_open(const char *uri, vf_conn **out, vf_error *err)
 	return 0;
 }
 
+/* ---- per-observe caches --------------------------------------------------- */
+
+static void vf_lv__cycle_clear(vf_conn *c)
+{
+	for (size_t i = 0; i < c->n_pools_seen; i++) {
+		free(c->pools_seen[i].name);
+		free(c->pools_seen[i].type);
+	}
+	free(c->pools_seen);
+	c->pools_seen = NULL;
+	c->n_pools_seen = c->cap_pools_seen = 0;
+	for (size_t i = 0; i < c->n_formats; i++) {
+		free(c->formats[i].pool);
+		free(c->formats[i].name);
+		free(c->formats[i].format);
+	}
+	free(c->formats);
+	c->formats = NULL;
+	c->n_formats = 0;
+}
+
+static int vf_lv__format_cmp(const void *a, const void *b)
+{
+	const vf_lv_vol_format *x = a, *y = b;
+	int r = strcmp(x->pool, y->pool);
+	return r ? r : strcmp(x->name, y->name);
+}
+
+void vf_lv__cycle_reset(vf_conn *c, const vf_observed *o)
+{
+	vf_lv__cycle_clear(c);
+	c->formats = vf_calloc(o->n_volumes ? o->n_volumes : 1, sizeof(*c->formats));
+	for (size_t i = 0; i < o->n_volumes; i++) {
+		const vf_obs_volume *v = &o->volumes[i];
+		if (!v->pool || !v->name)
+			continue;
+		c->formats[c->n_formats++] = (vf_lv_vol_format){
+			.pool = vf_strdup(v->pool),
+			.name = vf_strdup(v->name),
+			.format = v->format_name ? vf_strdup(v->format_name) : NULL,
+			.valid = true,
+		};
+	}
+	qsort(c->formats, c->n_formats, sizeof(*c->formats), vf_lv__format_cmp);
+}
+
+const vf_lv_pool_seen *vf_lv__pool_seen(vf_conn *c, const char *pool)
+{
+	for (size_t i = 0; pool && i < c->n_pools_seen; i++)
+		if (strcmp(c->pools_seen[i].name, pool) == 0)
+			return &c->pools_seen[i];
+	return NULL;
+}
+
+void vf_lv__pool_mark_seen(vf_conn *c, const char *pool, const char *type)
+{
+	if (!pool || vf_lv__pool_seen(c, pool))
+		return;
+	vf_lv_pool_seen s = { .name = vf_strdup(pool), .type = type ? vf_strdup(type) : NULL };
+	VF_APPEND(c->pools_seen, c->n_pools_seen, c->cap_pools_seen, s);
+}
+
+static vf_lv_vol_format *vf_lv__format_find(vf_conn *c, const char *pool, const char *name)
+{
+	if (!pool || !name || !c->n_formats)
+		return NULL;
+	/* the key's strings are only read */
+	vf_lv_vol_format key = { .pool = (char *)(uintptr_t)pool, .name = (char *)(uintptr_t)name };
+	return bsearch(&key, c->formats, c->n_formats, sizeof(*c->formats), vf_lv__format_cmp);
+}
+
+const vf_lv_vol_format *vf_lv__format_cached(vf_conn *c, const char *pool, const char *name)
+{
+	const vf_lv_vol_format *f = vf_lv__format_find(c, pool, name);
+	return f && f->valid ? f : NULL;
+}
+
+void vf_lv__format_forget(vf_conn *c, const char *pool, const char *name)
+{
+	vf_lv_vol_format *f = vf_lv__format_find(c, pool, name);
+	if (f)
+		f->valid = false;
+}
+
+void vf_lv__pool_forget(vf_conn *c, const char *pool)
+{
+	for (size_t i = 0; pool && i < c->n_pools_seen; i++)
+		if (strcmp(c->pools_seen[i].name, pool) == 0) {
+			free(c->pools_seen[i].name);
+			free(c->pools_seen[i].type);
+			c->pools_seen[i] = c->pools_seen[--c->n_pools_seen];
+			break;
+		}
+	for (size_t i = 0; pool && i < c->n_formats; i++)
+		if (strcmp(c->formats[i].pool, pool) == 0)
+			c->formats[i].valid = false;
+}
+
 void vf_lv_close(vf_conn *c)
 {
 	if (!c)
 		return;
+	vf_lv__cycle_clear(c);
 	if (c->conn)
 		virConnectClose(c->conn);
 	free(c->uri);

@@ -24,9 +24,13 @@ static const char *vf_lv__domain_type(vf_conn *c, vf_domain_type type)
 	}
 }
 
-/* The format of volume {pool, name}, or NULL when it cannot be found yet. */
+/* The format of volume {pool, name}, or NULL when it cannot be found yet.
+ * What the last observe read, unless this connection changed the volume. */
 static char *vf_lv__volume_format(vf_conn *c, const char *pool, const char *name)
 {
+	const vf_lv_vol_format *f = vf_lv__format_cached(c, pool, name);
+	if (f)
+		return f->format ? vf_strdup(f->format) : NULL;
 	_cleanup_pool_ virStoragePoolPtr p = virStoragePoolLookupByName(c->conn, pool);
 	if (!p)
 		return NULL;

@@ -15,11 +15,31 @@
 /* libxml2's BAD_CAST drops const; its functions take const xmlChar *. */
 #define VF_XC(s) ((const xmlChar *)(s))
 
+/* A pool refreshed since the last observe, with its type from its XML. */
+typedef struct vf_lv_pool_seen {
+	char *name;
+	char *type;               /* "dir", "logical", ...; NULL unknown */
+} vf_lv_pool_seen;
+
+/* A volume's format as the last observe read it. */
+typedef struct vf_lv_vol_format {
+	char *pool;
+	char *name;
+	char *format;             /* <target><format type>; NULL when it has none */
+	bool valid;               /* false once this connection created or deleted it */
+} vf_lv_vol_format;
+
 struct vf_conn {
 	virConnectPtr conn;
 	char *uri;                /* virConnectGetURI() */
 	char *hv_type;            /* virConnectGetType(): "QEMU", "TEST", ... */
 	bool is_test;             /* libvirt's built-in test driver */
+	/* Per observe cycle, reset by vf_lv_observe: saves a round trip per
+	 * object while converging. */
+	vf_lv_pool_seen *pools_seen; /* refreshed since the observe */
+	size_t n_pools_seen, cap_pools_seen;
+	vf_lv_vol_format *formats;   /* sorted by (pool, name) */
+	size_t n_formats;
 };
 
 /* ---- conn.c: connection and libvirt errors ------------------------------- */
@@ -27,6 +47,21 @@ struct vf_conn {
 int vf_lv_open(const char *uri, vf_conn **out, vf_error *err);
 void vf_lv_close(vf_conn *c);
 const char *vf_lv_uri(vf_conn *c);
+
+/* The per-observe caches: vf_lv__cycle_reset empties both and takes the
+ * formats of `o`'s volumes. */
+void vf_lv__cycle_reset(vf_conn *c, const vf_observed *o);
+/* The pool's entry when it was refreshed this cycle, else NULL. */
+const vf_lv_pool_seen *vf_lv__pool_seen(vf_conn *c, const char *pool);
+void vf_lv__pool_mark_seen(vf_conn *c, const char *pool, const char *type);
+/* The cached format entry of volume pool/name, or NULL when not known
+ * (then ask libvirt). */
+const vf_lv_vol_format *vf_lv__format_cached(vf_conn *c, const char *pool, const char *name);
+/* Forget pool/name: this connection created or deleted it. */
+void vf_lv__format_forget(vf_conn *c, const char *pool, const char *name);
+/* Forget all the cycle knows of a pool this connection (re)defines or
+ * removes: its refresh, its type, its volumes' formats. */
+void vf_lv__pool_forget(vf_conn *c, const char *pool);
 
 /* libvirt's last error on this thread: its message (never NULL) and code. */
 const char *vf_lv__msg(void);

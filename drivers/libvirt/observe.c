@@ -1,6 +1,10 @@
 /* observe.c: one read-only pass over a libvirt host: every pool, the volumes
  * of active pools and every domain, listed in bulk, each with its XML,
- * state, autostart and persistence. Changes nothing (no pool refresh).
+ * state, autostart and persistence. Those flags come from a few filtered
+ * listings and one virConnectGetAllDomainStats call, not from calls per
+ * object; per-object calls remain only as the fallback for a driver that
+ * lacks a bulk call (the test driver has no balloon or vCPU statistics).
+ * Changes nothing (no pool refresh).
  * Not for reading the XML itself: xml_parse.c does that. */
 #include "lv.h"
 
@@ -19,6 +23,74 @@ char *vf_lv__pool_xml_desc(virStoragePoolPtr p)
 		xml = virStoragePoolGetXMLDesc(p, 0);
 	return xml;
 }
+
+/* ---- sets of objects from filtered listings ------------------------------- */
+
+/* The UUIDs a filtered listing returned, sorted; `known` is false when the
+ * driver refused the listing (then each object is asked on its own). */
+typedef struct vf_lv_set {
+	unsigned char (*uuids)[VIR_UUID_BUFLEN];
+	size_t n;
+	bool known;
+} vf_lv_set;
+
+static int vf_lv__uuid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, VIR_UUID_BUFLEN);
+}
+
+static void vf_lv__set_sort(vf_lv_set *s)
+{
+	qsort(s->uuids, s->n, sizeof(*s->uuids), vf_lv__uuid_cmp);
+	s->known = true;
+}
+
+static void vf_lv__domain_set(virConnectPtr conn, unsigned flags, vf_lv_set *out)
+{
+	virDomainPtr *doms = NULL;
+	int n = virConnectListAllDomains(conn, &doms, flags);
+	*out = (vf_lv_set){ 0 };
+	if (n < 0)
+		return;
+	out->uuids = vf_calloc(n ? (size_t)n : 1, sizeof(*out->uuids));
+	for (int i = 0; i < n; i++) {
+		if (virDomainGetUUID(doms[i], out->uuids[out->n]) == 0)
+			out->n++;
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	vf_lv__set_sort(out);
+}
+
+static void vf_lv__pool_set(virConnectPtr conn, unsigned flags, vf_lv_set *out)
+{
+	virStoragePoolPtr *pools = NULL;
+	int n = virConnectListAllStoragePools(conn, &pools, flags);
+	*out = (vf_lv_set){ 0 };
+	if (n < 0)
+		return;
+	out->uuids = vf_calloc(n ? (size_t)n : 1, sizeof(*out->uuids));
+	for (int i = 0; i < n; i++) {
+		if (virStoragePoolGetUUID(pools[i], out->uuids[out->n]) == 0)
+			out->n++;
+		virStoragePoolFree(pools[i]);
+	}
+	free(pools);
+	vf_lv__set_sort(out);
+}
+
+/* 1 in the set, 0 not, -1 the set is not known. */
+static int vf_lv__set_has(const vf_lv_set *s, const unsigned char *uuid)
+{
+	if (!s->known)
+		return -1;
+	return bsearch(uuid, s->uuids, s->n, sizeof(*s->uuids), vf_lv__uuid_cmp) != NULL;
+}
+
+/* Pools: which are active, autostarted, persistent. */
+typedef struct vf_lv_pool_sets {
+	vf_lv_set active, autostart, persistent;
+} vf_lv_pool_sets;
 
 static int vf_lv__observe_volumes(virStoragePoolPtr pool, const char *pool_name, vf_observed *o,
 				  size_t *cap, vf_error *err)
@@ -55,8 +127,8 @@ static int vf_lv__observe_volumes(virStoragePoolPtr pool, const char *pool_name,
 	return r;
 }
 
-static int vf_lv__observe_pool(virStoragePoolPtr pool, vf_observed *o, size_t *cap,
-			       size_t *vcap, vf_error *err)
+static int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets,
+			       vf_observed *o, size_t *cap, size_t *vcap, vf_error *err)
 {
 	const char *name = virStoragePoolGetName(pool);
 	_cleanup_free_ char *xml = vf_lv__pool_xml_desc(pool);
@@ -69,11 +141,16 @@ static int vf_lv__observe_pool(virStoragePoolPtr pool, vf_observed *o, size_t *c
 	vf_obs_pool p = { .owner = -1, .group = -1, .mode = -1 };
 	p.name = vf_strdup(name);
 	virStoragePoolGetUUID(pool, p.uuid);
+	int in = vf_lv__set_has(&sets->autostart, p.uuid);
 	int autostart = 0;
-	if (virStoragePoolGetAutostart(pool, &autostart) == 0)
+	if (in >= 0)
+		p.autostart = in == 1;
+	else if (virStoragePoolGetAutostart(pool, &autostart) == 0)
 		p.autostart = autostart != 0;
-	p.active = virStoragePoolIsActive(pool) == 1;
-	p.persistent = virStoragePoolIsPersistent(pool) == 1;
+	in = vf_lv__set_has(&sets->active, p.uuid);
+	p.active = in >= 0 ? in == 1 : virStoragePoolIsActive(pool) == 1;
+	in = vf_lv__set_has(&sets->persistent, p.uuid);
+	p.persistent = in >= 0 ? in == 1 : virStoragePoolIsPersistent(pool) == 1;
 	int r = vf_lv__parse_pool(xml, &p, err);
 	VF_APPEND(o->pools, o->n_pools, *cap, p);
 	if (r < 0)
@@ -90,12 +167,78 @@ static const char *const vf_lv__state_names[] = {
 	[VIR_DOMAIN_CRASHED] = "crashed",   [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
 };
 
-static int vf_lv__observe_domain(virDomainPtr dom, vf_observed *o, size_t *cap, vf_error *err)
+/* ---- domains: what one virConnectGetAllDomainStats call tells ------------- */
+
+/* One domain's record; has_* false when the driver did not report it. */
+typedef struct vf_lv_dom_stats {
+	unsigned char uuid[VIR_UUID_BUFLEN];
+	bool has_state, has_vcpus, has_memory;
+	int state;
+	unsigned vcpus;           /* vcpu.current */
+	unsigned long long memory_kib; /* balloon.current */
+} vf_lv_dom_stats;
+
+/* Domains: which are active, autostarted, persistent, and their stats
+ * sorted by UUID (n_stats 0 when the driver has no bulk statistics). */
+typedef struct vf_lv_dom_facts {
+	vf_lv_set active, autostart, persistent;
+	vf_lv_dom_stats *stats;
+	size_t n_stats;
+} vf_lv_dom_facts;
+
+static void vf_lv__domain_stats(virConnectPtr conn, vf_lv_dom_facts *f)
+{
+	virDomainStatsRecordPtr *recs = NULL;
+	int n = virConnectGetAllDomainStats(conn,
+					    VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_BALLOON |
+						    VIR_DOMAIN_STATS_VCPU,
+					    &recs, 0);
+	if (n < 0)
+		return;
+	f->stats = vf_calloc(n ? (size_t)n : 1, sizeof(*f->stats));
+	for (int i = 0; i < n; i++) {
+		vf_lv_dom_stats *st = &f->stats[f->n_stats];
+		if (virDomainGetUUID(recs[i]->dom, st->uuid) < 0)
+			continue;
+		virTypedParameterPtr params = recs[i]->params;
+		int np = recs[i]->nparams;
+		st->has_state = virTypedParamsGetInt(params, np, "state.state", &st->state) == 1;
+		st->has_vcpus = virTypedParamsGetUInt(params, np, "vcpu.current", &st->vcpus) == 1;
+		st->has_memory = virTypedParamsGetULLong(params, np, "balloon.current",
+							 &st->memory_kib) == 1;
+		f->n_stats++;
+	}
+	virDomainStatsRecordListFree(recs);
+	qsort(f->stats, f->n_stats, sizeof(*f->stats), vf_lv__uuid_cmp);
+}
+
+static const vf_lv_dom_stats *vf_lv__stats_for(const vf_lv_dom_facts *f, const unsigned char *uuid)
+{
+	if (!f->n_stats)
+		return NULL;
+	return bsearch(uuid, f->stats, f->n_stats, sizeof(*f->stats), vf_lv__uuid_cmp);
+}
+
+static void vf_lv__dom_facts_free(vf_lv_dom_facts *f)
+{
+	free(f->active.uuids);
+	free(f->autostart.uuids);
+	free(f->persistent.uuids);
+	free(f->stats);
+}
+
+static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts, vf_observed *o,
+				 size_t *cap, vf_error *err)
 {
 	const char *name = virDomainGetName(dom);
+	unsigned char uuid[VIR_UUID_BUFLEN] = { 0 };
+	bool have_uuid = virDomainGetUUID(dom, uuid) == 0;
+	const vf_lv_dom_stats *st = have_uuid ? vf_lv__stats_for(facts, uuid) : NULL;
 	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
 	int state = VIR_DOMAIN_NOSTATE, reason = 0;
-	if (!xml || virDomainGetState(dom, &state, &reason, 0) < 0) {
+	if (st && st->has_state)
+		state = st->state;
+	if (!xml || (!(st && st->has_state) && virDomainGetState(dom, &state, &reason, 0) < 0)) {
 		free(xml);
 		if (vf_lv__vanished())
 			return 0;
@@ -105,7 +248,7 @@ static int vf_lv__observe_domain(virDomainPtr dom, vf_observed *o, size_t *cap, 
 	vf_obs_domain d = { 0 };
 	d.name = vf_strdup(name);
 	d.xml = xml;
-	virDomainGetUUID(dom, d.uuid);
+	memcpy(d.uuid, uuid, sizeof(d.uuid));
 	switch (state) {
 	case VIR_DOMAIN_RUNNING:
 	case VIR_DOMAIN_BLOCKED:
@@ -121,13 +264,22 @@ static int vf_lv__observe_domain(virDomainPtr dom, vf_observed *o, size_t *cap, 
 	bool known = state >= 0 && (size_t)state < VF_ARRAY_SIZE(vf_lv__state_names) &&
 		     vf_lv__state_names[state];
 	d.state_name = vf_strdup(known ? vf_lv__state_names[state] : "unknown");
+	int in = have_uuid ? vf_lv__set_has(&facts->autostart, uuid) : -1;
 	int autostart = 0;
-	if (virDomainGetAutostart(dom, &autostart) == 0)
+	if (in >= 0)
+		d.autostart = in == 1;
+	else if (virDomainGetAutostart(dom, &autostart) == 0)
 		d.autostart = autostart != 0;
-	d.persistent = virDomainIsPersistent(dom) == 1;
+	in = have_uuid ? vf_lv__set_has(&facts->persistent, uuid) : -1;
+	d.persistent = in >= 0 ? in == 1 : virDomainIsPersistent(dom) == 1;
 	/* Live figures for every active domain: paused ones keep theirs. */
+	in = have_uuid ? vf_lv__set_has(&facts->active, uuid) : -1;
+	bool active = in >= 0 ? in == 1 : virDomainIsActive(dom) == 1;
 	virDomainInfo info;
-	if (virDomainIsActive(dom) == 1 && virDomainGetInfo(dom, &info) == 0) {
+	if (active && st && st->has_vcpus && st->has_memory) {
+		d.live_vcpus = st->vcpus;
+		d.live_memory = (uint64_t)st->memory_kib * 1024;
+	} else if (active && virDomainGetInfo(dom, &info) == 0) {
 		d.live_vcpus = info.nrVirtCpu;
 		d.live_memory = (uint64_t)info.memory * 1024;
 	}
@@ -142,6 +294,8 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 	virStoragePoolPtr *pools = NULL;
 	virDomainPtr *doms = NULL;
 	int n_pools = 0, n_doms = 0, r = 0;
+	vf_lv_pool_sets psets = { 0 };
+	vf_lv_dom_facts facts = { 0 };
 
 	const char *type = virConnectGetType(c->conn);
 	o.hv_type = vf_strdup(type ? type : c->hv_type);
@@ -159,9 +313,12 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 		r = vf_error_set(err, VF_E_DRIVER, "cannot list storage pools: %s", vf_lv__msg());
 		goto cleanup;
 	}
+	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE, &psets.active);
+	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART, &psets.autostart);
+	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT, &psets.persistent);
 	size_t pcap = 0, vcap = 0, dcap = 0;
 	for (int i = 0; i < n_pools && r == 0; i++)
-		r = vf_lv__observe_pool(pools[i], &o, &pcap, &vcap, err);
+		r = vf_lv__observe_pool(pools[i], &psets, &o, &pcap, &vcap, err);
 	if (r < 0)
 		goto cleanup;
 
@@ -171,10 +328,19 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 		r = vf_error_set(err, VF_E_DRIVER, "cannot list domains: %s", vf_lv__msg());
 		goto cleanup;
 	}
+	vf_lv__domain_set(c->conn, VIR_CONNECT_LIST_DOMAINS_ACTIVE, &facts.active);
+	vf_lv__domain_set(c->conn, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, &facts.autostart);
+	vf_lv__domain_set(c->conn, VIR_CONNECT_LIST_DOMAINS_PERSISTENT, &facts.persistent);
+	vf_lv__domain_stats(c->conn, &facts);
 	for (int i = 0; i < n_doms && r == 0; i++)
-		r = vf_lv__observe_domain(doms[i], &o, &dcap, err);
+		r = vf_lv__observe_domain(doms[i], &facts, &o, &dcap, err);
 
 cleanup:
+	vf_lv__cycle_reset(c, r < 0 ? &(vf_observed){ 0 } : &o);
+	free(psets.active.uuids);
+	free(psets.autostart.uuids);
+	free(psets.persistent.uuids);
+	vf_lv__dom_facts_free(&facts);
 	for (int i = 0; i < n_pools; i++)
 		virStoragePoolFree(pools[i]);
 	free(pools);

@@ -6,6 +6,7 @@
 
 int vf_lv_pool_define(vf_conn *c, const vf_object *o, vf_error *err)
 {
+	vf_lv__pool_forget(c, o->name);
 	/* An existing pool with this UUID is redefined in place. */
 	_cleanup_pool_ virStoragePoolPtr old = virStoragePoolLookupByUUID(c->conn, o->uuid);
 	bool was_active = old && virStoragePoolIsActive(old) == 1;
@@ -86,6 +87,7 @@ static int vf_lv__pool_empty(virStoragePoolPtr p, const char *name, vf_error *er
 
 int vf_lv_pool_undefine(vf_conn *c, const char *name, bool delete_data, vf_error *err)
 {
+	vf_lv__pool_forget(c, name);
 	_cleanup_pool_ virStoragePoolPtr p = virStoragePoolLookupByName(c->conn, name);
 	if (!p)
 		return vf_error_set(err, VF_E_DRIVER, "cannot undefine storage pool \"%s\": %s",

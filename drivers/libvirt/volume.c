@@ -1,6 +1,7 @@
 /* volume.c: the storage driver's volume operations: create (after a pool
  * refresh, so files made behind libvirt's back clash instead of being
- * clobbered; backing volumes resolved through libvirt), grow, delete, and
+ * clobbered; once per pool per observe cycle, as a refresh scans the whole
+ * pool; backing volumes resolved through libvirt), grow, delete, and
  * create from an image (a libvirt stream upload) or as a clone.
  * Not for pools (pool.c) or XML (xml_build.c). */
 #include <errno.h>
@@ -16,6 +17,20 @@ static bool vf_lv__file_pool(const char *type)
 	return vf_streq(type, "dir") || vf_streq(type, "fs") || vf_streq(type, "netfs");
 }
 
+/* The type of a pool refreshed this cycle (its XML is read at most once a
+ * cycle); marks it refreshed: call right after refreshing it. Caller frees. */
+static char *vf_lv__pool_type_seen(vf_conn *c, virStoragePoolPtr p, const char *pool)
+{
+	const vf_lv_pool_seen *seen = vf_lv__pool_seen(c, pool);
+	if (seen)
+		return seen->type ? vf_strdup(seen->type) : NULL;
+	_cleanup_free_ char *pool_xml = vf_lv__pool_xml_desc(p);
+	char *type = pool_xml ? vf_lv__pool_type(pool_xml) : NULL;
+	if (pool_xml) /* a failed read is retried next time */
+		vf_lv__pool_mark_seen(c, pool, type);
+	return type;
+}
+
 int vf_lv_volume_create(vf_conn *c, const vf_object *o, vf_error *err)
 {
 	const vf_volume_spec *s = &o->u.volume;
@@ -27,7 +42,7 @@ int vf_lv_volume_create(vf_conn *c, const vf_object *o, vf_error *err)
 		return vf_error_set(err, VF_E_DRIVER,
 				    "cannot create volume \"%s\": storage pool \"%s\" is not active",
 				    o->name, s->pool);
-	if (virStoragePoolRefresh(p, 0) < 0)
+	if (!vf_lv__pool_seen(c, s->pool) && virStoragePoolRefresh(p, 0) < 0)
 		return vf_error_set(err, VF_E_DRIVER, "cannot refresh storage pool \"%s\": %s",
 				    s->pool, vf_lv__msg());
 	_cleanup_vol_ virStorageVolPtr clash = virStorageVolLookupByName(p, o->name);
@@ -38,8 +53,7 @@ int vf_lv_volume_create(vf_conn *c, const vf_object *o, vf_error *err)
 				    o->name, s->pool, path ? path : "a volume of that name");
 	}
 
-	_cleanup_free_ char *pool_xml = vf_lv__pool_xml_desc(p);
-	_cleanup_free_ char *pool_type = pool_xml ? vf_lv__pool_type(pool_xml) : NULL;
+	_cleanup_free_ char *pool_type = vf_lv__pool_type_seen(c, p, s->pool);
 
 	_cleanup_free_ char *backing_path = NULL;
 	_cleanup_free_ char *backing_format = NULL;
@@ -60,6 +74,7 @@ int vf_lv_volume_create(vf_conn *c, const vf_object *o, vf_error *err)
 
 	_cleanup_free_ char *xml =
 		vf_lv__volume_xml(o, vf_lv__file_pool(pool_type), backing_path, backing_format);
+	vf_lv__format_forget(c, s->pool, o->name);
 	_cleanup_vol_ virStorageVolPtr v = virStorageVolCreateXML(p, xml, 0);
 	if (!v)
 		return vf_error_set(err, VF_E_DRIVER,
@@ -100,6 +115,7 @@ int vf_lv_volume_resize(vf_conn *c, const char *pool, const char *name, uint64_t
 int vf_lv_volume_delete(vf_conn *c, const char *pool, const char *name, vf_error *err)
 {
 	_cleanup_vol_ virStorageVolPtr v = vf_lv__volume(c, pool, name);
+	vf_lv__format_forget(c, pool, name);
 	if (!v || virStorageVolDelete(v, 0) < 0)
 		return vf_error_set(err, VF_E_DRIVER,
 				    "cannot delete volume \"%s\" in storage pool \"%s\": %s", name, pool,
@@ -130,7 +146,8 @@ static virStoragePoolPtr vf_lv__pool_for_new(vf_conn *c, const vf_object *o, vf_
 			     o->name, s->pool, vf_lv__msg());
 		return NULL;
 	}
-	if (virStoragePoolIsActive(p) != 1 || virStoragePoolRefresh(p, 0) < 0) {
+	if (virStoragePoolIsActive(p) != 1 ||
+	    (!vf_lv__pool_seen(c, s->pool) && virStoragePoolRefresh(p, 0) < 0)) {
 		vf_error_set(err, VF_E_DRIVER,
 			     "cannot create volume \"%s\": storage pool \"%s\" is not active or cannot be refreshed",
 			     o->name, s->pool);
@@ -165,9 +182,9 @@ int vf_lv_volume_upload(vf_conn *c, const vf_object *o, const char *local_file, 
 		close(fd);
 		return -(int)err->code;
 	}
-	_cleanup_free_ char *pool_xml = vf_lv__pool_xml_desc(p);
-	_cleanup_free_ char *pool_type = pool_xml ? vf_lv__pool_type(pool_xml) : NULL;
+	_cleanup_free_ char *pool_type = vf_lv__pool_type_seen(c, p, s->pool);
 	bool file_pool = vf_lv__file_pool(pool_type);
+	vf_lv__format_forget(c, s->pool, o->name);
 
 	/* A file pool gets a raw file of exactly the image's size, so the
 	 * upload leaves nothing of a freshly formatted header behind; libvirt
@@ -254,8 +271,8 @@ int vf_lv_volume_clone(vf_conn *c, const vf_object *o, vf_error *err)
 	_cleanup_pool_ virStoragePoolPtr p = vf_lv__pool_for_new(c, o, err);
 	if (!p)
 		return -(int)err->code;
-	_cleanup_free_ char *pool_xml = vf_lv__pool_xml_desc(p);
-	_cleanup_free_ char *pool_type = pool_xml ? vf_lv__pool_type(pool_xml) : NULL;
+	_cleanup_free_ char *pool_type = vf_lv__pool_type_seen(c, p, s->pool);
+	vf_lv__format_forget(c, s->pool, o->name);
 	vf_object tmp = *o;
 	tmp.u.volume.has_backing = false;
 	tmp.u.volume.capacity = info.capacity; /* grown afterwards by volume_resize */
