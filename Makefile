@@ -159,11 +159,19 @@ $(BUILD)/fuzz/fuzz_manifest: tests/fuzz/fuzz_manifest.c $(BUILD)/fuzz/libfuzzvf.
 	@mkdir -p $(dir $@)
 	$(QLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libfuzzvf.a $(LDLIBS)
 
-fuzz: $(BUILD)/fuzz/fuzz_manifest
+# clang and its fuzzer runtime, valgrind: only these targets need them.
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev valgrind
+.PHONY: deps-fuzz
+deps-fuzz: deps
+	@sh tests/tools/deps.sh $(FUZZ_DEB_PKGS)
+
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory $(BUILD)/fuzz/fuzz_manifest
 	@sh tests/fuzz/run.sh $(BUILD)/fuzz/fuzz_manifest $(BUILD) $(FUZZ_SECONDS)
 
 bench-peers: deps $(OUT)/virtform $(OUT)/bench/floor
 	@bash tests/bench/peers.sh $(OUT)/virtform
 
-valgrind: $(TEST_BINS)
+valgrind: deps-fuzz
+	@$(MAKE) --no-print-directory $(TEST_BINS)
 	@sh tests/fuzz/valgrind.sh $(TEST_BINS)
