@@ -1,0 +1,341 @@
+# lib.sh: shared helpers for virtform's integration tests (bash), sourced by
+# every tests/integration/test_*.sh and by run.sh's per-test sweep. Starts a
+# libvirtd when none answers, names everything a test creates with a per-run
+# prefix, and removes exactly those objects (and its temp dirs) on exit.
+# Not for assertions about virtform's internals: tests assert what a user sees.
+#
+# A test does:   . "$(dirname "$0")/lib.sh"; vf_setup; ...; vf_pass
+# Environment:   VF_BIN (the virtform binary, required), VFIT_PREFIX (set by
+#                run.sh so it can sweep after a killed test; default vfit-$$-).
+
+set -u
+set -o pipefail
+
+VFIT_URI=qemu:///system
+VFIT_PREFIX=${VFIT_PREFIX:-vfit-$$-}
+VFIT_IMAGES=/var/lib/libvirt/images
+VFIT_STARTED_FILE=${VFIT_STARTED_FILE:-}   # run.sh: where to record daemons it started
+VFIT_TMPDIRS=()
+VFIT_STARTED_PIDS=()
+
+vsh() { virsh -q -c "$VFIT_URI" "$@"; }
+
+vf_log() { printf '# %s\n' "$*"; }
+
+vf_fail() {
+	printf 'FAIL: %s\n' "$*"
+	exit 1
+}
+
+# ---- the daemon ---------------------------------------------------------
+
+# Start virtlogd + libvirtd by hand unless a libvirtd already answers. Records
+# the pids of the daemons this call started (never of ones it found running)
+# in VFIT_STARTED_PIDS and, when set, in $VFIT_STARTED_FILE.
+vf_ensure_libvirtd() {
+	if virsh -c "$VFIT_URI" version >/dev/null 2>&1; then
+		return 0
+	fi
+	for cmd in libvirtd virtlogd virsh; do
+		if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ]; then
+			echo "vf_ensure_libvirtd: $cmd not installed (make deps installs libvirt-daemon-system)"
+			return 1
+		fi
+	done
+	mkdir -p /var/log/libvirt /run/libvirt /var/lib/libvirt/images
+	local path=$PATH:/usr/sbin:/sbin
+	# -r: a zombie left by an earlier daemon does not count as running.
+	if ! PATH=$path pgrep -x -r R,S,D virtlogd >/dev/null 2>&1; then
+		PATH=$path virtlogd -d -p /run/virtlogd.pid || { echo "vf_ensure_libvirtd: virtlogd -d failed"; return 1; }
+		vf__record_started /run/virtlogd.pid
+	fi
+	if ! PATH=$path pgrep -x -r R,S,D libvirtd >/dev/null 2>&1; then
+		PATH=$path libvirtd -d -p /run/libvirtd.pid || { echo "vf_ensure_libvirtd: libvirtd -d failed"; return 1; }
+		vf__record_started /run/libvirtd.pid
+	fi
+	local i
+	for i in $(seq 60); do
+		if virsh -c "$VFIT_URI" version >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.5
+	done
+	echo "vf_ensure_libvirtd: libvirtd did not answer on $VFIT_URI within 30 s:"
+	virsh -c "$VFIT_URI" version 2>&1 | sed 's/^/    /'
+	tail -n 20 /var/log/libvirt/libvirtd.log 2>/dev/null | sed 's/^/    /'
+	return 1
+}
+
+vf__record_started() {
+	local pidfile=$1 i pid=""
+	for i in $(seq 50); do
+		pid=$(cat "$pidfile" 2>/dev/null || true)
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	[ -n "$pid" ] || return 0
+	VFIT_STARTED_PIDS+=("$pid")
+	if [ -n "$VFIT_STARTED_FILE" ]; then
+		echo "$pid" >>"$VFIT_STARTED_FILE"
+	fi
+}
+
+# Stop, by pid, only the daemons listed (libvirtd first, then virtlogd).
+vf_stop_daemons() {
+	local pid i
+	for pid in "$@"; do
+		kill "$pid" 2>/dev/null || continue
+		for i in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
+}
+
+# kvm when the host offers it, else qemu (TCG). VFIT_DOMAIN_TYPE=qemu forces
+# TCG on a KVM host (to exercise what CI without /dev/kvm runs).
+vf_domain_type() {
+	if [ -n "${VFIT_DOMAIN_TYPE:-}" ]; then
+		echo "$VFIT_DOMAIN_TYPE"
+	elif virsh -c "$VFIT_URI" domcapabilities --virttype kvm >/dev/null 2>&1; then
+		echo kvm
+	else
+		echo qemu
+	fi
+}
+
+# ---- per-test setup and prefix cleanup ----------------------------------
+
+# A temp dir named with the prefix; vf_sweep_prefix removes it (called in a
+# command substitution, so it cannot record itself in VFIT_TMPDIRS).
+vf_mktemp() {
+	mktemp -d "${TMPDIR:-/tmp}/${VFIT_PREFIX}XXXXXX"
+}
+
+# Remove every libvirt object whose name starts with $1 (domains, then
+# volumes in such pools, then the pools and their directories); with --all,
+# also the temp and image dirs named with it. Touches nothing else: the
+# prefix must be non-trivial.
+vf_sweep_prefix() {
+	local p=$1 all=${2:-} d pool vol path
+	case "$p" in vfit-?*-) ;; *) echo "vf_sweep_prefix: refusing prefix '$p'"; return 1 ;; esac
+	for d in $(vsh list --all --name 2>/dev/null); do
+		case "$d" in "$p"*)
+			vsh destroy "$d" >/dev/null 2>&1
+			vsh undefine "$d" --nvram >/dev/null 2>&1 || vsh undefine "$d" >/dev/null 2>&1
+			;;
+		esac
+	done
+	for pool in $(vsh pool-list --all --name 2>/dev/null); do
+		case "$pool" in "$p"*) ;; *) continue ;; esac
+		vsh pool-start "$pool" >/dev/null 2>&1
+		path=$(vsh pool-dumpxml "$pool" 2>/dev/null | sed -n 's:.*<path>\(.*\)</path>.*:\1:p' | head -n 1)
+		for vol in $(vsh vol-list "$pool" 2>/dev/null | awk '{print $1}'); do
+			vsh vol-delete --pool "$pool" "$vol" >/dev/null 2>&1
+		done
+		vsh pool-destroy "$pool" >/dev/null 2>&1
+		vsh pool-delete "$pool" >/dev/null 2>&1
+		vsh pool-undefine "$pool" >/dev/null 2>&1
+		# A leftover directory is removed only when its name carries the prefix.
+		case "$(basename "${path:-/}")" in "$p"*) rm -rf "$path" ;; esac
+	done
+	[ "$all" = --all ] || return 0
+	# Temp dirs are named with the prefix too (vf_mktemp); a killed test's
+	# are removed by run.sh's sweep.
+	for d in "$VFIT_IMAGES/$p"* "${TMPDIR:-/tmp}/$p"*; do
+		[ -e "$d" ] && rm -rf "$d"
+	done
+	return 0
+}
+
+vf_cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	vf_sweep_prefix "$VFIT_PREFIX" --all
+	local d
+	for d in "${VFIT_TMPDIRS[@]}"; do
+		rm -rf "$d"
+	done
+	if [ "${#VFIT_STARTED_PIDS[@]}" -gt 0 ]; then
+		# Reverse order: libvirtd before virtlogd.
+		local rev=() i
+		for ((i = ${#VFIT_STARTED_PIDS[@]} - 1; i >= 0; i--)); do rev+=("${VFIT_STARTED_PIDS[i]}"); done
+		vf_stop_daemons "${rev[@]}"
+	fi
+	exit "$rc"
+}
+
+# Common start of a test: daemon, trap, a state dir ($STATE), a manifest dir
+# ($MAN), a directory for pool targets ($POOLS), the domain type ($DTYPE).
+vf_setup() {
+	[ -n "${VF_BIN:-}" ] && [ -x "$VF_BIN" ] || vf_fail "VF_BIN is not an executable virtform binary: '${VF_BIN:-}'"
+	trap vf_cleanup EXIT
+	trap 'exit 143' INT TERM
+	vf_ensure_libvirtd || vf_fail "libvirtd is not available"
+	STATE=$(vf_mktemp)
+	MAN=$(vf_mktemp)
+	# Pool targets live under libvirt's image dir: qemu runs as libvirt-qemu
+	# and could not traverse a 0700 mktemp dir under /tmp.
+	POOLS=$(mktemp -d "$VFIT_IMAGES/${VFIT_PREFIX}XXXXXX")
+	chmod 0755 "$POOLS"
+	VFIT_TMPDIRS+=("$POOLS")
+	DTYPE=$(vf_domain_type)
+	P=$VFIT_PREFIX
+	vf_log "prefix $P, domain type $DTYPE, state $STATE, manifests $MAN"
+}
+
+vf_pass() {
+	echo "PASS"
+	exit 0
+}
+
+# ---- running virtform ---------------------------------------------------
+
+# vf_run CMD ARGS... : run virtform against qemu:///system with $STATE;
+# output in $OUT, exit status in $RC. Echoes the command and its output.
+vf_run() {
+	local cmd=$1
+	shift
+	local args=()
+	case "$cmd" in
+	plan | apply) args=(-c "$VFIT_URI" --state-dir "$STATE") ;;
+	esac
+	RC=0
+	OUT=$("$VF_BIN" "$cmd" "${args[@]}" "$@" 2>&1) || RC=$?
+	printf '$ virtform %s %s\n' "$cmd" "$*"
+	printf '%s\n' "$OUT" | sed 's/^/  | /'
+	printf '  (exit %s)\n' "$RC"
+}
+
+# ---- manifests -----------------------------------------------------------
+
+# Write $2 (a YAML text) to $MAN/$1.
+vf_manifest() {
+	printf '%s\n' "$2" >"$MAN/$1"
+}
+
+# ---- assertions ----------------------------------------------------------
+
+assert_rc() { # expected-rc what
+	[ "$RC" = "$1" ] || vf_fail "$2: expected exit $1, got exit $RC; output was:
+$OUT"
+}
+
+assert_out_contains() { # fixed-string what
+	printf '%s\n' "$OUT" | grep -F -- "$1" >/dev/null || vf_fail "$2: expected output to contain '$1'; output was:
+$OUT"
+}
+
+assert_out_not_contains() {
+	if printf '%s\n' "$OUT" | grep -F -- "$1" >/dev/null; then
+		vf_fail "$2: expected output NOT to contain '$1'; output was:
+$OUT"
+	fi
+}
+
+assert_out_matches() { # extended-regex what
+	printf '%s\n' "$OUT" | grep -E -- "$1" >/dev/null || vf_fail "$2: expected a line matching /$1/; output was:
+$OUT"
+}
+
+assert_eq() { # expected seen what
+	[ "$1" = "$2" ] || vf_fail "$3: expected '$1', saw '$2'"
+}
+
+assert_domain_exists() {
+	vsh dominfo "$1" >/dev/null 2>&1 || vf_fail "domain $1: expected to exist; virsh list --all shows: $(vsh list --all --name | tr '\n' ' ')"
+}
+
+assert_domain_absent() {
+	if vsh dominfo "$1" >/dev/null 2>&1; then
+		vf_fail "domain $1: expected to be absent, but it exists (state $(vsh domstate "$1" 2>&1))"
+	fi
+}
+
+assert_domain_state() { # name state
+	local s
+	s=$(vsh domstate "$1" 2>&1 | head -n 1)
+	[ "$s" = "$2" ] || vf_fail "domain $1: expected state '$2', saw '$s'"
+}
+
+assert_pool_exists() {
+	vsh pool-info "$1" >/dev/null 2>&1 || vf_fail "pool $1: expected to exist; pools: $(vsh pool-list --all --name | tr '\n' ' ')"
+}
+
+assert_pool_absent() {
+	if vsh pool-info "$1" >/dev/null 2>&1; then
+		vf_fail "pool $1: expected to be absent, but it exists"
+	fi
+}
+
+assert_vol_exists() { # pool name
+	vsh vol-info --pool "$1" "$2" >/dev/null 2>&1 || vf_fail "volume $1/$2: expected to exist; volumes in $1: $(vsh vol-list "$1" 2>&1 | awk '{print $1}' | tr '\n' ' ')"
+}
+
+assert_vol_absent() {
+	vsh pool-refresh "$1" >/dev/null 2>&1
+	if vsh vol-info --pool "$1" "$2" >/dev/null 2>&1; then
+		vf_fail "volume $1/$2: expected to be absent, but it exists"
+	fi
+}
+
+# Capacity of a volume in bytes.
+vol_capacity() { # pool name
+	vsh vol-dumpxml --pool "$1" "$2" 2>/dev/null | sed -n "s:.*<capacity unit='bytes'>\([0-9]*\)</capacity>.*:\1:p" | head -n 1
+}
+
+# wait_for 'shell command' TIMEOUT_SECONDS: poll until it succeeds.
+wait_for() {
+	local cmd=$1 timeout=${2:-60} end
+	end=$((SECONDS + timeout))
+	# pipefail off: `... | grep -q` must not fail because grep closed early.
+	while ! (set +o pipefail; eval "$cmd") >/dev/null 2>&1; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "wait_for: '$cmd' still failing after ${timeout}s"
+			return 1
+		fi
+		sleep 0.2
+	done
+	return 0
+}
+
+# Names of live objects carrying the prefix, one per line, sorted.
+vf_prefixed_domains() { vsh list --all --name 2>/dev/null | awk '{print $1}' | grep "^$VFIT_PREFIX" | sort; }
+vf_prefixed_pools() { vsh pool-list --all --name 2>/dev/null | awk '{print $1}' | grep "^$VFIT_PREFIX" | sort; }
+
+# ---- manifest builders (print YAML; extra args are spec lines) ------------
+
+# yaml_pool NAME TARGET_PATH [SPEC_LINE...]
+yaml_pool() {
+	local name=$1 path=$2 l
+	shift 2
+	printf 'apiVersion: virtform/v1\nkind: StoragePool\nmetadata:\n  name: %s\nspec:\n  type: dir\n  target:\n    path: %s\n' "$name" "$path"
+	for l in "$@"; do printf '  %s\n' "$l"; done
+}
+
+# yaml_volume POOL NAME CAPACITY [SPEC_LINE...]   (format qcow2)
+yaml_volume() {
+	local pool=$1 name=$2 cap=$3 l
+	shift 3
+	printf 'apiVersion: virtform/v1\nkind: Volume\nmetadata:\n  name: %s\nspec:\n  pool: %s\n  capacity: %s\n  format: qcow2\n' "$name" "$pool" "$cap"
+	for l in "$@"; do printf '  %s\n' "$l"; done
+}
+
+# yaml_domain NAME POOL/VOL|- [SPEC_LINE...]: a tiny domain of $DTYPE, 1
+# vcpu, 128MiB, no graphics, no interfaces, state running; "-" = no disk.
+yaml_domain() {
+	local name=$1 disk=$2 l
+	shift 2
+	printf 'apiVersion: virtform/v1\nkind: Domain\nmetadata:\n  name: %s\nspec:\n  type: %s\n  vcpus: 1\n  memory: 128MiB\n  graphics: {type: none}\n' "$name" "$DTYPE"
+	if [ "$disk" != - ]; then
+		printf '  disks:\n    - volume: {pool: %s, name: %s}\n' "${disk%%/*}" "${disk#*/}"
+	fi
+	for l in "$@"; do printf '  %s\n' "$l"; done
+}
+
+# Assert the ledger parses as JSON (it is written atomically).
+assert_ledger_parses() {
+	[ -f "$STATE/ledger.json" ] || vf_fail "$STATE/ledger.json: expected to exist"
+	python3 -m json.tool "$STATE/ledger.json" >/dev/null 2>&1 ||
+		vf_fail "$STATE/ledger.json does not parse as JSON: $(head -c 400 "$STATE/ledger.json")"
+}

@@ -1,0 +1,60 @@
+# test_07_bad_input.sh: invalid manifests (an unknown field, a bad size unit,
+# broken YAML) make validate, plan and apply exit 1 with a compiler-style
+# `file:line:col: error:` line, and nothing is created on the host, not even
+# the valid objects declared next to them.
+. "$(dirname "$0")/lib.sh"
+vf_setup
+
+pool=${P}pool
+check_rejected() { # dir expected-location-regex what
+	local dir=$1 re=$2 what=$3 cmd
+	printf '%s\n' "$(yaml_pool "$pool" "$POOLS/pool")" >"$dir/good.yaml"
+	for cmd in validate plan apply; do
+		vf_run "$cmd" "$dir"
+		assert_rc 1 "$cmd of $what"
+		assert_out_matches "$re: error: " "$cmd of $what points at the offending node"
+	done
+	assert_pool_absent "$pool"
+	[ -e "$POOLS/pool" ] && vf_fail "$what: $POOLS/pool was created"
+	if [ -e "$STATE/ledger.json" ] && grep -F "$pool" "$STATE/ledger.json" >/dev/null; then
+		vf_fail "$what: the ledger records $pool: $(cat "$STATE/ledger.json")"
+	fi
+	assert_eq "" "$(vf_prefixed_domains)" "$what: domains with the prefix"
+}
+
+d=$(vf_mktemp)
+cat >"$d/bad.yaml" <<EOF2
+apiVersion: virtform/v1
+kind: Domain
+metadata:
+  name: ${P}bad
+spec:
+  type: $DTYPE
+  vcpus: 1
+  memroy: 128MiB
+EOF2
+check_rejected "$d" 'bad\.yaml:8:3' "an unknown field"
+assert_out_contains "memroy" "the error names the unknown field"
+
+d=$(vf_mktemp)
+cat >"$d/units.yaml" <<EOF2
+apiVersion: virtform/v1
+kind: Volume
+metadata:
+  name: v.qcow2
+spec:
+  pool: $pool
+  capacity: 12XB
+EOF2
+check_rejected "$d" 'units\.yaml:7:13' "a bad size unit"
+
+d=$(vf_mktemp)
+cat >"$d/syntax.yaml" <<EOF2
+apiVersion: virtform/v1
+kind: StoragePool
+metadata: {name: ${P}other}
+spec: {type: dir, target: {path: $POOLS/other}
+EOF2
+check_rejected "$d" 'syntax\.yaml:[0-9]+:[0-9]+' "broken YAML"
+assert_pool_absent "${P}other"
+vf_pass
