@@ -26,12 +26,8 @@ static void vf_dec__fail(vf_dec *d, vf_code code, vf_pos pos, const char *fmt, .
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	int r = vf_diag_addv(d->diags, code, pos, fmt, ap);
 	va_end(ap);
-	int r = vf_diag_add(d->diags, code, pos, "%s", msg);
-	free(msg);
 	if (!d->rc)
 		d->rc = r;
 }

@@ -31,9 +31,7 @@ int vf_error_set_at(vf_error *err, vf_code code, vf_pos pos, const char *src_fil
 		return -(int)code;
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	char *msg = vf_vasprintf(fmt, ap);
 	va_end(ap);
 	free(err->message);
 	*err = (vf_error){
@@ -54,18 +52,12 @@ void vf_error_clear(vf_error *err)
 	*err = (vf_error){ 0 };
 }
 
-int vf_diag_add_at(vf_diags *d, vf_code code, vf_pos pos, vf_pos other,
-		   const char *src_file, int src_line, const char *fmt, ...)
+int vf_diag_addv_at(vf_diags *d, vf_code code, vf_pos pos, vf_pos other, const char *src_file,
+		    int src_line, const char *fmt, va_list ap)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
-	va_end(ap);
 	vf_error e = {
 		.code = code,
-		.message = msg,
+		.message = vf_vasprintf(fmt, ap),
 		.pos = pos,
 		.other = other,
 		.src_file = src_file,
@@ -73,6 +65,16 @@ int vf_diag_add_at(vf_diags *d, vf_code code, vf_pos pos, vf_pos other,
 	};
 	VF_APPEND(d->items, d->n, d->cap, e);
 	return -(int)code;
+}
+
+int vf_diag_add_at(vf_diags *d, vf_code code, vf_pos pos, vf_pos other,
+		   const char *src_file, int src_line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vf_diag_addv_at(d, code, pos, other, src_file, src_line, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void vf_diags_free(vf_diags *d)

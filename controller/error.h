@@ -66,6 +66,10 @@ typedef struct vf_diags {
 /* Append one problem; returns -code so callers can `return vf_diag_add(...)`. */
 int vf_diag_add_at(vf_diags *d, vf_code code, vf_pos pos, vf_pos other,
 		   const char *src_file, int src_line, const char *fmt, ...) VF_PRINTF(7, 8);
+int vf_diag_addv_at(vf_diags *d, vf_code code, vf_pos pos, vf_pos other, const char *src_file,
+		    int src_line, const char *fmt, va_list ap) VF_PRINTF(7, 0);
+#define vf_diag_addv(d, code, pos, fmt, ap) \
+	vf_diag_addv_at((d), (code), (pos), (vf_pos){ 0 }, __FILE__, __LINE__, (fmt), (ap))
 #define vf_diag_add(d, code, pos, ...) \
 	vf_diag_add_at((d), (code), (pos), (vf_pos){ 0 }, __FILE__, __LINE__, __VA_ARGS__)
 #define vf_diag_add2(d, code, pos, other, ...) \

@@ -274,12 +274,9 @@ static void vf_step_reason(vf_step *s, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *r = NULL;
-	if (vasprintf(&r, fmt, ap) < 0)
-		abort();
-	va_end(ap);
 	free(s->reason);
-	s->reason = r;
+	s->reason = vf_vasprintf(fmt, ap);
+	va_end(ap);
 }
 
 static void vf_plan__push(vf_plan_builder *b, vf_step *s)

@@ -53,15 +53,20 @@ char *vf_strndup(const char *s, size_t n)
 	return d;
 }
 
+char *vf_vasprintf(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		vf_oom();
+	return s;
+}
+
 char *vf_asprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
 	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
+	char *s = vf_vasprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		vf_oom();
 	return s;
 }
 

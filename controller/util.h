@@ -3,6 +3,7 @@
  * Not for anything with a policy of its own; that lives in its module. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@ void *vf_realloc(void *p, size_t n);
 char *vf_strdup(const char *s);              /* NULL in, NULL out */
 char *vf_strndup(const char *s, size_t n);
 char *vf_asprintf(const char *fmt, ...) VF_PRINTF(1, 2);
+char *vf_vasprintf(const char *fmt, va_list ap) VF_PRINTF(1, 0);
 
 /* Grow *arr (of *cap elements of size elsz) so index n fits. */
 void vf_grow(void *arr, size_t *cap, size_t n, size_t elsz);

@@ -42,12 +42,8 @@ static int vf_yaml__problem(vf_yparser *p, vf_code code, vf_pos pos, const char 
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	int r = vf_diag_addv(p->diags, code, pos, fmt, ap);
 	va_end(ap);
-	int r = vf_diag_add(p->diags, code, pos, "%s", msg);
-	free(msg);
 	if (!p->rc)
 		p->rc = r;
 	return r;

@@ -131,9 +131,7 @@ void vf_lv__attrf(xmlNodePtr node, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *v = NULL;
-	if (vasprintf(&v, fmt, ap) < 0)
-		abort();
+	char *v = vf_vasprintf(fmt, ap);
 	va_end(ap);
 	vf_lv__attr(node, name, v);
 	free(v);
