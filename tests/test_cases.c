@@ -21,20 +21,7 @@
 #include "controller/plan.h"
 #include "controller/planprint.h"
 #include "drivers/driver.h"
-
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	vf_buf b = { 0 };
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		vf_buf_addn(&b, chunk, n);
-	fclose(f);
-	return vf_buf_steal(&b);
-}
+#include "harness/harness.h"
 
 static bool exists(const char *path)
 {
@@ -84,7 +71,7 @@ static char *run_case(const char *dir)
 
 	/* optional `replace`: one --replace argument a line */
 	_cleanup_free_ char *rpath = vf_asprintf("%s/replace", dir);
-	_cleanup_free_ char *rtext = read_all(rpath);
+	_cleanup_free_ char *rtext = vf_test_read_file(rpath);
 	const char *replace[16];
 	size_t n_replace = 0;
 	for (char *save = NULL, *tok = rtext ? strtok_r(rtext, "\n", &save) : NULL;
@@ -130,7 +117,7 @@ static void test_case(void **state)
 		fclose(f);
 		return;
 	}
-	_cleanup_free_ char *want = read_all(exp_path);
+	_cleanup_free_ char *want = vf_test_read_file(exp_path);
 	if (!want)
 		fail_msg("%s: no expected-plan.txt; got:\n%s", name, got);
 	if (strcmp(want, got) != 0)

@@ -12,56 +12,24 @@
 #include <unistd.h>
 
 #include "controller/ledger.h"
-
-static char *make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/vf-ledger-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	assert_non_null(d);
-	return vf_strdup(d);
-}
-
-static void rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			_cleanup_free_ char *p = vf_asprintf("%s/%s", dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	_cleanup_free_ char *p = vf_asprintf("%s/%s", dir, name);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
+#include "harness/harness.h"
 
 static void test_missing_file_is_empty(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("ledger");
 	vf_ledger l = { 0 };
 	vf_error err = { 0 };
 	assert_int_equal(vf_ledger_load(dir, &l, &err), 0);
 	assert_int_equal(l.n, 0);
 	vf_ledger_free(&l);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 static void test_round_trip(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("ledger");
 	_cleanup_free_ char *sub = vf_asprintf("%s/state", dir);
 	vf_ledger l = { 0 };
 	vf_error err = { 0 };
@@ -104,8 +72,8 @@ static void test_round_trip(void **state)
 
 	vf_ledger_free(&back);
 	vf_ledger_free(&l);
-	rm_tree(sub);
-	rm_tree(dir);
+	vf_test_rm_tree(sub);
+	vf_test_rm_tree(dir);
 }
 
 static void test_put_updates_and_drop_removes(void **state)
@@ -140,8 +108,9 @@ static void test_refuses_foreign_files(void **state)
 		"{\"version\": 1, \"entries\": [{\"kind\": \"Domain\", \"name\": \"x\", \"uuid\": \"nope\"}]}",
 	};
 	for (size_t i = 0; i < VF_ARRAY_SIZE(bad); i++) {
-		_cleanup_free_ char *dir = make_tmpdir();
-		write_file(dir, "ledger.json", bad[i]);
+		_cleanup_free_ char *dir = vf_test_tmpdir("ledger");
+		_cleanup_free_ char *ledger = vf_asprintf("%s/ledger.json", dir);
+		vf_test_write_file(ledger, bad[i]);
 		vf_ledger l = { 0 };
 		vf_error err = { 0 };
 		assert_int_equal(vf_ledger_load(dir, &l, &err), -VF_E_IO);
@@ -149,7 +118,7 @@ static void test_refuses_foreign_files(void **state)
 		assert_non_null(strstr(err.message, "ledger.json"));
 		assert_int_equal(l.n, 0);
 		vf_error_clear(&err);
-		rm_tree(dir);
+		vf_test_rm_tree(dir);
 	}
 }
 

@@ -20,38 +20,11 @@
 
 #include "drivers/driver.h"
 #include "drivers/lock/syscalls.h"
+#include "harness/harness.h"
 
 static const vf_lock_driver *drv = &vf_fcntl_lock_driver;
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static char *make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/vf-lock-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	assert_non_null(d);
-	return vf_strdup(d);
-}
-
-static void rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			_cleanup_free_ char *p = vf_asprintf("%s/%s", dir, e->d_name);
-			struct stat st;
-			if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-				rm_tree(p);
-			else
-				unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static char *make_file(const char *dir, const char *name)
 {
@@ -200,7 +173,7 @@ static int teardown_fakes(void **state)
 static void test_backoff_schedule_until_deadline(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *file = make_file(dir, "disk.img");
 	setlk_fail_times = -1;
 	setlk_errno = EAGAIN;
@@ -220,13 +193,13 @@ static void test_backoff_schedule_until_deadline(void **state)
 	assert_true(contains(err.message, file));
 	assert_true(contains(err.message, "after waiting 3 s"));
 	vf_error_clear(&err);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 static void test_busy_then_free_retries(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *file = make_file(dir, "disk.img");
 	setlk_fail_times = 3;
 	setlk_errno = EACCES;   /* some systems say EACCES for "busy" */
@@ -241,13 +214,13 @@ static void test_busy_then_free_retries(void **state)
 	assert_int_equal(setlk_calls, 4);
 	assert_true(vf_fcntl_lock_fd(tok) >= 0);
 	drv->unlock(tok);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 static void test_other_errors_fail_at_once(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *file = make_file(dir, "disk.img");
 	setlk_fail_times = -1;
 	setlk_errno = EIO;
@@ -268,13 +241,13 @@ static void test_other_errors_fail_at_once(void **state)
 	assert_int_equal(n_sleeps, 0);
 	assert_true(contains(err.message, strerror(ENOENT)));
 	vf_error_clear(&err);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 static void test_wait_zero_fails_without_sleeping(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	setlk_fail_times = -1;
 	setlk_errno = EAGAIN;
 	vf_lock_token *tok = NULL;
@@ -284,7 +257,7 @@ static void test_wait_zero_fails_without_sleeping(void **state)
 	assert_int_equal(setlk_calls, 1);
 	assert_true(contains(err.message, dir));
 	vf_error_clear(&err);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 /* ---- many files ------------------------------------------------------------ */
@@ -292,7 +265,7 @@ static void test_wait_zero_fails_without_sleeping(void **state)
 static void test_many_locks_in_sorted_order(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *a = make_file(dir, "a.img");
 	_cleanup_free_ char *b = make_file(dir, "b.img");
 	_cleanup_free_ char *c = make_file(dir, "c.img");
@@ -320,13 +293,13 @@ static void test_many_locks_in_sorted_order(void **state)
 	assert_int_equal(drv->query(VF_LOCK_METADATA, c, &h, &err), 0);
 	assert_false(h.held);
 	assert_int_equal(h.pid, 0);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 static void test_many_releases_what_it_took_on_failure(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *a = make_file(dir, "a.img");
 	_cleanup_free_ char *b = make_file(dir, "b.img");
 	_cleanup_free_ char *z = vf_asprintf("%s/z-missing.img", dir);
@@ -343,7 +316,7 @@ static void test_many_releases_what_it_took_on_failure(void **state)
 	holder_child cb = spawn_raw_holder(b, VF_LOCK_METADATA_BYTE, F_WRLCK, 0);
 	reap(&ca, false);
 	reap(&cb, false);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 /* ---- the reconcile lock ------------------------------------------------------ */
@@ -386,7 +359,7 @@ static char *child_try_reconcile(const char *dir, unsigned wait_ms)
 static void test_reconcile_second_apply_is_refused_naming_holder(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *top = make_tmpdir();
+	_cleanup_free_ char *top = vf_test_tmpdir("lock");
 	_cleanup_free_ char *dir = vf_asprintf("%s/state/virtform", top);   /* created */
 	vf_lock_token *tok = NULL;
 	vf_error err = { 0 };
@@ -423,13 +396,13 @@ static void test_reconcile_second_apply_is_refused_naming_holder(void **state)
 	drv->unlock(tok);
 	_cleanup_free_ char *after = child_try_reconcile(dir, 0);
 	assert_true(strncmp(after, "0 0\n", 4) == 0);
-	rm_tree(top);
+	vf_test_rm_tree(top);
 }
 
 static void test_reconcile_crashed_holder_blocks_nobody(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	int ready[2];
 	assert_int_equal(pipe(ready), 0);
 	pid_t pid = fork();
@@ -469,7 +442,7 @@ static void test_reconcile_crashed_holder_blocks_nobody(void **state)
 	vf_lock_token *tok = NULL;
 	assert_int_equal(drv->lock(VF_LOCK_RECONCILE, dir, 0, &tok, NULL, &err), 0);
 	drv->unlock(tok);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 /* ---- the metadata lock -------------------------------------------------------- */
@@ -477,7 +450,7 @@ static void test_reconcile_crashed_holder_blocks_nobody(void **state)
 static void test_metadata_times_out_naming_holder(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *file = make_file(dir, "web.qcow2");
 	holder_child c = spawn_raw_holder(file, VF_LOCK_METADATA_BYTE, F_WRLCK, 0);
 	vf_lock_token *tok = NULL;
@@ -501,13 +474,13 @@ static void test_metadata_times_out_naming_holder(void **state)
 	assert_int_equal(drv->lock(VF_LOCK_METADATA, file, 0, &tok, NULL, &err), 0);
 	drv->unlock(tok);
 	reap(&lease, false);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 static void test_metadata_succeeds_when_holder_lets_go(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *file = make_file(dir, "web.qcow2");
 	holder_child c = spawn_raw_holder(file, VF_LOCK_METADATA_BYTE, F_WRLCK, 100);
 	vf_lock_token *tok = NULL;
@@ -526,13 +499,13 @@ static void test_metadata_succeeds_when_holder_lets_go(void **state)
 	assert_int_equal(fl.l_type, F_WRLCK);
 	close(fd);   /* a close() here drops nothing: the OFD probe took no lock */
 	drv->unlock(tok);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 static void test_metadata_same_process_waits_and_keeps_lock(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *file = make_file(dir, "web.qcow2");
 	vf_lock_token *first = NULL, *second = NULL;
 	vf_error err = { 0 };
@@ -553,7 +526,7 @@ static void test_metadata_same_process_waits_and_keeps_lock(void **state)
 	drv->unlock(first);
 	assert_int_equal(drv->lock(VF_LOCK_METADATA, file, 0, &second, NULL, &err), 0);
 	drv->unlock(second);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 /* ---- leases ----------------------------------------------------------------- */
@@ -561,7 +534,7 @@ static void test_metadata_same_process_waits_and_keeps_lock(void **state)
 static void test_lease_direct(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *file = make_file(dir, "web.qcow2");
 	_cleanup_free_ char *conf = vf_asprintf("%s/no-such.conf", dir);
 	vf_lease l = { 0 };
@@ -601,21 +574,13 @@ static void test_lease_direct(void **state)
 	_cleanup_free_ char *missing = vf_asprintf("%s/new.qcow2", dir);
 	assert_int_equal(vf_lease_query(missing, conf, &l, &err), 0);
 	assert_false(l.held);
-	rm_tree(dir);
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	vf_test_rm_tree(dir);
 }
 
 static void test_lease_indirect_lockspace(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *space = vf_asprintf("%s/files", dir);
 	assert_int_equal(mkdir(space, 0700), 0);
 	_cleanup_free_ char *conf = vf_asprintf("%s/qemu-lockd.conf", dir);
@@ -624,7 +589,7 @@ static void test_lease_indirect_lockspace(void **state)
 						"auto_disk_leases = 1\n"
 						"file_lockspace_dir = \"%s\"\n",
 						space);
-	write_text(conf, text);
+	vf_test_write_file(conf, text);
 	/* The disk need not exist here: only its name is hashed.
 	 * printf %s /var/lib/libvirt/images/web.qcow2 | sha256sum */
 	const char *disk = "/var/lib/libvirt/images/web.qcow2";
@@ -652,18 +617,18 @@ static void test_lease_indirect_lockspace(void **state)
 	vf_lease_clear(&l);
 
 	/* With the key commented out only the direct lockspace applies. */
-	write_text(conf, "#file_lockspace_dir = \"/var/lib/libvirt/lockd/files\"\n");
+	vf_test_write_file(conf, "#file_lockspace_dir = \"/var/lib/libvirt/lockd/files\"\n");
 	assert_int_equal(vf_lease_query(disk, conf, &l, &err), 0);
 	assert_false(l.held);
 	reap(&c, false);
 
 	/* A conf that is not libvirt syntax is an error naming the line. */
-	write_text(conf, "\nfile_lockspace_dir = /unquoted\n");
+	vf_test_write_file(conf, "\nfile_lockspace_dir = /unquoted\n");
 	assert_int_equal(vf_lease_query(disk, conf, &l, &err), -VF_E_SYNTAX);
 	_cleanup_free_ char *where = vf_asprintf("%s:2:", conf);
 	assert_true(contains(err.message, where));
 	vf_error_clear(&err);
-	rm_tree(dir);
+	vf_test_rm_tree(dir);
 }
 
 int main(void)

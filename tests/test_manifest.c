@@ -15,29 +15,9 @@
 #include <unistd.h>
 
 #include "controller/manifest.h"
+#include "harness/harness.h"
 
 #define INVALID_DIR FIXTURESDIR "/invalid"
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	vf_buf b = { 0 };
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		vf_buf_addn(&b, chunk, n);
-	fclose(f);
-	return vf_buf_steal(&b);
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* The diags as `FILE:LINE:COL: error: MESSAGE` lines, as .expected holds them. */
 static char *format_diags(const vf_diags *d)
@@ -110,7 +90,8 @@ static void test_invalid_corpus(void **state)
 		vf_diags diags = { 0 };
 		int r = load1(input, &d, &diags);
 		_cleanup_free_ char *got = format_diags(&diags);
-		_cleanup_free_ char *want = read_text(exp_path);
+		_cleanup_free_ char *want = vf_test_read_file(exp_path);
+		assert_non_null(want);
 		bool ok = r < 0 && diags.n > 0 && d.n == 0 && strcmp(got, want) == 0 &&
 			  r == -(int)diags.items[0].code;
 		if (!ok) {
@@ -535,8 +516,8 @@ static void test_discovery(void **state)
 	assert_int_equal(mkdir("root/sub", 0755), 0);
 	_cleanup_free_ char *a = vf_asprintf(pool_doc, "inside", "inside");
 	_cleanup_free_ char *b = vf_asprintf(pool_doc, "outside", "outside");
-	write_text("root/sub/.real", a);    /* hidden: loaded only through the link */
-	write_text("outside.yaml", b);
+	vf_test_write_file("root/sub/.real", a);    /* hidden: loaded only through the link */
+	vf_test_write_file("outside.yaml", b);
 	assert_int_equal(symlink("sub/.real", "root/link.yaml"), 0);
 	assert_int_equal(symlink("../outside.yaml", "root/escape.yaml"), 0);
 	assert_int_equal(symlink("../..", "root/sub/up"), 0);   /* a directory out of the tree */

@@ -170,7 +170,7 @@ vf_cleanup() {
 vf_setup() {
 	[ -n "${VF_BIN:-}" ] && [ -x "$VF_BIN" ] || vf_fail "VF_BIN is not an executable virtform binary: '${VF_BIN:-}'"
 	trap vf_cleanup EXIT
-	trap 'exit 143' INT TERM
+	trap 'exit 143' INT TERM HUP
 	vf_ensure_libvirtd || vf_fail "libvirtd is not available"
 	STATE=$(vf_mktemp)
 	MAN=$(vf_mktemp)

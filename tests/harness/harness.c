@@ -1,0 +1,57 @@
+/* harness.c: file helpers shared by the cmocka tests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "controller/util.h"
+#include "harness.h"
+
+char *vf_test_tmpdir(const char *tag)
+{
+	_cleanup_free_ char *tmpl = vf_asprintf("/tmp/vf-%s-XXXXXX", tag);
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return vf_strdup(d);
+}
+
+static int vf_test__rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void vf_test_rm_tree(const char *path)
+{
+	nftw(path, vf_test__rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *vf_test_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	vf_buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		vf_buf_addn(&b, chunk, n);
+	fclose(f);
+	return vf_buf_steal(&b);
+}
+
+void vf_test_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}

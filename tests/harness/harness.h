@@ -1,0 +1,13 @@
+/* harness.h: the few file helpers every cmocka test needs (temporary
+ * directories, reading and writing whole files), so each test file reads
+ * as the behaviour it checks. Failures fail the calling test. */
+#pragma once
+
+/* A new empty directory under /tmp named after `tag`; caller frees. */
+char *vf_test_tmpdir(const char *tag);
+/* Remove `path` and everything under it (symlinks are not followed). */
+void vf_test_rm_tree(const char *path);
+/* The whole file as a string; NULL when it cannot be opened. Caller frees. */
+char *vf_test_read_file(const char *path);
+/* Create or truncate `path` with `text`. */
+void vf_test_write_file(const char *path, const char *text);
