@@ -92,13 +92,21 @@ typedef struct vf_lv_pool_sets {
 	vf_lv_set active, autostart, persistent;
 } vf_lv_pool_sets;
 
+/* A pool stopped between its listing and reading its volumes (libvirt says
+ * "operation invalid: pool is not active"): its volumes are not there to
+ * observe, which is what a later listing would say too. */
+static bool vf_lv__vol_vanished(void)
+{
+	return vf_lv__vanished() || vf_lv__code() == VIR_ERR_OPERATION_INVALID;
+}
+
 static int vf_lv__observe_volumes(virStoragePoolPtr pool, const char *pool_name, vf_observed *o,
 				  size_t *cap, vf_error *err)
 {
 	virStorageVolPtr *vols = NULL;
 	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
 	if (n < 0) {
-		if (vf_lv__vanished())
+		if (vf_lv__vol_vanished())
 			return 0;
 		return vf_error_set(err, VF_E_DRIVER, "cannot list the volumes of storage pool \"%s\": %s",
 				    pool_name, vf_lv__msg());
@@ -110,7 +118,7 @@ static int vf_lv__observe_volumes(virStoragePoolPtr pool, const char *pool_name,
 			const char *name = virStorageVolGetName(vols[i]);
 			_cleanup_free_ char *xml = virStorageVolGetXMLDesc(vols[i], 0);
 			if (!xml) {
-				if (!vf_lv__vanished())
+				if (!vf_lv__vol_vanished())
 					r = vf_error_set(err, VF_E_DRIVER,
 							 "cannot read volume \"%s\" in storage pool \"%s\": %s",
 							 name, pool_name, vf_lv__msg());
@@ -173,6 +181,7 @@ static const char *const vf_lv__state_names[] = {
 typedef struct vf_lv_dom_stats {
 	unsigned char uuid[VIR_UUID_BUFLEN];
 	bool has_state, has_vcpus, has_memory;
+	int reason;
 	int state;
 	unsigned vcpus;           /* vcpu.current */
 	unsigned long long memory_kib; /* balloon.current */
@@ -203,6 +212,8 @@ static void vf_lv__domain_stats(virConnectPtr conn, vf_lv_dom_facts *f)
 		virTypedParameterPtr params = recs[i]->params;
 		int np = recs[i]->nparams;
 		st->has_state = virTypedParamsGetInt(params, np, "state.state", &st->state) == 1;
+		if (virTypedParamsGetInt(params, np, "state.reason", &st->reason) != 1)
+			st->reason = 0;
 		st->has_vcpus = virTypedParamsGetUInt(params, np, "vcpu.current", &st->vcpus) == 1;
 		st->has_memory = virTypedParamsGetULLong(params, np, "balloon.current",
 							 &st->memory_kib) == 1;
@@ -236,8 +247,10 @@ static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts,
 	const vf_lv_dom_stats *st = have_uuid ? vf_lv__stats_for(facts, uuid) : NULL;
 	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
 	int state = VIR_DOMAIN_NOSTATE, reason = 0;
-	if (st && st->has_state)
+	if (st && st->has_state) {
 		state = st->state;
+		reason = st->reason;
+	}
 	if (!xml || (!(st && st->has_state) && virDomainGetState(dom, &state, &reason, 0) < 0)) {
 		free(xml);
 		if (vf_lv__vanished())
@@ -255,7 +268,9 @@ static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts,
 		d.state = VF_RUN_RUNNING;
 		break;
 	case VIR_DOMAIN_PAUSED:
-		d.state = VF_RUN_PAUSED;
+		/* Paused while qemu starts up is a start in progress (libvirtd
+		 * finishes a start whose client was killed): it is running. */
+		d.state = reason == VIR_DOMAIN_PAUSED_STARTING_UP ? VF_RUN_RUNNING : VF_RUN_PAUSED;
 		break;
 	default:
 		d.state = VF_RUN_SHUTOFF;
