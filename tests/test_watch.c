@@ -30,7 +30,7 @@
 #include "controller/watch_sched.h"
 
 /* Generous: these are upper bounds on waiting, never speed assertions. */
-#define WAIT_MS 60000 /* generous: CI machines are shared and slow; speed is not what this tests */
+#define WAIT_MS 60000
 
 static bool wait_readable(int fd, int timeout_ms)
 {
