@@ -170,7 +170,7 @@ fuzz: deps-fuzz
 	@sh tests/fuzz/run.sh $(BUILD)/fuzz/fuzz_manifest $(BUILD) $(FUZZ_SECONDS)
 
 bench-peers: deps $(OUT)/virtform $(OUT)/bench/floor
-	@bash tests/bench/peers.sh $(OUT)/virtform
+	@bash tests/bench/peers.sh $(OUT)
 
 valgrind: deps-fuzz
 	@$(MAKE) --no-print-directory $(TEST_BINS)
