@@ -73,3 +73,5 @@ else
 	{ echo "# virtform benchmarks"; echo; cat "$gen"; } >"$doc"
 fi
 echo "bench: wrote $doc"
+# The watch daemon's reaction times (own section of docs/benchmarks.md).
+bash tests/bench/watch.sh "$OUT/virtform"
