@@ -277,8 +277,16 @@ static void vf_watch__settle_backoff(vf_watch *w, const vf_reconcile_result *res
 		if (s->action == VF_ACT_BLOCKED || !vf_pass__did(ctx, key) ||
 		    vf_backoff_waiting(&w->backoff, key, now))
 			continue;
-		_cleanup_free_ char *msg = vf_asprintf("still differs after applying: %s",
-							s->reason ? s->reason : "re-plan not empty");
+		/* Name the first differing field: a race with libvirt (a state
+		 * still settling) is then visible in the log. */
+		const vf_change *c = s->n_changes ? &s->changes[0] : NULL;
+		_cleanup_free_ char *msg =
+			c ? vf_asprintf("still differs after applying: %s (%s: %s -> %s)",
+					s->reason ? s->reason : "re-plan not empty", c->field,
+					c->old_value ? c->old_value : "(none)",
+					c->new_value ? c->new_value : "(none)")
+			  : vf_asprintf("still differs after applying: %s",
+					s->reason ? s->reason : "re-plan not empty");
 		const vf_backoff_entry *e = vf_backoff_fail(&w->backoff, key, now, msg);
 		vf_watch_log(4, "%s: %s (attempt %u)", key, msg, e->failures);
 	}
