@@ -406,7 +406,8 @@ void vf_ystream_free(vf_ystream *s)
 	*s = (vf_ystream){ 0 };
 }
 
-const vf_ynode *vf_ynode_key(const vf_ynode *map, const char *key)
+/* The pair of `map` whose key is the scalar `key`; NULL if none. */
+static const vf_ypair *vf_ynode__pair(const vf_ynode *map, const char *key)
 {
 	if (!map || map->type != VF_YNODE_MAP)
 		return NULL;
@@ -414,22 +415,21 @@ const vf_ynode *vf_ynode_key(const vf_ynode *map, const char *key)
 	for (size_t i = 0; i < map->n_pairs; i++) {
 		const vf_ynode *k = map->pairs[i].key;
 		if (k->type == VF_YNODE_SCALAR && k->len == kl && memcmp(k->value, key, kl) == 0)
-			return k;
+			return &map->pairs[i];
 	}
 	return NULL;
 }
 
+const vf_ynode *vf_ynode_key(const vf_ynode *map, const char *key)
+{
+	const vf_ypair *p = vf_ynode__pair(map, key);
+	return p ? p->key : NULL;
+}
+
 const vf_ynode *vf_ynode_get(const vf_ynode *map, const char *key)
 {
-	if (!map || map->type != VF_YNODE_MAP)
-		return NULL;
-	size_t kl = strlen(key);
-	for (size_t i = 0; i < map->n_pairs; i++) {
-		const vf_ynode *k = map->pairs[i].key;
-		if (k->type == VF_YNODE_SCALAR && k->len == kl && memcmp(k->value, key, kl) == 0)
-			return map->pairs[i].value;
-	}
-	return NULL;
+	const vf_ypair *p = vf_ynode__pair(map, key);
+	return p ? p->value : NULL;
 }
 
 bool vf_ynode_is_null(const vf_ynode *n)

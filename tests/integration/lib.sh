@@ -193,15 +193,18 @@ vf_pass() {
 
 # vf_run CMD ARGS... : run virtform against qemu:///system with $STATE;
 # output in $OUT, exit status in $RC. Echoes the command and its output.
+# With VFIT_BOUND=SECONDS set, a run that hangs is killed after that long
+# (exit 124) instead of hanging the test.
 vf_run() {
 	local cmd=$1
 	shift
-	local args=()
+	local args=() bound=()
 	case "$cmd" in
 	plan | apply) args=(-c "$VFIT_URI" --state-dir "$STATE") ;;
 	esac
+	[ -n "${VFIT_BOUND:-}" ] && bound=(timeout -k 5 "$VFIT_BOUND")
 	RC=0
-	OUT=$("$VF_BIN" "$cmd" "${args[@]}" "$@" 2>&1) || RC=$?
+	OUT=$("${bound[@]}" "$VF_BIN" "$cmd" "${args[@]}" "$@" 2>&1) || RC=$?
 	printf '$ virtform %s %s\n' "$cmd" "$*"
 	printf '%s\n' "$OUT" | sed 's/^/  | /'
 	printf '  (exit %s)\n' "$RC"

@@ -65,17 +65,7 @@ hold_stop() {
 # vf_run_bounded CMD ARGS...: vf_run, but a run that hangs is killed
 # after $BOUND s (exit 124) instead of hanging the test.
 vf_run_bounded() {
-	local cmd=$1
-	shift
-	local args=()
-	case "$cmd" in
-	plan | apply) args=(-c "$VFIT_URI" --state-dir "$STATE") ;;
-	esac
-	RC=0
-	OUT=$(timeout -k 5 "$BOUND" "$VF_BIN" "$cmd" "${args[@]}" "$@" 2>&1) || RC=$?
-	printf '$ virtform %s %s\n' "$cmd" "$*"
-	printf '%s\n' "$OUT" | sed 's/^/  | /'
-	printf '  (exit %s)\n' "$RC"
+	VFIT_BOUND=$BOUND vf_run "$@"
 }
 
 # apply_bg ARGS...: start `virtform apply ARGS... $MAN` in the background;
