@@ -63,15 +63,9 @@ gen=$WORK/generated.md
 	echo "<!-- bench:end -->"
 } >"$gen"
 doc=docs/benchmarks.md
-if [ -f "$doc" ] && grep -q '<!-- bench:begin' "$doc"; then
-	awk -v gen="$gen" '
-		/<!-- bench:begin/ { while ((getline l < gen) > 0) print l; skip = 1; next }
-		/<!-- bench:end/ { skip = 0; next }
-		!skip { print }' "$doc" >"$WORK/doc.md"
-	cat "$WORK/doc.md" >"$doc"
-else
-	{ echo "# virtform benchmarks"; echo; cat "$gen"; } >"$doc"
-fi
+[ -f "$doc" ] || printf '# virtform benchmarks\n' >"$doc"
+. tests/bench/docsection.sh
+vf_doc_section "$doc" bench "$gen"
 echo "bench: wrote $doc"
 # The watch daemon's reaction times (own section of docs/benchmarks.md).
 bash tests/bench/watch.sh "$OUT/virtform"

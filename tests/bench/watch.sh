@@ -229,13 +229,6 @@ gen=$WORK/generated.md
 	echo "<!-- watch:end -->"
 } >"$gen"
 doc=docs/benchmarks.md
-if [ -f "$doc" ] && grep -q '<!-- watch:begin' "$doc"; then
-	awk -v gen="$gen" '
-		/<!-- watch:begin/ { while ((getline l < gen) > 0) print l; skip = 1; next }
-		/<!-- watch:end/ { skip = 0; next }
-		!skip { print }' "$doc" >"$WORK/doc.md"
-	cat "$WORK/doc.md" >"$doc"
-else
-	{ [ -f "$doc" ] && echo; cat "$gen"; } >>"$doc"
-fi
+. tests/bench/docsection.sh
+vf_doc_section "$doc" watch "$gen"
 echo "watch bench: wrote $doc" >&2
