@@ -32,6 +32,16 @@ static void vf_dec__fail(vf_dec *d, vf_code code, vf_pos pos, const char *fmt, .
 		d->rc = r;
 }
 
+/* Map `n` (at `path`) sets both of two fields that exclude each other:
+ * report it at whichever key comes later, the one most likely added last. */
+static void vf_dec__both(vf_dec *d, const vf_ynode *n, const char *path, const char *a,
+			 const char *b)
+{
+	const vf_ynode *ka = vf_ynode_key(n, a), *kb = vf_ynode_key(n, b);
+	vf_dec__fail(d, VF_E_SCHEMA, ka->pos.line > kb->pos.line ? ka->pos : kb->pos,
+		     "%s has both %s and %s; give exactly one", path, a, b);
+}
+
 /* A value parser's message, placed at the node. */
 static void vf_dec__fail_err(vf_dec *d, vf_pos pos, vf_error *err)
 {
@@ -615,9 +625,7 @@ static void vf_dec__vol_source(vf_dec *d, const vf_ynode *n, vf_volume_source *s
 	const vf_ynode *s256 = vf_ynode_get(n, "sha256"), *s512 = vf_ynode_get(n, "sha512");
 	const vf_ynode *v;
 	if (url && vol) {
-		const vf_ynode *k1 = vf_ynode_key(n, "url"), *k2 = vf_ynode_key(n, "volume");
-		vf_dec__fail(d, VF_E_SCHEMA, k1->pos.line > k2->pos.line ? k1->pos : k2->pos,
-			     "spec.source has both url and volume; give exactly one");
+		vf_dec__both(d, n, "spec.source", "url", "volume");
 	} else if (!url && !vol) {
 		vf_dec__fail(d, VF_E_SCHEMA, n->pos,
 			     "spec.source needs exactly one of url (an image to download) or volume (a volume to clone)");
@@ -756,9 +764,7 @@ static void vf_dec__disk(vf_dec *d, const vf_ynode *n, size_t idx, vf_disk *disk
 	_cleanup_free_ char *p_sh = vf_asprintf("%s.shareable", path);
 	_cleanup_free_ char *p_cache = vf_asprintf("%s.cache", path);
 	if (vol && file) {
-		const vf_ynode *k1 = vf_ynode_key(n, "volume"), *k2 = vf_ynode_key(n, "path");
-		vf_dec__fail(d, VF_E_SCHEMA, k1->pos.line > k2->pos.line ? k1->pos : k2->pos,
-			     "%s has both volume and path; give exactly one", path);
+		vf_dec__both(d, n, path, "volume", "path");
 	} else if (!vol && !file) {
 		vf_dec__fail(d, VF_E_SCHEMA, n->pos, "%s needs exactly one of volume or path", path);
 	}
@@ -793,9 +799,7 @@ static void vf_dec__iface(vf_dec *d, const vf_ynode *n, size_t idx, vf_iface *if
 	ifc->pos = n->pos;
 	const vf_ynode *v, *net = vf_ynode_get(n, "network"), *br = vf_ynode_get(n, "bridge");
 	if (net && br) {
-		const vf_ynode *k1 = vf_ynode_key(n, "network"), *k2 = vf_ynode_key(n, "bridge");
-		vf_dec__fail(d, VF_E_SCHEMA, k1->pos.line > k2->pos.line ? k1->pos : k2->pos,
-			     "%s has both network and bridge; give exactly one", path);
+		vf_dec__both(d, n, path, "network", "bridge");
 	} else if (!net && !br) {
 		vf_dec__fail(d, VF_E_SCHEMA, n->pos, "%s needs exactly one of network or bridge", path);
 	}
