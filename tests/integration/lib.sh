@@ -16,6 +16,7 @@ VFIT_PREFIX=${VFIT_PREFIX:-vfit-$$-}
 VFIT_IMAGES=/var/lib/libvirt/images
 VFIT_STARTED_FILE=${VFIT_STARTED_FILE:-}   # run.sh: where to record daemons it started
 VFIT_TMPDIRS=()
+VFIT_ON_EXIT=() # commands vf_cleanup runs first; see vf_on_exit
 VFIT_STARTED_PIDS=()
 
 vsh() { virsh -q -c "$VFIT_URI" "$@"; }
@@ -149,8 +150,11 @@ vf_sweep_prefix() {
 }
 
 vf_cleanup() {
-	local rc=$?
+	local rc=$? c
 	trap - EXIT INT TERM
+	for c in "${VFIT_ON_EXIT[@]}"; do
+		eval "$c" || true
+	done
 	vf_sweep_prefix "$VFIT_PREFIX" --all
 	local d
 	for d in "${VFIT_TMPDIRS[@]}"; do
@@ -163,6 +167,13 @@ vf_cleanup() {
 		vf_stop_daemons "${rev[@]}"
 	fi
 	exit "$rc"
+}
+
+# vf_on_exit CMD: run CMD (a shell string) when the test exits, before the
+# sweep. A test's own trap would have to preserve $? itself; a failing CMD
+# (say, killing a helper that already exited) never changes the result.
+vf_on_exit() {
+	VFIT_ON_EXIT+=("$1")
 }
 
 # Common start of a test: daemon, trap, a state dir ($STATE), a manifest dir

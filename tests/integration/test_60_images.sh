@@ -19,7 +19,7 @@ sum_gz=$(sha256sum "$WWW/data.raw.gz" | cut -d' ' -f1)
 
 python3 "$(dirname "$0")/../tools/httpd.py" --root "$WWW" --log "$HTTPLOG" >"$WWW/port" &
 HTTPD_PID=$!
-trap 'kill "$HTTPD_PID" 2>/dev/null; vf_cleanup' EXIT
+vf_on_exit 'kill "$HTTPD_PID" 2>/dev/null'
 wait_for "[ -s '$WWW/port' ]" 10 || vf_fail "httpd.py did not start"
 PORT=$(cat "$WWW/port")
 BASE_URL=http://127.0.0.1:$PORT/files
