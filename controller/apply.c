@@ -195,14 +195,28 @@ static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 
 /* Run one op, holding the metadata lock on the file it changes. The lock
  * is taken per op, never across steps, so a long plan does not keep
- * libvirtd from relabelling unrelated files. */
+ * libvirtd from relabelling unrelated files. A resize of a volume created
+ * earlier in this run (from an image or a copy) has no observed path: the
+ * driver is asked for it. Creating takes no lock: there is no file yet,
+ * and libvirt's security manager skips missing paths too. */
 static int vf_apply__op_locked(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 {
-	if (!ctx->locks || !op->path)
+	if (!ctx->locks)
+		return vf_apply__op(ctx, op, err);
+	_cleanup_free_ char *found = NULL;
+	const char *path = op->path;
+	const vf_storage_driver *st = ctx->backend->storage;
+	if (!path && op->type == VF_OP_VOLUME_RESIZE && st->volume_path) {
+		int r = st->volume_path(ctx->conn, op->pool, op->name, &found, err);
+		if (r < 0)
+			return r;
+		path = found;
+	}
+	if (!path)
 		return vf_apply__op(ctx, op, err);
 	vf_lock_token *tok = NULL;
 	vf_lock_holder holder = { 0 };
-	int r = ctx->locks->lock(VF_LOCK_METADATA, op->path, ctx->lock_wait_ms, &tok, &holder, err);
+	int r = ctx->locks->lock(VF_LOCK_METADATA, path, ctx->lock_wait_ms, &tok, &holder, err);
 	vf_lock_holder_clear(&holder);
 	if (r < 0)
 		return r;

@@ -79,7 +79,10 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	r = backend->hv->observe(conn, &observed, &res->err);
 	if (r < 0)
 		goto out;
-	vf_leases_observe(&observed, opts->lockd_conf);
+	/* A remote host's files are not ours to probe or lock. */
+	bool local = !backend->hv->files_local || backend->hv->files_local(conn);
+	if (local)
+		vf_leases_observe(&observed, opts->lockd_conf);
 
 	res->phase = VF_PHASE_PLAN;
 	popts = opts->plan;
@@ -110,7 +113,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		.progress = opts->progress,
 		.userdata = opts->userdata,
 		.stop = opts->stop,
-		.locks = opts->locks,
+		.locks = local ? opts->locks : NULL,
 		.lock_wait_ms = opts->lock_wait_ms,
 		.fetch = opts->fetch,
 		.fetch_opts = opts->fetch_opts,
@@ -131,7 +134,8 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		}
 		goto out;
 	}
-	vf_leases_observe(&observed, opts->lockd_conf);
+	if (local)
+		vf_leases_observe(&observed, opts->lockd_conf);
 	vf_diags late = { 0 };
 	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->replan, &late);
 	if (r < 0) {

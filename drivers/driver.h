@@ -155,6 +155,10 @@ typedef struct vf_hypervisor_driver {
 	void (*close)(vf_conn *c);
 	/* required: the URI actually connected to (borrowed) */
 	const char *(*uri)(vf_conn *c);
+	/* optional (NULL: yes): do the paths this connection reports name files
+	 * on this machine? Leases are read and metadata locks taken only then;
+	 * a remote host's paths would name unrelated local files. */
+	bool (*files_local)(vf_conn *c);
 	/* required: observe pools, volumes and domains in bulk (one listing per
 	 * kind, inactive XML of each). Fills *out only on success. */
 	int (*observe)(vf_conn *c, vf_observed *out, vf_error *err);
@@ -208,6 +212,11 @@ typedef struct vf_storage_driver {
 	/* optional: create the volume `vol` as a copy of spec.source.volume
 	 * (virStorageVolCreateXMLFrom), at the source's capacity. */
 	int (*volume_clone)(vf_conn *c, const vf_object *vol, vf_error *err);
+	/* optional: the file (or device) a volume lives in, in *path (caller
+	 * frees); for metadata-locking a volume created earlier in the run,
+	 * whose path observation could not know */
+	int (*volume_path)(vf_conn *c, const char *pool, const char *name, char **path,
+			   vf_error *err);
 } vf_storage_driver;
 
 /* A backend is a hypervisor and a storage driver that share a connection,
@@ -310,7 +319,9 @@ typedef struct vf_lock_driver {
 	/* required: take the lock on `resource` (a state directory for
 	 * RECONCILE, a file path for METADATA), waiting up to wait_ms
 	 * (0: fail at once). On VF_E_LOCKED/VF_E_TIMEOUT fills *holder when
-	 * known (holder may be NULL). */
+	 * known (holder may be NULL). A METADATA path that does not exist, is
+	 * a directory or is on a read-only file system has nothing to lock, as
+	 * in libvirt's security manager: 0 with *out NULL. */
 	int (*lock)(vf_lock_kind kind, const char *resource, unsigned wait_ms,
 		    vf_lock_token **out, vf_lock_holder *holder, vf_error *err);
 	/* required: give the token back; accepts NULL */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "drivers/driver.h"
+#include "drivers/libvirt/lv.h"
 
 #define HV (&vf_libvirt_hypervisor_driver)
 #define ST (&vf_libvirt_storage_driver)
@@ -618,6 +619,38 @@ static void test_domain_lifecycle(void **state)
 
 /* ---- storage -------------------------------------------------------------- */
 
+/* The path apply metadata-locks for a volume it created in the same run:
+ * the one observation reports. Local URIs only. */
+static void test_volume_path_and_locality(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	assert_true(HV->files_local(c));
+	assert_true(vf_lv_uri_local("qemu:///system"));
+	assert_true(vf_lv_uri_local("qemu+ssh://localhost/system"));
+	assert_true(vf_lv_uri_local("qemu+unix:///system?socket=/run/x.sock"));
+	assert_false(vf_lv_uri_local("qemu+ssh://root@kvm7.example.org/system"));
+	assert_false(vf_lv_uri_local("qemu+tls://10.0.0.7/system"));
+	vf_object vol = volume_obj("default-pool", "where.raw", 1 * GIB);
+	vol.u.volume.format = VF_VOL_RAW;
+	OK(ST->volume_create(c, &vol, err));
+	char *path = NULL;
+	OK(ST->volume_path(c, "default-pool", "where.raw", &path, err));
+	vf_observed o = observe(c);
+	vf_obs_volume *v = vf_observed_volume(&o, "default-pool", "where.raw");
+	assert_non_null(v);
+	assert_string_equal(path, v->path);
+	free(path);
+	vf_error e = { 0 };
+	assert_int_equal(ST->volume_path(c, "default-pool", "nope.raw", &path, &e), -VF_E_DRIVER);
+	assert_null(path);
+	assert_contains(e.message, "volume \"nope.raw\" in storage pool \"default-pool\"");
+	vf_error_clear(&e);
+	vf_observed_free(&o);
+	vf_object_clear(&vol);
+	HV->close(c);
+}
+
 static void test_volume_resize_grows_only(void **state)
 {
 	(void)state;
@@ -768,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_raw_xml_keeps_user_metadata),
 		cmocka_unit_test(test_raw_xml_errors),
 		cmocka_unit_test(test_domain_lifecycle),
+		cmocka_unit_test(test_volume_path_and_locality),
 		cmocka_unit_test(test_volume_resize_grows_only),
 		cmocka_unit_test(test_volume_create_refuses_clash_and_inactive_pool),
 		cmocka_unit_test(test_pool_lifecycle_and_delete_data),

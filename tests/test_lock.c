@@ -143,6 +143,16 @@ static int recording_open(const char *path, int flags, mode_t mode)
 	return open(path, flags, mode);
 }
 
+/* A file system mounted read-only, for one open(2) for writing. */
+static int erofs_open(const char *path, int flags, mode_t mode)
+{
+	if ((flags & O_ACCMODE) != O_RDONLY) {
+		errno = EROFS;
+		return -1;
+	}
+	return open(path, flags, mode);
+}
+
 static int setup_fakes(void **state)
 {
 	(void)state;
@@ -234,13 +244,44 @@ static void test_other_errors_fail_at_once(void **state)
 	assert_true(contains(err.message, strerror(EIO)));
 	vf_error_clear(&err);
 
-	/* A missing file is not "busy" either. */
-	_cleanup_free_ char *missing = vf_asprintf("%s/nope.img", dir);
+	/* A path under a regular file is not "busy" either. */
+	_cleanup_free_ char *bad = vf_asprintf("%s/x", file);
 	setlk_calls = 0;
-	assert_int_equal(drv->lock(VF_LOCK_METADATA, missing, 60000, &tok, NULL, &err), -VF_E_IO);
+	assert_int_equal(drv->lock(VF_LOCK_METADATA, bad, 60000, &tok, NULL, &err), -VF_E_IO);
 	assert_int_equal(n_sleeps, 0);
-	assert_true(contains(err.message, strerror(ENOENT)));
+	assert_true(contains(err.message, strerror(ENOTDIR)));
 	vf_error_clear(&err);
+	vf_test_rm_tree(dir);
+}
+
+/* As in libvirt's security manager: a missing file, a directory and a file
+ * on a read-only file system have nothing to lock; no token, no error. */
+static void test_nothing_to_lock(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
+	_cleanup_free_ char *missing = vf_asprintf("%s/nope.img", dir);
+	vf_lock_token *tok = (vf_lock_token *)1;
+	vf_error err = { 0 };
+	assert_int_equal(drv->lock(VF_LOCK_METADATA, missing, 60000, &tok, NULL, &err), 0);
+	assert_null(tok);
+	tok = (vf_lock_token *)1;
+	assert_int_equal(drv->lock(VF_LOCK_METADATA, dir, 60000, &tok, NULL, &err), 0);
+	assert_null(tok);
+	_cleanup_free_ char *file = make_file(dir, "ro.img");
+	vf_lock_sys.open = erofs_open;
+	tok = (vf_lock_token *)1;
+	assert_int_equal(drv->lock(VF_LOCK_METADATA, file, 60000, &tok, NULL, &err), 0);
+	assert_null(tok);
+	assert_int_equal(setlk_calls, 0);
+	assert_int_equal(n_sleeps, 0);
+	drv->unlock(tok);
+	/* The reconcile lock still needs its directory. */
+	_cleanup_free_ char *sub = vf_asprintf("%s/state", dir);
+	vf_lock_sys.open = recording_open;
+	assert_int_equal(drv->lock(VF_LOCK_RECONCILE, sub, 0, &tok, NULL, &err), 0);
+	assert_non_null(tok);
+	drv->unlock(tok);
 	vf_test_rm_tree(dir);
 }
 
@@ -302,7 +343,7 @@ static void test_many_releases_what_it_took_on_failure(void **state)
 	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
 	_cleanup_free_ char *a = make_file(dir, "a.img");
 	_cleanup_free_ char *b = make_file(dir, "b.img");
-	_cleanup_free_ char *z = vf_asprintf("%s/z-missing.img", dir);
+	_cleanup_free_ char *z = vf_asprintf("%s/z", b); /* ENOTDIR; sorts last */
 	const char *paths[] = { z, b, a };
 	vf_lock_token **toks = NULL;
 	vf_error err = { 0 };
@@ -642,6 +683,7 @@ int main(void)
 						teardown_fakes),
 		cmocka_unit_test_setup_teardown(test_wait_zero_fails_without_sleeping, setup_fakes,
 						teardown_fakes),
+		cmocka_unit_test_setup_teardown(test_nothing_to_lock, setup_fakes, teardown_fakes),
 		cmocka_unit_test_setup_teardown(test_many_locks_in_sorted_order, setup_fakes,
 						teardown_fakes),
 		cmocka_unit_test(test_many_releases_what_it_took_on_failure),

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <strings.h>
 
+#include <libxml/uri.h>
 #include <libxml/xmlerror.h>
 
 #include "lv.h"
@@ -185,4 +186,21 @@ void vf_lv_close(vf_conn *c)
 const char *vf_lv_uri(vf_conn *c)
 {
 	return c ? c->uri : NULL;
+}
+
+bool vf_lv_uri_local(const char *uri)
+{
+	if (!uri)
+		return true;
+	xmlURIPtr u = xmlParseURI(uri);
+	if (!u)
+		return true; /* libvirt accepted it; keep the local default */
+	bool local = !u->server || !*u->server || strcasecmp(u->server, "localhost") == 0;
+	xmlFreeURI(u);
+	return local;
+}
+
+bool vf_lv_files_local(vf_conn *c)
+{
+	return !c || vf_lv_uri_local(c->uri);
 }

@@ -47,6 +47,9 @@ struct vf_conn {
 int vf_lv_open(const char *uri, vf_conn **out, vf_error *err);
 void vf_lv_close(vf_conn *c);
 const char *vf_lv_uri(vf_conn *c);
+bool vf_lv_files_local(vf_conn *c);
+/* Does `uri` name this machine (no host, or localhost)? */
+bool vf_lv_uri_local(const char *uri);
 
 /* The per-observe caches: vf_lv__cycle_reset empties both and takes the
  * formats of `o`'s volumes. */
@@ -181,6 +184,8 @@ int vf_lv_volume_create(vf_conn *c, const vf_object *vol, vf_error *err);
 int vf_lv_volume_resize(vf_conn *c, const char *pool, const char *name, uint64_t capacity,
 			vf_error *err);
 int vf_lv_volume_delete(vf_conn *c, const char *pool, const char *name, vf_error *err);
+int vf_lv_volume_path(vf_conn *c, const char *pool, const char *name, char **path,
+		      vf_error *err);
 int vf_lv_volume_upload(vf_conn *c, const vf_object *vol, const char *local_file,
 			vf_error *err);
 int vf_lv_volume_clone(vf_conn *c, const vf_object *vol, vf_error *err);

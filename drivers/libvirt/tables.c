@@ -9,6 +9,7 @@ const vf_hypervisor_driver vf_libvirt_hypervisor_driver = {
 	.open = vf_lv_open,
 	.close = vf_lv_close,
 	.uri = vf_lv_uri,
+	.files_local = vf_lv_files_local,
 	.observe = vf_lv_observe,
 	/* domain.c */
 	.domain_define = vf_lv_domain_define,
@@ -33,6 +34,7 @@ const vf_storage_driver vf_libvirt_storage_driver = {
 	/* volume.c */
 	.volume_create = vf_lv_volume_create,
 	.volume_resize = vf_lv_volume_resize,
+	.volume_path = vf_lv_volume_path,
 	.volume_delete = vf_lv_volume_delete,
 	.volume_upload = vf_lv_volume_upload,
 	.volume_clone = vf_lv_volume_clone,

@@ -112,6 +112,20 @@ int vf_lv_volume_resize(vf_conn *c, const char *pool, const char *name, uint64_t
 	return 0;
 }
 
+int vf_lv_volume_path(vf_conn *c, const char *pool, const char *name, char **path,
+		      vf_error *err)
+{
+	*path = NULL;
+	_cleanup_vol_ virStorageVolPtr v = vf_lv__volume(c, pool, name);
+	char *p = v ? virStorageVolGetPath(v) : NULL;
+	if (!p)
+		return vf_error_set(err, VF_E_DRIVER,
+				    "cannot find the path of volume \"%s\" in storage pool \"%s\": %s",
+				    name, pool, vf_lv__msg());
+	*path = p;
+	return 0;
+}
+
 int vf_lv_volume_delete(vf_conn *c, const char *pool, const char *name, vf_error *err)
 {
 	_cleanup_vol_ virStorageVolPtr v = vf_lv__volume(c, pool, name);

@@ -270,7 +270,8 @@ typedef struct vf_fcntl_try {
 	const char *op;           /* what failed, for the message */
 } vf_fcntl_try;
 
-/* One try, under vf_fcntl__mutex. Returns 1 locked, 0 busy, -1 failed. */
+/* One try, under vf_fcntl__mutex. Returns 1 locked, 0 busy, 2 nothing to
+ * lock (METADATA only), -1 failed. */
 static int vf_fcntl__try_once(vf_fcntl_try *t)
 {
 	t->self = NULL;
@@ -287,6 +288,12 @@ static int vf_fcntl__try_once(vf_fcntl_try *t)
 		if (t->fd < 0) {
 			t->err = errno;
 			t->op = "open";
+			/* Nothing to lock, and no way to (libvirt skips these too):
+			 * no file, a directory (no writable fd, so no exclusive
+			 * lock), a read-only file system. */
+			if (t->kind == VF_LOCK_METADATA &&
+			    (errno == ENOENT || errno == EISDIR || errno == EROFS))
+				return 2;
 			return -1;
 		}
 		if (fstat(t->fd, &t->st) < 0) {
@@ -432,6 +439,12 @@ static int vf_fcntl_lock(vf_lock_kind kind, const char *resource, unsigned wait_
 	for (;;) {
 		pthread_mutex_lock(&vf_fcntl__mutex);
 		int got = vf_fcntl__try_once(&t);
+		if (got == 2) {
+			vf_fcntl__discard(&t);
+			pthread_mutex_unlock(&vf_fcntl__mutex);
+			*out = NULL;
+			return 0;
+		}
 		if (got > 0) {
 			*out = vf_fcntl__take(&t);
 			pthread_mutex_unlock(&vf_fcntl__mutex);
