@@ -249,6 +249,7 @@ void vf_plan_free(vf_plan *p)
 		free(p->leases[i].path);
 		free(p->leases[i].command);
 		free(p->leases[i].lockspace);
+		free(p->leases[i].lock_file);
 	}
 	free(p->leases);
 	memset(p, 0, sizeof(*p));

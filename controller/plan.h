@@ -101,6 +101,7 @@ typedef struct vf_plan_lease {
 	pid_t pid;                /* holder; 0 when unknown */
 	char *command;            /* holder's command line; NULL when unknown */
 	char *lockspace;          /* "direct" or the indirect lockspace directory */
+	char *lock_file;          /* the file whose byte 0 is locked: path, or the indirect lease file */
 	bool shared;
 } vf_plan_lease;
 

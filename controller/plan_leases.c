@@ -22,6 +22,7 @@ static void vf_leases__record(vf_plan *plan, const char *object, const char *pat
 		.pid = l->pid,
 		.command = vf_strdup(l->command),
 		.lockspace = vf_strdup(l->lockspace),
+		.lock_file = vf_strdup(l->lock_path),
 		.shared = l->shared,
 	};
 	VF_APPEND(plan->leases, plan->n_leases, plan->cap_leases, pl);

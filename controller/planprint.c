@@ -24,10 +24,36 @@ static void vf_plan__print_id(FILE *out, const vf_step *s)
 		fprintf(out, "%s/%s", vf_kind_to_string(s->kind), s->name);
 }
 
+/* Held leases, after the plan: a few by name, the rest counted (plan
+ * --json lists every one). */
+static void vf_plan__print_leases(FILE *out, const vf_plan *p)
+{
+	enum { VF_LEASES_SHOWN = 5 };
+	if (!p || p->n_leases == 0)
+		return;
+	fprintf(out, "\nLeases held (%zu):\n", p->n_leases);
+	for (size_t i = 0; i < p->n_leases && i < VF_LEASES_SHOWN; i++) {
+		const vf_plan_lease *l = &p->leases[i];
+		fprintf(out, "    %s: %s", l->object, l->path);
+		if (l->pid)
+			fprintf(out, " by pid %ld", (long)l->pid);
+		else
+			fputs(" by an unknown holder", out);
+		if (l->command)
+			fprintf(out, " (%s)", l->command);
+		fprintf(out, ", %s, lockspace %s\n", l->shared ? "shared" : "exclusive",
+			l->lockspace ? l->lockspace : "?");
+	}
+	if (p->n_leases > VF_LEASES_SHOWN)
+		fprintf(out, "    ... and %zu more; virtform plan --json lists them all.\n",
+			p->n_leases - VF_LEASES_SHOWN);
+}
+
 void vf_plan_print_text(FILE *out, const vf_plan *p, bool color)
 {
 	if (vf_plan_empty(p)) {
 		fputs("No changes. The host matches the manifests.\n", out);
+		vf_plan__print_leases(out, p);
 		return;
 	}
 	const char *reset = color ? "\033[0m" : "";
@@ -51,6 +77,7 @@ void vf_plan_print_text(FILE *out, const vf_plan *p, bool color)
 	fprintf(out, "\nPlan: %zu to create, %zu to update, %zu to remove, %zu blocked.\n",
 		p->counts[VF_ACT_CREATE], p->counts[VF_ACT_UPDATE], p->counts[VF_ACT_REMOVE],
 		p->counts[VF_ACT_BLOCKED]);
+	vf_plan__print_leases(out, p);
 }
 
 static json_object *vf_json_str(const char *s)
@@ -135,6 +162,7 @@ char *vf_plan_to_json(const vf_plan *p, const vf_diags *conflicts)
 		json_object_object_add(o, "pid", l->pid ? json_object_new_int64(l->pid) : NULL);
 		json_object_object_add(o, "command", l->command ? json_object_new_string(l->command) : NULL);
 		json_object_object_add(o, "lockspace", l->lockspace ? json_object_new_string(l->lockspace) : NULL);
+		json_object_object_add(o, "lockFile", vf_json_str(l->lock_file));
 		json_object_object_add(o, "shared", json_object_new_boolean(l->shared));
 		json_object_array_add(ls, o);
 	}

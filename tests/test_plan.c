@@ -945,13 +945,48 @@ static void test_leased_volume_is_not_deleted(void **state)
 	/* another host's domain holds it on shared storage: no local user */
 	hold(&v->lease, 4242, false);
 	expect_plan(f, "! Volume/images/old: cannot delete: /srv/images/old is leased by pid 4242 (/usr/sbin/virtlockd) (a running domain uses it); stop that domain first\n"
-		       "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n");
+		       "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n"
+		       "\nLeases held (1):\n"
+		       "    Volume/images/old: /srv/images/old by pid 4242 (/usr/sbin/virtlockd), exclusive, lockspace direct\n");
 	assert_int_equal(f->plan.steps[0].n_ops, 0);
 	assert_int_equal(f->plan.counts[VF_ACT_REMOVE], 0);
 	assert_int_equal(f->plan.n_leases, 1);
 	assert_string_equal(f->plan.leases[0].object, "Volume/images/old");
 	assert_string_equal(f->plan.leases[0].path, "/srv/images/old");
 	assert_int_equal(f->plan.leases[0].pid, 4242);
+	fx_free(f);
+}
+
+/* Text shows five leases and counts the rest; JSON has every one, with
+ * the file actually locked. */
+static void test_leases_listed_in_text_and_json(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	live_pool(f, "images", "/srv/images", true);
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	for (int i = 0; i < 7; i++) {
+		_cleanup_free_ char *name = vf_asprintf("v%d", i);
+		live_vol(f, "images", name, 1ull << 30, true);
+		add_vol(f, "images", name, 1ull << 30, "v.yaml", i + 1);
+	}
+	for (size_t i = 0; i < f->o.n_volumes; i++) {
+		hold(&f->o.volumes[i].lease, 900 + (pid_t)i, i == 6);
+		f->o.volumes[i].lease.lock_path = vf_asprintf("/var/lib/libvirt/lockd/files/h%zu", i);
+		free(f->o.volumes[i].lease.lockspace);
+		f->o.volumes[i].lease.lockspace = vf_strdup("/var/lib/libvirt/lockd/files");
+	}
+	expect_plan(f, "No changes. The host matches the manifests.\n"
+		       "\nLeases held (7):\n"
+		       "    Volume/images/v0: /srv/images/v0 by pid 900 (/usr/sbin/virtlockd), exclusive, lockspace /var/lib/libvirt/lockd/files\n"
+		       "    Volume/images/v1: /srv/images/v1 by pid 901 (/usr/sbin/virtlockd), exclusive, lockspace /var/lib/libvirt/lockd/files\n"
+		       "    Volume/images/v2: /srv/images/v2 by pid 902 (/usr/sbin/virtlockd), exclusive, lockspace /var/lib/libvirt/lockd/files\n"
+		       "    Volume/images/v3: /srv/images/v3 by pid 903 (/usr/sbin/virtlockd), exclusive, lockspace /var/lib/libvirt/lockd/files\n"
+		       "    Volume/images/v4: /srv/images/v4 by pid 904 (/usr/sbin/virtlockd), exclusive, lockspace /var/lib/libvirt/lockd/files\n"
+		       "    ... and 2 more; virtform plan --json lists them all.\n");
+	_cleanup_free_ char *json = vf_plan_to_json(&f->plan, NULL);
+	assert_non_null(strstr(json, "\"lockFile\":\"/var/lib/libvirt/lockd/files/h6\""));
+	assert_non_null(strstr(json, "\"shared\":true"));
 	fx_free(f);
 }
 
@@ -1124,6 +1159,7 @@ int main(void)
 		cmocka_unit_test(test_removed_backing_chain_goes_top_first),
 		cmocka_unit_test(test_deleting_a_volume_in_use_is_blocked),
 		cmocka_unit_test(test_leased_volume_is_not_deleted),
+		cmocka_unit_test(test_leases_listed_in_text_and_json),
 		cmocka_unit_test(test_free_volume_ops_carry_the_path_to_lock),
 		cmocka_unit_test(test_start_blocked_by_someone_elses_lease),
 		cmocka_unit_test(test_xmldiff_ignores_libvirt_additions),
