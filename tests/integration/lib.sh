@@ -156,16 +156,17 @@ vf_cleanup() {
 		eval "$c" || true
 	done
 	vf_sweep_prefix "$VFIT_PREFIX" --all
-	local d
-	for d in "${VFIT_TMPDIRS[@]}"; do
-		rm -rf "$d"
-	done
 	if [ "${#VFIT_STARTED_PIDS[@]}" -gt 0 ]; then
 		# Reverse order: libvirtd before virtlogd.
 		local rev=() i
 		for ((i = ${#VFIT_STARTED_PIDS[@]} - 1; i >= 0; i--)); do rev+=("${VFIT_STARTED_PIDS[i]}"); done
 		vf_stop_daemons "${rev[@]}"
 	fi
+	# After the daemons: a private host's config and state live in these.
+	local d
+	for d in "${VFIT_TMPDIRS[@]}"; do
+		rm -rf "$d"
+	done
 	exit "$rc"
 }
 
