@@ -31,7 +31,8 @@ priv_stop() {
 	wait "$PRIV_PID" 2>/dev/null
 	PRIV_PID=""
 }
-trap 'rc=$?; if [ -n "$WATCH_PID" ]; then kill -TERM "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; fi; priv_stop; (exit $rc); vf_cleanup' EXIT
+watch_trap
+vf_on_exit priv_stop
 
 # ---- case 1: a private libvirtd with the test driver ----------------------
 NOBODY=$(id -u nobody 2>/dev/null || true)

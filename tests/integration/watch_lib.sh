@@ -41,9 +41,9 @@ watch_stop() {
 	WATCH_PID=""
 }
 
-# Stop the daemon first on any exit, then lib.sh's cleanup.
+# Stop the daemon first on any exit, before lib.sh's sweep.
 watch_trap() {
-	trap 'rc=$?; if [ -n "$WATCH_PID" ]; then kill -TERM "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; fi; (exit $rc); vf_cleanup' EXIT
+	vf_on_exit 'watch_stop TERM'
 }
 
 # watch_require: this virtform must have the watch command.
