@@ -75,12 +75,19 @@ int vf_lv_open(const char *uri, vf_conn **out, vf_error *err)
 
 /* ---- per-observe caches --------------------------------------------------- */
 
+static void vf_lv__pool_seen_clear(vf_lv_pool_seen *s)
+{
+	free(s->name);
+	free(s->type);
+	if (s->handle)
+		virStoragePoolFree(s->handle);
+	memset(s, 0, sizeof(*s));
+}
+
 static void vf_lv__cycle_clear(vf_conn *c)
 {
-	for (size_t i = 0; i < c->n_pools_seen; i++) {
-		free(c->pools_seen[i].name);
-		free(c->pools_seen[i].type);
-	}
+	for (size_t i = 0; i < c->n_pools_seen; i++)
+		vf_lv__pool_seen_clear(&c->pools_seen[i]);
 	free(c->pools_seen);
 	c->pools_seen = NULL;
 	c->n_pools_seen = c->cap_pools_seen = 0;
@@ -127,11 +134,15 @@ const vf_lv_pool_seen *vf_lv__pool_seen(vf_conn *c, const char *pool)
 	return NULL;
 }
 
-void vf_lv__pool_mark_seen(vf_conn *c, const char *pool, const char *type)
+void vf_lv__pool_mark_seen(vf_conn *c, const char *pool, const char *type,
+			   virStoragePoolPtr handle)
 {
 	if (!pool || vf_lv__pool_seen(c, pool))
 		return;
-	vf_lv_pool_seen s = { .name = vf_strdup(pool), .type = type ? vf_strdup(type) : NULL };
+	if (handle && virStoragePoolRef(handle) < 0)
+		handle = NULL;
+	vf_lv_pool_seen s = { .name = vf_strdup(pool), .type = type ? vf_strdup(type) : NULL,
+			      .handle = handle };
 	VF_APPEND(c->pools_seen, c->n_pools_seen, c->cap_pools_seen, s);
 }
 
@@ -157,12 +168,38 @@ void vf_lv__format_forget(vf_conn *c, const char *pool, const char *name)
 		f->valid = false;
 }
 
+void vf_lv__format_remember(vf_conn *c, const char *pool, const char *name, const char *format)
+{
+	if (!pool || !name)
+		return;
+	vf_lv_vol_format *f = vf_lv__format_find(c, pool, name);
+	if (!f) {
+		/* Insert in order: the array stays sorted for bsearch. */
+		vf_lv_vol_format key = { .pool = (char *)(uintptr_t)pool, .name = (char *)(uintptr_t)name };
+		size_t at = 0, hi = c->n_formats; /* the first entry not below key */
+		while (at < hi) {
+			size_t mid = at + (hi - at) / 2;
+			if (vf_lv__format_cmp(&c->formats[mid], &key) < 0)
+				at = mid + 1;
+			else
+				hi = mid;
+		}
+		c->formats = vf_realloc(c->formats, (c->n_formats + 1) * sizeof(*c->formats));
+		memmove(&c->formats[at + 1], &c->formats[at], (c->n_formats - at) * sizeof(*c->formats));
+		c->n_formats++;
+		f = &c->formats[at];
+		*f = (vf_lv_vol_format){ .pool = vf_strdup(pool), .name = vf_strdup(name) };
+	}
+	free(f->format);
+	f->format = format ? vf_strdup(format) : NULL;
+	f->valid = true;
+}
+
 void vf_lv__pool_forget(vf_conn *c, const char *pool)
 {
 	for (size_t i = 0; pool && i < c->n_pools_seen; i++)
 		if (strcmp(c->pools_seen[i].name, pool) == 0) {
-			free(c->pools_seen[i].name);
-			free(c->pools_seen[i].type);
+			vf_lv__pool_seen_clear(&c->pools_seen[i]);
 			c->pools_seen[i] = c->pools_seen[--c->n_pools_seen];
 			break;
 		}

@@ -15,10 +15,12 @@
 /* libxml2's BAD_CAST drops const; its functions take const xmlChar *. */
 #define VF_XC(s) ((const xmlChar *)(s))
 
-/* A pool refreshed since the last observe, with its type from its XML. */
+/* A pool refreshed since the last observe, with its type from its XML and
+ * a handle every volume created in it this cycle reuses. */
 typedef struct vf_lv_pool_seen {
 	char *name;
 	char *type;               /* "dir", "logical", ...; NULL unknown */
+	virStoragePoolPtr handle; /* a reference of the cache's own */
 } vf_lv_pool_seen;
 
 /* A volume's format as the last observe read it. */
@@ -56,12 +58,18 @@ bool vf_lv_uri_local(const char *uri);
 void vf_lv__cycle_reset(vf_conn *c, const vf_observed *o);
 /* The pool's entry when it was refreshed this cycle, else NULL. */
 const vf_lv_pool_seen *vf_lv__pool_seen(vf_conn *c, const char *pool);
-void vf_lv__pool_mark_seen(vf_conn *c, const char *pool, const char *type);
+/* Record that `pool` was refreshed, its type and a handle (the cache takes
+ * a reference of its own). */
+void vf_lv__pool_mark_seen(vf_conn *c, const char *pool, const char *type,
+			   virStoragePoolPtr handle);
 /* The cached format entry of volume pool/name, or NULL when not known
  * (then ask libvirt). */
 const vf_lv_vol_format *vf_lv__format_cached(vf_conn *c, const char *pool, const char *name);
 /* Forget pool/name: this connection created or deleted it. */
 void vf_lv__format_forget(vf_conn *c, const char *pool, const char *name);
+/* Remember pool/name's format (NULL: none): this connection created it
+ * so, and the next domain defined on it needs no lookup. */
+void vf_lv__format_remember(vf_conn *c, const char *pool, const char *name, const char *format);
 /* Forget all the cycle knows of a pool this connection (re)defines or
  * removes: its refresh, its type, its volumes' formats. */
 void vf_lv__pool_forget(vf_conn *c, const char *pool);

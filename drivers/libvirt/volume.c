@@ -17,43 +17,91 @@ static bool vf_lv__file_pool(const char *type)
 	return vf_streq(type, "dir") || vf_streq(type, "fs") || vf_streq(type, "netfs");
 }
 
-/* The type of a pool refreshed this cycle (its XML is read at most once a
- * cycle); marks it refreshed: call right after refreshing it. Caller frees. */
-static char *vf_lv__pool_type_seen(vf_conn *c, virStoragePoolPtr p, const char *pool)
+/* The pool for a new volume (a reference the caller frees) and its type
+ * (*type, caller frees). Refreshed once per observe cycle so files made
+ * behind libvirt's back are known to it, and then clash in libvirt's own
+ * name check instead of being clobbered (qemu-img would overwrite them);
+ * the handle and type are cached for the cycle. No check here that the
+ * pool is active or the name free: creating checks both anyway, and
+ * vf_lv__create_explained explains a failure afterwards, so creating a
+ * volume costs one round trip, as it would by hand. */
+static virStoragePoolPtr vf_lv__pool_for_new(vf_conn *c, const vf_object *o, char **type,
+					     vf_error *err)
 {
+	const char *pool = o->u.volume.pool;
 	const vf_lv_pool_seen *seen = vf_lv__pool_seen(c, pool);
-	if (seen)
-		return seen->type ? vf_strdup(seen->type) : NULL;
+	if (seen && seen->handle && virStoragePoolRef(seen->handle) == 0) {
+		*type = seen->type ? vf_strdup(seen->type) : NULL;
+		return seen->handle;
+	}
+	virStoragePoolPtr p = virStoragePoolLookupByName(c->conn, pool);
+	if (!p) {
+		vf_error_set(err, VF_E_DRIVER, "cannot create volume \"%s\" in storage pool \"%s\": %s",
+			     o->name, pool, vf_lv__msg());
+		return NULL;
+	}
+	if (!seen && virStoragePoolRefresh(p, 0) < 0) {
+		_cleanup_free_ char *msg = vf_strdup(vf_lv__msg());
+		if (virStoragePoolIsActive(p) != 1)
+			vf_error_set(err, VF_E_DRIVER,
+				     "cannot create volume \"%s\": storage pool \"%s\" is not active",
+				     o->name, pool);
+		else
+			vf_error_set(err, VF_E_DRIVER, "cannot refresh storage pool \"%s\": %s", pool,
+				     msg);
+		virStoragePoolFree(p);
+		return NULL;
+	}
+	if (seen) {
+		*type = seen->type ? vf_strdup(seen->type) : NULL;
+		return p;
+	}
 	_cleanup_free_ char *pool_xml = vf_lv__pool_xml_desc(p);
-	char *type = pool_xml ? vf_lv__pool_type(pool_xml) : NULL;
+	*type = pool_xml ? vf_lv__pool_type(pool_xml) : NULL;
 	if (pool_xml) /* a failed read is retried next time */
-		vf_lv__pool_mark_seen(c, pool, type);
-	return type;
+		vf_lv__pool_mark_seen(c, pool, *type, p);
+	return p;
 }
 
-int vf_lv_volume_create(vf_conn *c, const vf_object *o, vf_error *err)
+/* After creating volume o in pool p failed: a volume of that name now
+ * found is a clash (virtform never overwrites), an inactive pool is named:
+ * <0 with *err set. 0 when neither explains it; the caller then reports
+ * libvirt's message, which it must have saved first (these calls reset it). */
+static int vf_lv__create_explained(virStoragePoolPtr p, const vf_object *o, vf_error *err)
 {
-	const vf_volume_spec *s = &o->u.volume;
-	_cleanup_pool_ virStoragePoolPtr p = virStoragePoolLookupByName(c->conn, s->pool);
-	if (!p)
-		return vf_error_set(err, VF_E_DRIVER, "cannot create volume \"%s\" in storage pool \"%s\": %s",
-				    o->name, s->pool, vf_lv__msg());
-	if (virStoragePoolIsActive(p) != 1)
-		return vf_error_set(err, VF_E_DRIVER,
-				    "cannot create volume \"%s\": storage pool \"%s\" is not active",
-				    o->name, s->pool);
-	if (!vf_lv__pool_seen(c, s->pool) && virStoragePoolRefresh(p, 0) < 0)
-		return vf_error_set(err, VF_E_DRIVER, "cannot refresh storage pool \"%s\": %s",
-				    s->pool, vf_lv__msg());
+	const char *pool = o->u.volume.pool;
 	_cleanup_vol_ virStorageVolPtr clash = virStorageVolLookupByName(p, o->name);
 	if (clash) {
 		_cleanup_free_ char *path = virStorageVolGetPath(clash);
 		return vf_error_set(err, VF_E_CONFLICT,
 				    "cannot create volume \"%s\" in storage pool \"%s\": %s already exists and virtform does not overwrite it",
-				    o->name, s->pool, path ? path : "a volume of that name");
+				    o->name, pool, path ? path : "a volume of that name");
 	}
+	if (virStoragePoolIsActive(p) == 0)
+		return vf_error_set(err, VF_E_DRIVER,
+				    "cannot create volume \"%s\": storage pool \"%s\" is not active",
+				    o->name, pool);
+	return 0;
+}
 
-	_cleanup_free_ char *pool_type = vf_lv__pool_type_seen(c, p, s->pool);
+/* Creating volume o in pool p failed: the reason, in the user's terms. */
+static int vf_lv__create_failed(virStoragePoolPtr p, const vf_object *o, vf_error *err)
+{
+	_cleanup_free_ char *msg = vf_strdup(vf_lv__msg());
+	int r = vf_lv__create_explained(p, o, err);
+	if (r < 0)
+		return r;
+	return vf_error_set(err, VF_E_DRIVER, "cannot create volume \"%s\" in storage pool \"%s\": %s",
+			    o->name, o->u.volume.pool, msg);
+}
+
+int vf_lv_volume_create(vf_conn *c, const vf_object *o, vf_error *err)
+{
+	const vf_volume_spec *s = &o->u.volume;
+	_cleanup_free_ char *pool_type = NULL;
+	_cleanup_pool_ virStoragePoolPtr p = vf_lv__pool_for_new(c, o, &pool_type, err);
+	if (!p)
+		return -(int)err->code;
 
 	_cleanup_free_ char *backing_path = NULL;
 	_cleanup_free_ char *backing_format = NULL;
@@ -72,14 +120,17 @@ int vf_lv_volume_create(vf_conn *c, const vf_object *o, vf_error *err)
 		backing_format = bxml ? vf_lv__vol_format(bxml) : NULL;
 	}
 
-	_cleanup_free_ char *xml =
-		vf_lv__volume_xml(o, vf_lv__file_pool(pool_type), backing_path, backing_format);
+	bool file_pool = vf_lv__file_pool(pool_type);
+	_cleanup_free_ char *xml = vf_lv__volume_xml(o, file_pool, backing_path, backing_format);
 	vf_lv__format_forget(c, s->pool, o->name);
 	_cleanup_vol_ virStorageVolPtr v = virStorageVolCreateXML(p, xml, 0);
 	if (!v)
-		return vf_error_set(err, VF_E_DRIVER,
-				    "cannot create volume \"%s\" in storage pool \"%s\": %s", o->name,
-				    s->pool, vf_lv__msg());
+		return vf_lv__create_failed(p, o, err);
+	/* A file pool's volume has the format it was created with (the XML
+	 * above); other pools' formats are read back when needed. */
+	if (file_pool)
+		vf_lv__format_remember(c, s->pool, o->name,
+				       vf_vol_format_to_string(s->format ? s->format : VF_VOL_QCOW2));
 	return 0;
 }
 
@@ -149,37 +200,6 @@ static void vf_lv__streamp(virStreamPtr *p)
 		virStreamFree(*p);
 }
 
-/* The pool for a new volume: active, refreshed, and without a volume of
- * that name (virtform never overwrites one). */
-static virStoragePoolPtr vf_lv__pool_for_new(vf_conn *c, const vf_object *o, vf_error *err)
-{
-	const vf_volume_spec *s = &o->u.volume;
-	virStoragePoolPtr p = virStoragePoolLookupByName(c->conn, s->pool);
-	if (!p) {
-		vf_error_set(err, VF_E_DRIVER, "cannot create volume \"%s\" in storage pool \"%s\": %s",
-			     o->name, s->pool, vf_lv__msg());
-		return NULL;
-	}
-	if (virStoragePoolIsActive(p) != 1 ||
-	    (!vf_lv__pool_seen(c, s->pool) && virStoragePoolRefresh(p, 0) < 0)) {
-		vf_error_set(err, VF_E_DRIVER,
-			     "cannot create volume \"%s\": storage pool \"%s\" is not active or cannot be refreshed",
-			     o->name, s->pool);
-		virStoragePoolFree(p);
-		return NULL;
-	}
-	_cleanup_vol_ virStorageVolPtr clash = virStorageVolLookupByName(p, o->name);
-	if (clash) {
-		_cleanup_free_ char *path = virStorageVolGetPath(clash);
-		vf_error_set(err, VF_E_CONFLICT,
-			     "cannot create volume \"%s\" in storage pool \"%s\": %s already exists and virtform does not overwrite it",
-			     o->name, s->pool, path ? path : "a volume of that name");
-		virStoragePoolFree(p);
-		return NULL;
-	}
-	return p;
-}
-
 int vf_lv_volume_upload(vf_conn *c, const vf_object *o, const char *local_file, vf_error *err)
 {
 	const vf_volume_spec *s = &o->u.volume;
@@ -191,12 +211,12 @@ int vf_lv_volume_upload(vf_conn *c, const vf_object *o, const char *local_file, 
 			close(fd);
 		return vf_error_set(err, VF_E_IO, "cannot read image %s: %s", local_file, strerror(e));
 	}
-	_cleanup_pool_ virStoragePoolPtr p = vf_lv__pool_for_new(c, o, err);
+	_cleanup_free_ char *pool_type = NULL;
+	_cleanup_pool_ virStoragePoolPtr p = vf_lv__pool_for_new(c, o, &pool_type, err);
 	if (!p) {
 		close(fd);
 		return -(int)err->code;
 	}
-	_cleanup_free_ char *pool_type = vf_lv__pool_type_seen(c, p, s->pool);
 	bool file_pool = vf_lv__file_pool(pool_type);
 	vf_lv__format_forget(c, s->pool, o->name);
 
@@ -214,9 +234,7 @@ int vf_lv_volume_upload(vf_conn *c, const vf_object *o, const char *local_file, 
 	_cleanup_vol_ virStorageVolPtr v = virStorageVolCreateXML(p, xml, 0);
 	if (!v) {
 		close(fd);
-		return vf_error_set(err, VF_E_DRIVER,
-				    "cannot create volume \"%s\" in storage pool \"%s\": %s", o->name,
-				    s->pool, vf_lv__msg());
+		return vf_lv__create_failed(p, o, err);
 	}
 
 	int r = 0;
@@ -282,19 +300,24 @@ int vf_lv_volume_clone(vf_conn *c, const vf_object *o, vf_error *err)
 		return vf_error_set(err, VF_E_DRIVER,
 				    "cannot find source volume \"%s\" in storage pool \"%s\" for volume \"%s\": %s",
 				    src->name, src->pool, o->name, vf_lv__msg());
-	_cleanup_pool_ virStoragePoolPtr p = vf_lv__pool_for_new(c, o, err);
+	_cleanup_free_ char *pool_type = NULL;
+	_cleanup_pool_ virStoragePoolPtr p = vf_lv__pool_for_new(c, o, &pool_type, err);
 	if (!p)
 		return -(int)err->code;
-	_cleanup_free_ char *pool_type = vf_lv__pool_type_seen(c, p, s->pool);
 	vf_lv__format_forget(c, s->pool, o->name);
 	vf_object tmp = *o;
 	tmp.u.volume.has_backing = false;
 	tmp.u.volume.capacity = info.capacity; /* grown afterwards by volume_resize */
 	_cleanup_free_ char *xml = vf_lv__volume_xml(&tmp, vf_lv__file_pool(pool_type), NULL, NULL);
 	_cleanup_vol_ virStorageVolPtr v = virStorageVolCreateXMLFrom(p, xml, sv, 0);
-	if (!v)
+	if (!v) {
+		_cleanup_free_ char *msg = vf_strdup(vf_lv__msg());
+		int r = vf_lv__create_explained(p, o, err);
+		if (r < 0)
+			return r;
 		return vf_error_set(err, VF_E_DRIVER,
 				    "cannot clone volume \"%s/%s\" into \"%s\" in storage pool \"%s\": %s",
-				    src->pool, src->name, o->name, s->pool, vf_lv__msg());
+				    src->pool, src->name, o->name, s->pool, msg);
+	}
 	return 0;
 }
