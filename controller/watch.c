@@ -109,14 +109,36 @@ static void vf_watch__signals_done(void)
 
 /* ---- connection -------------------------------------------------------- */
 
+/* The events source belongs to w->backend, which opened it. */
+static void vf_watch__close_events(vf_watch *w)
+{
+	if (w->events)
+		w->backend->events->close(w->events);
+	w->events = NULL;
+}
+
+/* Have ev's event loop running (the backend's rule: before it opens any
+ * connection). Only a reload to a URI of another backend changes it. */
+static int vf_watch__start_loop(vf_watch *w, const vf_event_driver *ev, vf_error *err)
+{
+	if (w->loop == ev)
+		return 0;
+	if (w->loop)
+		w->loop->loop_stop();
+	w->loop = NULL;
+	int r = ev->loop_start(err);
+	if (r == 0)
+		w->loop = ev;
+	return r;
+}
+
 void vf_watch_disconnect(vf_watch *w, const char *why)
 {
 	if (!w->conn && !w->events)
 		return;
 	vf_watch_log(3, "lost the connection to %s: %s; reconnecting",
 		     w->cfg.connect ? w->cfg.connect : "libvirt", why);
-	vf_events_close(w->events);
-	w->events = NULL;
+	vf_watch__close_events(w);
 	if (w->conn)
 		w->backend->hv->close(w->conn);
 	w->conn = NULL;
@@ -125,13 +147,16 @@ void vf_watch_disconnect(vf_watch *w, const char *why)
 	vf_watch_notify("STATUS=disconnected from libvirt; reconnecting");
 }
 
-/* Open the events connection and the driver's; on failure schedule the
- * next attempt with backoff. A success asks for a full pass. */
+/* Open the events source (when the backend has one) and the driver's
+ * connection; on failure schedule the next attempt with backoff. A
+ * success asks for a full pass. */
 static void vf_watch__connect(vf_watch *w)
 {
 	vf_error err = { 0 };
 	w->backend = vf_backend_for_uri(w->cfg.connect);
-	if (vf_events_open(w->cfg.connect, &w->events, &err) == 0 &&
+	const vf_event_driver *ev = w->backend->events;
+	if ((!ev || (vf_watch__start_loop(w, ev, &err) == 0 &&
+		     ev->open(w->cfg.connect, &w->events, &err) == 0)) &&
 	    w->backend->hv->open(w->cfg.connect, &w->conn, &err) == 0) {
 		vf_watch_log(w->reconnect_failures || w->last_result ? 5 : 6, "connected to %s",
 			     w->backend->hv->uri(w->conn));
@@ -141,8 +166,7 @@ static void vf_watch__connect(vf_watch *w)
 		w->pass_trigger = w->last_result ? "reconnected" : "start";
 		return;
 	}
-	vf_events_close(w->events);
-	w->events = NULL;
+	vf_watch__close_events(w);
 	w->conn = NULL;
 	w->reconnect_failures++;
 	uint64_t delay = vf_backoff_delay(w->reconnect_failures, 1000, VF_RECONNECT_MAX_MS);
@@ -292,15 +316,15 @@ static void vf_watch__take_tree(vf_watch *w, uint64_t now)
 
 static void vf_watch__take_events(vf_watch *w, uint64_t now)
 {
-	vf_events_report rep;
-	vf_events_take(w->events, &rep);
+	vf_event_report rep;
+	w->backend->events->take(w->events, &rep);
 	if (rep.domain_events || rep.pool_events) {
 		vf_watch_log(7, "libvirt: %s", rep.last ? rep.last : "event");
 		vf_debounce_poke(&w->libvirt, now, VF_EVENT_DEBOUNCE_MS);
 	}
 	if (rep.closed)
 		vf_watch_disconnect(w, rep.last ? rep.last : "connection closed");
-	vf_events_report_clear(&rep);
+	vf_event_report_clear(&rep);
 }
 
 static void vf_watch__run_pass(vf_watch *w, const char *trigger)
@@ -386,7 +410,8 @@ static int vf_watch__loop(vf_watch *w)
 		fds[n++] = (struct pollfd){ .fd = sfd[0], .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = sfd[1], .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = w->tree ? vf_tree_watch_fd(w->tree) : -1, .events = POLLIN };
-		fds[n++] = (struct pollfd){ .fd = w->events ? vf_events_fd(w->events) : -1, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = w->events ? w->backend->events->fd(w->events) : -1,
+					    .events = POLLIN };
 		int pr = poll(fds, n, timeout);
 		if (pr < 0 && errno != EINTR) {
 			vf_watch_log(3, "poll: %s", strerror(errno));
@@ -545,11 +570,11 @@ static int vf_watch__parse(vf_watch *w, int argc, char **argv)
 
 static void vf_watch__teardown(vf_watch *w)
 {
-	vf_events_close(w->events);
+	vf_watch__close_events(w);
 	if (w->conn)
 		w->backend->hv->close(w->conn);
-	if (w->loop_started)
-		vf_event_loop_stop();
+	if (w->loop)
+		w->loop->loop_stop();
 	vf_tree_watch_stop(w->tree);
 	vf_status_server_close(w->status);
 	vf_fcntl_lock_driver.unlock(w->lock);
@@ -614,9 +639,10 @@ int vf_watch_main(int argc, char **argv)
 	char real[PATH_MAX];
 	if (realpath(w.cfg.manifests, real))
 		w.root_real = vf_strdup(real);
-	if (vf_event_loop_start(&err) < 0)
+	/* A backend without events leaves out-of-band changes to the resync. */
+	w.backend = vf_backend_for_uri(w.cfg.connect);
+	if (w.backend->events && vf_watch__start_loop(&w, w.backend->events, &err) < 0)
 		return vf_watch__fail(&w, &err);
-	w.loop_started = true;
 	uint64_t wd = 0;
 	if (sd_watchdog_enabled(0, &wd) > 0) {
 		w.watchdog_usec = wd;

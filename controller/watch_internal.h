@@ -10,7 +10,6 @@
 
 #include "../drivers/driver.h"
 #include "config.h"
-#include "daemon_events.h"
 #include "plan.h"
 #include "status.h"
 #include "tree_watch.h"
@@ -31,9 +30,10 @@ typedef struct vf_watch {
 	json_object *problems;        /* current manifest/plan errors (array) */
 	char *problems_key;           /* fingerprint, to log a problem once */
 
-	const vf_backend *backend;
+	const vf_backend *backend;    /* chosen by URI at each connect */
 	vf_conn *conn;                /* NULL while disconnected */
-	vf_events *events;
+	vf_event_source *events;      /* backend->events' source; NULL while
+	                               * disconnected or when it has none */
 	unsigned reconnect_failures;
 	uint64_t reconnect_at;        /* 0: no reconnect scheduled */
 
@@ -59,7 +59,7 @@ typedef struct vf_watch {
 	json_object *objects;         /* array: each object and its state */
 
 	bool signals_installed;       /* teardown undoes only what was set up */
-	bool loop_started;
+	const vf_event_driver *loop;  /* whose event loop runs; NULL none */
 	bool ready_sent;
 	uint64_t watchdog_usec;       /* 0: no watchdog */
 	uint64_t next_watchdog;

@@ -1,6 +1,7 @@
 /* driver.h: the header for driver writers. Defines the observed-state model
  * drivers fill in and the tables (structs of function pointers) the
- * controller calls: hypervisor (domains), storage (pools, volumes), locks.
+ * controller calls: hypervisor (domains), storage (pools, volumes), events
+ * (out-of-band changes, for the watch daemon), fetch, locks.
  * Not for callers' conveniences or policy: drivers touch the world and
  * report; the controller decides. Drivers know nothing of YAML or plans.
  *
@@ -219,12 +220,69 @@ typedef struct vf_storage_driver {
 			   vf_error *err);
 } vf_storage_driver;
 
+/* ---- event drivers -------------------------------------------------------- */
+
+/* What a backend's event source has seen since the last `take`: counts and
+ * a one-line description of the latest event, for the daemon's log. The
+ * daemon decides what to do about it; the driver only reports. */
+typedef struct vf_event_report {
+	unsigned domain_events;   /* lifecycle and metadata changes */
+	unsigned pool_events;     /* storage pool lifecycle */
+	bool closed;              /* the connection dropped (libvirtd went away, say) */
+	char *last;               /* "Domain/web stopped (destroyed)"; NULL when none */
+} vf_event_report;
+
+/* Free `last` and zero the report; accepts NULL. */
+static inline void vf_event_report_clear(vf_event_report *r)
+{
+	if (!r)
+		return;
+	free(r->last);
+	memset(r, 0, sizeof(*r));
+}
+
+typedef struct vf_event_source vf_event_source; /* one listening connection; opaque */
+
+/* Out-of-band changes on the host, for `virtform watch`. A source listens
+ * on a connection of its own, separate from the vf_conn the hypervisor
+ * driver opened, and changes nothing. Its callbacks may run on a thread of
+ * the driver's; they only note what arrived and make `fd` readable, so the
+ * caller's poll loop takes every decision. */
+typedef struct vf_event_driver {
+	const char *name;
+	/* required: start the process-wide event loop (a thread of the
+	 * driver's). Call it before the backend opens any connection, event
+	 * source or not. Idempotent. */
+	int (*loop_start)(vf_error *err);
+	/* required: stop that loop; idempotent. Close every source first. */
+	void (*loop_stop)(void);
+	/* required: connect to `uri` (NULL: the driver's default) to listen
+	 * for domain and pool changes and the connection closing. The loop
+	 * must be running. Fills *out only on success. */
+	int (*open)(const char *uri, vf_event_source **out, vf_error *err);
+	/* required: readable while a report waits (borrowed descriptor) */
+	int (*fd)(const vf_event_source *s);
+	/* required: move what arrived into *out (the caller clears it with
+	 * vf_event_report_clear) and drain the descriptor */
+	void (*take)(vf_event_source *s, vf_event_report *out);
+	/* required: false once the connection has dropped; false for NULL */
+	bool (*alive)(vf_event_source *s);
+	/* required: stop listening and free; accepts NULL. Call while the
+	 * loop still runs (a callback in flight is waited for). */
+	void (*close)(vf_event_source *s);
+} vf_event_driver;
+
 /* A backend is a hypervisor and a storage driver that share a connection,
- * chosen by URI from the static table in drivers/registry.c. */
+ * and the event source that watches the same host, chosen by URI from the
+ * static table in drivers/registry.c. */
 typedef struct vf_backend {
 	const char *name;
-	const vf_hypervisor_driver *hv;
-	const vf_storage_driver *storage;
+	const vf_hypervisor_driver *hv;       /* required */
+	const vf_storage_driver *storage;     /* required */
+	/* optional (NULL: the backend has no events; `virtform watch` then
+	 * notices out-of-band changes only at its periodic resync, and takes
+	 * a failed observation as a lost connection) */
+	const vf_event_driver *events;
 } vf_backend;
 
 /* The backend for a URI (every libvirt URI maps to "libvirt" today). */
@@ -232,6 +290,7 @@ const vf_backend *vf_backend_for_uri(const char *uri);
 
 extern const vf_hypervisor_driver vf_libvirt_hypervisor_driver;
 extern const vf_storage_driver vf_libvirt_storage_driver;
+extern const vf_event_driver vf_libvirt_event_driver;
 
 /* ---- fetch drivers (drivers/fetch/) -------------------------------------- */
 

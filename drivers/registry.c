@@ -7,6 +7,7 @@ static const vf_backend vf_backends[] = {
 		.name = "libvirt",
 		.hv = &vf_libvirt_hypervisor_driver,
 		.storage = &vf_libvirt_storage_driver,
+		.events = &vf_libvirt_event_driver,
 	},
 };
 

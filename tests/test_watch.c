@@ -23,11 +23,11 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include "controller/daemon_events.h"
 #include "controller/watch.h"
 #include "controller/status.h"
 #include "controller/tree_watch.h"
 #include "controller/watch_sched.h"
+#include "drivers/driver.h"
 
 /* Generous: these are upper bounds on waiting, never speed assertions. */
 #define WAIT_MS 60000
@@ -324,11 +324,15 @@ static void test_lifecycle_event_reaches_the_loop(void **state)
 {
 	(void)state;
 	vf_error err = { 0 };
-	assert_int_equal(vf_event_loop_start(&err), 0);
-	vf_events *ev = NULL;
-	if (vf_events_open("test:///default", &ev, &err) < 0)
+	/* The daemon finds its event source through the backend, as here. */
+	const vf_event_driver *evd = vf_backend_for_uri("test:///default")->events;
+	assert_non_null(evd);
+	assert_int_equal(evd->loop_start(&err), 0);
+	vf_event_source *ev = NULL;
+	if (evd->open("test:///default", &ev, &err) < 0)
 		fail_msg("%s", err.message);
-	assert_true(vf_events_alive(ev));
+	assert_true(evd->alive(ev));
+	assert_false(evd->alive(NULL));
 
 	/* Out of band: another connection to the same test driver destroys
 	 * its running domain "test". */
@@ -338,26 +342,26 @@ static void test_lifecycle_event_reaches_the_loop(void **state)
 	assert_non_null(dom);
 	assert_int_equal(virDomainDestroy(dom), 0);
 
-	vf_events_report rep = { 0 };
+	vf_event_report rep = { 0 };
 	uint64_t until = vf_now_ms() + WAIT_MS;
 	while (!rep.last || !strstr(rep.last, "Domain/test stopped (destroyed)")) {
 		uint64_t now = vf_now_ms();
 		if (now >= until)
 			fail_msg("no lifecycle event; last: %s", rep.last ? rep.last : "none");
-		vf_events_report_clear(&rep);
-		if (wait_readable(vf_events_fd(ev), (int)(until - now)))
-			vf_events_take(ev, &rep);
+		vf_event_report_clear(&rep);
+		if (wait_readable(evd->fd(ev), (int)(until - now)))
+			evd->take(ev, &rep);
 	}
 	assert_true(rep.domain_events >= 1);
 	assert_false(rep.closed);
-	vf_events_report_clear(&rep);
+	vf_event_report_clear(&rep);
 
 	/* Restore it for later tests, then let go. */
 	assert_int_equal(virDomainCreate(dom), 0);
 	virDomainFree(dom);
 	virConnectClose(other);
-	vf_events_close(ev);
-	vf_event_loop_stop();
+	evd->close(ev);
+	evd->loop_stop();
 }
 
 /* ---- status socket ------------------------------------------------------------ */

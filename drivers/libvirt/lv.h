@@ -197,3 +197,13 @@ int vf_lv_volume_path(vf_conn *c, const char *pool, const char *name, char **pat
 int vf_lv_volume_upload(vf_conn *c, const vf_object *vol, const char *local_file,
 			vf_error *err);
 int vf_lv_volume_clone(vf_conn *c, const vf_object *vol, vf_error *err);
+
+/* ---- events.c: the event driver's members (the watch daemon's source) ---- */
+
+int vf_lv_event_loop_start(vf_error *err);
+void vf_lv_event_loop_stop(void);
+int vf_lv_events_open(const char *uri, vf_event_source **out, vf_error *err);
+int vf_lv_events_fd(const vf_event_source *s);
+void vf_lv_events_take(vf_event_source *s, vf_event_report *out);
+bool vf_lv_events_alive(vf_event_source *s);
+void vf_lv_events_close(vf_event_source *s);

@@ -1,4 +1,4 @@
-/* tables.c: the libvirt backend's two driver tables, as drivers/driver.h
+/* tables.c: the libvirt backend's three driver tables, as drivers/driver.h
  * declares them. Every member is filled in; the work lives in the modules
  * named next to each group. */
 #include "lv.h"
@@ -38,4 +38,16 @@ const vf_storage_driver vf_libvirt_storage_driver = {
 	.volume_delete = vf_lv_volume_delete,
 	.volume_upload = vf_lv_volume_upload,
 	.volume_clone = vf_lv_volume_clone,
+};
+
+const vf_event_driver vf_libvirt_event_driver = {
+	.name = "libvirt",
+	/* events.c */
+	.loop_start = vf_lv_event_loop_start,
+	.loop_stop = vf_lv_event_loop_stop,
+	.open = vf_lv_events_open,
+	.fd = vf_lv_events_fd,
+	.take = vf_lv_events_take,
+	.alive = vf_lv_events_alive,
+	.close = vf_lv_events_close,
 };
