@@ -3,7 +3,7 @@
  * multi-line strings come out as YAML, never pasted together), the default
  * meta-data, the SHA-256 the planner compares against the live domain's
  * virtform:seed, and where the seed volume lives.
- * Not for the ISO (drivers/seed/iso.c) or for the manifest's schema (decode.c). */
+ * Not for the ISO (drivers/seed/iso.c) or for the manifest's schema (decode_domain.c). */
 #include "cloudinit.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
  * spec.cloudInit: inline YAML emitted back to text with libyaml, the default
  * meta-data, the content hash the planner compares, the seed volume's name.
  * Not for writing the ISO (drivers/seed/) or for decoding the manifest
- * (decode.c calls these). Pure, except vf_cloudinit_read_file, the loader's
+ * (decode_domain.c calls these). Pure, except vf_cloudinit_read_file, the loader's
  * one read of a {file: PATH} part. docs/cloud-init.md. */
 #pragma once
 

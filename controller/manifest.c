@@ -1,7 +1,7 @@
 /* manifest.c: finds manifest files (sorted, hidden and editor files skipped,
  * symlinks kept inside the tree), reads them within bounds, decodes every
  * document and finds objects declared twice. The loader's entry point.
- * Not for field rules (decode.c, values.c) or YAML itself (yaml.c). */
+ * Not for field rules (decode*.c, values.c) or YAML itself (yaml.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

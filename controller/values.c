@@ -1,6 +1,7 @@
 /* values.c: the manifest's scalar value parsers: sizes with units, names,
  * UUIDs, MACs, file modes and durations. Pure functions of a string, each
- * failing with one whole message. Not for YAML types (decode.c does those). */
+ * failing with one whole message. Not for YAML types (decode_value.c does
+ * those). */
 #include <ctype.h>
 
 #include "decode.h"

@@ -1,7 +1,7 @@
 /* yaml.c: builds vf_ynode trees from libyaml's event stream, bounded against
  * hostile input (depth, node count, alias references and expansion, tags,
  * duplicate keys), and reports libyaml's own errors at the right line:col.
- * Not for manifest semantics (decode.c) or for finding files (manifest.c). */
+ * Not for manifest semantics (decode*.c) or for finding files (manifest.c). */
 #include "yaml.h"
 
 #include <stdarg.h>

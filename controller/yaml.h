@@ -1,7 +1,7 @@
 /* yaml.h: a small, bounded YAML node tree built from libyaml's events, with
  * the manifest position of every node. It enforces the hostile-input limits
  * (nesting depth, alias count and expansion, tags) and turns libyaml's errors
- * into diagnostics. Not for manifest semantics; decode.c gives nodes meaning. */
+ * into diagnostics. Not for manifest semantics; decode*.c give nodes meaning. */
 #pragma once
 
 #include "error.h"

@@ -161,11 +161,12 @@ static void test_valid_fixtures(void **state)
 	assert_string_equal(got, "");
 	assert_int_equal(r, 0);
 	/* hidden files, editor temporaries and README.txt are skipped; order is by path */
-	assert_int_equal(d.n, 20);
-	assert_int_equal(d.n_files, 8);
+	assert_int_equal(d.n, 24);
+	assert_int_equal(d.n_files, 9);
 	static const char *const order[] = {
 		"valid/domains/minimal.yaml", "valid/domains/nested/deeper/db.yml",
-		"valid/domains/styles.yaml", "valid/domains/web.yaml", "valid/pools-remote.yml",
+		"valid/domains/styles.yaml", "valid/domains/targets.yaml", "valid/domains/web.yaml",
+		"valid/pools-remote.yml",
 		"valid/pools.yaml", "valid/sizes.yml", "valid/volumes.yaml",
 	};
 	for (size_t i = 0; i < VF_ARRAY_SIZE(order); i++)
@@ -225,14 +226,28 @@ static void test_valid_fixtures(void **state)
 	p = &find(&d, VF_KIND_POOL, NULL, "san")->u.pool;
 	assert_int_equal(p->type, VF_POOL_ISCSI);
 	assert_string_equal(p->source.name, "iqn.2013-06.com.example:vms");
-	assert_null(p->target_path);
+	assert_string_equal(p->target_path, "/dev/disk/by-path"); /* libvirt needs one */
 	p = &find(&d, VF_KIND_POOL, NULL, "vg0")->u.pool;
 	assert_int_equal(p->type, VF_POOL_LOGICAL);
 	assert_string_equal(p->source.name, "vg0");
 	p = &find(&d, VF_KIND_POOL, NULL, "disk1")->u.pool;
 	assert_int_equal(p->type, VF_POOL_DISK);
 	assert_string_equal(p->source.device, "/dev/sdb");
+	assert_string_equal(p->target_path, "/dev");
 	assert_int_equal(p->deletion, VF_DELETION_RETAIN);
+	/* each type with every field it uses */
+	p = &find(&d, VF_KIND_POOL, NULL, "vg1")->u.pool;
+	assert_string_equal(p->source.device, "/dev/sdc");
+	assert_string_equal(p->source.name, "vg1");
+	assert_string_equal(p->source.format, "lvm2");
+	assert_null(p->target_path);
+	p = &find(&d, VF_KIND_POOL, NULL, "san2")->u.pool;
+	assert_string_equal(p->target_path, "/dev/disk/by-path");
+	assert_string_equal(p->source.host, "san.example.com");
+	assert_string_equal(p->source.name, "iqn.2013-06.com.example:more");
+	p = &find(&d, VF_KIND_POOL, NULL, "disk2")->u.pool;
+	assert_string_equal(p->target_path, "/dev");
+	assert_string_equal(p->source.device, "/dev/sdd");
 
 	/* Volumes */
 	o = find(&d, VF_KIND_VOLUME, "images", "web-root.qcow2");
@@ -352,6 +367,22 @@ static void test_valid_fixtures(void **state)
 	assert_int_equal(s->shutdown_timeout, 3600);
 	assert_int_equal(s->serial_console, VF_TRI_TRUE);
 	assert_int_equal(s->state, VF_RUN_RUNNING);
+
+	/* Domain targets: a name of each bus; an unnamed disk keeps no target */
+	s = &find(&d, VF_KIND_DOMAIN, NULL, "targets")->u.domain;
+	static const struct { const char *target; vf_disk_bus bus; } targets[] = {
+		{ "vdb", VF_BUS_UNSET }, { "vdaa", VF_BUS_VIRTIO }, { "sda", VF_BUS_SATA },
+		{ "sdb", VF_BUS_SCSI },  { "sdc", VF_BUS_USB },     { "hdc", VF_BUS_IDE },
+		{ NULL, VF_BUS_IDE },
+	};
+	assert_int_equal(s->n_disks, VF_ARRAY_SIZE(targets));
+	for (size_t i = 0; i < VF_ARRAY_SIZE(targets); i++) {
+		if (targets[i].target)
+			assert_string_equal(s->disks[i].target, targets[i].target);
+		else
+			assert_null(s->disks[i].target);
+		assert_int_equal(s->disks[i].bus, targets[i].bus);
+	}
 
 	/* Domain minimal: everything unset, identity derived */
 	o = find(&d, VF_KIND_DOMAIN, NULL, "minimal");

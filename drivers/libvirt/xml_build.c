@@ -69,10 +69,10 @@ static void vf_lv__pool_source(xmlNodePtr root, const vf_pool_spec *s)
 	if (src->dir)
 		vf_lv__attr(vf_lv__add(n, "dir", NULL), "path", src->dir);
 	if (s->type == VF_POOL_ISCSI) {
-		/* the target IQN is the source <device path> for iscsi pools */
-		const char *iqn = src->name ? src->name : src->device;
-		if (iqn)
-			vf_lv__attr(vf_lv__add(n, "device", NULL), "path", iqn);
+		/* the target IQN (source.name) is the source <device path> for
+		 * iscsi pools; the loader refuses source.device for them */
+		if (src->name)
+			vf_lv__attr(vf_lv__add(n, "device", NULL), "path", src->name);
 		return;
 	}
 	if (src->device)
