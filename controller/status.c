@@ -269,6 +269,16 @@ char *vf_status_format_text(json_object *st)
 	} else {
 		vf_buf_add(&b, "Last reconcile: none yet\n");
 	}
+	json_object *now = vf_status__get(st, "reconciling");
+	if (now) {
+		/* The rest of the document is as of this pass's start. */
+		const char *step = vf_status__str(now, "step");
+		vf_buf_printf(&b, "Reconciling now: since %s (%llds, after %s)%s%s; the rest is as of its start\n",
+			      vf_status__str(now, "since") ?: "?",
+			      (long long)vf_status__int(now, "seconds"),
+			      vf_status__str(now, "trigger") ?: "?", step ? ", at " : "",
+			      step ? step : "");
+	}
 	const char *mstate = vf_status__str(st, "manifests_state") ?: "?";
 	const char *enforcing = vf_status__str(st, "enforcing") ?: "none";
 	if (strcmp(mstate, "valid") == 0)

@@ -345,7 +345,9 @@ static void vf_watch__run_pass(vf_watch *w, const char *trigger)
 		w->backoff.max_ms = max;
 	}
 	w->last_pass_ms = vf_now_ms();
+	vf_watch_serve_begin(w->serve, vf_watch_status_json(w), trigger);
 	vf_watch_pass(w, trigger);
+	vf_watch_serve_end(w->serve);
 	if (!w->ready_sent) {
 		vf_watch_notify("READY=1");
 		w->ready_sent = true;
@@ -356,6 +358,14 @@ static int vf_watch__loop(vf_watch *w)
 {
 	while (!vf_watch_stop_flag) {
 		uint64_t now = vf_now_ms();
+		bool want_pass, want_reload;
+		vf_watch_serve_take(w->serve, &want_pass, &want_reload);
+		if (want_reload)
+			vf_watch_reload_flag = 1;
+		if (want_pass) {
+			w->pass_now = true;
+			w->pass_trigger = "requested";
+		}
 		if (vf_watch_reload_flag) {
 			vf_watch_reload_flag = 0;
 			vf_watch_log(5, "reloading configuration and manifests");
@@ -576,6 +586,7 @@ static void vf_watch__teardown(vf_watch *w)
 	if (w->loop)
 		w->loop->loop_stop();
 	vf_tree_watch_stop(w->tree);
+	vf_watch_serve_stop(w->serve); /* before the sockets it serves */
 	vf_status_server_close(w->status);
 	vf_fcntl_lock_driver.unlock(w->lock);
 	vf_watch_pass_state_free(w);
@@ -632,7 +643,8 @@ int vf_watch_main(int argc, char **argv)
 	if (vf_watch__signals(&err) < 0)
 		return vf_watch__fail(&w, &err);
 	w.signals_installed = true;
-	if (vf_status_server_open(w.cfg.state_dir, w.cfg.socket_group, &w.status, &err) < 0)
+	if (vf_status_server_open(w.cfg.state_dir, w.cfg.socket_group, &w.status, &err) < 0 ||
+	    vf_watch_serve_start(w.status, vf_watch_pipe[1], &w.serve, &err) < 0)
 		return vf_watch__fail(&w, &err);
 	if (vf_tree_watch_start(w.cfg.manifests, &w.tree, &err) < 0)
 		return vf_watch__fail(&w, &err);

@@ -14,6 +14,7 @@
 #include "status.h"
 #include "tree_watch.h"
 #include "watch_sched.h"
+#include "watch_serve.h"
 
 typedef struct vf_watch {
 	vf_config cfg;            /* effective: flags over file over defaults */
@@ -39,6 +40,7 @@ typedef struct vf_watch {
 
 	vf_tree_watch *tree;
 	vf_status_server *status;
+	vf_watch_serve *serve;        /* answers the sockets while a pass runs */
 	vf_lock_token *lock;
 
 	vf_debounce files;            /* manifest edits */

@@ -135,11 +135,14 @@ static void vf_watch__progress(const vf_step *s, vf_step_outcome o, const vf_err
 	_cleanup_free_ char *key = vf_step_key(s);
 	const char *act = vf_action_to_string(s->action);
 	switch (o) {
-	case VF_STEP_STARTED:
+	case VF_STEP_STARTED: {
 		vf_watch_log(7, "%s: %s: starting: %s", key, act, s->reason ? s->reason : "");
+		_cleanup_free_ char *now = vf_asprintf("%s: %s", key, act);
+		vf_watch_serve_step(w->serve, now);
 		if (w->watchdog_usec)
 			vf_watch_notify("WATCHDOG=1"); /* a long step is progress, not a hang */
 		break;
+	}
 	case VF_STEP_DONE:
 		ctx->done++;
 		vf_backoff_clear(&w->backoff, key);
@@ -466,6 +469,9 @@ json_object *vf_watch_status_json(vf_watch *w)
 	json_object_object_add(st, "retrying", retry);
 	uint64_t resync_in = w->next_resync > now_ms ? (w->next_resync - now_ms + 999) / 1000 : 0;
 	json_object_object_add(st, "next_resync_in_seconds", json_object_new_int64((int64_t)resync_in));
+	/* null from the loop itself; while a pass runs, watch_serve.c answers
+	 * with {since, seconds, trigger, step} */
+	json_object_object_add(st, "reconciling", NULL);
 	return st;
 }
 

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <libvirt/libvirt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "controller/status.h"
 #include "controller/tree_watch.h"
 #include "controller/watch_sched.h"
+#include "controller/watch_serve.h"
 #include "drivers/driver.h"
 
 /* Generous: these are upper bounds on waiting, never speed assertions. */
@@ -450,6 +452,74 @@ static void test_status_sockets_answer_and_separate_privilege(void **state)
 	rm_rf(dir);
 }
 
+/* While the main loop is busy with a pass (this test, here), the serving
+ * thread answers: the snapshot from the pass's start, what runs now, and
+ * reload/reconcile queued for after the pass, waking the loop. */
+static void test_status_answered_during_a_pass(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = make_tmpdir();
+	vf_error err = { 0 };
+	vf_status_server *srv = NULL;
+	assert_int_equal(vf_status_server_open(dir, NULL, &srv, &err), 0);
+	int wake[2];
+	assert_int_equal(pipe2(wake, O_CLOEXEC | O_NONBLOCK), 0);
+	vf_watch_serve *s = NULL;
+	assert_int_equal(vf_watch_serve_start(srv, wake[1], &s, &err), 0);
+
+	vf_watch_serve_begin(s, json_tokener_parse("{\"pid\": 7, \"manifests\": \"/srv/m\", \"reconciling\": null}"),
+			     "manifest change");
+	vf_watch_serve_step(s, "Domain/web: create");
+	json_object *resp = NULL, *st, *now, *v;
+	assert_int_equal(vf_status_request(dir, "status", false, &resp, &err), 0);
+	assert_true(json_object_object_get_ex(resp, "status", &st));
+	assert_true(json_object_object_get_ex(st, "manifests", &v));
+	assert_string_equal(json_object_get_string(v), "/srv/m");
+	assert_true(json_object_object_get_ex(st, "reconciling", &now));
+	assert_non_null(now);
+	assert_true(json_object_object_get_ex(now, "trigger", &v));
+	assert_string_equal(json_object_get_string(v), "manifest change");
+	assert_true(json_object_object_get_ex(now, "step", &v));
+	assert_string_equal(json_object_get_string(v), "Domain/web: create");
+	_cleanup_free_ char *text = vf_status_format_text(st);
+	assert_non_null(strstr(text, "Reconciling now: since "));
+	assert_non_null(strstr(text, "after manifest change), at Domain/web: create;"));
+	json_object_put(resp);
+
+	/* Changing things still needs watch.sock. */
+	assert_int_equal(vf_status_request(dir, "reconcile", false, &resp, &err), 0);
+	assert_true(json_object_object_get_ex(resp, "ok", &v));
+	assert_false(json_object_get_boolean(v));
+	json_object_put(resp);
+	bool want_pass, want_reload;
+	vf_watch_serve_take(s, &want_pass, &want_reload);
+	assert_false(want_pass);
+
+	assert_int_equal(vf_status_request(dir, "reconcile", true, &resp, &err), 0);
+	assert_true(json_object_object_get_ex(resp, "queued", &v));
+	assert_true(json_object_get_boolean(v));
+	json_object_put(resp);
+	char c;
+	assert_int_equal(read(wake[0], &c, 1), 1); /* the loop was woken */
+	vf_watch_serve_take(s, &want_pass, &want_reload);
+	assert_true(want_pass);
+	assert_false(want_reload);
+	vf_watch_serve_take(s, &want_pass, &want_reload);
+	assert_false(want_pass); /* taken once */
+
+	assert_int_equal(vf_status_request(dir, "reload", true, &resp, &err), 0);
+	json_object_put(resp);
+	vf_watch_serve_take(s, &want_pass, &want_reload);
+	assert_true(want_reload);
+
+	vf_watch_serve_end(s);
+	vf_watch_serve_stop(s);
+	vf_status_server_close(srv);
+	close(wake[0]);
+	close(wake[1]);
+	rm_rf(dir);
+}
+
 static void test_status_text_names_errors_and_retries(void **state)
 {
 	(void)state;
@@ -687,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_tree_watch_follows_a_swapped_symlink),
 		cmocka_unit_test(test_lifecycle_event_reaches_the_loop),
 		cmocka_unit_test(test_status_sockets_answer_and_separate_privilege),
+		cmocka_unit_test(test_status_answered_during_a_pass),
 		cmocka_unit_test(test_status_text_names_errors_and_retries),
 		cmocka_unit_test(test_daemon_restores_and_keeps_last_good_set),
 	};
