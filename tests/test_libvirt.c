@@ -617,6 +617,64 @@ static void test_domain_lifecycle(void **state)
 	HV->close(c);
 }
 
+/* Enough objects that observe reads them on several threads: every one is
+ * there, once, in listing order, each with its own XML. */
+static void test_observe_many_in_parallel(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	enum { N = 90 };
+	for (int i = 0; i < N; i++) {
+		_cleanup_free_ char *vn = vf_asprintf("many%02d.raw", i);
+		vf_object vol = volume_obj("default-pool", vn, (uint64_t)(i + 1) * MIB);
+		vol.u.volume.format = VF_VOL_RAW;
+		OK(ST->volume_create(c, &vol, err));
+		vf_object_clear(&vol);
+		_cleanup_free_ char *dn = vf_asprintf("many%02d", i);
+		vf_object dom = domain_obj(dn);
+		dom.u.domain.has_vcpus = true;
+		dom.u.domain.vcpus = (unsigned)(i % 4) + 1;
+		dom.u.domain.memory = 128 * MIB;
+		OK(HV->domain_define(c, &dom, VF_DOMAIN_KVM, err));
+		vf_object_clear(&dom);
+	}
+	vf_observed o = observe(c);
+	size_t vols = 0, doms = 0;
+	for (int i = 0; i < N; i++) {
+		_cleanup_free_ char *vn = vf_asprintf("many%02d.raw", i);
+		vf_obs_volume *v = vf_observed_volume(&o, "default-pool", vn);
+		assert_non_null(v);
+		assert_int_equal(v->capacity, (uint64_t)(i + 1) * MIB);
+		_cleanup_free_ char *dn = vf_asprintf("many%02d", i);
+		const vf_obs_domain *d = NULL;
+		for (size_t k = 0; k < o.n_domains; k++)
+			if (strcmp(o.domains[k].name, dn) == 0) {
+				assert_null(d); /* once */
+				d = &o.domains[k];
+			}
+		if (!d) {
+			fail_msg("domain %s not observed", dn);
+			return;
+		}
+		assert_int_equal(d->vcpus, (unsigned)(i % 4) + 1);
+		assert_non_null(strstr(d->xml, dn));
+	}
+	for (size_t k = 0; k < o.n_volumes; k++)
+		vols += strncmp(o.volumes[k].name, "many", 4) == 0;
+	for (size_t k = 0; k < o.n_domains; k++)
+		doms += strncmp(o.domains[k].name, "many", 4) == 0;
+	assert_int_equal(vols, N);
+	assert_int_equal(doms, N);
+	/* listing order: what a second observation sees, element by element */
+	vf_observed o2 = observe(c);
+	assert_int_equal(o2.n_domains, o.n_domains);
+	for (size_t k = 0; k < o.n_domains; k++)
+		assert_string_equal(o2.domains[k].name, o.domains[k].name);
+	vf_observed_free(&o2);
+	vf_observed_free(&o);
+	HV->close(c);
+}
+
 /* ---- storage -------------------------------------------------------------- */
 
 /* The path apply metadata-locks for a volume it created in the same run:
@@ -801,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_raw_xml_keeps_user_metadata),
 		cmocka_unit_test(test_raw_xml_errors),
 		cmocka_unit_test(test_domain_lifecycle),
+		cmocka_unit_test(test_observe_many_in_parallel),
 		cmocka_unit_test(test_volume_path_and_locality),
 		cmocka_unit_test(test_volume_resize_grows_only),
 		cmocka_unit_test(test_volume_create_refuses_clash_and_inactive_pool),

@@ -25,6 +25,7 @@ static void vf_lv__xml_quiet(void *ctx, const char *msg, ...)
 
 static void vf_lv__init_once(void)
 {
+	xmlInitParser(); /* before any thread parses (observe.c reads in parallel) */
 	virInitialize();
 	virSetErrorFunc(NULL, vf_lv__quiet);
 }

@@ -4,9 +4,61 @@
  * listings and one virConnectGetAllDomainStats call, not from calls per
  * object; per-object calls remain only as the fallback for a driver that
  * lacks a bulk call (the test driver has no balloon or vCPU statistics).
- * Changes nothing (no pool refresh).
+ * Each object's XML is a round trip of its own, so those are read by a few
+ * threads at once over the one connection. Changes nothing (no pool refresh).
  * Not for reading the XML itself: xml_parse.c does that. */
+#include <pthread.h>
+
 #include "lv.h"
+
+/* ---- reading many objects at once ------------------------------------------ */
+
+/* Threads reading objects' XML at once. libvirt multiplexes calls on one
+ * connection and libvirtd answers them from its pool of workers, so a
+ * round trip no longer waits for the one before it; parsing overlaps the
+ * waiting too. A few suffice: past that the daemon's cores are the limit. */
+#define VF_LV_OBSERVE_THREADS 4
+/* Below this many objects threads cost more than they save. */
+#define VF_LV_OBSERVE_PARALLEL_MIN 32
+
+typedef struct vf_lv_par {
+	pthread_mutex_t lock;
+	size_t next, n;
+	void (*fn)(void *ctx, size_t i);
+	void *ctx;
+} vf_lv_par;
+
+static void *vf_lv__par_run(void *arg)
+{
+	vf_lv_par *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		size_t i = p->next++;
+		pthread_mutex_unlock(&p->lock);
+		if (i >= p->n)
+			return NULL;
+		p->fn(p->ctx, i);
+	}
+}
+
+/* fn(ctx, i) for every i in [0, n), on up to VF_LV_OBSERVE_THREADS threads
+ * (the caller's among them); returns when all are done. fn writes only
+ * to slot i of whatever ctx holds. */
+static void vf_lv__parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+	vf_lv_par p = { .n = n, .fn = fn, .ctx = ctx };
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_t th[VF_LV_OBSERVE_THREADS - 1];
+	size_t started = 0;
+	if (n >= VF_LV_OBSERVE_PARALLEL_MIN)
+		for (; started < VF_ARRAY_SIZE(th); started++)
+			if (pthread_create(&th[started], NULL, vf_lv__par_run, &p) != 0)
+				break; /* fewer threads: still correct */
+	vf_lv__par_run(&p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&p.lock);
+}
 
 /* An object that vanished between the listing and the look at it is skipped. */
 static bool vf_lv__vanished(void)
@@ -100,6 +152,35 @@ static bool vf_lv__vol_vanished(void)
 	return vf_lv__vanished() || vf_lv__code() == VIR_ERR_OPERATION_INVALID;
 }
 
+/* Per volume: its slot, and whether it was there to read. */
+typedef struct vf_lv_vol_job {
+	virStorageVolPtr *vols;
+	const char *pool_name;
+	vf_obs_volume *slots;
+	bool *seen;
+	vf_error *errs;
+} vf_lv_vol_job;
+
+static void vf_lv__read_volume(void *ctx, size_t i)
+{
+	vf_lv_vol_job *j = ctx;
+	const char *name = virStorageVolGetName(j->vols[i]);
+	_cleanup_free_ char *xml = virStorageVolGetXMLDesc(j->vols[i], 0);
+	if (!xml) {
+		if (!vf_lv__vol_vanished())
+			vf_error_set(&j->errs[i], VF_E_DRIVER,
+				     "cannot read volume \"%s\" in storage pool \"%s\": %s", name,
+				     j->pool_name, vf_lv__msg());
+		return;
+	}
+	vf_obs_volume *v = &j->slots[i];
+	*v = (vf_obs_volume){ .owner = -1, .group = -1, .mode = -1 };
+	v->pool = vf_strdup(j->pool_name);
+	v->name = vf_strdup(name);
+	j->seen[i] = true;
+	vf_lv__parse_volume(xml, v, &j->errs[i]);
+}
+
 static int vf_lv__observe_volumes(virStoragePoolPtr pool, const char *pool_name, vf_observed *o,
 				  size_t *cap, vf_error *err)
 {
@@ -111,26 +192,32 @@ static int vf_lv__observe_volumes(virStoragePoolPtr pool, const char *pool_name,
 		return vf_error_set(err, VF_E_DRIVER, "cannot list the volumes of storage pool \"%s\": %s",
 				    pool_name, vf_lv__msg());
 	}
+	size_t nn = (size_t)n;
+	vf_lv_vol_job j = {
+		.vols = vols,
+		.pool_name = pool_name,
+		.slots = vf_calloc(nn ? nn : 1, sizeof(*j.slots)),
+		.seen = vf_calloc(nn ? nn : 1, sizeof(*j.seen)),
+		.errs = vf_calloc(nn ? nn : 1, sizeof(*j.errs)),
+	};
+	vf_lv__parallel(nn, vf_lv__read_volume, &j);
+	/* In listing order, as one thread would have; the first error wins
+	 * and what was read is freed with o either way. */
 	int r = 0;
-	for (int i = 0; i < n; i++) {
-		if (r == 0) {
-			vf_obs_volume v = { .owner = -1, .group = -1, .mode = -1 };
-			const char *name = virStorageVolGetName(vols[i]);
-			_cleanup_free_ char *xml = virStorageVolGetXMLDesc(vols[i], 0);
-			if (!xml) {
-				if (!vf_lv__vol_vanished())
-					r = vf_error_set(err, VF_E_DRIVER,
-							 "cannot read volume \"%s\" in storage pool \"%s\": %s",
-							 name, pool_name, vf_lv__msg());
-			} else {
-				v.pool = vf_strdup(pool_name);
-				v.name = vf_strdup(name);
-				r = vf_lv__parse_volume(xml, &v, err);
-				VF_APPEND(o->volumes, o->n_volumes, *cap, v); /* freed with o either way */
-			}
+	for (size_t i = 0; i < nn; i++) {
+		if (j.seen[i])
+			VF_APPEND(o->volumes, o->n_volumes, *cap, j.slots[i]);
+		if (j.errs[i].code && r == 0) {
+			*err = j.errs[i];
+			r = -(int)err->code;
+		} else {
+			vf_error_clear(&j.errs[i]);
 		}
 		virStorageVolFree(vols[i]);
 	}
+	free(j.slots);
+	free(j.seen);
+	free(j.errs);
 	free(vols);
 	return r;
 }
@@ -238,8 +325,10 @@ static void vf_lv__dom_facts_free(vf_lv_dom_facts *f)
 	free(f->stats);
 }
 
-static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts, vf_observed *o,
-				 size_t *cap, vf_error *err)
+/* Read one domain into *out: 1 read (out filled, even when parsing its XML
+ * failed and *err says so), 0 vanished meanwhile, <0 error. */
+static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts,
+				 vf_obs_domain *out, vf_error *err)
 {
 	const char *name = virDomainGetName(dom);
 	unsigned char uuid[VIR_UUID_BUFLEN] = { 0 };
@@ -298,8 +387,53 @@ static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts,
 		d.live_vcpus = info.nrVirtCpu;
 		d.live_memory = (uint64_t)info.memory * 1024;
 	}
-	int r = vf_lv__parse_domain(xml, &d, err);
-	VF_APPEND(o->domains, o->n_domains, *cap, d);
+	vf_lv__parse_domain(xml, &d, err);
+	*out = d;
+	return 1;
+}
+
+typedef struct vf_lv_dom_job {
+	virDomainPtr *doms;
+	const vf_lv_dom_facts *facts;
+	vf_obs_domain *slots;
+	bool *seen;
+	vf_error *errs;
+} vf_lv_dom_job;
+
+static void vf_lv__read_domain(void *ctx, size_t i)
+{
+	vf_lv_dom_job *j = ctx;
+	j->seen[i] = vf_lv__observe_domain(j->doms[i], j->facts, &j->slots[i], &j->errs[i]) > 0;
+}
+
+/* Every domain, read a few at once, appended in listing order; the first
+ * error (in that order) is returned and what was read is freed with o. */
+static int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_facts *facts,
+				  vf_observed *o, vf_error *err)
+{
+	vf_lv_dom_job j = {
+		.doms = doms,
+		.facts = facts,
+		.slots = vf_calloc(n ? n : 1, sizeof(*j.slots)),
+		.seen = vf_calloc(n ? n : 1, sizeof(*j.seen)),
+		.errs = vf_calloc(n ? n : 1, sizeof(*j.errs)),
+	};
+	vf_lv__parallel(n, vf_lv__read_domain, &j);
+	size_t cap = 0;
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (j.seen[i])
+			VF_APPEND(o->domains, o->n_domains, cap, j.slots[i]);
+		if (j.errs[i].code && r == 0) {
+			*err = j.errs[i];
+			r = -(int)err->code;
+		} else {
+			vf_error_clear(&j.errs[i]);
+		}
+	}
+	free(j.slots);
+	free(j.seen);
+	free(j.errs);
 	return r;
 }
 
@@ -331,7 +465,7 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE, &psets.active);
 	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART, &psets.autostart);
 	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT, &psets.persistent);
-	size_t pcap = 0, vcap = 0, dcap = 0;
+	size_t pcap = 0, vcap = 0;
 	for (int i = 0; i < n_pools && r == 0; i++)
 		r = vf_lv__observe_pool(pools[i], &psets, &o, &pcap, &vcap, err);
 	if (r < 0)
@@ -347,8 +481,7 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 	vf_lv__domain_set(c->conn, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, &facts.autostart);
 	vf_lv__domain_set(c->conn, VIR_CONNECT_LIST_DOMAINS_PERSISTENT, &facts.persistent);
 	vf_lv__domain_stats(c->conn, &facts);
-	for (int i = 0; i < n_doms && r == 0; i++)
-		r = vf_lv__observe_domain(doms[i], &facts, &o, &dcap, err);
+	r = vf_lv__observe_domains(doms, (size_t)n_doms, &facts, &o, err);
 
 cleanup:
 	vf_lv__cycle_reset(c, r < 0 ? &(vf_observed){ 0 } : &o);
