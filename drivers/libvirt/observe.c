@@ -152,14 +152,40 @@ static bool vf_lv__vol_vanished(void)
 	return vf_lv__vanished() || vf_lv__code() == VIR_ERR_OPERATION_INVALID;
 }
 
-/* Per volume: its slot, and whether it was there to read. */
+/* Every active pool's volumes, listed pool by pool, then read all at once
+ * (a host's volumes are often spread thinly over many pools). */
 typedef struct vf_lv_vol_job {
 	virStorageVolPtr *vols;
-	const char *pool_name;
+	const char **pool_names;  /* borrowed from the pools' handles */
+	size_t n, cap;
 	vf_obs_volume *slots;
 	bool *seen;
 	vf_error *errs;
 } vf_lv_vol_job;
+
+static int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, vf_lv_vol_job *j,
+			       vf_error *err)
+{
+	virStorageVolPtr *vols = NULL;
+	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
+	if (n < 0) {
+		if (vf_lv__vol_vanished())
+			return 0;
+		return vf_error_set(err, VF_E_DRIVER, "cannot list the volumes of storage pool \"%s\": %s",
+				    pool_name, vf_lv__msg());
+	}
+	if (j->n + (size_t)n > j->cap) {
+		j->cap = (j->n + (size_t)n) * 2;
+		j->vols = vf_realloc(j->vols, j->cap * sizeof(*j->vols));
+		j->pool_names = vf_realloc(j->pool_names, j->cap * sizeof(*j->pool_names));
+	}
+	for (int i = 0; i < n; i++) {
+		j->vols[j->n] = vols[i];
+		j->pool_names[j->n++] = pool_name;
+	}
+	free(vols);
+	return 0;
+}
 
 static void vf_lv__read_volume(void *ctx, size_t i)
 {
@@ -170,60 +196,56 @@ static void vf_lv__read_volume(void *ctx, size_t i)
 		if (!vf_lv__vol_vanished())
 			vf_error_set(&j->errs[i], VF_E_DRIVER,
 				     "cannot read volume \"%s\" in storage pool \"%s\": %s", name,
-				     j->pool_name, vf_lv__msg());
+				     j->pool_names[i], vf_lv__msg());
 		return;
 	}
 	vf_obs_volume *v = &j->slots[i];
 	*v = (vf_obs_volume){ .owner = -1, .group = -1, .mode = -1 };
-	v->pool = vf_strdup(j->pool_name);
+	v->pool = vf_strdup(j->pool_names[i]);
 	v->name = vf_strdup(name);
 	j->seen[i] = true;
 	vf_lv__parse_volume(xml, v, &j->errs[i]);
 }
 
-static int vf_lv__observe_volumes(virStoragePoolPtr pool, const char *pool_name, vf_observed *o,
-				  size_t *cap, vf_error *err)
+/* Read every listed volume, a few at once, into o in listing order; the
+ * first error (in that order) is returned and what was read is freed with
+ * o either way. Frees the job's handles. */
+static int vf_lv__read_volumes(vf_lv_vol_job *j, vf_observed *o, vf_error *err)
 {
-	virStorageVolPtr *vols = NULL;
-	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
-	if (n < 0) {
-		if (vf_lv__vol_vanished())
-			return 0;
-		return vf_error_set(err, VF_E_DRIVER, "cannot list the volumes of storage pool \"%s\": %s",
-				    pool_name, vf_lv__msg());
-	}
-	size_t nn = (size_t)n;
-	vf_lv_vol_job j = {
-		.vols = vols,
-		.pool_name = pool_name,
-		.slots = vf_calloc(nn ? nn : 1, sizeof(*j.slots)),
-		.seen = vf_calloc(nn ? nn : 1, sizeof(*j.seen)),
-		.errs = vf_calloc(nn ? nn : 1, sizeof(*j.errs)),
-	};
-	vf_lv__parallel(nn, vf_lv__read_volume, &j);
-	/* In listing order, as one thread would have; the first error wins
-	 * and what was read is freed with o either way. */
+	size_t n = j->n;
+	j->slots = vf_calloc(n ? n : 1, sizeof(*j->slots));
+	j->seen = vf_calloc(n ? n : 1, sizeof(*j->seen));
+	j->errs = vf_calloc(n ? n : 1, sizeof(*j->errs));
+	vf_lv__parallel(n, vf_lv__read_volume, j);
+	size_t cap = 0;
 	int r = 0;
-	for (size_t i = 0; i < nn; i++) {
-		if (j.seen[i])
-			VF_APPEND(o->volumes, o->n_volumes, *cap, j.slots[i]);
-		if (j.errs[i].code && r == 0) {
-			*err = j.errs[i];
+	for (size_t i = 0; i < n; i++) {
+		if (j->seen[i])
+			VF_APPEND(o->volumes, o->n_volumes, cap, j->slots[i]);
+		if (j->errs[i].code && r == 0) {
+			*err = j->errs[i];
 			r = -(int)err->code;
 		} else {
-			vf_error_clear(&j.errs[i]);
+			vf_error_clear(&j->errs[i]);
 		}
-		virStorageVolFree(vols[i]);
 	}
-	free(j.slots);
-	free(j.seen);
-	free(j.errs);
-	free(vols);
 	return r;
 }
 
+static void vf_lv__vol_job_free(vf_lv_vol_job *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		virStorageVolFree(j->vols[i]);
+	free(j->vols);
+	free(j->pool_names);
+	free(j->slots);
+	free(j->seen);
+	free(j->errs);
+	memset(j, 0, sizeof(*j));
+}
+
 static int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets,
-			       vf_observed *o, size_t *cap, size_t *vcap, vf_error *err)
+			       vf_observed *o, size_t *cap, vf_lv_vol_job *vols, vf_error *err)
 {
 	const char *name = virStoragePoolGetName(pool);
 	_cleanup_free_ char *xml = vf_lv__pool_xml_desc(pool);
@@ -251,7 +273,7 @@ static int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *se
 	if (r < 0)
 		return r;
 	if (p.active)
-		return vf_lv__observe_volumes(pool, name, o, vcap, err);
+		return vf_lv__list_volumes(pool, name, vols, err);
 	return 0;
 }
 
@@ -445,6 +467,7 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 	int n_pools = 0, n_doms = 0, r = 0;
 	vf_lv_pool_sets psets = { 0 };
 	vf_lv_dom_facts facts = { 0 };
+	vf_lv_vol_job vol_job = { 0 };
 
 	const char *type = virConnectGetType(c->conn);
 	o.hv_type = vf_strdup(type ? type : c->hv_type);
@@ -465,9 +488,11 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE, &psets.active);
 	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART, &psets.autostart);
 	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT, &psets.persistent);
-	size_t pcap = 0, vcap = 0;
+	size_t pcap = 0;
 	for (int i = 0; i < n_pools && r == 0; i++)
-		r = vf_lv__observe_pool(pools[i], &psets, &o, &pcap, &vcap, err);
+		r = vf_lv__observe_pool(pools[i], &psets, &o, &pcap, &vol_job, err);
+	if (r == 0)
+		r = vf_lv__read_volumes(&vol_job, &o, err);
 	if (r < 0)
 		goto cleanup;
 
@@ -489,6 +514,7 @@ cleanup:
 	free(psets.autostart.uuids);
 	free(psets.persistent.uuids);
 	vf_lv__dom_facts_free(&facts);
+	vf_lv__vol_job_free(&vol_job); /* before the pools: it borrows their names */
 	for (int i = 0; i < n_pools; i++)
 		virStoragePoolFree(pools[i]);
 	free(pools);
