@@ -348,6 +348,27 @@ yaml_domain() {
 	for l in "$@"; do printf '  %s\n' "$l"; done
 }
 
+# xml_domain NAME DISK_FILE MEMORY_MIB: libvirt XML (not a manifest) of a
+# $DTYPE domain with one qcow2 virtio disk, for domains a test defines with
+# virsh behind virtform's back.
+xml_domain() {
+	cat <<EOF
+<domain type='$DTYPE'>
+  <name>$1</name>
+  <memory unit='MiB'>$3</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+EOF
+}
+
 # Assert the ledger parses as JSON (it is written atomically).
 assert_ledger_parses() {
 	[ -f "$STATE/ledger.json" ] || vf_fail "$STATE/ledger.json: expected to exist"

@@ -8,21 +8,7 @@ vf_setup
 img=$POOLS/disk.qcow2
 qemu-img create -q -f qcow2 "$img" 64M || vf_fail "qemu-img create failed"
 xml=$(vf_mktemp)/dom.xml
-cat >"$xml" <<EOF
-<domain type='$DTYPE'>
-  <name>${P}probe</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$img'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-EOF
+xml_domain "${P}probe" "$img" 64 >"$xml"
 vsh define "$xml" >/dev/null || vf_fail "virsh define of a $DTYPE domain failed"
 vsh start "${P}probe" || vf_fail "virsh start of a $DTYPE domain with a qcow2 disk failed"
 wait_for "[ \"\$(vsh domstate ${P}probe)\" = running ]" 30 || vf_fail "probe domain never reached running"

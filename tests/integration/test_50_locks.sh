@@ -241,21 +241,7 @@ link=$POOLS/${P}link.qcow2
 ln -s "$gone_file" "$link"
 dom_x=${P}x
 xml=$(vf_mktemp)/x.xml
-cat >"$xml" <<XML
-<domain type='$DTYPE'>
-  <name>$dom_x</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$link'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-XML
+xml_domain "$dom_x" "$link" 128 >"$xml"
 vsh define "$xml" >/dev/null || vf_fail "virsh define $dom_x"
 vsh start "$dom_x" >/dev/null || vf_fail "virsh start $dom_x"
 vf_run plan --json "$MAN"
