@@ -282,6 +282,25 @@ static void vf_conflict__references(const vf_plan_ctx *c, const vf_object *o, vf
 			    o->name, vs->backing.name, vs->backing.pool);
 }
 
+/* A domain's volume disk must name a volume that is declared or on the
+ * host: otherwise libvirt would refuse the definition midway through an
+ * apply, after other steps had run. */
+static void vf_conflict__disk_references(const vf_plan_ctx *c, const vf_object *o, vf_diags *out)
+{
+	const vf_domain_spec *ds = &o->u.domain;
+	for (size_t i = 0; i < ds->n_disks; i++) {
+		const vf_disk *d = &ds->disks[i];
+		if (!d->has_volume ||
+		    vf_index_desired(c->ix, VF_KIND_VOLUME, d->volume.pool, d->volume.name) ||
+		    vf_index_volume(c->ix, d->volume.pool, d->volume.name))
+			continue;
+		vf_pos at = d->volume.pos.file ? d->volume.pos : d->pos.file ? d->pos : o->pos;
+		VF_CONFLICT(out, at, (vf_pos){ 0 },
+			    "Domain \"%s\": spec.disks[%zu] uses volume \"%s\" in pool \"%s\", which is neither declared nor on the host",
+			    o->name, i, d->volume.name, d->volume.pool);
+	}
+}
+
 void vf_plan__conflicts(const vf_plan_ctx *c, vf_diags *out)
 {
 	vf_conflict__same_uuid(c, out);
@@ -292,6 +311,8 @@ void vf_plan__conflicts(const vf_plan_ctx *c, vf_diags *out)
 			identity = vf_conflict__live_identity(c, o, out);
 		if (o->kind == VF_KIND_VOLUME)
 			vf_conflict__references(c, o, out);
+		if (o->kind == VF_KIND_DOMAIN)
+			vf_conflict__disk_references(c, o, out);
 		if (!identity)
 			vf_conflict__unowned(c, o, out);
 	}

@@ -509,10 +509,16 @@ static void test_plan_writes_the_seed_before_defining(void **state)
 {
 	vf_desired d = { 0 };
 	const vf_object *o = load_ok("  cloudInit:\n    userData: {packages: [nginx]}\n", &d);
+	/* the host has the root volume; nothing else yet */
 	vf_observed none = { 0 };
+	none.n_volumes = 1;
+	none.volumes = vf_calloc(1, sizeof(*none.volumes));
+	none.volumes[0] = (vf_obs_volume){ .pool = vf_strdup("images"), .name = vf_strdup("web.qcow2"),
+					   .path = vf_strdup("/i/web.qcow2"), .capacity = 1 };
 	vf_plan p = { 0 };
 	vf_diags conflicts = { 0 };
 	assert_int_equal(vf_plan_build(&d, &none, NULL, NULL, &p, &conflicts), 0);
+	vf_observed_free(&none);
 	const vf_step *s = NN(domain_step(&p));
 	assert_int_equal(s->action, VF_ACT_CREATE);
 	assert_non_null(strstr(s->reason, "a cloud-init seed"));

@@ -417,6 +417,15 @@ static void cc_backing_nowhere(fx *f)
 	v->u.volume.backing = (vf_volref){ vf_strdup("images"), vf_strdup("gold"), at(f, "v.yaml", 8) };
 }
 
+static void cc_disk_volume_nowhere(fx *f)
+{
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	add_vol(f, "images", "root", 1ull << 30, "v.yaml", 1);
+	vf_object *d = add_dom(f, "web", "d.yaml", 1);
+	dom_disk_vol(f, d, "images", "root", 9);            /* declared: fine */
+	dom_disk_vol(f, d, "images", "data", 12);           /* exists nowhere */
+}
+
 static void cc_unowned_live_objects(fx *f)
 {
 	add_pool(f, "images", "/srv/images", "p.yaml", 1);
@@ -448,6 +457,8 @@ static const conflict_case conflict_cases[] = {
 	  "v.yaml:5: Volume \"root\" is in pool \"nopool\", which is neither declared nor on the host\n" },
 	{ "a backing volume that exists nowhere", cc_backing_nowhere,
 	  "v.yaml:8: Volume \"root\" has backing volume \"gold\" in pool \"images\", which is neither declared nor on the host\n" },
+	{ "a domain disk on a volume that exists nowhere", cc_disk_volume_nowhere,
+	  "d.yaml:12: Domain \"web\": spec.disks[1] uses volume \"data\" in pool \"images\", which is neither declared nor on the host\n" },
 	{ "live objects virtform does not own, all at once", cc_unowned_live_objects,
 	  "d.yaml:3: Domain \"web\": the live domain \"web\" on the host is not owned by virtform (not in the ledger, no virtform metadata); add \"adopt: true\" to its spec to manage it\n"
 	  "p.yaml:3: StoragePool \"images\": the live pool \"images\" on the host is not owned by virtform; add \"adopt: true\" to its spec to manage it\n"
