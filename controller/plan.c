@@ -355,6 +355,33 @@ static void vf_plan__pool_create_ops(vf_step *s, const vf_object *o)
 		vf_step__op(s, VF_OP_POOL_AUTOSTART, o)->flag = true;
 }
 
+/* A running (or paused) domain with a disk in live pool `p`, by volume or
+ * by a path under its target, and that disk; NULL when none. Replacing the
+ * pool would pull the disk from under it. */
+static const vf_obs_domain *vf_plan__pool_running_user(const vf_plan_ctx *c, const vf_obs_pool *p,
+						       const char **disk)
+{
+	size_t tlen = p->target_path ? strlen(p->target_path) : 0;
+	while (tlen > 1 && p->target_path[tlen - 1] == '/')
+		tlen--;
+	for (size_t i = 0; i < c->o->n_domains; i++) {
+		const vf_obs_domain *d = &c->o->domains[i];
+		if (d->state == VF_RUN_SHUTOFF)
+			continue;
+		for (size_t k = 0; k < d->n_disks; k++) {
+			const vf_obs_disk *od = &d->disks[k];
+			bool in = od->type == VF_OBS_DISK_VOLUME ? vf_streq(od->pool, p->name)
+				  : od->path && tlen && strncmp(od->path, p->target_path, tlen) == 0 &&
+					  od->path[tlen] == '/';
+			if (in) {
+				*disk = od->type == VF_OBS_DISK_VOLUME ? od->volume : od->path;
+				return d;
+			}
+		}
+	}
+	return NULL;
+}
+
 static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 {
 	const vf_pool_spec *ps = &o->u.pool;
@@ -385,11 +412,18 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 	_cleanup_free_ char *ref = vf_plan__ref(VF_KIND_POOL, NULL, o->name);
 	if (replace) {
 		_cleanup_free_ char *fields = vf_plan__replace_fields(&s);
+		const char *disk = NULL;
+		const vf_obs_domain *user = vf_plan__pool_running_user(&b->c, live, &disk);
 		if (!vf_plan__replace_allowed(&b->c, ref)) {
 			s.action = VF_ACT_BLOCKED;
 			vf_step_reason(&s,
 				       "changing %s would destroy the pool and every volume in it; use --replace %s",
 				       fields, ref);
+		} else if (user) {
+			s.action = VF_ACT_BLOCKED;
+			vf_step_reason(&s,
+				       "replace (--replace %s) blocked: Domain \"%s\" is %s and uses %s in this pool; stop it first",
+				       ref, user->name, user->state_name ? user->state_name : "running", disk);
 		} else {
 			s.action = VF_ACT_UPDATE;
 			vf_step_reason(&s,

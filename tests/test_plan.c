@@ -713,6 +713,28 @@ static void dc_pool_replace_allowed_recreates_volumes(fx *f)
 	f->replace[f->n_replace++] = "StoragePool/images";
 }
 
+/* --replace does not pull a running guest's disk from under it, whether it
+ * names the volume or a path in the pool's directory. */
+static void dc_pool_replace_blocked_by_running_volume_user(fx *f)
+{
+	dc_pool_replace_allowed_recreates_volumes(f);
+	vf_obs_domain *d = live_dom(f, "legacy", VF_RUN_RUNNING, false);
+	live_disk(d, VF_OBS_DISK_VOLUME, "images", "root", "vda");
+}
+
+static void dc_pool_replace_blocked_by_running_path_user(fx *f)
+{
+	dc_pool_replace_allowed_recreates_volumes(f);
+	live_dom(f, "off", VF_RUN_SHUTOFF, false);
+	live_disk(&f->o.domains[0], VF_OBS_DISK_FILE, "/srv/images/root", NULL, "vda");
+	vf_obs_domain *d = live_dom(f, "paused", VF_RUN_PAUSED, false);
+	d->state_name = vf_strdup("paused");
+	live_disk(d, VF_OBS_DISK_FILE, "/srv/images/root", NULL, "vda");
+	/* a sibling directory that only starts the same is not in the pool */
+	live_disk(live_dom(f, "near", VF_RUN_RUNNING, false), VF_OBS_DISK_FILE,
+		  "/srv/images2/x", NULL, "vda");
+}
+
 static void dc_raw_xml_subset(fx *f)
 {
 	vf_object *d = add_dom(f, "raw", "r.yaml", 1);
@@ -796,6 +818,14 @@ static const drift_case drift_cases[] = {
 	  "    spec.target.path: /srv/images \u2192 /srv/new (replace)\n"
 	  "+ Volume/images/root: create 1GiB qcow2 volume\n"
 	  "\nPlan: 1 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+	{ "replacing a pool a running domain uses is blocked", dc_pool_replace_blocked_by_running_volume_user,
+	  "! StoragePool/images: replace (--replace StoragePool/images) blocked: Domain \"legacy\" is running and uses root in this pool; stop it first\n"
+	  "    spec.target.path: /srv/images \u2192 /srv/new (replace)\n"
+	  "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n" },
+	{ "a paused domain's file in the pool's directory blocks it too", dc_pool_replace_blocked_by_running_path_user,
+	  "! StoragePool/images: replace (--replace StoragePool/images) blocked: Domain \"paused\" is paused and uses /srv/images/root in this pool; stop it first\n"
+	  "    spec.target.path: /srv/images \u2192 /srv/new (replace)\n"
+	  "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n" },
 	{ "raw XML: only the manifest's elements and attributes count", dc_raw_xml_subset,
 	  "~ Domain/raw: 2 fields differ from the manifest\n"
 	  "    xml:/domain/vcpu: 1 \u2192 2 (next-boot)\n"
