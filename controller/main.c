@@ -96,7 +96,7 @@ static const char vf_usage_plan[] =
 	"      --color WHEN      auto (default), always or never\n"
 	"  -h, --help            show this help\n"
 	"\n"
-	"Exit status: 0 no changes, 2 changes pending, 1 error or plan rejected.\n";
+	"Exit status: 0 no changes, 2 changes pending, 1 error, plan rejected or usage error.\n";
 
 static const char vf_usage_apply[] =
 	"Usage: virtform apply [OPTIONS] PATH...\n"
@@ -116,7 +116,7 @@ static const char vf_usage_apply[] =
 	"      --color WHEN      auto (default), always or never\n"
 	"  -h, --help            show this help\n"
 	"\n"
-	"Exit status: 0 converged, 1 error, rejected, blocked or not converged.\n";
+	"Exit status: 0 converged, 1 error, rejected, blocked or not converged, 2 usage error.\n";
 
 static int vf_usage_error(const char *cmd, const char *fmt, ...) VF_PRINTF(2, 3);
 static int vf_usage_error(const char *cmd, const char *fmt, ...)
@@ -130,6 +130,10 @@ static int vf_usage_error(const char *cmd, const char *fmt, ...)
 		fprintf(stderr, "\nTry 'virtform %s --help'.\n", cmd);
 	else
 		fputs("\nTry 'virtform --help'.\n", stderr);
+	/* plan's 2 means "changes pending": a script acting on it must never
+	 * apply because of a mistyped flag */
+	if (cmd && strcmp(cmd, "plan") == 0)
+		return VF_EXIT_FAIL;
 	return VF_EXIT_USAGE;
 }
 
