@@ -74,9 +74,14 @@ void vf_plan_print_text(FILE *out, const vf_plan *p, bool color)
 				c->new_value ? c->new_value : "(none)", vf_effect_to_string(c->effect));
 		}
 	}
-	fprintf(out, "\nPlan: %zu to create, %zu to update, %zu to remove, %zu blocked.\n",
+	fprintf(out, "\nPlan: %zu to create, %zu to update, %zu to remove, %zu blocked",
 		p->counts[VF_ACT_CREATE], p->counts[VF_ACT_UPDATE], p->counts[VF_ACT_REMOVE],
 		p->counts[VF_ACT_BLOCKED]);
+	/* "=" steps change only the ledger, but they are changes (plan exits
+	 * 2), so the summary says so rather than read as "nothing" */
+	if (p->counts[VF_ACT_RETAIN])
+		fprintf(out, ", %zu to forget", p->counts[VF_ACT_RETAIN]);
+	fputs(".\n", out);
 	vf_plan__print_leases(out, p);
 }
 

@@ -917,7 +917,7 @@ static void test_removals_follow_deletion_policy(void **state)
 		       "- Volume/scratch/tmp: no longer declared; delete it and its data (deletionPolicy Delete)\n"
 		       "= StoragePool/keep: no longer declared, retained (deletionPolicy Retain)\n"
 		       "- StoragePool/scratch: no longer declared; delete it with its volumes and target (deletionPolicy Delete)\n"
-		       "\nPlan: 0 to create, 0 to update, 3 to remove, 0 blocked.\n");
+		       "\nPlan: 0 to create, 0 to update, 3 to remove, 0 blocked, 3 to forget.\n");
 	EXPECT_OPS(&f->plan.steps[0], VF_OP_LEDGER_DROP);
 	EXPECT_OPS(&f->plan.steps[1], VF_OP_DOMAIN_SHUTDOWN, VF_OP_DOMAIN_UNDEFINE, VF_OP_LEDGER_DROP);
 	EXPECT_OPS(&f->plan.steps[2], VF_OP_LEDGER_DROP);
