@@ -12,13 +12,13 @@ trap 'rm -rf "$state"' EXIT INT TERM
 echo "\$ virtform validate $dir"
 "$vf" validate "$dir"
 echo
-echo "\$ virtform plan -c test:///default $dir"
+echo "\$ virtform plan -c test:///default --state-dir $state $dir"
 rc=0
 "$vf" plan -c test:///default --state-dir "$state" "$dir" || rc=$?
 [ "$rc" -eq 2 ] || { echo "run.sh: expected plan to exit 2 (changes pending), got $rc" >&2; exit 1; }
 echo "(exit status $rc: changes pending)"
 echo
-echo "\$ virtform apply -c test:///default $dir"
+echo "\$ virtform apply -c test:///default --state-dir $state $dir"
 "$vf" apply -c test:///default --state-dir "$state" "$dir"
 echo
 echo "test:///default lives inside one process, so the next command starts from"
