@@ -299,26 +299,35 @@ char *vf_status_format_text(json_object *st)
 		else
 			vf_buf_printf(&b, "  error: %s\n", vf_status__str(e, "message") ?: "");
 	}
+	/* one column wide enough for the longest name, at least 36 */
+	int width = 36;
 	json_object *objs = vf_status__get(st, "objects");
+	json_object *retry = vf_status__get(st, "retrying");
+	json_object *lists[] = { objs, retry };
+	for (size_t l = 0; l < VF_ARRAY_SIZE(lists); l++)
+		for (size_t i = 0; lists[l] && i < json_object_array_length(lists[l]); i++) {
+			const char *name = vf_status__str(json_object_array_get_idx(lists[l], i), "object");
+			if (name && strlen(name) > (size_t)width && strlen(name) < 200)
+				width = (int)strlen(name);
+		}
 	if (objs && json_object_array_length(objs)) {
 		vf_buf_add(&b, "Objects:\n");
 		for (size_t i = 0; i < json_object_array_length(objs); i++) {
 			json_object *o = json_object_array_get_idx(objs, i);
 			const char *file = vf_status__str(o, "file");
-			vf_buf_printf(&b, "  %-36s %-10s", vf_status__str(o, "object") ?: "?",
+			vf_buf_printf(&b, "  %-*s %-10s", width, vf_status__str(o, "object") ?: "?",
 				      vf_status__str(o, "state") ?: "?");
 			if (file)
 				vf_buf_printf(&b, " %s:%lld", file, (long long)vf_status__int(o, "line"));
 			vf_buf_add(&b, "\n");
 		}
 	}
-	json_object *retry = vf_status__get(st, "retrying");
 	if (retry && json_object_array_length(retry)) {
 		vf_buf_add(&b, "Retrying:\n");
 		for (size_t i = 0; i < json_object_array_length(retry); i++) {
 			json_object *o = json_object_array_get_idx(retry, i);
-			vf_buf_printf(&b, "  %-36s failed %lld time%s, next attempt in %llds: %s\n",
-				      vf_status__str(o, "object") ?: "?",
+			vf_buf_printf(&b, "  %-*s failed %lld time%s, next attempt in %llds: %s\n",
+				      width, vf_status__str(o, "object") ?: "?",
 				      (long long)vf_status__int(o, "failures"),
 				      vf_status__int(o, "failures") == 1 ? "" : "s",
 				      (long long)vf_status__int(o, "next_attempt_in_seconds"),

@@ -405,7 +405,7 @@ void vf_watch_pass(vf_watch *w, const char *trigger)
 	 * after it converge while the failed one backs off. */
 	if (ctx.failed && !vf_watch_stop_flag) {
 		w->pass_now = true;
-		w->pass_trigger = "continuing after a failed step";
+		w->pass_trigger = "a failed step, to go on with the rest";
 	}
 	/* A failing call with the events connection gone: libvirtd went
 	 * away. Without an events source, a failed observation says so. */
