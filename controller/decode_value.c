@@ -147,6 +147,23 @@ void vf_dec__fields(vf_dec *d, const vf_ynode *map, const char *const *known, co
 void vf_dec__missing(vf_dec *d, const vf_ynode *map, const char *field, const char *where,
 		     const char *why)
 {
+	/* A misspelling of it ("taget") was reported already as an unknown
+	 * field, with "did you mean" naming this one: a second error at the
+	 * map says nothing new. Only a key already reported as unknown
+	 * counts, so a valid neighbour never hides the missing field. */
+	const char *const only[] = { field, NULL };
+	for (size_t i = 0; map->type == VF_YNODE_MAP && i < map->n_pairs; i++) {
+		const vf_ynode *k = map->pairs[i].key;
+		if (k->type != VF_YNODE_SCALAR || !vf_dec__suggest(k->value, only, 1))
+			continue;
+		for (size_t j = 0; j < d->diags->n; j++) {
+			const vf_error *e = &d->diags->items[j];
+			if (e->pos.line == k->pos.line && e->pos.col == k->pos.col &&
+			    vf_streq(e->pos.file, k->pos.file) && e->message &&
+			    strncmp(e->message, "unknown field ", 14) == 0)
+				return;
+		}
+	}
 	vf_dec__fail(d, VF_E_SCHEMA, map->pos, "missing required field \"%s\" in %s%s", field, where,
 		     why ? why : "");
 }
