@@ -60,6 +60,24 @@ static void vf_lv__parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx
 	pthread_mutex_destroy(&p.lock);
 }
 
+/* After a parallel read: the first error in listing order, as one thread
+ * would have met it, moved into *err (its -code returned; 0 when none);
+ * the others are dropped. Frees errs. */
+static int vf_lv__first_error(vf_error *errs, size_t n, vf_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (errs[i].code && r == 0) {
+			*err = errs[i];
+			r = -(int)err->code;
+		} else {
+			vf_error_clear(&errs[i]);
+		}
+	}
+	free(errs);
+	return r;
+}
+
 /* An object that vanished between the listing and the look at it is skipped. */
 static bool vf_lv__vanished(void)
 {
@@ -158,8 +176,7 @@ typedef struct vf_lv_vol_job {
 	virStorageVolPtr *vols;
 	const char **pool_names;  /* borrowed from the pools' handles */
 	size_t n, cap;
-	vf_obs_volume *slots;
-	bool *seen;
+	vf_obs_volume *slots;     /* .pool set: read; else it vanished meanwhile */
 	vf_error *errs;
 } vf_lv_vol_job;
 
@@ -203,32 +220,28 @@ static void vf_lv__read_volume(void *ctx, size_t i)
 	*v = (vf_obs_volume){ .owner = -1, .group = -1, .mode = -1 };
 	v->pool = vf_strdup(j->pool_names[i]);
 	v->name = vf_strdup(name);
-	j->seen[i] = true;
 	vf_lv__parse_volume(xml, v, &j->errs[i]);
 }
 
 /* Read every listed volume, a few at once, into o in listing order; the
  * first error (in that order) is returned and what was read is freed with
- * o either way. Frees the job's handles. */
+ * o either way. The handles stay for vf_lv__vol_job_free. */
 static int vf_lv__read_volumes(vf_lv_vol_job *j, vf_observed *o, vf_error *err)
 {
 	size_t n = j->n;
-	j->slots = vf_calloc(n ? n : 1, sizeof(*j->slots));
-	j->seen = vf_calloc(n ? n : 1, sizeof(*j->seen));
+	vf_obs_volume *slots = vf_calloc(n ? n : 1, sizeof(*slots));
+	j->slots = slots;
 	j->errs = vf_calloc(n ? n : 1, sizeof(*j->errs));
 	vf_lv__parallel(n, vf_lv__read_volume, j);
-	size_t cap = 0;
-	int r = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (j->seen[i])
-			VF_APPEND(o->volumes, o->n_volumes, cap, j->slots[i]);
-		if (j->errs[i].code && r == 0) {
-			*err = j->errs[i];
-			r = -(int)err->code;
-		} else {
-			vf_error_clear(&j->errs[i]);
-		}
-	}
+	int r = vf_lv__first_error(j->errs, n, err);
+	j->errs = NULL;
+	size_t k = 0; /* the slots, closed up, become o's volumes */
+	for (size_t i = 0; i < n; i++)
+		if (slots[i].pool)
+			slots[k++] = slots[i];
+	o->volumes = slots;
+	o->n_volumes = k;
+	j->slots = NULL;
 	return r;
 }
 
@@ -239,7 +252,6 @@ static void vf_lv__vol_job_free(vf_lv_vol_job *j)
 	free(j->vols);
 	free(j->pool_names);
 	free(j->slots);
-	free(j->seen);
 	free(j->errs);
 	memset(j, 0, sizeof(*j));
 }
@@ -417,18 +429,17 @@ static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts,
 typedef struct vf_lv_dom_job {
 	virDomainPtr *doms;
 	const vf_lv_dom_facts *facts;
-	vf_obs_domain *slots;
-	bool *seen;
+	vf_obs_domain *slots;     /* .xml set: read; else it vanished meanwhile */
 	vf_error *errs;
 } vf_lv_dom_job;
 
 static void vf_lv__read_domain(void *ctx, size_t i)
 {
 	vf_lv_dom_job *j = ctx;
-	j->seen[i] = vf_lv__observe_domain(j->doms[i], j->facts, &j->slots[i], &j->errs[i]) > 0;
+	vf_lv__observe_domain(j->doms[i], j->facts, &j->slots[i], &j->errs[i]);
 }
 
-/* Every domain, read a few at once, appended in listing order; the first
+/* Every domain, read a few at once, into o in listing order; the first
  * error (in that order) is returned and what was read is freed with o. */
 static int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_facts *facts,
 				  vf_observed *o, vf_error *err)
@@ -437,25 +448,16 @@ static int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_
 		.doms = doms,
 		.facts = facts,
 		.slots = vf_calloc(n ? n : 1, sizeof(*j.slots)),
-		.seen = vf_calloc(n ? n : 1, sizeof(*j.seen)),
 		.errs = vf_calloc(n ? n : 1, sizeof(*j.errs)),
 	};
 	vf_lv__parallel(n, vf_lv__read_domain, &j);
-	size_t cap = 0;
-	int r = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (j.seen[i])
-			VF_APPEND(o->domains, o->n_domains, cap, j.slots[i]);
-		if (j.errs[i].code && r == 0) {
-			*err = j.errs[i];
-			r = -(int)err->code;
-		} else {
-			vf_error_clear(&j.errs[i]);
-		}
-	}
-	free(j.slots);
-	free(j.seen);
-	free(j.errs);
+	int r = vf_lv__first_error(j.errs, n, err);
+	size_t k = 0; /* the slots, closed up, become o's domains */
+	for (size_t i = 0; i < n; i++)
+		if (j.slots[i].xml)
+			j.slots[k++] = j.slots[i];
+	o->domains = j.slots;
+	o->n_domains = k;
 	return r;
 }
 
