@@ -267,6 +267,13 @@ static void vf_conflict__disks(const vf_plan_ctx *c, vf_diags *out)
 
 /* ---- references to things that exist nowhere ----------------------------- */
 
+/* Is volume pool/name declared, or on the host? */
+static bool vf_conflict__volume_exists(const vf_plan_ctx *c, const char *pool, const char *name)
+{
+	return vf_index_desired(c->ix, VF_KIND_VOLUME, pool, name) ||
+	       vf_index_volume(c->ix, pool, name);
+}
+
 static void vf_conflict__references(const vf_plan_ctx *c, const vf_object *o, vf_diags *out)
 {
 	const vf_volume_spec *vs = &o->u.volume;
@@ -274,9 +281,7 @@ static void vf_conflict__references(const vf_plan_ctx *c, const vf_object *o, vf
 		VF_CONFLICT(out, vs->pool_pos.file ? vs->pool_pos : o->pos, (vf_pos){ 0 },
 			    "Volume \"%s\" is in pool \"%s\", which is neither declared nor on the host",
 			    o->name, vs->pool);
-	if (vs->has_backing &&
-	    !vf_index_desired(c->ix, VF_KIND_VOLUME, vs->backing.pool, vs->backing.name) &&
-	    !vf_index_volume(c->ix, vs->backing.pool, vs->backing.name))
+	if (vs->has_backing && !vf_conflict__volume_exists(c, vs->backing.pool, vs->backing.name))
 		VF_CONFLICT(out, vs->backing.pos.file ? vs->backing.pos : o->pos, (vf_pos){ 0 },
 			    "Volume \"%s\" has backing volume \"%s\" in pool \"%s\", which is neither declared nor on the host",
 			    o->name, vs->backing.name, vs->backing.pool);
@@ -290,9 +295,7 @@ static void vf_conflict__disk_references(const vf_plan_ctx *c, const vf_object *
 	const vf_domain_spec *ds = &o->u.domain;
 	for (size_t i = 0; i < ds->n_disks; i++) {
 		const vf_disk *d = &ds->disks[i];
-		if (!d->has_volume ||
-		    vf_index_desired(c->ix, VF_KIND_VOLUME, d->volume.pool, d->volume.name) ||
-		    vf_index_volume(c->ix, d->volume.pool, d->volume.name))
+		if (!d->has_volume || vf_conflict__volume_exists(c, d->volume.pool, d->volume.name))
 			continue;
 		vf_pos at = d->volume.pos.file ? d->volume.pos : d->pos.file ? d->pos : o->pos;
 		VF_CONFLICT(out, at, (vf_pos){ 0 },
