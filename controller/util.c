@@ -126,6 +126,15 @@ void vf_buf_free(vf_buf *b)
 	b->len = b->cap = 0;
 }
 
+char *vf_format_time(time_t t)
+{
+	struct tm tm;
+	char buf[32];
+	if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return NULL;
+	return vf_strdup(buf);
+}
+
 char *vf_format_size(uint64_t bytes)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define VF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define VF_UNUSED __attribute__((unused))
@@ -96,6 +97,9 @@ void vf_buf_free(vf_buf *b);
 
 /* Format a byte count the way manifests write it ("20GiB", "512MiB", "1000B"). */
 char *vf_format_size(uint64_t bytes);
+
+/* ISO 8601 in UTC, "2026-11-21T05:00:00Z"; NULL when t cannot be broken down. */
+char *vf_format_time(time_t t);
 
 /* Levenshtein distance, for "did you mean" hints. */
 size_t vf_edit_distance(const char *a, const char *b);

@@ -37,15 +37,6 @@ static bool vf_pass__did(const vf_pass_ctx *ctx, const char *key)
 	return false;
 }
 
-static char *vf_watch__iso(time_t t)
-{
-	struct tm tm;
-	char buf[64];
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return vf_strdup(buf);
-}
-
 static json_object *vf_watch__jstr(const char *s)
 {
 	return s ? json_object_new_string(s) : NULL;
@@ -53,8 +44,8 @@ static json_object *vf_watch__jstr(const char *s)
 
 static void vf_watch__add_time(json_object *o, const char *key, time_t t)
 {
-	_cleanup_free_ char *s = vf_watch__iso(t);
-	json_object_object_add(o, key, json_object_new_string(s));
+	_cleanup_free_ char *s = vf_format_time(t);
+	json_object_object_add(o, key, vf_watch__jstr(s));
 }
 
 /* Remember the current problems (load errors or conflicts) for status and

@@ -37,15 +37,6 @@ static void vf_watch_serve__poke(vf_watch_serve *s)
 		;
 }
 
-static void vf_watch_serve__add_time(json_object *o, const char *key, time_t t)
-{
-	char buf[32];
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_object_object_add(o, key, json_object_new_string(buf));
-}
-
 /* The answer while a pass runs; on the serving thread. */
 static json_object *vf_watch_serve__answer(const char *command, bool privileged, void *userdata)
 {
@@ -72,7 +63,8 @@ static json_object *vf_watch_serve__answer(const char *command, bool privileged,
 	pthread_mutex_lock(&s->lock);
 	json_object *st = s->snapshot ? json_tokener_parse(s->snapshot) : NULL;
 	json_object *r = json_object_new_object();
-	vf_watch_serve__add_time(r, "since", s->since);
+	_cleanup_free_ char *since = vf_format_time(s->since);
+	json_object_object_add(r, "since", since ? json_object_new_string(since) : NULL);
 	json_object_object_add(r, "seconds", json_object_new_int64((int64_t)(time(NULL) - s->since)));
 	json_object_object_add(r, "trigger", s->trigger ? json_object_new_string(s->trigger) : NULL);
 	json_object_object_add(r, "step", s->step ? json_object_new_string(s->step) : NULL);

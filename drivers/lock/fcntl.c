@@ -116,16 +116,6 @@ static void vf_fcntl__sleep_ms(unsigned ms)
 		req = rem;
 }
 
-static char *vf_fcntl__iso_now(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	char buf[32];
-	if (!gmtime_r(&now, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return NULL;
-	return vf_strdup(buf);
-}
-
 /* "60 s" or "50 ms": how long a lock call was allowed to wait. */
 static char *vf_fcntl__duration(unsigned ms)
 {
@@ -337,7 +327,7 @@ static vf_lock_token *vf_fcntl__take(vf_fcntl_try *t)
 	t->fd = -1;
 	tok->dev = t->st.st_dev;
 	tok->ino = t->st.st_ino;
-	tok->since = vf_fcntl__iso_now();
+	tok->since = vf_format_time(time(NULL));
 	tok->owner = getpid();
 	if (t->kind == VF_LOCK_RECONCILE) {
 		/* The pid witness: a classic lock on byte 1, so F_GETLK gives
