@@ -119,14 +119,13 @@ static int vf_lease__probe_file(const char *file, const char *lockspace, vf_leas
 	return 1;
 }
 
-int vf_lease_query(const char *path, const char *lockd_conf, vf_lease *out, vf_error *err)
+/* vf_lease_query with the indirect lockspace already read from the conf
+ * (dir NULL or empty: none). */
+static int vf_lease__query_in(const char *path, const char *dir, vf_lease *out, vf_error *err)
 {
 	if (!path || !*path)
 		return vf_error_set(err, VF_E_INTERNAL, "lease query: empty path");
-	_cleanup_free_ char *dir = NULL;
-	int r = vf_lease__conf_dir(lockd_conf ? lockd_conf : VF_LOCKD_CONF_DEFAULT, &dir, err);
-	if (r < 0)
-		return r;
+	int r;
 	vf_lease found = { 0 };
 	if (dir && *dir) {
 		char hex[65];
@@ -150,13 +149,29 @@ int vf_lease_query(const char *path, const char *lockd_conf, vf_lease *out, vf_e
 	return 0;
 }
 
+int vf_lease_query(const char *path, const char *lockd_conf, vf_lease *out, vf_error *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r = vf_lease__conf_dir(lockd_conf ? lockd_conf : VF_LOCKD_CONF_DEFAULT, &dir, err);
+	if (r < 0)
+		return r;
+	return vf_lease__query_in(path, dir, out, err);
+}
+
 void vf_leases_observe(vf_observed *o, const char *lockd_conf)
 {
+	/* The conf once for the whole host, not once per file. When it cannot
+	 * be read, every lease is unknown, which counts as free (driver.h). */
+	_cleanup_free_ char *dir = NULL;
+	vf_error cerr = { 0 };
+	bool conf_ok = vf_lease__conf_dir(lockd_conf ? lockd_conf : VF_LOCKD_CONF_DEFAULT, &dir,
+					  &cerr) == 0;
+	vf_error_clear(&cerr);
 	for (size_t i = 0; i < o->n_volumes; i++) {
 		vf_obs_volume *v = &o->volumes[i];
 		vf_error err = { 0 };
 		vf_lease_clear(&v->lease);
-		if (v->path && vf_lease_query(v->path, lockd_conf, &v->lease, &err) < 0)
+		if (conf_ok && v->path && vf_lease__query_in(v->path, dir, &v->lease, &err) < 0)
 			vf_error_clear(&err); /* unknown counts as free: see driver.h */
 	}
 	for (size_t i = 0; i < o->n_domains; i++) {
@@ -165,7 +180,8 @@ void vf_leases_observe(vf_observed *o, const char *lockd_conf)
 			vf_obs_disk *disk = &d->disks[k];
 			vf_error err = { 0 };
 			vf_lease_clear(&disk->lease);
-			if (disk->path && vf_lease_query(disk->path, lockd_conf, &disk->lease, &err) < 0)
+			if (conf_ok && disk->path &&
+			    vf_lease__query_in(disk->path, dir, &disk->lease, &err) < 0)
 				vf_error_clear(&err);
 		}
 	}
