@@ -95,6 +95,7 @@ $(OUT)/bench/%: tests/bench/%.c $(OUT)/libvirtform.a
 
 deps:
 	@BUILD="$(OUT)" sh tests/tools/deps.sh $(DEB_PKGS)
+	@sh tests/tools/kvm-access.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -93,16 +93,29 @@ vf_stop_daemons() {
 	done
 }
 
-# kvm when the host offers it, else qemu (TCG). VFIT_DOMAIN_TYPE=qemu forces
-# TCG on a KVM host (to exercise what CI without /dev/kvm runs).
+# kvm when the host offers it and QEMU's user can open /dev/kvm, else qemu
+# (TCG). libvirt reports kvm from root's view of the device; QEMU runs as
+# libvirt-qemu, which cannot open a root:root 0600 /dev/kvm (a machine
+# without udev: make deps fixes that, tests/tools/kvm-access.sh), so the
+# domain would fail to start. VFIT_DOMAIN_TYPE=qemu forces TCG on a KVM
+# host (to exercise what CI without /dev/kvm runs).
 vf_domain_type() {
 	if [ -n "${VFIT_DOMAIN_TYPE:-}" ]; then
 		echo "$VFIT_DOMAIN_TYPE"
-	elif virsh -c "$VFIT_URI" domcapabilities --virttype kvm >/dev/null 2>&1; then
+	elif virsh -c "$VFIT_URI" domcapabilities --virttype kvm >/dev/null 2>&1 &&
+		vf_qemu_user_can_kvm; then
 		echo kvm
 	else
 		echo qemu
 	fi
+}
+
+vf_qemu_user_can_kvm() {
+	local user
+	user=$(sed -n 's/^[[:space:]]*user[[:space:]]*=[[:space:]]*"\(.*\)".*/\1/p' /etc/libvirt/qemu.conf 2>/dev/null | tail -n 1)
+	user=${user:-libvirt-qemu}
+	id "$user" >/dev/null 2>&1 || user=root
+	runuser -u "$user" -- sh -c 'test -r /dev/kvm && test -w /dev/kvm' 2>/dev/null
 }
 
 # ---- per-test setup and prefix cleanup ----------------------------------
