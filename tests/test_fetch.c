@@ -160,7 +160,9 @@ static int setup_all(void **state)
 	make_payload("z.img", 700000, 6);
 	_cleanup_free_ char *cmd = vf_asprintf(
 		"cd %s && gzip -k -9 z.img && xz -k z.img && zstd -q -k z.img && "
-		"head -c 20000 z.img.xz > cut.img.xz && qemu-img create -q -f qcow2 q.qcow2 3G",
+		"head -c 20000 z.img.xz > cut.img.xz && qemu-img create -q -f qcow2 q.qcow2 3G && "
+		/* an image a whole number of the unpacker's 256KiB blocks long */
+		"head -c 512K /dev/zero > zeros.img && zstd -q -k zeros.img",
 		root);
 	run(cmd);
 
@@ -401,6 +403,17 @@ static void test_zst(void **state)
 {
 	(void)state;
 	decompress_case("z.img.zst");
+}
+
+/* A zstd frame that ends exactly where an output block is full. */
+static void test_zst_whole_blocks(void **state)
+{
+	(void)state;
+	vf_error err = { 0 };
+	_cleanup_free_ char *p = NULL;
+	if (fetch("/files/zeros.img.zst", "zeros.img.zst", NULL, &p, &err) < 0)
+		fail_msg("fetch: %s", err.message);
+	assert_same_file(p, "zeros.img");
 }
 
 static void test_cut_compressed_stream(void **state)
@@ -714,6 +727,7 @@ int main(void)
 		cmocka_unit_test_setup(test_gz, setup),
 		cmocka_unit_test_setup(test_xz, setup),
 		cmocka_unit_test_setup(test_zst, setup),
+		cmocka_unit_test_setup(test_zst_whole_blocks, setup),
 		cmocka_unit_test_setup(test_cut_compressed_stream, setup),
 		cmocka_unit_test_setup(test_progress_file_url_and_head, setup),
 		cmocka_unit_test_setup(test_insecure_download, setup),
