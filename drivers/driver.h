@@ -364,10 +364,15 @@ typedef struct vf_image_info {
 	 * none), and its name as written (cut to fit; may be empty) */
 	const char *host_file_kind;
 	char host_file[256];
+	/* neither raw nor qcow2 but a format whose header can name other host
+	 * files (backing, extents) and that libvirt's pool refresh would probe
+	 * and open as such: "qed", "vmdk", "cow" (NULL: raw or qcow2) */
+	const char *other_format;
 } vf_image_info;
 int vf_image_probe(const char *path, vf_image_info *out, vf_error *err);
 /* vf_image_probe, then refuse (VF_E_BLOCKED) an image that names a host
- * file; `url` is where it came from, for the message. */
+ * file, or is of an other_format; `url` is where it came from, for the
+ * message. */
 int vf_image_check(const char *path, const char *url, vf_image_info *out, vf_error *err);
 
 /* ---- lock drivers ------------------------------------------------------- */

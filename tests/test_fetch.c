@@ -205,8 +205,10 @@ static int setup_all(void **state)
 		"cd %s && head -c " BOMB_SIZE " /dev/zero > zeros && gzip -9 -c zeros > bomb.img.gz && "
 		"zstd -q -19 -c zeros > bomb.img.zst && rm zeros && "
 		"qemu-img create -q -f qcow2 -b %s/b.img -F raw back.qcow2 1M && "
-		"qemu-img create -q -f qcow2 -o data_file=%s/data.raw dat.qcow2 1M",
-		root, root, root);
+		"qemu-img create -q -f qcow2 -o data_file=%s/data.raw dat.qcow2 1M && "
+		"qemu-img create -q -f qed -b %s/b.img -F raw back.qed 1M && "
+		"qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 1M",
+		root, root, root, root);
 	run(cmd);
 	free(cmd);
 	make_payload("big.img", 2u << 20, 7);
@@ -754,6 +756,29 @@ static void test_qcow2_data_file_refused(void **state)
 	host_file_case("dat.qcow2", "external data file", data);
 }
 
+/* Formats libvirt would probe and open with the files they name, whatever
+ * the volume declares: qed with a backing file, a vmdk descriptor. */
+static void test_other_formats_refused(void **state)
+{
+	(void)state;
+	const char *names[] = { "back.qed", "flat.vmdk" };
+	const char *formats[] = { "qed", "vmdk" };
+	for (size_t i = 0; i < VF_ARRAY_SIZE(names); i++) {
+		vf_error err = { 0 };
+		char *out = NULL;
+		_cleanup_free_ char *path = vf_asprintf("/files/%s", names[i]);
+		assert_int_equal(fetch(path, names[i], NULL, &out, &err), -VF_E_BLOCKED);
+		_cleanup_free_ char *u = url(path);
+		_cleanup_free_ char *want = vf_asprintf(
+			"the image from %s is a %s image, not raw or qcow2: libvirt would open it with "
+			"any backing or extent file it names, which a guest could read, so virtform "
+			"refuses it; convert it first (qemu-img convert -O qcow2 IN OUT)", u, formats[i]);
+		assert_string_equal(err.message, want);
+		assert_cache_empty();
+		vf_error_clear(&err);
+	}
+}
+
 static void test_image_probe(void **state)
 {
 	(void)state;
@@ -1027,6 +1052,7 @@ int main(void)
 		cmocka_unit_test_setup(test_https_never_redirects_to_http, setup),
 		cmocka_unit_test_setup(test_qcow2_backing_file_refused, setup),
 		cmocka_unit_test_setup(test_qcow2_data_file_refused, setup),
+		cmocka_unit_test_setup(test_other_formats_refused, setup),
 		cmocka_unit_test(test_image_probe),
 		cmocka_unit_test(test_clone_and_upload_on_test_driver),
 		cmocka_unit_test(test_source_decoding),

@@ -1,7 +1,9 @@
 /* image.c: what a downloaded image is, read from its header: qcow2 or raw,
  * its virtual size, and whether a qcow2 header names a host file (a
  * backing file or an external data file) that a guest given the image
- * could read. Such an image is refused before it is cached or uploaded.
+ * could read; or whether it is another format (qed, vmdk, cow) whose header
+ * can name host files. Such an image is refused before it is cached or
+ * uploaded.
  * Not for converting or repairing images (qemu-img does that). */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,20 @@
 #define VF_QCOW2_EXT_END 0u
 #define VF_QCOW2_EXT_DATA_FILE 0x44415441u
 #define VF_QCOW2_MAX_CLUSTER (2u << 20) /* cluster_bits 21, QEMU's largest */
+
+/* Formats libvirt probes (virStorageFileProbeFormat) whose header can
+ * name other files on the host: a file of any of these declared raw would
+ * be opened by the guest's QEMU as that format after libvirt's refresh. */
+static const struct {
+	const char *magic;
+	size_t len;
+	const char *name;
+} vf_image__others[] = {
+	{ "QED\0", 4, "qed" },                      /* backing file */
+	{ "KDMV", 4, "vmdk" },                       /* sparse extent: parent hint */
+	{ "# Disk DescriptorFile", 21, "vmdk" },     /* descriptor: extent files */
+	{ "OOOM", 4, "cow" },                        /* UML COW: backing file */
+};
 
 static uint64_t vf_be(const unsigned char *p, size_t n)
 {
@@ -106,6 +122,10 @@ int vf_image_probe(const char *path, vf_image_info *out, vf_error *err)
 									 : VF_QCOW2_MAX_CLUSTER;
 		vf_image__host_file(h, (size_t)n < cluster ? (size_t)n : cluster, &info);
 	}
+	for (size_t i = 0; i < VF_ARRAY_SIZE(vf_image__others); i++)
+		if ((size_t)n >= vf_image__others[i].len &&
+		    memcmp(h, vf_image__others[i].magic, vf_image__others[i].len) == 0)
+			info.other_format = vf_image__others[i].name;
 	*out = info;
 	return 0;
 }
@@ -120,6 +140,10 @@ int vf_image_check(const char *path, const char *url, vf_image_info *out, vf_err
 		return vf_error_set(err, VF_E_BLOCKED,
 				    "the image from %s is qcow2 with the %s \"%s\": a guest could read that host file, so virtform refuses it; flatten it first (qemu-img convert -O qcow2 IN OUT)",
 				    url, info.host_file_kind, info.host_file);
+	if (info.other_format)
+		return vf_error_set(err, VF_E_BLOCKED,
+				    "the image from %s is a %s image, not raw or qcow2: libvirt would open it with any backing or extent file it names, which a guest could read, so virtform refuses it; convert it first (qemu-img convert -O qcow2 IN OUT)",
+				    url, info.other_format);
 	*out = info;
 	return 0;
 }

@@ -1,10 +1,11 @@
 # test_61_image_bounds.sh: hostile images on a real libvirtd (docs/concepts.md
 # rule 8). Served by tests/tools/httpd.py on 127.0.0.1: a zstd bomb (64MiB of
 # zeros in ~2KiB) for a 4MiB volume, a qcow2 whose header names a backing
-# file on the host, one with an external data file, and an https URL that
-# redirects to http. `apply` refuses each with its own error, creates none
-# of those volumes and leaves nothing of them in the cache (no entry, no
-# .part), the second apply the same; then a good image goes through.
+# file on the host, one with an external data file, a qed image with a
+# backing file declared raw, and an https URL that redirects to http.
+# `apply` refuses each with its own error, creates none of those volumes and
+# leaves nothing of them in the cache (no entry, no .part), the second apply
+# the same; then a good image goes through.
 . "$(dirname "$0")/lib.sh"
 vf_setup
 
@@ -14,6 +15,7 @@ head -c 64M /dev/zero | zstd -q -19 >"$WWW/bomb.raw.zst" || vf_fail "zstd"
 head -c 1M /dev/urandom >"$WWW/secret.raw"
 qemu-img create -q -f qcow2 -b "$WWW/secret.raw" -F raw "$WWW/back.qcow2" 1M || vf_fail "qemu-img -b"
 qemu-img create -q -f qcow2 -o data_file="$WWW/data.raw" "$WWW/dat.qcow2" 1M || vf_fail "qemu-img data_file"
+qemu-img create -q -f qed -b "$WWW/secret.raw" -F raw "$WWW/back.qed" 1M || vf_fail "qemu-img qed"
 head -c 1M /dev/urandom >"$WWW/good.raw"
 head -c 1M /dev/urandom >"$WWW/t.raw" # what the https URL redirects to
 sum() { sha256sum "$WWW/$1" | cut -d' ' -f1; }
@@ -74,6 +76,12 @@ refused back.qcow2 "a qcow2 with a backing file" \
 vf_manifest 20-volume.yaml "$(yaml_volume "$pool" dat.qcow2 64MiB "source: {url: '$BASE/dat.qcow2', sha256: $(sum dat.qcow2)}")"
 refused dat.qcow2 "a qcow2 with an external data file" \
 	"the image from $BASE/dat.qcow2 is qcow2 with the external data file \"$WWW/data.raw\": a guest could read that host file"
+
+# declared raw, but libvirt's refresh would probe it as qed with secret.raw
+# as its backingStore, and the domain would open it as qed
+vf_manifest 20-volume.yaml "$(raw_volume back.raw 4MiB "$BASE/back.qed" "$(sum back.qed)")"
+refused back.raw "a qed image declared raw" \
+	"the image from $BASE/back.qed is a qed image, not raw or qcow2: libvirt would open it with any backing or extent file it names, which a guest could read, so virtform refuses it"
 
 if [ $have_tls = 1 ]; then
 	TLS_URL=https://127.0.0.1:$(cat "$WWW/tls-port")/away/t.raw
