@@ -636,6 +636,24 @@ static void test_content_length_over_bound(void **state)
 	vf_error_clear(&err);
 }
 
+/* A part left by an earlier run that is already over this volume's bound
+ * cannot be the start of an image that fits: dropped, downloaded afresh. */
+static void test_part_over_bound_starts_over(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *hex = file_sha256("b.img");
+	_cleanup_free_ char *cmd = vf_asprintf("mkdir -p %s && head -c 2M /dev/urandom > %s/sha256-%s.part",
+					       cache, cache, hex);
+	run(cmd);
+	vf_fetch_opts o = { .max_size = 1u << 20, .volume = "p/small" };
+	_cleanup_free_ char *p = NULL;
+	vf_error err = { 0 };
+	if (fetch("/files/b.img", "b.img", &o, &p, &err) < 0)
+		fail_msg("fetch: %s", err.message);
+	assert_same_file(p, "b.img");
+	assert_int_equal(requests("GET /files/b.img bytes="), 0); /* no Range: from the start */
+}
+
 /* A bomb: small as served, 64MiB unpacked, bound 1MiB. */
 static void bomb_case(const char *served)
 {
@@ -1047,6 +1065,7 @@ int main(void)
 		cmocka_unit_test_setup(test_insecure_download, setup),
 		cmocka_unit_test_setup(test_endless_body_is_bounded, setup),
 		cmocka_unit_test_setup(test_content_length_over_bound, setup),
+		cmocka_unit_test_setup(test_part_over_bound_starts_over, setup),
 		cmocka_unit_test_setup(test_gzip_bomb, setup),
 		cmocka_unit_test_setup(test_zstd_bomb, setup),
 		cmocka_unit_test_setup(test_https_never_redirects_to_http, setup),

@@ -510,8 +510,8 @@ static int vf_curl_fetch_to_cache(const char *url, vf_checksum_algo algo, const 
 	d.unpack = vf_unpacker_new(d.codec, vf_dl__out, &d);
 	/* a part left by an interrupted run: verify it from the first byte */
 	if ((r = vf_dl__replay(&d, err)) < 0) {
-		if (r == -VF_E_LIMIT)
-			goto fail_drop; /* too big for this volume whatever the rest is */
+		/* unreadable, or longer than this volume's bound (so not the
+		 * start of an image that fits): start over */
 		vf_error_clear(err);
 		if ((r = vf_dl__reset(&d, err)) < 0)
 			goto fail_keep;
