@@ -719,7 +719,7 @@ static void test_https_never_redirects_to_http(void **state)
 	_cleanup_free_ char *to = url("/files/b.img");
 	_cleanup_free_ char *want = vf_asprintf(
 		"cannot download %s: the server redirected it to %s; a download that starts "
-		"with https:// is never redirected to http://", bad, to);
+		"with https:// follows only redirects to https://", bad, to);
 	assert_string_equal(err.message, want);
 	assert_int_equal(requests("GET /files/b.img"), before);
 	assert_cache_empty();

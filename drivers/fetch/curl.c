@@ -285,10 +285,10 @@ static int vf_curl__downgrade(const char *url, CURLcode rc, const char *last, bo
 		return 0;
 	if (head)
 		return vf_error_set(err, VF_E_BLOCKED,
-				    "cannot ask %s for its size: the server redirected it to %s; a download that starts with https:// is never redirected to http://",
+				    "cannot ask %s for its size: the server redirected it to %s; a download that starts with https:// follows only redirects to https://",
 				    url, last);
 	return vf_error_set(err, VF_E_BLOCKED,
-			    "cannot download %s: the server redirected it to %s; a download that starts with https:// is never redirected to http://",
+			    "cannot download %s: the server redirected it to %s; a download that starts with https:// follows only redirects to https://",
 			    url, last);
 }
 

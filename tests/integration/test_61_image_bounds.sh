@@ -87,7 +87,7 @@ if [ $have_tls = 1 ]; then
 	TLS_URL=https://127.0.0.1:$(cat "$WWW/tls-port")/away/t.raw
 	vf_manifest 20-volume.yaml "$(raw_volume tls.raw 4MiB "$TLS_URL" "$(sum t.raw)" "caFile: $WWW/cert.pem")"
 	refused tls.raw "an https URL redirected to http" \
-		"cannot download $TLS_URL: the server redirected it to http://127.0.0.1:$PORT/files/t.raw; a download that starts with https:// is never redirected to http://"
+		"cannot download $TLS_URL: the server redirected it to http://127.0.0.1:$PORT/files/t.raw; a download that starts with https:// follows only redirects to https://"
 	assert_eq 0 "$(grep -c '^GET /files/t.raw ' "$WWW/http.log")" \
 		"plain http is never asked for what https redirected to"
 fi
