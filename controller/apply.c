@@ -46,6 +46,10 @@ static int vf_apply__fetch(const vf_apply_ctx *ctx, const vf_op *op, vf_error *e
 	const vf_volume_source *src = &op->obj->u.volume.source;
 	vf_fetch_opts o = ctx->fetch_opts ? *ctx->fetch_opts : (vf_fetch_opts){ 0 };
 	o.ca_file = src->ca_file;
+	/* no download may outgrow its volume (capacity is required) */
+	_cleanup_free_ char *vol = vf_asprintf("%s/%s", op->obj->u.volume.pool, op->obj->name);
+	o.max_size = op->obj->u.volume.capacity;
+	o.volume = vol;
 	_cleanup_free_ char *dir = vf_apply__cache_dir(ctx);
 	_cleanup_free_ char *path = NULL;
 	return vf_apply__fetcher(ctx)->fetch_to_cache(src->url, src->algo, src->checksum, dir, &o,
@@ -53,7 +57,9 @@ static int vf_apply__fetch(const vf_apply_ctx *ctx, const vf_op *op, vf_error *e
 }
 
 /* The cached image (fetched by the step's previous op) into the pool,
- * after checking it fits the declared format and capacity. */
+ * after checking it fits the declared format and capacity and names no
+ * host file (the fetch checked that too; this also stops an entry that an
+ * older virtform cached, or someone put there by hand). */
 static int vf_apply__upload(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 {
 	const vf_storage_driver *st = ctx->backend->storage;
@@ -67,7 +73,7 @@ static int vf_apply__upload(const vf_apply_ctx *ctx, const vf_op *op, vf_error *
 	_cleanup_free_ char *name = vf_fetch_cache_name(src->url, src->algo, src->checksum);
 	_cleanup_free_ char *path = vf_asprintf("%s/%s", dir, name);
 	vf_image_info info;
-	int r = vf_image_probe(path, &info, err);
+	int r = vf_image_check(path, src->url, &info, err);
 	if (r < 0)
 		return r;
 	vf_vol_format want = vs->format == VF_VOL_FORMAT_UNSET ? VF_VOL_QCOW2 : vs->format;

@@ -310,6 +310,12 @@ typedef struct vf_fetch_opts {
 	unsigned low_speed_time_s;    /* abort below low_speed_limit for this long */
 	unsigned low_speed_limit;     /* bytes/s */
 	unsigned head_timeout_s;
+	/* The most bytes the download may be, both as served and
+	 * decompressed: the capacity of the volume it is for (0: no bound).
+	 * Passing it stops the transfer at once (or before it starts, when
+	 * Content-Length says so) with VF_E_LIMIT, and nothing is cached. */
+	uint64_t max_size;
+	const char *volume;           /* "pool/name" named in that error; with max_size */
 } vf_fetch_opts;
 
 #define VF_FETCH_CONNECT_TIMEOUT_S 30u
@@ -330,7 +336,10 @@ typedef struct vf_fetch_driver {
 	 * A verified entry is reused without a request; an interrupted
 	 * download resumes from its .part with a Range request. A mismatch or
 	 * short transfer never becomes an entry. *ret_path (caller frees) is
-	 * the entry's path. algo NONE (insecureSkipVerify) skips the check. */
+	 * the entry's path. algo NONE (insecureSkipVerify) skips the check.
+	 * opts->max_size bounds the download; an https URL is never followed
+	 * to a plain http redirect; a qcow2 image that names a host file
+	 * (vf_image_check) is refused, and such an entry is never kept. */
 	int (*fetch_to_cache)(const char *url, vf_checksum_algo algo, const char *hex,
 			      const char *cache_dir, const vf_fetch_opts *opts, char **ret_path,
 			      vf_error *err);
@@ -350,8 +359,21 @@ typedef struct vf_image_info {
 	vf_vol_format format;
 	uint64_t virtual_size;
 	uint64_t file_size;
+	/* qcow2 only: a host file the header names, which a guest given the
+	 * image could read: "backing file" or "external data file" (NULL:
+	 * none), and its name as written (cut to fit; may be empty) */
+	const char *host_file_kind;
+	char host_file[256];
+	/* neither raw nor qcow2 but a format whose header can name other host
+	 * files (backing, extents) and that libvirt's pool refresh would probe
+	 * and open as such: "qed", "vmdk", "cow" (NULL: raw or qcow2) */
+	const char *other_format;
 } vf_image_info;
 int vf_image_probe(const char *path, vf_image_info *out, vf_error *err);
+/* vf_image_probe, then refuse (VF_E_BLOCKED) an image that names a host
+ * file, or is of an other_format; `url` is where it came from, for the
+ * message. */
+int vf_image_check(const char *path, const char *url, vf_image_info *out, vf_error *err);
 
 /* ---- lock drivers ------------------------------------------------------- */
 

@@ -2,8 +2,11 @@
  * on 127.0.0.1: downloads land verified in the cache and are reused without
  * a request; mismatches, truncation, 404, a stalled server and redirect
  * loops fail with a clear error and leave no cache entry; an interrupted
- * download resumes with a Range request; .gz/.xz/.zst are unpacked. Also
- * image probing, and the storage driver's clone/upload on test:///default. */
+ * download resumes with a Range request; .gz/.xz/.zst are unpacked.
+ * Hostile inputs (docs/concepts.md rule 8): an endless body, gzip and zstd
+ * bombs, an https server redirecting to http, qcow2 images naming a
+ * backing file or an external data file. Also image probing, and the
+ * storage driver's clone/upload on test:///default. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,10 +31,13 @@
 
 /* ---- harness: one server and one scratch dir for the whole binary -------- */
 
-static pid_t server_pid;
-static int server_port;
+static pid_t server_pid, tls_pid;
+static int server_port, tls_port; /* tls_port 0: no openssl, https tests skip */
 static char scratch[] = "/tmp/vf-test-fetch-XXXXXX";
-static char root[256], logfile[256], cache[256];
+static char root[256], logfile[256], cache[256], tls_log[256], ca_pem[256];
+
+#define BOMB_SIZE "64M"   /* what the bombs unpack to; their bound is 1MiB */
+#define ENDLESS_CAP (256u << 20) /* the "endless" body's safety stop */
 
 static void run(const char *cmd)
 {
@@ -143,6 +149,35 @@ static void assert_contains(const char *hay, const char *needle)
 		fail_msg("\"%s\" does not contain \"%s\"", hay ? hay : "(null)", needle);
 }
 
+/* Start tests/tools/httpd.py with args; returns the port it listens on. */
+static int start_server(const char *const *args, pid_t *ret_pid)
+{
+	char *argv[24] = { vf_strdup("python3"), vf_strdup(HTTPD) };
+	for (size_t i = 0; args[i] && i + 3 < VF_ARRAY_SIZE(argv); i++)
+		argv[i + 2] = vf_strdup(args[i]);
+	int pfd[2];
+	if (pipe(pfd) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		execvp("python3", argv);
+		_exit(127);
+	}
+	for (size_t i = 0; argv[i]; i++)
+		free(argv[i]);
+	close(pfd[1]);
+	*ret_pid = pid;
+	char line[32] = "";
+	FILE *f = fdopen(pfd[0], "r");
+	if (!f || !fgets(line, sizeof(line), f))
+		return -1;
+	fclose(f);
+	return atoi(line);
+}
+
 static int setup_all(void **state)
 {
 	(void)state;
@@ -158,40 +193,60 @@ static int setup_all(void **state)
 	make_payload("d.img", 600000, 4);
 	make_payload("e.img", 200000, 5);
 	make_payload("z.img", 700000, 6);
-	_cleanup_free_ char *cmd = vf_asprintf(
+	char *cmd = vf_asprintf(
 		"cd %s && gzip -k -9 z.img && xz -k z.img && zstd -q -k z.img && "
-		"head -c 20000 z.img.xz > cut.img.xz && qemu-img create -q -f qcow2 q.qcow2 3G",
+		"head -c 20000 z.img.xz > cut.img.xz && qemu-img create -q -f qcow2 q.qcow2 3G && "
+		/* an image a whole number of the unpacker's 256KiB blocks long */
+		"head -c 512K /dev/zero > zeros.img && zstd -q -k zeros.img",
 		root);
 	run(cmd);
+	free(cmd);
+	cmd = vf_asprintf(
+		"cd %s && head -c " BOMB_SIZE " /dev/zero > zeros && gzip -9 -c zeros > bomb.img.gz && "
+		"zstd -q -19 -c zeros > bomb.img.zst && rm zeros && "
+		"qemu-img create -q -f qcow2 -b %s/b.img -F raw back.qcow2 1M && "
+		"qemu-img create -q -f qcow2 -o data_file=%s/data.raw dat.qcow2 1M && "
+		"qemu-img create -q -f qed -b %s/b.img -F raw back.qed 1M && "
+		"qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 1M",
+		root, root, root, root);
+	run(cmd);
+	free(cmd);
+	make_payload("big.img", 2u << 20, 7);
 
-	int pfd[2];
-	if (pipe(pfd) < 0)
+	_cleanup_free_ char *cap = vf_asprintf("%u", ENDLESS_CAP);
+	const char *plain[] = { "--root", root, "--log", logfile, "--slow", "20",
+				"--endless-cap", cap, NULL };
+	if ((server_port = start_server(plain, &server_pid)) <= 0)
 		return -1;
-	server_pid = fork();
-	if (server_pid == 0) {
-		dup2(pfd[1], 1);
-		close(pfd[0]);
-		close(pfd[1]);
-		execlp("python3", "python3", HTTPD, "--root", root, "--log", logfile, "--slow", "20",
-		       (char *)NULL);
-		_exit(127);
+	/* https on 127.0.0.1 with a self-signed certificate, made now */
+	if (system("command -v openssl >/dev/null") == 0) {
+		snprintf(ca_pem, sizeof(ca_pem), "%s/cert.pem", scratch);
+		snprintf(tls_log, sizeof(tls_log), "%s/tls-requests.log", scratch);
+		cmd = vf_asprintf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+				  "-nodes -keyout %s/key.pem -out %s -days 2 -subj /CN=127.0.0.1 "
+				  "-addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+				  scratch, ca_pem);
+		run(cmd);
+		free(cmd);
+		_cleanup_free_ char *key = vf_asprintf("%s/key.pem", scratch);
+		_cleanup_free_ char *base = vf_asprintf("http://127.0.0.1:%d", server_port);
+		const char *tls[] = { "--root", root, "--log", tls_log, "--cert", ca_pem, "--key",
+				      key, "--redirect-base", base, NULL };
+		if ((tls_port = start_server(tls, &tls_pid)) <= 0)
+			return -1;
 	}
-	close(pfd[1]);
-	char line[32] = "";
-	FILE *f = fdopen(pfd[0], "r");
-	if (!f || !fgets(line, sizeof(line), f))
-		return -1;
-	fclose(f);
-	server_port = atoi(line);
-	return server_port > 0 ? 0 : -1;
+	return 0;
 }
 
 static int teardown_all(void **state)
 {
 	(void)state;
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
+	pid_t pids[] = { server_pid, tls_pid };
+	for (size_t i = 0; i < VF_ARRAY_SIZE(pids); i++) {
+		if (pids[i] > 0) {
+			kill(pids[i], SIGTERM);
+			waitpid(pids[i], NULL, 0);
+		}
 	}
 	_cleanup_free_ char *cmd = vf_asprintf("rm -rf %s", scratch);
 	return system(cmd) == 0 ? 0 : -1;
@@ -403,6 +458,17 @@ static void test_zst(void **state)
 	decompress_case("z.img.zst");
 }
 
+/* A zstd frame that ends exactly where an output block is full. */
+static void test_zst_whole_blocks(void **state)
+{
+	(void)state;
+	vf_error err = { 0 };
+	_cleanup_free_ char *p = NULL;
+	if (fetch("/files/zeros.img.zst", "zeros.img.zst", NULL, &p, &err) < 0)
+		fail_msg("fetch: %s", err.message);
+	assert_same_file(p, "zeros.img");
+}
+
 static void test_cut_compressed_stream(void **state)
 {
 	(void)state;
@@ -471,6 +537,266 @@ static void test_insecure_download(void **state)
 	assert_contains(p, name);
 }
 
+/* ---- hostile inputs: bounds, redirects, qcow2 host files (rule 8) --------- */
+
+static const vf_fetch_opts bounded = { .max_size = 1u << 20, .volume = "p/small" };
+
+static off_t file_size(const char *name)
+{
+	_cleanup_free_ char *path = vf_asprintf("%s/%s", root, name);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* No entry, no .part, no .unpack: nothing at all in the cache dir. */
+static void assert_cache_empty(void)
+{
+	_cleanup_free_ char *cmd = vf_asprintf("ls -A %s 2>/dev/null | wc -l", cache);
+	FILE *p = popen(cmd, "r");
+	int n = -1;
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	if (n != 0) {
+		_cleanup_free_ char *ls = vf_asprintf("ls -la %s >&2", cache);
+		run(ls);
+		fail_msg("the cache holds %d files", n);
+	}
+}
+
+/* Bytes the server sent on `path` before the client hung up (-1: not yet). */
+static long long endless_sent(const char *path)
+{
+	size_t len;
+	_cleanup_free_ char *log = read_file(logfile, &len);
+	if (!log)
+		return -1;
+	log[len] = '\0';
+	_cleanup_free_ char *needle = vf_asprintf("SENT %s ", path);
+	char *at = strstr(log, needle);
+	return at ? atoll(at + strlen(needle)) : -1;
+}
+
+static void test_endless_body_is_bounded(void **state)
+{
+	(void)state;
+	vf_error err = { 0 };
+	char *out = NULL;
+	assert_int_equal(fetch("/endless/e1", "b.img", &bounded, &out, &err), -VF_E_LIMIT);
+	assert_null(out);
+	_cleanup_free_ char *u = url("/endless/e1");
+	_cleanup_free_ char *want = vf_asprintf(
+		"cannot download %s: it is larger than 1MiB, the capacity of Volume p/small; "
+		"stopped reading and cached nothing", u);
+	assert_string_equal(err.message, want);
+	assert_cache_empty();
+	/* it stopped reading at the bound: the server could send little more
+	 * than that plus what the sockets buffer, not the ENDLESS_CAP */
+	long long sent = -1;
+	for (int i = 0; i < 50 && (sent = endless_sent("/endless/e1")) < 0; i++)
+		usleep(100000);
+	assert_true(sent > 0);
+	if (sent > 32ll << 20)
+		fail_msg("the server sent %lld bytes before the client hung up", sent);
+	vf_error_clear(&err);
+}
+
+static void test_content_length_over_bound(void **state)
+{
+	(void)state;
+	vf_error err = { 0 };
+	char *out = NULL;
+	seen s = { 0 };
+	vf_fetch_opts o = bounded;
+	o.progress = on_progress;
+	o.userdata = &s;
+	assert_int_equal(fetch("/files/big.img", "big.img", &o, &out, &err), -VF_E_LIMIT);
+	_cleanup_free_ char *u = url("/files/big.img");
+	_cleanup_free_ char *want = vf_asprintf(
+		"cannot download %s: the server announces 2097152 bytes, more than 1MiB, the "
+		"capacity of Volume p/small; nothing was cached", u);
+	assert_string_equal(err.message, want);
+	assert_int_equal(s.last, 0); /* not one byte taken */
+	assert_cache_empty();
+	vf_error_clear(&err);
+
+	/* exactly at the bound is fine */
+	_cleanup_free_ char *p = NULL;
+	o = (vf_fetch_opts){ .max_size = 50000, .volume = "p/exact" };
+	if (fetch("/files/b.img", "b.img", &o, &p, &err) < 0)
+		fail_msg("fetch: %s", err.message);
+	assert_same_file(p, "b.img");
+	/* and a cached entry over a smaller volume's bound is refused, kept */
+	_cleanup_free_ char *p2 = NULL;
+	o.max_size = 49999;
+	assert_int_equal(fetch("/files/b.img", "b.img", &o, &p2, &err), -VF_E_LIMIT);
+	assert_contains(err.message, "is 50000 bytes, more than 49999B, the capacity of Volume p/exact");
+	assert_true(exists(p));
+	vf_error_clear(&err);
+}
+
+/* A part left by an earlier run that is already over this volume's bound
+ * cannot be the start of an image that fits: dropped, downloaded afresh. */
+static void test_part_over_bound_starts_over(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *hex = file_sha256("b.img");
+	_cleanup_free_ char *cmd = vf_asprintf("mkdir -p %s && head -c 2M /dev/urandom > %s/sha256-%s.part",
+					       cache, cache, hex);
+	run(cmd);
+	vf_fetch_opts o = { .max_size = 1u << 20, .volume = "p/small" };
+	_cleanup_free_ char *p = NULL;
+	vf_error err = { 0 };
+	if (fetch("/files/b.img", "b.img", &o, &p, &err) < 0)
+		fail_msg("fetch: %s", err.message);
+	assert_same_file(p, "b.img");
+	assert_int_equal(requests("GET /files/b.img bytes="), 0); /* no Range: from the start */
+}
+
+/* A bomb: small as served, 64MiB unpacked, bound 1MiB. */
+static void bomb_case(const char *served)
+{
+	vf_error err = { 0 };
+	char *out = NULL;
+	seen s = { 0 };
+	vf_fetch_opts o = bounded;
+	o.progress = on_progress;
+	o.userdata = &s;
+	_cleanup_free_ char *path = vf_asprintf("/files/%s", served);
+	assert_int_equal(fetch(path, served, &o, &out, &err), -VF_E_LIMIT);
+	assert_null(out);
+	_cleanup_free_ char *u = url(path);
+	_cleanup_free_ char *want = vf_asprintf(
+		"cannot download %s: it unpacks to more than 1MiB, the capacity of Volume p/small; "
+		"stopped reading and cached nothing", u);
+	assert_string_equal(err.message, want);
+	/* stopped early: before the whole (small) compressed file was taken */
+	assert_true((off_t)s.last < file_size(served));
+	assert_cache_empty();
+	vf_error_clear(&err);
+}
+
+static void test_gzip_bomb(void **state)
+{
+	(void)state;
+	bomb_case("bomb.img.gz");
+}
+
+static void test_zstd_bomb(void **state)
+{
+	(void)state;
+	bomb_case("bomb.img.zst");
+}
+
+static char *tls_url(const char *path)
+{
+	return vf_asprintf("https://127.0.0.1:%d%s", tls_port, path);
+}
+
+static void test_https_never_redirects_to_http(void **state)
+{
+	(void)state;
+	if (!tls_port)
+		skip(); /* no openssl to make a certificate */
+	vf_fetch_opts o = { .ca_file = ca_pem };
+	_cleanup_free_ char *hex = file_sha256("b.img");
+	_cleanup_free_ char *p = NULL;
+	vf_error err = { 0 };
+	/* https to https is followed (and caFile is what trusts the server) */
+	_cleanup_free_ char *ok = tls_url("/redirect/b.img");
+	if (FD->fetch_to_cache(ok, VF_CHECKSUM_SHA256, hex, cache, &o, &p, &err) < 0)
+		fail_msg("fetch: %s", err.message);
+	assert_same_file(p, "b.img");
+	assert_int_equal(setup(NULL), 0);
+
+	/* https to http is not, and the http server is never asked */
+	int before = requests("GET /files/b.img");
+	_cleanup_free_ char *bad = tls_url("/away/b.img");
+	char *out = NULL;
+	assert_int_equal(FD->fetch_to_cache(bad, VF_CHECKSUM_SHA256, hex, cache, &o, &out, &err),
+			 -VF_E_BLOCKED);
+	_cleanup_free_ char *to = url("/files/b.img");
+	_cleanup_free_ char *want = vf_asprintf(
+		"cannot download %s: the server redirected it to %s; a download that starts "
+		"with https:// follows only redirects to https://", bad, to);
+	assert_string_equal(err.message, want);
+	assert_int_equal(requests("GET /files/b.img"), before);
+	assert_cache_empty();
+	/* the size query (HEAD) follows the same rule */
+	uint64_t size = 0;
+	assert_int_equal(FD->head(bad, &o, &size, &err), -VF_E_BLOCKED);
+	assert_contains(err.message, "redirected it to http://");
+	vf_error_clear(&err);
+}
+
+/* qcow2 images that name a host file: refused, nothing cached. */
+static void host_file_case(const char *name, const char *kind, const char *host_file)
+{
+	vf_error err = { 0 };
+	char *out = NULL;
+	_cleanup_free_ char *path = vf_asprintf("/files/%s", name);
+	assert_int_equal(fetch(path, name, NULL, &out, &err), -VF_E_BLOCKED);
+	assert_null(out);
+	_cleanup_free_ char *u = url(path);
+	_cleanup_free_ char *want = vf_asprintf(
+		"the image from %s is qcow2 with the %s \"%s\": a guest could read that host file, "
+		"so virtform refuses it; flatten it first (qemu-img convert -O qcow2 IN OUT)",
+		u, kind, host_file);
+	if (!strstr(err.message, want))
+		fail_msg("\"%s\" does not contain \"%s\"", err.message, want);
+	assert_cache_empty();
+	vf_error_clear(&err);
+
+	/* an entry already in the cache (an older virtform kept it) is
+	 * refused too, and removed */
+	_cleanup_free_ char *hex = file_sha256(name);
+	_cleanup_free_ char *entry = vf_asprintf("%s/sha256-%s", cache, hex);
+	_cleanup_free_ char *cp = vf_asprintf("mkdir -p %s && cp %s/%s %s", cache, root, name, entry);
+	run(cp);
+	assert_int_equal(fetch(path, name, NULL, &out, &err), -VF_E_BLOCKED);
+	assert_contains(err.message, kind);
+	assert_false(exists(entry));
+	vf_error_clear(&err);
+}
+
+static void test_qcow2_backing_file_refused(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *base = vf_asprintf("%s/b.img", root);
+	host_file_case("back.qcow2", "backing file", base);
+}
+
+static void test_qcow2_data_file_refused(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *data = vf_asprintf("%s/data.raw", root);
+	host_file_case("dat.qcow2", "external data file", data);
+}
+
+/* Formats libvirt would probe and open with the files they name, whatever
+ * the volume declares: qed with a backing file, a vmdk descriptor. */
+static void test_other_formats_refused(void **state)
+{
+	(void)state;
+	const char *names[] = { "back.qed", "flat.vmdk" };
+	const char *formats[] = { "qed", "vmdk" };
+	for (size_t i = 0; i < VF_ARRAY_SIZE(names); i++) {
+		vf_error err = { 0 };
+		char *out = NULL;
+		_cleanup_free_ char *path = vf_asprintf("/files/%s", names[i]);
+		assert_int_equal(fetch(path, names[i], NULL, &out, &err), -VF_E_BLOCKED);
+		_cleanup_free_ char *u = url(path);
+		_cleanup_free_ char *want = vf_asprintf(
+			"the image from %s is a %s image, not raw or qcow2: libvirt would open it with "
+			"any backing or extent file it names, which a guest could read, so virtform "
+			"refuses it; convert it first (qemu-img convert -O qcow2 IN OUT)", u, formats[i]);
+		assert_string_equal(err.message, want);
+		assert_cache_empty();
+		vf_error_clear(&err);
+	}
+}
+
 static void test_image_probe(void **state)
 {
 	(void)state;
@@ -484,6 +810,25 @@ static void test_image_probe(void **state)
 	assert_int_equal(vf_image_probe(r, &info, &err), 0);
 	assert_int_equal(info.format, VF_VOL_RAW);
 	assert_int_equal(info.virtual_size, 50000);
+	assert_null(info.host_file_kind);
+
+	/* what the header names is reported, and vf_image_check refuses it */
+	_cleanup_free_ char *back = vf_asprintf("%s/back.qcow2", root);
+	_cleanup_free_ char *base = vf_asprintf("%s/b.img", root);
+	assert_int_equal(vf_image_probe(back, &info, &err), 0);
+	assert_int_equal(info.format, VF_VOL_QCOW2);
+	assert_string_equal(info.host_file_kind, "backing file");
+	assert_string_equal(info.host_file, base);
+	_cleanup_free_ char *dat = vf_asprintf("%s/dat.qcow2", root);
+	_cleanup_free_ char *data = vf_asprintf("%s/data.raw", root);
+	assert_int_equal(vf_image_probe(dat, &info, &err), 0);
+	assert_string_equal(info.host_file_kind, "external data file");
+	assert_string_equal(info.host_file, data);
+	assert_int_equal(vf_image_check(dat, "http://h/dat.qcow2", &info, &err), -VF_E_BLOCKED);
+	assert_contains(err.message, "the image from http://h/dat.qcow2 is qcow2 with the external data file");
+	vf_error_clear(&err);
+	assert_int_equal(vf_image_check(q, "http://h/q.qcow2", &info, &err), 0);
+	assert_null(info.host_file_kind);
 }
 
 /* ---- the storage driver on test:///default --------------------------------- */
@@ -714,9 +1059,19 @@ int main(void)
 		cmocka_unit_test_setup(test_gz, setup),
 		cmocka_unit_test_setup(test_xz, setup),
 		cmocka_unit_test_setup(test_zst, setup),
+		cmocka_unit_test_setup(test_zst_whole_blocks, setup),
 		cmocka_unit_test_setup(test_cut_compressed_stream, setup),
 		cmocka_unit_test_setup(test_progress_file_url_and_head, setup),
 		cmocka_unit_test_setup(test_insecure_download, setup),
+		cmocka_unit_test_setup(test_endless_body_is_bounded, setup),
+		cmocka_unit_test_setup(test_content_length_over_bound, setup),
+		cmocka_unit_test_setup(test_part_over_bound_starts_over, setup),
+		cmocka_unit_test_setup(test_gzip_bomb, setup),
+		cmocka_unit_test_setup(test_zstd_bomb, setup),
+		cmocka_unit_test_setup(test_https_never_redirects_to_http, setup),
+		cmocka_unit_test_setup(test_qcow2_backing_file_refused, setup),
+		cmocka_unit_test_setup(test_qcow2_data_file_refused, setup),
+		cmocka_unit_test_setup(test_other_formats_refused, setup),
 		cmocka_unit_test(test_image_probe),
 		cmocka_unit_test(test_clone_and_upload_on_test_driver),
 		cmocka_unit_test(test_source_decoding),

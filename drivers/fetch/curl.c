@@ -4,8 +4,11 @@
  * streaming, and written to "<entry>.part"; only a verified, complete
  * download is renamed into place, so a mismatch or a cut-off transfer never
  * becomes an entry. An interrupted download resumes with a Range request
- * after the existing part is re-hashed. Not for putting images into pools
- * (the storage driver's volume_upload). */
+ * after the existing part is re-hashed. Downloads are bounded by the
+ * volume's capacity (as served and unpacked), an https URL is never
+ * followed to http, and a qcow2 image naming a host file is refused
+ * (docs/concepts.md, rule 8). Not for putting images into pools (the
+ * storage driver's volume_upload). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -38,9 +41,11 @@ typedef struct vf_dl {
 	const char *out_path;
 	uint64_t offset;          /* bytes already in the part before this request */
 	uint64_t received;        /* bytes this request delivered */
+	uint64_t unpacked;        /* decompressed bytes written since the last reset */
 	bool status_checked;
 	vf_error werr;            /* why the write path stopped the transfer */
 	double last_report;
+	char *last_url;           /* where the last transfer ended (redirects followed) */
 } vf_dl;
 
 static void vf_curl__init_once(void)
@@ -102,15 +107,56 @@ static int vf_mkdir_p(const char *dir, vf_error *err)
 
 /* ---- the streaming pipeline: hash, then decompress, then write ---------- */
 
+/* The bound (opts->max_size, 0: none) is passed by `more` bytes after `have`. */
+static bool vf_dl__over(const vf_dl *d, uint64_t have, uint64_t more)
+{
+	uint64_t max = d->opts ? d->opts->max_size : 0;
+	return max > 0 && (have > max || more > max - have);
+}
+
+/* The error for a download over its bound; `what` is how it was found. */
+typedef enum vf_over { VF_OVER_SERVED, VF_OVER_UNPACKED, VF_OVER_ANNOUNCED, VF_OVER_CACHED } vf_over;
+
+static int vf_dl__over_error(const vf_dl *d, vf_over what, uint64_t size, const char *path,
+			     vf_error *err)
+{
+	_cleanup_free_ char *max = vf_format_size(d->opts->max_size);
+	const char *vol = d->opts->volume ? d->opts->volume : "?";
+	switch (what) {
+	case VF_OVER_SERVED:
+		return vf_error_set(err, VF_E_LIMIT,
+				    "cannot download %s: it is larger than %s, the capacity of Volume %s; stopped reading and cached nothing",
+				    d->url, max, vol);
+	case VF_OVER_UNPACKED:
+		return vf_error_set(err, VF_E_LIMIT,
+				    "cannot download %s: it unpacks to more than %s, the capacity of Volume %s; stopped reading and cached nothing",
+				    d->url, max, vol);
+	case VF_OVER_ANNOUNCED:
+		return vf_error_set(err, VF_E_LIMIT,
+				    "cannot download %s: the server announces %llu bytes, more than %s, the capacity of Volume %s; nothing was cached",
+				    d->url, (unsigned long long)size, max, vol);
+	case VF_OVER_CACHED:
+		break;
+	}
+	return vf_error_set(err, VF_E_LIMIT,
+			    "cannot download %s: the cached image %s is %llu bytes, more than %s, the capacity of Volume %s",
+			    d->url, path, (unsigned long long)size, max, vol);
+}
+
 static int vf_dl__out(const void *data, size_t len, void *userdata, vf_error *err)
 {
 	vf_dl *d = userdata;
+	if (d->codec != VF_CODEC_NONE && vf_dl__over(d, d->unpacked, len))
+		return vf_dl__over_error(d, VF_OVER_UNPACKED, 0, NULL, err);
+	d->unpacked += len;
 	return vf_write_all(d->out_fd, data, len, d->out_path, err);
 }
 
 /* Bytes as served: hashed, kept in the part when compressed, unpacked. */
 static int vf_dl__consume(vf_dl *d, const void *data, size_t len, vf_error *err)
 {
+	if (vf_dl__over(d, d->offset + d->received, len))
+		return vf_dl__over_error(d, VF_OVER_SERVED, 0, NULL, err);
 	if (gnutls_hash(d->hash, data, len) < 0)
 		return vf_error_set(err, VF_E_INTERNAL, "gnutls_hash failed");
 	if (d->codec != VF_CODEC_NONE &&
@@ -137,6 +183,7 @@ static int vf_dl__reset(vf_dl *d, vf_error *err)
 		return vf_error_set(err, VF_E_IO, "cannot truncate %s: %s", d->part_path,
 				    strerror(errno));
 	d->offset = 0;
+	d->unpacked = 0;
 	return 0;
 }
 
@@ -158,6 +205,8 @@ static int vf_dl__replay(vf_dl *d, vf_error *err)
 					    strerror(errno));
 		if (n == 0)
 			break;
+		if (vf_dl__over(d, total, (uint64_t)n))
+			return vf_dl__over_error(d, VF_OVER_SERVED, 0, NULL, err);
 		if (gnutls_hash(d->hash, buf, (size_t)n) < 0)
 			return vf_error_set(err, VF_E_INTERNAL, "gnutls_hash failed");
 		/* uncompressed: the part is the output already */
@@ -180,6 +229,14 @@ static size_t vf_dl__write_cb(char *data, size_t size, size_t nmemb, void *userd
 		/* A server that ignores Range sends the whole file: start over. */
 		if (d->offset > 0 && code == 200 && vf_dl__reset(d, &d->werr) < 0)
 			return 0;
+		/* what the server says is coming (the rest, for a 206) */
+		curl_off_t cl = -1;
+		curl_easy_getinfo(d->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		if (cl >= 0 && vf_dl__over(d, d->offset, (uint64_t)cl)) {
+			vf_dl__over_error(d, VF_OVER_ANNOUNCED, d->offset + (uint64_t)cl, NULL,
+					  &d->werr);
+			return 0;
+		}
 	}
 	if (vf_dl__consume(d, data, len, &d->werr) < 0)
 		return 0; /* CURLE_WRITE_ERROR; werr says why */
@@ -207,6 +264,34 @@ static int vf_dl__progress_cb(void *userdata, curl_off_t dltotal, curl_off_t dln
 	return 0;
 }
 
+static bool vf_is_file_url(const char *url)
+{
+	return strncasecmp(url, "file://", 7) == 0;
+}
+
+static bool vf_is_https_url(const char *url)
+{
+	return strncasecmp(url, "https://", 8) == 0;
+}
+
+/* After a transfer of `url` failed with rc, ended at `last` (the
+ * effective URL): was it an https URL redirected to plain http? Then
+ * say so, and return the negative code; else 0. */
+static int vf_curl__downgrade(const char *url, CURLcode rc, const char *last, bool head,
+			      vf_error *err)
+{
+	if (rc != CURLE_UNSUPPORTED_PROTOCOL || !vf_is_https_url(url) || !last ||
+	    vf_is_https_url(last))
+		return 0;
+	if (head)
+		return vf_error_set(err, VF_E_BLOCKED,
+				    "cannot ask %s for its size: the server redirected it to %s; a download that starts with https:// follows only redirects to https://",
+				    url, last);
+	return vf_error_set(err, VF_E_BLOCKED,
+			    "cannot download %s: the server redirected it to %s; a download that starts with https:// follows only redirects to https://",
+			    url, last);
+}
+
 static void vf_curl__common(CURL *c, const char *url, const vf_fetch_opts *o, char *errbuf)
 {
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -215,7 +300,9 @@ static void vf_curl__common(CURL *c, const char *url, const vf_fetch_opts *o, ch
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, VF_FETCH_MAX_REDIRECTS);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* https stays https: a redirect to http fails (vf_curl__downgrade) */
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+			 vf_is_https_url(url) ? "https" : "http,https");
 	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "virtform/" VF_VERSION);
 	/* TLS verification is never turned off; caFile only replaces the CAs. */
@@ -228,10 +315,6 @@ static void vf_curl__common(CURL *c, const char *url, const vf_fetch_opts *o, ch
 	/* Proxies come from http_proxy, https_proxy, no_proxy: libcurl's default. */
 }
 
-static bool vf_is_file_url(const char *url)
-{
-	return strncasecmp(url, "file://", 7) == 0;
-}
 
 /* ---- head ----------------------------------------------------------------- */
 
@@ -250,9 +333,14 @@ static int vf_curl_head(const char *url, const vf_fetch_opts *opts, uint64_t *re
 	CURLcode rc = curl_easy_perform(c);
 	curl_off_t len = -1;
 	long code = 0;
+	char *last = NULL;
 	curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &last);
+	int r = vf_curl__downgrade(url, rc, last, true, err);
 	curl_easy_cleanup(c);
+	if (r < 0)
+		return r;
 	if (rc != CURLE_OK)
 		return vf_error_set(err, VF_E_DRIVER, "cannot ask %s for its size: %s", url,
 				    errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -280,6 +368,8 @@ static void vf_dl__close(vf_dl *d)
 	vf_unpacker_free(d->unpack);
 	d->unpack = NULL;
 	vf_error_clear(&d->werr);
+	free(d->last_url);
+	d->last_url = NULL;
 }
 
 /* One transfer from d->offset. Returns 0, or a negative code with the
@@ -309,6 +399,10 @@ static int vf_dl__perform(vf_dl *d, char *errbuf, CURLcode *ret_rc, long *ret_st
 	CURLcode rc = curl_easy_perform(c);
 	*ret_status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
+	char *last = NULL;
+	curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &last);
+	free(d->last_url);
+	d->last_url = last ? vf_strdup(last) : NULL;
 	if (d->opts && d->opts->progress) {
 		curl_off_t speed = 0;
 		curl_easy_getinfo(c, CURLINFO_SPEED_DOWNLOAD_T, &speed);
@@ -325,9 +419,14 @@ static int vf_dl__fail(vf_dl *d, CURLcode rc, long status, const char *errbuf, v
 {
 	const vf_fetch_opts *o = d->opts;
 	uint64_t have = d->offset + d->received;
+	if (rc == CURLE_WRITE_ERROR && d->werr.code == VF_E_LIMIT)
+		return vf_error_set(err, VF_E_LIMIT, "%s", d->werr.message); /* a whole message */
 	if (rc == CURLE_WRITE_ERROR && d->werr.message)
 		return vf_error_set(err, d->werr.code, "cannot download %s: %s", d->url,
 				    d->werr.message);
+	int r = vf_curl__downgrade(d->url, rc, d->last_url, false, err);
+	if (r < 0)
+		return r;
 	switch (rc) {
 	case CURLE_HTTP_RETURNED_ERROR:
 		return vf_error_set(err, VF_E_DRIVER, "cannot download %s: the server answered HTTP %ld",
@@ -364,18 +463,30 @@ static int vf_curl_fetch_to_cache(const char *url, vf_checksum_algo algo, const 
 	_cleanup_free_ char *final = vf_asprintf("%s/%s", cache_dir, name);
 	_cleanup_free_ char *part = vf_asprintf("%s.part", final);
 	_cleanup_free_ char *out = vf_asprintf("%s.unpack", final);
-	struct stat st;
-	if (stat(final, &st) == 0 && S_ISREG(st.st_mode)) {
-		*ret_path = TAKE_PTR(final); /* verified before it was renamed here */
-		return 0;
-	}
-	int r = vf_mkdir_p(cache_dir, err);
-	if (r < 0)
-		return r;
-
 	vf_dl d = { .url = url, .opts = opts, .algo = algo, .halgo = vf_hash_algo(algo),
 		    .codec = vf_codec_for_url(url), .part_fd = -1, .out_fd = -1,
 		    .part_path = part, .out_path = out };
+	struct stat st;
+	vf_image_info info;
+	int r;
+	if (stat(final, &st) == 0 && S_ISREG(st.st_mode)) {
+		/* verified before it was renamed here; it may still be too big
+		 * for this volume (kept: it fits others), or be an image an
+		 * older virtform cached before qcow2 headers were checked
+		 * (removed: it is no good for any volume) */
+		if (vf_dl__over(&d, 0, (uint64_t)st.st_size))
+			return vf_dl__over_error(&d, VF_OVER_CACHED, (uint64_t)st.st_size, final, err);
+		if ((r = vf_image_check(final, url, &info, err)) < 0) {
+			if (r == -VF_E_BLOCKED)
+				unlink(final);
+			return r;
+		}
+		*ret_path = TAKE_PTR(final);
+		return 0;
+	}
+	if ((r = vf_mkdir_p(cache_dir, err)) < 0)
+		return r;
+
 	bool resumable = !vf_is_file_url(url);
 	if (!resumable)
 		unlink(part);
@@ -399,6 +510,8 @@ static int vf_curl_fetch_to_cache(const char *url, vf_checksum_algo algo, const 
 	d.unpack = vf_unpacker_new(d.codec, vf_dl__out, &d);
 	/* a part left by an interrupted run: verify it from the first byte */
 	if ((r = vf_dl__replay(&d, err)) < 0) {
+		/* unreadable, or longer than this volume's bound (so not the
+		 * start of an image that fits): start over */
 		vf_error_clear(err);
 		if ((r = vf_dl__reset(&d, err)) < 0)
 			goto fail_keep;
@@ -441,6 +554,9 @@ static int vf_curl_fetch_to_cache(const char *url, vf_checksum_algo algo, const 
 		goto fail_drop;
 	}
 	free(got);
+	/* verified, but it must not point a guest at a host file */
+	if ((r = vf_image_check(d.out_path, url, &info, err)) < 0)
+		goto fail_drop;
 	if (fsync(d.out_fd) < 0) {
 		r = vf_error_set(err, VF_E_IO, "cannot flush %s: %s", d.out_path, strerror(errno));
 		goto fail_drop;

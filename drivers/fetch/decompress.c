@@ -154,13 +154,20 @@ static int vf_unpack__zstd(vf_unpacker *u, const void *data, size_t len, vf_erro
 	ZSTD_inBuffer in = { data, len, 0 };
 	for (;;) {
 		ZSTD_outBuffer out = { u->out, VF_UNPACK_CHUNK, 0 };
+		size_t before = in.pos;
 		size_t r = ZSTD_decompressStream(u->zs, &out, &in);
 		if (ZSTD_isError(r))
 			return vf_error_set(err, VF_E_IO, "cannot decompress zstd data: %s",
 					    ZSTD_getErrorName(r));
 		if (out.pos && u->sink(u->out, out.pos, u->userdata, err) < 0)
 			return -(int)err->code;
-		u->ended = r == 0; /* a frame is complete and flushed */
+		/* r == 0: a frame is complete and flushed. A later call that
+		 * takes no input (the frame ended exactly at a full buffer)
+		 * returns the next frame's header size, not 0: still ended. */
+		if (r == 0)
+			u->ended = true;
+		else if (in.pos > before)
+			u->ended = false;
 		if (in.pos == in.size && out.pos < out.size)
 			return 0;
 	}

@@ -14,13 +14,21 @@ rest names a file under --root:
   /slow/NAME           headers, then silence for --slow seconds, then the file
   /redirect/NAME       302 to /files/NAME
   /loop/N              302 to /loop/N+1, forever
+  /away/NAME           302 to --redirect-base + /files/NAME (another server)
+  /endless/LABEL       200 without Content-Length, zeros until the client
+                       hangs up (at most --endless-cap bytes), then logs
+                       "SENT /endless/LABEL BYTES"
   anything else        404
+
+With --cert and --key it serves https instead (for caFile and redirect
+tests; the test generates a self-signed certificate with openssl).
 """
 import argparse
 import http.server
 import os
 import re
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -84,6 +92,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
         self.close_connection = True
 
+    def _endless(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if self.command == "HEAD":
+            return
+        chunk, sent = bytes(64 * 1024), 0
+        try:
+            while sent < self.server.endless_cap:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+            self.wfile.flush()
+        except OSError:
+            pass
+        with self.lock, open(self.server.logfile, "a") as f:
+            f.write("SENT %s %d\n" % (self.path, sent))
+
     def do_GET(self):
         self._log()
         parts = self.path.split("?")[0].split("/", 2)
@@ -95,6 +122,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if mode == "redirect":
             self._send(302, [("Location", "/files/" + name), ("Content-Length", "0")])
+            return
+        if mode == "away":
+            self._send(302, [("Location", self.server.redirect_base + "/files/" + name),
+                             ("Content-Length", "0")])
+            return
+        if mode == "endless":
+            self._endless()
             return
         data = self._file(name)
         if data is None or mode not in ("files", "norange", "wrong", "truncate",
@@ -148,9 +182,18 @@ def main():
     ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--slow", type=float, default=30.0)
+    ap.add_argument("--redirect-base", default="")
+    ap.add_argument("--endless-cap", type=int, default=1 << 30)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     a = ap.parse_args()
     srv = Server((a.bind, a.port), Handler)
     srv.root, srv.logfile, srv.slow = a.root, a.log, a.slow
+    srv.redirect_base, srv.endless_cap = a.redirect_base, a.endless_cap
+    if a.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.cert, a.key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     open(a.log, "a").close()
     print(srv.server_address[1], flush=True)
     try:
