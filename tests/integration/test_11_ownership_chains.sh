@@ -21,9 +21,20 @@ vf_manifest 21-run.yaml "$(yaml_volume "$pool" run.qcow2 64MiB 'deletionPolicy: 
 ---
 $(yaml_domain "$run" "$pool/run.qcow2" 'state: running')"
 vf_manifest 22-ci-root.yaml "$(yaml_volume "$pool" ci.qcow2 16MiB)"
+own=${P}own
+vf_manifest 25-own.yaml "$(yaml_volume "$pool" own.qcow2 16MiB)
+---
+$(yaml_domain "$own" "$pool/own.qcow2" 'state: shutoff' 'cloudInit:' '  userData: {packages: [nginx]}')"
 vf_run apply "$MAN"
 assert_rc 0 "initial apply"
 assert_domain_state "$run" running
+# the seed virtform wrote is recorded as that domain's
+python3 - "$STATE/ledger.json" "$pool" "${own}-cidata.iso" "$own" <<'PY' || vf_fail "the seed is not in the ledger as $own's: $(cat "$STATE/ledger.json")"
+import json, sys
+path, pool, name, dom = sys.argv[1:]
+es = json.load(open(path))["entries"]
+sys.exit(0 if any(e["kind"] == "Volume" and e["pool"] == pool and e["name"] == name and e.get("seedOf") == dom for e in es) else 1)
+PY
 
 # Behind virtform's back: an overlay on base.qcow2 in the other pool, a
 # volume with the seed name of a domain about to be declared, and an
@@ -103,5 +114,15 @@ assert_rc 1 "apply removing the adopted domain (the base is still blocked)"
 assert_out_contains "- Domain/$ad: no longer declared; undefine" "the adopted domain is removed"
 assert_domain_absent "$ad"
 assert_vol_exists "$pool" "${ad}-cidata.iso"
+
+# The seed virtform wrote goes with its domain, and is forgotten.
+rm "$MAN/25-own.yaml"
+vf_run apply "$MAN"
+assert_rc 1 "apply removing the domain with its own seed (the base is still blocked)"
+assert_domain_absent "$own"
+assert_vol_absent "$pool" "${own}-cidata.iso"
+if grep -q "${own}-cidata.iso" "$STATE/ledger.json"; then
+	vf_fail "the deleted seed is still in the ledger: $(cat "$STATE/ledger.json")"
+fi
 check_sums "at the end"
 vf_pass
