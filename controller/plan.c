@@ -535,6 +535,13 @@ static void vf_plan__pool_create_ops(vf_step *s, const vf_object *o)
 		vf_step__op(s, VF_OP_POOL_AUTOSTART, o)->flag = true;
 }
 
+/* A live disk in pool p: a volume of it, or a file in its directory. */
+static bool vf_plan__obs_disk_in_pool(const vf_obs_disk *od, const vf_obs_pool *p)
+{
+	return od->type == VF_OBS_DISK_VOLUME ? vf_streq(od->pool, p->name)
+					      : vf_plan__path_in_dir(od->path, p->target_path);
+}
+
 /* A running (or paused) domain with a disk in live pool `p`, by volume or
  * by a path under its target, and that disk; NULL when none. Replacing the
  * pool would pull the disk from under it. */
@@ -547,9 +554,7 @@ static const vf_obs_domain *vf_plan__pool_running_user(const vf_plan_ctx *c, con
 			continue;
 		for (size_t k = 0; k < d->n_disks; k++) {
 			const vf_obs_disk *od = &d->disks[k];
-			bool in = od->type == VF_OBS_DISK_VOLUME ? vf_streq(od->pool, p->name)
-								 : vf_plan__path_in_dir(od->path, p->target_path);
-			if (in) {
+			if (vf_plan__obs_disk_in_pool(od, p)) {
 				*disk = od->type == VF_OBS_DISK_VOLUME ? od->volume : od->path;
 				return d;
 			}
@@ -1176,8 +1181,7 @@ static const char *vf_plan__pool_user(const vf_plan_builder *b, const vf_obs_poo
 			continue;
 		for (size_t k = 0; k < dom->n_disks; k++) {
 			const vf_obs_disk *od = &dom->disks[k];
-			if (od->type == VF_OBS_DISK_VOLUME ? vf_streq(od->pool, p->name)
-							   : vf_plan__path_in_dir(od->path, p->target_path)) {
+			if (vf_plan__obs_disk_in_pool(od, p)) {
 				*disk = od->type == VF_OBS_DISK_VOLUME ? od->volume : od->path;
 				return dom->name;
 			}
