@@ -21,10 +21,14 @@ static bool vf_apply__ledger(const vf_apply_ctx *ctx, const vf_op *op)
 	vf_ledger_put(ctx->ledger, op->kind, op->pool, op->name, op->uuid);
 	vf_ledger_entry *e = vf_ledger_find(ctx->ledger, op->kind, op->pool, op->name);
 	e->deletion = op->u32 == VF_DELETION_DELETE ? VF_DELETION_DELETE : VF_DELETION_RETAIN;
-	if (op->kind == VF_KIND_VOLUME && op->obj) {
+	if (op->kind == VF_KIND_VOLUME && op->obj && op->obj->kind == VF_KIND_VOLUME) {
 		/* what it is created from, so a later source change shows */
 		free(e->source);
 		e->source = vf_volume_source_key(&op->obj->u.volume);
+	} else if (op->kind == VF_KIND_VOLUME && op->obj) {
+		/* a cloud-init seed: the domain it belongs to (plan.c) */
+		free(e->seed_of);
+		e->seed_of = vf_strdup(op->obj->name);
 	}
 	return true;
 }

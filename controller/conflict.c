@@ -141,6 +141,21 @@ static void vf_conflict__unowned(const vf_plan_ctx *c, const vf_object *o, vf_di
 			VF_CONFLICT(out, pos, (vf_pos){ 0 },
 				    "%s \"%s\": the live volume \"%s\" in pool \"%s\" on the host is not owned by virtform; add \"adopt: true\" to its spec to manage it",
 				    kind, o->name, v->name, v->pool);
+		/* A file libvirt has not listed (its pool is inactive, or was not
+		 * refreshed) is someone's all the same: never claimed by creating. */
+		const vf_obs_pool *p = v ? NULL : vf_index_pool(c->ix, o->u.volume.pool);
+		if (!vf_plan__pool_has_entry(p, o->name) ||
+		    vf_index_ledger(c->ix, VF_KIND_VOLUME, o->u.volume.pool, o->name))
+			break;
+		if (!o->u.volume.adopt)
+			VF_CONFLICT(out, pos, (vf_pos){ 0 },
+				    "%s \"%s\": the file \"%s\" in the directory %s of pool \"%s\" exists and is not owned by virtform (libvirt does not list it yet); add \"adopt: true\" to its spec to manage it",
+				    kind, o->name, o->name, p->target_path, p->name);
+		else
+			VF_CONFLICT(out, pos, (vf_pos){ 0 },
+				    "%s \"%s\": the file \"%s\" in the directory %s of pool \"%s\" is not a volume libvirt lists (the pool is %s), so it cannot be adopted yet; start the pool first",
+				    kind, o->name, o->name, p->target_path, p->name,
+				    p->active ? "not refreshed" : "inactive");
 		break;
 	}
 	case VF_KIND_DOMAIN: {

@@ -317,7 +317,10 @@ static void vf_diff__cloudinit(const vf_plan_ctx *c, const vf_domain_spec *ds,
 	const vf_obs_disk *disk = vf_diff__live_seed_disk(have);
 	const char *note = NULL;
 	if (!ci->present) {
-		if (disk || have->seed_hash)
+		if (disk && disk->pool &&
+		    !vf_plan__seed_owned(c, have->name, have, disk->pool, disk->volume))
+			note = "removed (seed detached; its volume is not virtform's and stays; next-boot)";
+		else if (disk || have->seed_hash)
 			note = "removed (seed detached and deleted; next-boot)";
 	} else if (!ci->seed_pool) {
 		return; /* a plan error, reported by the planner */

@@ -21,6 +21,7 @@ void vf_ledger_free(vf_ledger *l)
 		free(l->entries[i].pool);
 		free(l->entries[i].name);
 		free(l->entries[i].source);
+		free(l->entries[i].seed_of);
 	}
 	free(l->entries);
 	memset(l, 0, sizeof(*l));
@@ -64,6 +65,7 @@ bool vf_ledger_drop(vf_ledger *l, vf_kind kind, const char *pool, const char *na
 	free(e->pool);
 	free(e->name);
 	free(e->source);
+	free(e->seed_of);
 	size_t i = (size_t)(e - l->entries);
 	memmove(&l->entries[i], &l->entries[i + 1], (l->n - i - 1) * sizeof(*e));
 	l->n--;
@@ -126,6 +128,9 @@ int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err)
 		const char *source = vf_ledger__str(e, "source");
 		free(l.entries[l.n - 1].source);
 		l.entries[l.n - 1].source = vf_strdup(source);
+		const char *seed_of = vf_ledger__str(e, "seedOf");
+		free(l.entries[l.n - 1].seed_of);
+		l.entries[l.n - 1].seed_of = vf_strdup(seed_of);
 	}
 	*out = l;
 	l = (vf_ledger){ 0 };
@@ -202,6 +207,8 @@ int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 										  : VF_DELETION_RETAIN)));
 		if (e->source)
 			json_object_object_add(o, "source", json_object_new_string(e->source));
+		if (e->seed_of)
+			json_object_object_add(o, "seedOf", json_object_new_string(e->seed_of));
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "entries", arr);

@@ -16,6 +16,7 @@ typedef struct vf_ledger_entry {
 	uuid_t uuid;              /* pools and domains: the UUID virtform gave it */
 	vf_deletion_policy deletion; /* the manifest's policy, remembered for when it is gone */
 	char *source;             /* volumes: vf_volume_source_key() it was created from; NULL none */
+	char *seed_of;            /* volumes: the Domain whose cloud-init seed virtform wrote here; NULL none */
 } vf_ledger_entry;
 
 typedef struct vf_ledger {

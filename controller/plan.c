@@ -206,6 +206,40 @@ bool vf_plan__owned_domain(const vf_plan_ctx *c, const vf_obs_domain *dom,
 	return dom->managed && declared && uuid_compare(dom->uuid, declared->uuid) == 0;
 }
 
+bool vf_plan__seed_owned(const vf_plan_ctx *c, const char *dom, const vf_obs_domain *live,
+			 const char *pool, const char *name)
+{
+	const vf_ledger_entry *e = vf_index_ledger(c->ix, VF_KIND_VOLUME, pool, name);
+	if (e && e->seed_of)
+		return vf_streq(e->seed_of, dom);
+	if (e || !live || !live->seed_hash)
+		return false;
+	const vf_ledger_entry *de = vf_index_ledger(c->ix, VF_KIND_DOMAIN, NULL, live->name);
+	if (!live->managed && !(de && uuid_compare(de->uuid, live->uuid) == 0))
+		return false;
+	const vf_obs_disk *sd = vf_diff__live_seed_disk(live);
+	return sd && vf_streq(sd->pool, pool) && vf_streq(sd->volume, name);
+}
+
+bool vf_plan__path_in_dir(const char *path, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return path && n && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+static int vf_plan__name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool vf_plan__pool_has_entry(const vf_obs_pool *p, const char *name)
+{
+	return p && name && p->n_entries &&
+	       bsearch(&name, p->entries, p->n_entries, sizeof(*p->entries), vf_plan__name_cmp);
+}
+
 /* ---- the builder ---------------------------------------------------------- */
 
 typedef struct vf_plan_builder {
@@ -215,6 +249,8 @@ typedef struct vf_plan_builder {
 	char **replaced_pools;    /* pools destroyed and recreated by this plan */
 	size_t n_replaced, cap_replaced;
 	vf_strmap *removed_domains; /* names of domains this plan removes (before volumes) */
+	vf_strmap *deleted;       /* disk keys ("volume POOL/NAME") of volumes this plan deletes */
+	vf_strmap *overlays;      /* backing path -> vf_plan_idx of observed volumes on it; lazily */
 } vf_plan_builder;
 
 static void vf_step_clear(vf_step *s)
@@ -342,6 +378,150 @@ static char *vf_plan__drift_reason(size_t n_changes, bool adopt, const char *wha
 			   n_changes == 1 ? "" : "s", n_changes == 1 ? "s" : "");
 }
 
+/* ---- what deleting would take (docs/concepts.md, "What virtform never does") */
+
+/* A growing list of indexes. */
+typedef struct vf_plan_idx {
+	size_t *v;
+	size_t n, cap;
+} vf_plan_idx;
+
+static void vf_plan__idx_free(void *p)
+{
+	vf_plan_idx *l = p;
+	free(l->v);
+	free(l);
+}
+
+/* How many of the things a blocked deletion keeps are named. */
+#define VF_PLAN_NAMED 3
+
+static void vf_plan__mark_deleted(vf_plan_builder *b, const char *pool, const char *name)
+{
+	_cleanup_free_ char *key = vf_plan__disk_key_vol(pool, name);
+	*vf_strmap_slot(b->deleted, key) = b->deleted; /* any non-NULL */
+}
+
+static bool vf_plan__is_deleted(const vf_plan_builder *b, const char *pool, const char *name)
+{
+	_cleanup_free_ char *key = vf_plan__disk_key_vol(pool, name);
+	return vf_strmap_get(b->deleted, key) != NULL;
+}
+
+/* A volume on the host whose backing file is v's, that this plan does not
+ * delete and that is not in pool `except` (NULL: none); NULL when none.
+ * Deleting v would break it. */
+static const vf_obs_volume *vf_plan__overlay(vf_plan_builder *b, const vf_obs_volume *v,
+					     const char *except)
+{
+	const vf_observed *o = b->c.o;
+	if (!v->path)
+		return NULL;
+	if (!b->overlays) {
+		b->overlays = vf_strmap_new(o->n_volumes);
+		for (size_t i = 0; i < o->n_volumes; i++) {
+			if (!o->volumes[i].backing_path)
+				continue;
+			void **slot = vf_strmap_slot(b->overlays, o->volumes[i].backing_path);
+			vf_plan_idx *l = *slot ? *slot : (*slot = vf_calloc(1, sizeof(vf_plan_idx)));
+			VF_APPEND(l->v, l->n, l->cap, i);
+		}
+	}
+	const vf_plan_idx *l = vf_strmap_get(b->overlays, v->path);
+	for (size_t k = 0; l && k < l->n; k++) {
+		const vf_obs_volume *w = &o->volumes[l->v[k]];
+		if (w != v && !vf_plan__is_deleted(b, w->pool, w->name) &&
+		    !(except && vf_streq(w->pool, except)))
+			return w;
+	}
+	return NULL;
+}
+
+/* "backed by it: Volume POOL/NAME (PATH) would lose its backing file" for
+ * a deletion reason, or NULL when nothing on the host is backed by v. */
+static char *vf_plan__overlay_reason(vf_plan_builder *b, const vf_obs_volume *v, const char *except)
+{
+	const vf_obs_volume *w = vf_plan__overlay(b, v, except);
+	if (!w)
+		return NULL;
+	return vf_asprintf("Volume %s/%s (%s) is an overlay backed by %s; deleting %s would break it",
+			   w->pool, w->name, w->path ? w->path : "?", v->name, v->name);
+}
+
+/* A running or paused domain using volume pool/name; NULL when none. */
+static const vf_obs_domain *vf_plan__volume_running_user(const vf_plan_ctx *c, const char *pool,
+							 const char *name)
+{
+	_cleanup_free_ char *key = vf_plan__disk_key_vol(pool, name);
+	for (size_t i = 0; i < c->o->n_domains; i++) {
+		const vf_obs_domain *d = &c->o->domains[i];
+		if (d->state == VF_RUN_SHUTOFF)
+			continue;
+		for (size_t k = 0; k < d->n_disks; k++) {
+			_cleanup_free_ char *dk = vf_plan__obs_disk_key(c, &d->disks[k]);
+			if (vf_streq(dk, key))
+				return d;
+		}
+	}
+	return NULL;
+}
+
+/* One thing pool p holds, named `name` (a directory entry or a volume v,
+ * either may be missing): counted into *n, and named in *out while fewer
+ * than VF_PLAN_NAMED are, unless deleting it is allowed: an owned volume
+ * this plan deletes (replacing: an owned volume with deletionPolicy Delete,
+ * which the replacement recreates when declared). */
+static void vf_plan__pool_keep(const vf_plan_builder *b, const char *name,
+			       const vf_obs_volume *v, bool replacing, vf_buf *out, size_t *n)
+{
+	const vf_ledger_entry *e = v ? vf_index_ledger(b->c.ix, VF_KIND_VOLUME, v->pool, v->name)
+				     : NULL;
+	bool may = e && (replacing ? e->deletion == VF_DELETION_DELETE
+				   : vf_plan__is_deleted(b, v->pool, v->name));
+	if (may)
+		return;
+	if ((*n)++ >= VF_PLAN_NAMED)
+		return;
+	vf_buf_printf(out, "%s\"%s\"%s", *n > 1 ? ", " : "", name,
+		      !e				  ? ""
+		      : e->deletion != VF_DELETION_DELETE ? " (deletionPolicy Retain)"
+							  : " (virtform's, not deleted by this plan)");
+}
+
+/* What deleting live pool p (with its data) would take that it may not,
+ * as the end of a reason ("it holds 2 files or volumes this plan does not
+ * delete: ..."), or NULL when nothing. Caller frees. */
+static char *vf_plan__pool_keeps(vf_plan_builder *b, const vf_obs_pool *p, bool replacing)
+{
+	if (!p->contents_known)
+		return vf_asprintf("what it holds cannot be seen (%s), and deleting it would delete all of it",
+				   p->contents_note ? p->contents_note : "not listed");
+	vf_buf names = { 0 };
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_entries; i++)
+		vf_plan__pool_keep(b, p->entries[i], vf_index_volume(b->c.ix, p->name, p->entries[i]),
+				   replacing, &names, &n);
+	for (size_t i = 0; i < b->c.o->n_volumes; i++) {
+		const vf_obs_volume *v = &b->c.o->volumes[i];
+		if (vf_streq(v->pool, p->name) && !vf_plan__pool_has_entry(p, v->name))
+			vf_plan__pool_keep(b, v->name, v, replacing, &names, &n);
+	}
+	if (n > VF_PLAN_NAMED)
+		vf_buf_printf(&names, " and %zu more", n - VF_PLAN_NAMED);
+	_cleanup_free_ char *list = vf_buf_steal(&names);
+	if (n)
+		return vf_asprintf("it holds %zu file%s or volume%s this plan does not delete: %s; move %s out first",
+				   n, n == 1 ? "" : "s", n == 1 ? "" : "s", list, n == 1 ? "it" : "them");
+	/* its volumes go; nothing elsewhere may be backed by one */
+	for (size_t i = 0; i < b->c.o->n_volumes; i++) {
+		const vf_obs_volume *v = &b->c.o->volumes[i];
+		char *why = vf_streq(v->pool, p->name) ? vf_plan__overlay_reason(b, v, p->name) : NULL;
+		if (why)
+			return why;
+	}
+	return NULL;
+}
+
 /* ---- pools ---------------------------------------------------------------- */
 
 static void vf_plan__pool_create_ops(vf_step *s, const vf_object *o)
@@ -355,25 +535,26 @@ static void vf_plan__pool_create_ops(vf_step *s, const vf_object *o)
 		vf_step__op(s, VF_OP_POOL_AUTOSTART, o)->flag = true;
 }
 
+/* A live disk in pool p: a volume of it, or a file in its directory. */
+static bool vf_plan__obs_disk_in_pool(const vf_obs_disk *od, const vf_obs_pool *p)
+{
+	return od->type == VF_OBS_DISK_VOLUME ? vf_streq(od->pool, p->name)
+					      : vf_plan__path_in_dir(od->path, p->target_path);
+}
+
 /* A running (or paused) domain with a disk in live pool `p`, by volume or
  * by a path under its target, and that disk; NULL when none. Replacing the
  * pool would pull the disk from under it. */
 static const vf_obs_domain *vf_plan__pool_running_user(const vf_plan_ctx *c, const vf_obs_pool *p,
 						       const char **disk)
 {
-	size_t tlen = p->target_path ? strlen(p->target_path) : 0;
-	while (tlen > 1 && p->target_path[tlen - 1] == '/')
-		tlen--;
 	for (size_t i = 0; i < c->o->n_domains; i++) {
 		const vf_obs_domain *d = &c->o->domains[i];
 		if (d->state == VF_RUN_SHUTOFF)
 			continue;
 		for (size_t k = 0; k < d->n_disks; k++) {
 			const vf_obs_disk *od = &d->disks[k];
-			bool in = od->type == VF_OBS_DISK_VOLUME ? vf_streq(od->pool, p->name)
-				  : od->path && tlen && strncmp(od->path, p->target_path, tlen) == 0 &&
-					  od->path[tlen] == '/';
-			if (in) {
+			if (vf_plan__obs_disk_in_pool(od, p)) {
 				*disk = od->type == VF_OBS_DISK_VOLUME ? od->volume : od->path;
 				return d;
 			}
@@ -412,6 +593,7 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 	_cleanup_free_ char *ref = vf_plan__ref(VF_KIND_POOL, NULL, o->name);
 	if (replace) {
 		_cleanup_free_ char *fields = vf_plan__replace_fields(&s);
+		_cleanup_free_ char *keeps = NULL;
 		const char *disk = NULL;
 		const vf_obs_domain *user = vf_plan__pool_running_user(&b->c, live, &disk);
 		if (!vf_plan__replace_allowed(&b->c, ref)) {
@@ -424,6 +606,9 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 			vf_step_reason(&s,
 				       "replace (--replace %s) blocked: Domain \"%s\" is %s and uses %s in this pool; stop it first",
 				       ref, user->name, user->state_name ? user->state_name : "running", disk);
+		} else if ((keeps = vf_plan__pool_keeps(b, live, true))) {
+			s.action = VF_ACT_BLOCKED;
+			vf_step_reason(&s, "replace (--replace %s) blocked: %s", ref, keeps);
 		} else {
 			s.action = VF_ACT_UPDATE;
 			vf_step_reason(&s,
@@ -570,11 +755,20 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 	_cleanup_free_ char *ref = vf_plan__ref(VF_KIND_VOLUME, vs->pool, o->name);
 	if (replace) {
 		_cleanup_free_ char *fields = vf_plan__replace_fields(&s);
+		const vf_obs_domain *runner = vf_plan__volume_running_user(&b->c, vs->pool, o->name);
+		_cleanup_free_ char *overlay = vf_plan__overlay_reason(b, live, NULL);
 		if (!vf_plan__replace_allowed(&b->c, ref)) {
 			s.action = VF_ACT_BLOCKED;
 			vf_step_reason(&s,
 				       "changing %s would destroy the data in the volume; use --replace %s",
 				       fields, ref);
+		} else if (runner) {
+			s.action = VF_ACT_BLOCKED;
+			vf_step_reason(&s, "replace (--replace %s) blocked: Domain \"%s\" is %s and uses it; stop it first",
+				       ref, runner->name, runner->state_name ? runner->state_name : "running");
+		} else if (overlay) {
+			s.action = VF_ACT_BLOCKED;
+			vf_step_reason(&s, "replace (--replace %s) blocked: %s", ref, overlay);
 		} else {
 			s.action = VF_ACT_UPDATE;
 			vf_step_reason(&s,
@@ -637,7 +831,7 @@ static void vf_plan__state_ops(vf_step *s, const vf_object *o, vf_run_state have
 /* ---- cloud-init seeds (docs/cloud-init.md) -------------------------------- */
 
 /* A SEED_* op on volume pool/name, with the file to lock when it exists. */
-static vf_op *vf_plan__seed_op(const vf_plan_builder *b, vf_step *s, vf_op_type type,
+static vf_op *vf_plan__seed_op(vf_plan_builder *b, vf_step *s, vf_op_type type,
 			       const vf_object *o, const char *pool, const char *volume)
 {
 	vf_op *op = vf_step__op(s, type, o);
@@ -648,7 +842,18 @@ static vf_op *vf_plan__seed_op(const vf_plan_builder *b, vf_step *s, vf_op_type 
 	const vf_obs_volume *v = vf_index_volume(b->c.ix, pool, volume);
 	op->flag = v != NULL;
 	op->path = v && v->path ? vf_strdup(v->path) : NULL;
-	return op;
+	/* The seed is virtform's once written (its ledger entry names the
+	 * domain, the object of the put) and forgotten once deleted. */
+	vf_op *lop = vf_step__op(s, type == VF_OP_SEED_WRITE ? VF_OP_LEDGER_PUT : VF_OP_LEDGER_DROP,
+				 type == VF_OP_SEED_WRITE ? o : NULL);
+	lop->kind = VF_KIND_VOLUME;
+	free(lop->pool);
+	free(lop->name);
+	lop->pool = vf_strdup(pool);
+	lop->name = vf_strdup(volume);
+	lop->u32 = VF_DELETION_DELETE;
+	vf_uuid_derive(VF_KIND_VOLUME, pool, volume, lop->uuid);
+	return &s->ops[s->n_ops - 2];
 }
 
 /* The seed needs a pool (the first volume disk's) and a name no declared
@@ -671,7 +876,30 @@ static bool vf_plan__seed_ok(vf_plan_builder *b, const vf_object *o)
 			     ci->seed_volume, ci->seed_pool, o->name);
 		return false;
 	}
+	/* Writing the seed replaces what has its name: only a seed virtform wrote. */
+	const vf_obs_volume *v = vf_index_volume(b->c.ix, ci->seed_pool, ci->seed_volume);
+	const vf_obs_pool *p = vf_index_pool(b->c.ix, ci->seed_pool);
+	if ((v || vf_plan__pool_has_entry(p, ci->seed_volume)) &&
+	    !vf_plan__seed_owned(&b->c, o->name, vf_index_domain(b->c.ix, o->name), ci->seed_pool,
+				 ci->seed_volume)) {
+		vf_diag_add(&b->diags, VF_E_CONFLICT, ci->pos,
+			    "Domain \"%s\": the volume \"%s\" in pool \"%s\" on the host has the name of its cloud-init seed, but virtform did not write it and never overwrites it; move or rename that volume",
+			    o->name, ci->seed_volume, ci->seed_pool);
+		return false;
+	}
 	return true;
+}
+
+/* The live domain's seed volume when virtform wrote it (and may delete
+ * it); NULL when it has none, or it is someone else's. */
+static const vf_obs_disk *vf_plan__owned_seed_disk(const vf_plan_builder *b,
+						   const vf_obs_domain *live)
+{
+	const vf_obs_disk *seed = vf_diff__live_seed_disk(live);
+	if (!seed || !seed->pool || !vf_index_volume(b->c.ix, seed->pool, seed->volume) ||
+	    !vf_plan__seed_owned(&b->c, live->name, live, seed->pool, seed->volume))
+		return NULL;
+	return seed;
 }
 
 static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
@@ -732,10 +960,11 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 		vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
 	if (redefine)
 		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
-	const vf_obs_disk *old_seed = ci->present ? NULL : vf_diff__live_seed_disk(live);
-	if (old_seed && old_seed->pool &&
-	    vf_index_volume(b->c.ix, old_seed->pool, old_seed->volume))
+	const vf_obs_disk *old_seed = ci->present ? NULL : vf_plan__owned_seed_disk(b, live);
+	if (old_seed) {
 		vf_plan__seed_op(b, &s, VF_OP_SEED_DELETE, o, old_seed->pool, old_seed->volume);
+		vf_plan__mark_deleted(b, old_seed->pool, old_seed->volume);
+	}
 	if (live_vcpus)
 		vf_step__op(&s, VF_OP_DOMAIN_SET_VCPUS, o)->u32 = vf_dom_vcpus(ds);
 	if (live_memory)
@@ -822,15 +1051,19 @@ static void vf_plan__volume_visit_named(vf_plan_builder *b, const vf_object **vo
 
 /* ---- removals ------------------------------------------------------------- */
 
-/* A growing list of indexes. */
-typedef struct vf_plan_idx {
-	size_t *v;
-	size_t n, cap;
-} vf_plan_idx;
-
 static bool vf_plan__declared(const vf_plan_ctx *c, const vf_ledger_entry *e)
 {
 	return vf_index_desired(c->ix, e->kind, e->pool, e->name) != NULL;
+}
+
+/* A seed's ledger entry is its domain's business while the domain is
+ * declared or owned: its step writes and deletes it. An orphan seed
+ * (its domain forgotten) is removed like any owned volume. */
+static bool vf_plan__seed_kept(const vf_plan_ctx *c, const vf_ledger_entry *e)
+{
+	return e->kind == VF_KIND_VOLUME && e->seed_of &&
+	       (vf_index_desired(c->ix, VF_KIND_DOMAIN, NULL, e->seed_of) ||
+		vf_index_ledger(c->ix, VF_KIND_DOMAIN, NULL, e->seed_of));
 }
 
 static bool vf_plan__domain_removed(const vf_plan_builder *b, const char *name)
@@ -879,10 +1112,12 @@ static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)
 	if (up)
 		vf_step__op(&s, VF_OP_DOMAIN_SHUTDOWN, NULL)->u32 = VF_DEFAULT_SHUTDOWN_TIMEOUT;
 	vf_step__op(&s, VF_OP_DOMAIN_UNDEFINE, NULL);
-	/* its cloud-init seed goes with it */
-	const vf_obs_disk *seed = vf_diff__live_seed_disk(live);
-	if (seed && seed->pool && vf_index_volume(b->c.ix, seed->pool, seed->volume))
+	/* its cloud-init seed goes with it, when virtform wrote it */
+	const vf_obs_disk *seed = vf_plan__owned_seed_disk(b, live);
+	if (seed) {
 		vf_plan__seed_op(b, &s, VF_OP_SEED_DELETE, NULL, seed->pool, seed->volume);
+		vf_plan__mark_deleted(b, seed->pool, seed->volume);
+	}
 	vf_step__op(&s, VF_OP_LEDGER_DROP, NULL);
 	*vf_strmap_slot(b->removed_domains, e->name) = b->removed_domains; /* any non-NULL */
 	vf_plan__push(b, &s);
@@ -901,18 +1136,58 @@ static void vf_plan__remove_volume(vf_plan_builder *b, const vf_ledger_entry *e)
 	}
 	vf_step s = vf_step_new(VF_KIND_VOLUME, e->pool, e->name, (vf_pos){ 0 });
 	const char *user = vf_plan__volume_user(b, e->pool, e->name);
+	_cleanup_free_ char *overlay = user ? NULL : vf_plan__overlay_reason(b, live, NULL);
 	if (user) {
 		s.action = VF_ACT_BLOCKED;
 		vf_step_reason(&s,
 			       "no longer declared (deletionPolicy Delete), but Domain \"%s\" still uses it; deleting it would destroy that domain's disk",
 			       user);
+	} else if (overlay) {
+		s.action = VF_ACT_BLOCKED;
+		vf_step_reason(&s, "no longer declared (deletionPolicy Delete), but %s", overlay);
 	} else {
 		s.action = VF_ACT_REMOVE;
 		s.reason = vf_strdup("no longer declared; delete it and its data (deletionPolicy Delete)");
 		vf_step__op(&s, VF_OP_VOLUME_DELETE, NULL);
 		vf_step__op(&s, VF_OP_LEDGER_DROP, NULL);
+		vf_plan__mark_deleted(b, e->pool, e->name);
 	}
 	vf_plan__push(b, &s);
+}
+
+/* A domain that keeps using a disk in live pool p after this plan: a
+ * declared one, or a live one this plan does not remove, by volume or by
+ * a path in the pool's directory, running or not (an inactive pool lists
+ * no volumes, but its files are still someone's disks). *disk names the
+ * disk. NULL when none. */
+static const char *vf_plan__pool_user(const vf_plan_builder *b, const vf_obs_pool *p,
+				      const char **disk)
+{
+	for (size_t i = 0; i < b->c.d->n; i++) {
+		const vf_object *o = &b->c.d->objs[i];
+		for (size_t k = 0; o->kind == VF_KIND_DOMAIN && k < o->u.domain.n_disks; k++) {
+			const vf_disk *d = &o->u.domain.disks[k];
+			if (d->has_volume ? vf_streq(d->volume.pool, p->name)
+					  : vf_plan__path_in_dir(d->path, p->target_path)) {
+				*disk = d->has_volume ? d->volume.name : d->path;
+				return o->name;
+			}
+		}
+	}
+	for (size_t i = 0; i < b->c.o->n_domains; i++) {
+		const vf_obs_domain *dom = &b->c.o->domains[i];
+		if (vf_plan__domain_removed(b, dom->name) ||
+		    vf_index_desired(b->c.ix, VF_KIND_DOMAIN, NULL, dom->name))
+			continue;
+		for (size_t k = 0; k < dom->n_disks; k++) {
+			const vf_obs_disk *od = &dom->disks[k];
+			if (vf_plan__obs_disk_in_pool(od, p)) {
+				*disk = od->type == VF_OBS_DISK_VOLUME ? od->volume : od->path;
+				return dom->name;
+			}
+		}
+	}
+	return NULL;
 }
 
 static void vf_plan__remove_pool(vf_plan_builder *b, const vf_ledger_entry *e)
@@ -927,33 +1202,28 @@ static void vf_plan__remove_pool(vf_plan_builder *b, const vf_ledger_entry *e)
 		return;
 	}
 	vf_step s = vf_step_new(VF_KIND_POOL, NULL, e->name, (vf_pos){ 0 });
-	/* A pool still holding a declared volume, or a volume a domain uses,
-	 * would take that data with it. */
-	const char *why_vol = NULL, *user = NULL;
+	/* A pool still holding a declared volume, a disk a domain uses, or
+	 * anything this plan does not delete would take that data with it. */
+	const char *why_vol = NULL, *disk = NULL;
 	for (size_t i = 0; i < b->c.d->n && !why_vol; i++) {
 		const vf_object *o = &b->c.d->objs[i];
 		if (o->kind == VF_KIND_VOLUME && vf_streq(o->u.volume.pool, e->name))
 			why_vol = o->name;
 	}
-	for (size_t i = 0; i < b->c.o->n_volumes && !why_vol && !user; i++) {
-		const vf_obs_volume *v = &b->c.o->volumes[i];
-		if (!vf_streq(v->pool, e->name))
-			continue;
-		user = vf_plan__volume_user(b, v->pool, v->name);
-		if (user)
-			why_vol = v->name;
-	}
-	if (why_vol) {
-		s.action = VF_ACT_BLOCKED;
-		if (user)
-			vf_step_reason(&s,
-				       "no longer declared (deletionPolicy Delete), but its volume \"%s\" is still used by Domain \"%s\"",
-				       why_vol, user);
-		else
-			vf_step_reason(&s,
-				       "no longer declared (deletionPolicy Delete), but it holds Volume \"%s\", which is still declared",
-				       why_vol);
-	} else {
+	const char *user = why_vol ? NULL : vf_plan__pool_user(b, live, &disk);
+	_cleanup_free_ char *keeps = why_vol || user ? NULL : vf_plan__pool_keeps(b, live, false);
+	s.action = VF_ACT_BLOCKED;
+	if (why_vol)
+		vf_step_reason(&s,
+			       "no longer declared (deletionPolicy Delete), but it holds Volume \"%s\", which is still declared",
+			       why_vol);
+	else if (user)
+		vf_step_reason(&s,
+			       "no longer declared (deletionPolicy Delete), but its volume \"%s\" is still used by Domain \"%s\"",
+			       vf_plan__base(disk), user);
+	else if (keeps)
+		vf_step_reason(&s, "no longer declared (deletionPolicy Delete), but %s", keeps);
+	else {
 		s.action = VF_ACT_REMOVE;
 		s.reason = vf_strdup(
 			"no longer declared; delete it with its volumes and target (deletionPolicy Delete)");
@@ -1008,13 +1278,6 @@ static void vf_plan__backing_release(const vf_plan_builder *b, const vf_ledger_e
 			waits[l->v[k]]--;
 }
 
-static void vf_plan__idx_free(void *p)
-{
-	vf_plan_idx *l = p;
-	free(l->v);
-	free(l);
-}
-
 static void vf_plan__removals(vf_plan_builder *b, vf_kind kind)
 {
 	if (!b->c.l)
@@ -1022,7 +1285,8 @@ static void vf_plan__removals(vf_plan_builder *b, vf_kind kind)
 	const vf_ledger_entry **v = vf_calloc(b->c.l->n ? b->c.l->n : 1, sizeof(*v));
 	size_t n = 0;
 	for (size_t i = 0; i < b->c.l->n; i++)
-		if (b->c.l->entries[i].kind == kind && !vf_plan__declared(&b->c, &b->c.l->entries[i]))
+		if (b->c.l->entries[i].kind == kind && !vf_plan__declared(&b->c, &b->c.l->entries[i]) &&
+		    !vf_plan__seed_kept(&b->c, &b->c.l->entries[i]))
 			v[n++] = &b->c.l->entries[i];
 	qsort(v, n, sizeof(*v), vf_plan__cmp_entry);
 
@@ -1079,6 +1343,7 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 	b.c.ix = ix;
 	b.c.disk_users = vf_plan__disk_users(&b.c);
 	b.removed_domains = vf_strmap_new(0);
+	b.deleted = vf_strmap_new(0);
 	vf_plan__conflicts(&b.c, &b.diags);
 
 	size_t n;
@@ -1104,6 +1369,8 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 		free(b.replaced_pools[i]);
 	free(b.replaced_pools);
 	vf_strmap_free(b.removed_domains, NULL);
+	vf_strmap_free(b.deleted, NULL);
+	vf_strmap_free(b.overlays, vf_plan__idx_free);
 	vf_strmap_free(b.c.disk_users, vf_plan__disk_users_free);
 	vf_index_free(ix);
 

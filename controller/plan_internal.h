@@ -48,6 +48,19 @@ bool vf_plan__owned_volume(const vf_plan_ctx *c, const vf_obs_volume *v);
 bool vf_plan__owned_domain(const vf_plan_ctx *c, const vf_obs_domain *dom,
 			   const vf_object *declared);
 
+/* A cloud-init seed volume pool/name of domain `dom` that virtform wrote:
+ * the ledger records it (seedOf), or, for a seed written before the ledger
+ * recorded seeds, the live domain `live` (may be NULL) is virtform's,
+ * carries the seed hash virtform recorded when it wrote its seed, and
+ * has that volume as its seed CD-ROM. */
+bool vf_plan__seed_owned(const vf_plan_ctx *c, const char *dom, const vf_obs_domain *live,
+			 const char *pool, const char *name);
+
+/* Is `path` below directory `dir` (trailing slashes ignored)? */
+bool vf_plan__path_in_dir(const char *path, const char *dir);
+/* Does live pool p's directory hold an entry `name` (libvirt may not list it)? */
+bool vf_plan__pool_has_entry(const vf_obs_pool *p, const char *name);
+
 /* The file name without its folders, for messages. */
 const char *vf_plan__base(const char *path);
 

@@ -74,6 +74,36 @@ static char *vf_leases__start_blocker(const vf_plan_ctx *c, const vf_object *dom
 	return NULL;
 }
 
+/* Why deleting pool `name` with everything in it would break a lease, or
+ * NULL: a held lease on one of its volumes, or on a domain's disk file in
+ * its directory (an inactive pool lists no volumes). */
+static char *vf_leases__pool_blocker(const vf_plan_ctx *c, const char *name)
+{
+	const vf_obs_pool *p = vf_index_pool(c->ix, name);
+	const char *path = NULL;
+	const vf_lease *l = NULL;
+	for (size_t i = 0; i < c->o->n_volumes && !l; i++) {
+		const vf_obs_volume *v = &c->o->volumes[i];
+		if (v->lease.held && vf_streq(v->pool, name)) {
+			l = &v->lease;
+			path = v->path;
+		}
+	}
+	for (size_t i = 0; p && i < c->o->n_domains && !l; i++)
+		for (size_t k = 0; k < c->o->domains[i].n_disks && !l; k++) {
+			const vf_obs_disk *d = &c->o->domains[i].disks[k];
+			if (d->lease.held && vf_plan__path_in_dir(d->path, p->target_path)) {
+				l = &d->lease;
+				path = d->path;
+			}
+		}
+	if (!l)
+		return NULL;
+	_cleanup_free_ char *who = vf_leases__holder(l);
+	return vf_asprintf("cannot delete the pool: %s in it is leased by %s (a running domain uses it); stop that domain first",
+			   path ? path : "a volume", who);
+}
+
 void vf_plan__leases(const vf_plan_ctx *c, vf_plan *plan)
 {
 	const vf_observed *o = c->o;
@@ -118,6 +148,8 @@ void vf_plan__leases(const vf_plan_ctx *c, vf_plan *plan)
 				}
 			} else if (op->type == VF_OP_DOMAIN_START && op->obj) {
 				blocker = vf_leases__start_blocker(c, op->obj);
+			} else if (op->type == VF_OP_POOL_UNDEFINE && op->flag) {
+				blocker = vf_leases__pool_blocker(c, s->name);
 			}
 		}
 		if (blocker)

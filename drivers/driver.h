@@ -47,6 +47,14 @@ typedef struct vf_obs_pool {
 	int32_t mode;
 	uint64_t capacity;        /* figures libvirt reports; never drift */
 	uint64_t available;
+	/* What the pool holds beyond its observed volumes (which are listed
+	 * after a refresh): for dir pools (fs and netfs while mounted) whose
+	 * files are local, the names in the target directory, sorted,
+	 * without "." and "..", whether libvirt lists them or not. */
+	char **entries;
+	size_t n_entries;
+	bool contents_known;      /* its volumes and entries are all it holds */
+	char *contents_note;      /* when not known, why ("the pool's files are on ..."); else NULL */
 } vf_obs_pool;
 
 typedef struct vf_obs_volume {

@@ -12,6 +12,10 @@ static void vf_obs_pool_clear(vf_obs_pool *p)
 	free(p->source.dir);
 	free(p->source.name);
 	free(p->source.format);
+	for (size_t i = 0; i < p->n_entries; i++)
+		free(p->entries[i]);
+	free(p->entries);
+	free(p->contents_note);
 }
 
 static void vf_obs_volume_clear(vf_obs_volume *v)

@@ -4,8 +4,10 @@
  * ledger.json and replace (one --replace argument a line), and
  * expected-plan.txt: the plan exactly as `virtform plan` prints it, or, for
  * a rejected plan, one `file:line:col: error: message` line per conflict
- * with the file relative to the case folder. Adding a case is adding a
- * folder. VF_UPDATE_GOLDEN=1 rewrites expected-plan.txt (review the diff!). */
+ * with the file relative to the case folder. In observed.xml, @CASEDIR@
+ * stands for the case folder's absolute path (pools whose target is a real
+ * directory of the case, which the driver reads); the plan shows it as
+ * @CASEDIR@ too. Adding a case is adding a folder. VF_UPDATE_GOLDEN=1 rewrites expected-plan.txt (review the diff!). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,11 +40,33 @@ static const char *rel(const char *file, const char *dir)
 	return file ? file : "-";
 }
 
+/* `text` with every `from` replaced by `to`. Caller frees. */
+static char *replace_all(const char *text, const char *from, const char *to)
+{
+	vf_buf b = { 0 };
+	size_t n = strlen(from);
+	for (const char *p; (p = strstr(text, from)); text = p + n) {
+		vf_buf_addn(&b, text, (size_t)(p - text));
+		vf_buf_add(&b, to);
+	}
+	vf_buf_add(&b, text);
+	return vf_buf_steal(&b);
+}
+
 /* Run one case; returns what `virtform plan` would show. Caller frees. */
 static char *run_case(const char *dir)
 {
 	_cleanup_free_ char *mdir = vf_asprintf("%s/manifests", dir);
 	_cleanup_free_ char *state = vf_asprintf("%s/observed.xml", dir);
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_free_ char *xml = vf_test_read_file(state);
+	if (xml && strstr(xml, "@CASEDIR@")) {
+		_cleanup_free_ char *text = replace_all(xml, "@CASEDIR@", dir);
+		tmp = vf_test_tmpdir("case");
+		free(state);
+		state = vf_asprintf("%s/observed.xml", tmp);
+		vf_test_write_file(state, text);
+	}
 	_cleanup_free_ char *uri = vf_asprintf("test://%s", state);
 	vf_desired d = { 0 };
 	vf_diags diags = { 0 };
@@ -100,6 +124,12 @@ static char *run_case(const char *dir)
 	vf_observed_free(&o);
 	vf_diags_free(&diags);
 	vf_desired_free(&d);
+	if (tmp) {
+		vf_test_rm_tree(tmp);
+		char *shown = replace_all(out, dir, "@CASEDIR@");
+		free(out);
+		out = shown;
+	}
 	return out;
 }
 

@@ -41,6 +41,8 @@ static void test_round_trip(void **state)
 	vf_ledger_put(&l, VF_KIND_VOLUME, "images", "a<b&\"c'.qcow2", u2);
 	vf_ledger_find(&l, VF_KIND_VOLUME, "images", "a<b&\"c'.qcow2")->deletion = VF_DELETION_DELETE;
 	vf_ledger_put(&l, VF_KIND_DOMAIN, NULL, "web", u3);
+	vf_ledger_put(&l, VF_KIND_VOLUME, "images", "web-cidata.iso", u2);
+	vf_ledger_find(&l, VF_KIND_VOLUME, "images", "web-cidata.iso")->seed_of = vf_strdup("web");
 	/* the state directory is created when missing */
 	assert_int_equal(vf_ledger_save(sub, &l, &err), 0);
 	struct stat st;
@@ -49,11 +51,15 @@ static void test_round_trip(void **state)
 
 	vf_ledger back = { 0 };
 	assert_int_equal(vf_ledger_load(sub, &back, &err), 0);
-	assert_int_equal(back.n, 3);
+	assert_int_equal(back.n, 4);
+	/* a seed virtform wrote remembers its domain; other volumes have none */
+	assert_string_equal(vf_ledger_find(&back, VF_KIND_VOLUME, "images", "web-cidata.iso")->seed_of,
+			    "web");
 	vf_ledger_entry *v = vf_ledger_find(&back, VF_KIND_VOLUME, "images", "a<b&\"c'.qcow2");
 	assert_non_null(v);
 	assert_int_equal(uuid_compare(v->uuid, u2), 0);
 	assert_int_equal(v->deletion, VF_DELETION_DELETE);
+	assert_null(v->seed_of);
 	vf_ledger_entry *p = vf_ledger_find(&back, VF_KIND_POOL, NULL, "images");
 	assert_non_null(p);
 	assert_int_equal(p->deletion, VF_DELETION_RETAIN);

@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "drivers/driver.h"
 #include "drivers/libvirt/lv.h"
+#include "harness/harness.h"
 
 #define HV (&vf_libvirt_hypervisor_driver)
 #define ST (&vf_libvirt_storage_driver)
@@ -252,6 +254,64 @@ static void test_observe_changes_nothing(void **state)
 	vf_observed_free(&b);
 	vf_object_clear(&pool);
 	HV->close(c);
+}
+
+/* A dir pool holds what its directory holds, read from disk whether the
+ * pool is active or not, files libvirt never listed included; a pool of
+ * another type holds what libvirt lists, which it cannot while inactive
+ * (docs/concepts.md, "Nothing unowned is ever deleted"). */
+static void test_observe_pool_contents(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = vf_test_tmpdir("contents");
+	_cleanup_free_ char *store = vf_asprintf("%s/store", dir);
+	_cleanup_free_ char *foreign = vf_asprintf("%s/foreign.img", store);
+	_cleanup_free_ char *hidden = vf_asprintf("%s/.hidden", store);
+	_cleanup_free_ char *none = vf_asprintf("%s/none", dir);
+	assert_int_equal(mkdir(store, 0755), 0);
+	vf_test_write_file(foreign, "someone else's disk");
+	vf_test_write_file(hidden, "x");
+	vf_conn *c = open_uri("test:///default");
+	vf_object pool = pool_obj("store", store);
+	vf_object gone = pool_obj("gone", none);
+	vf_object vg = pool_obj("vg", NULL);
+	vg.u.pool.type = VF_POOL_LOGICAL;
+	vg.u.pool.source.name = vf_strdup("vg0");
+	OK(ST->pool_define(c, &pool, err)); /* defined, never started */
+	OK(ST->pool_define(c, &gone, err));
+	OK(ST->pool_define(c, &vg, err));
+
+	for (int started = 0; started < 2; started++) {
+		vf_observed o = observe(c);
+		vf_obs_pool *p = vf_observed_pool(&o, "store");
+		assert_non_null(p);
+		assert_int_equal(p->active, started == 1);
+		assert_true(p->contents_known);
+		assert_null(p->contents_note);
+		assert_int_equal(p->n_entries, 2); /* sorted; hidden files count too */
+		assert_string_equal(p->entries[0], ".hidden");
+		assert_string_equal(p->entries[1], "foreign.img");
+		/* a directory that does not exist holds nothing */
+		vf_obs_pool *g = vf_observed_pool(&o, "gone");
+		assert_true(g->contents_known);
+		assert_int_equal(g->n_entries, 0);
+		/* an inactive logical pool's volumes cannot be listed */
+		vf_obs_pool *v = vf_observed_pool(&o, "vg");
+		assert_false(v->contents_known);
+		assert_contains(v->contents_note, "inactive");
+		vf_observed_free(&o);
+		if (!started)
+			OK(ST->pool_start(c, "store", err));
+	}
+	/* observing deleted nothing */
+	_cleanup_free_ char *text = vf_test_read_file(foreign);
+	assert_string_equal(text, "someone else's disk");
+
+	vf_object_clear(&pool);
+	vf_object_clear(&gone);
+	vf_object_clear(&vg);
+	HV->close(c);
+	vf_test_rm_tree(dir);
 }
 
 /* ---- defining and reading back ------------------------------------------- */
@@ -853,6 +913,7 @@ int main(void)
 		cmocka_unit_test(test_observe_default_host),
 		cmocka_unit_test(test_observe_state_file),
 		cmocka_unit_test(test_observe_changes_nothing),
+		cmocka_unit_test(test_observe_pool_contents),
 		cmocka_unit_test(test_define_and_observe_back),
 		cmocka_unit_test(test_redefine_in_place),
 		cmocka_unit_test(test_hostile_names_round_trip),

@@ -115,11 +115,25 @@ static vf_obs_pool *live_pool(fx *f, const char *name, const char *path, bool ow
 	vf_obs_pool *p = &f->o.pools[f->o.n_pools++];
 	*p = (vf_obs_pool){ .name = vf_strdup(name), .type = VF_POOL_DIR, .type_name = vf_strdup("dir"),
 			    .target_path = vf_strdup(path), .active = true, .autostart = true,
-			    .persistent = true, .owner = -1, .group = -1, .mode = -1 };
+			    .persistent = true, .owner = -1, .group = -1, .mode = -1,
+			    .contents_known = true /* its volumes, and the files added by pool_file() */ };
 	vf_uuid_derive(VF_KIND_POOL, NULL, name, p->uuid);
 	if (owned)
 		vf_ledger_put(&f->l, VF_KIND_POOL, NULL, name, p->uuid);
 	return p;
+}
+
+/* A file in live pool `pool`'s directory, listed by libvirt or not. */
+static void pool_file(fx *f, const char *pool, const char *name)
+{
+	vf_obs_pool *p = vf_observed_pool(&f->o, pool);
+	p->entries = vf_realloc(p->entries, (p->n_entries + 1) * sizeof(*p->entries));
+	size_t i = p->n_entries++;
+	while (i > 0 && strcmp(p->entries[i - 1], name) > 0) { /* kept sorted, as observed */
+		p->entries[i] = p->entries[i - 1];
+		i--;
+	}
+	p->entries[i] = vf_strdup(name);
 }
 
 static vf_obs_volume *live_vol(fx *f, const char *pool, const char *name, uint64_t cap,
@@ -708,8 +722,10 @@ static void dc_pool_path_blocked(fx *f)
 static void dc_pool_replace_allowed_recreates_volumes(fx *f)
 {
 	dc_pool_path_blocked(f);
-	add_vol(f, "images", "root", 1ull << 30, "v.yaml", 1);
+	/* deletionPolicy Delete: a Retain volume would block the replacement */
+	add_vol(f, "images", "root", 1ull << 30, "v.yaml", 1)->u.volume.deletion = VF_DELETION_DELETE;
 	live_vol(f, "images", "root", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "images", "root", VF_DELETION_DELETE);
 	f->replace[f->n_replace++] = "StoragePool/images";
 }
 
@@ -892,6 +908,305 @@ static void test_drift_ops(void **state)
 }
 
 /* ---- removals ------------------------------------------------------------- */
+
+/* ---- what virtform never does (docs/concepts.md) -------------------------- */
+
+/* A pool with deletionPolicy Delete goes only with nothing in it but owned
+ * volumes this plan deletes: a Retain volume, an unowned volume and files
+ * libvirt never listed keep it, named (three) and counted. */
+static void test_pool_delete_keeps_what_is_not_owned(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	live_pool(f, "scratch", "/srv/scratch", true);
+	set_policy(f, VF_KIND_POOL, NULL, "scratch", VF_DELETION_DELETE);
+	live_vol(f, "scratch", "tmp.raw", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "scratch", "tmp.raw", VF_DELETION_DELETE);
+	live_vol(f, "scratch", "keep.qcow2", 1ull << 30, true); /* Retain */
+	live_vol(f, "scratch", "their.img", 1ull << 30, false);
+	pool_file(f, "scratch", "tmp.raw");
+	pool_file(f, "scratch", "keep.qcow2");
+	pool_file(f, "scratch", "their.img");
+	pool_file(f, "scratch", "photos.tar");
+	pool_file(f, "scratch", "notes.txt");
+	expect_plan(f, "= Volume/scratch/keep.qcow2: no longer declared, retained (deletionPolicy Retain)\n"
+		       "- Volume/scratch/tmp.raw: no longer declared; delete it and its data (deletionPolicy Delete)\n"
+		       "! StoragePool/scratch: no longer declared (deletionPolicy Delete), but it holds 4 files or volumes this plan does not delete: \"keep.qcow2\" (deletionPolicy Retain), \"notes.txt\", \"photos.tar\" and 1 more; move them out first\n"
+		       "\nPlan: 0 to create, 0 to update, 1 to remove, 1 blocked, 1 to forget.\n");
+	assert_int_equal(f->plan.steps[2].n_ops, 0);
+	fx_free(f);
+
+	/* only what it deletes: the pool goes */
+	f = fx_new();
+	live_pool(f, "scratch", "/srv/scratch", true);
+	set_policy(f, VF_KIND_POOL, NULL, "scratch", VF_DELETION_DELETE);
+	live_vol(f, "scratch", "tmp.raw", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "scratch", "tmp.raw", VF_DELETION_DELETE);
+	pool_file(f, "scratch", "tmp.raw");
+	expect_plan(f, "- Volume/scratch/tmp.raw: no longer declared; delete it and its data (deletionPolicy Delete)\n"
+		       "- StoragePool/scratch: no longer declared; delete it with its volumes and target (deletionPolicy Delete)\n"
+		       "\nPlan: 0 to create, 0 to update, 2 to remove, 0 blocked.\n");
+	fx_free(f);
+}
+
+/* What a pool holds cannot always be seen (another host's files, an
+ * unmounted file system, an unreadable directory): then it is not deleted. */
+static void test_pool_delete_blocked_when_contents_unknown(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	vf_obs_pool *p = live_pool(f, "remote", "/srv/remote", true);
+	p->contents_known = false;
+	p->contents_note = vf_strdup("its files are on another host, and virtform reads only local directories");
+	set_policy(f, VF_KIND_POOL, NULL, "remote", VF_DELETION_DELETE);
+	expect_plan(f, "! StoragePool/remote: no longer declared (deletionPolicy Delete), but what it holds cannot be seen (its files are on another host, and virtform reads only local directories), and deleting it would delete all of it\n"
+		       "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n");
+	fx_free(f);
+}
+
+/* An inactive pool lists no volumes, but a domain's disk in its directory
+ * is still a disk; and a leased file in it is still leased. */
+static void test_inactive_pool_in_use_is_not_deleted(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	vf_obs_pool *p = live_pool(f, "scratch", "/srv/scratch", true);
+	p->active = false;
+	set_policy(f, VF_KIND_POOL, NULL, "scratch", VF_DELETION_DELETE);
+	vf_obs_domain *d = live_dom(f, "stranger", VF_RUN_SHUTOFF, false);
+	live_disk(d, VF_OBS_DISK_FILE, "/srv/scratch/disk.qcow2", NULL, "vda");
+	expect_plan(f, "! StoragePool/scratch: no longer declared (deletionPolicy Delete), but its volume \"disk.qcow2\" is still used by Domain \"stranger\"\n"
+		       "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n");
+	fx_free(f);
+
+	/* a declared domain's volume disk in it counts too */
+	f = fx_new();
+	p = live_pool(f, "scratch", "/srv/scratch", true);
+	p->active = false;
+	set_policy(f, VF_KIND_POOL, NULL, "scratch", VF_DELETION_DELETE);
+	live_pool(f, "images", "/srv/images", false);
+	live_vol(f, "images", "root", 1ull << 30, false);
+	vf_object *web = add_dom(f, "web", "web.yaml", 1);
+	dom_disk_vol(f, web, "images", "root", 8);
+	dom_disk_vol(f, web, "scratch", "data", 9);
+	assert_int_equal(build(f), -VF_E_CONFLICT); /* data: neither declared nor on the host */
+	fx_free(f);
+
+	/* a lease on a disk in its directory, held from another host */
+	f = fx_new();
+	p = live_pool(f, "scratch", "/srv/scratch", true);
+	set_policy(f, VF_KIND_POOL, NULL, "scratch", VF_DELETION_DELETE);
+	vf_obs_volume *v = live_vol(f, "scratch", "shared.raw", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "scratch", "shared.raw", VF_DELETION_DELETE);
+	v->lease.held = true;
+	v->lease.pid = 0;
+	v->lease.lockspace = vf_strdup("direct");
+	assert_int_equal(build(f), 0);
+	const vf_step *s = &f->plan.steps[f->plan.n - 1];
+	assert_int_equal(s->kind, VF_KIND_POOL);
+	assert_int_equal(s->action, VF_ACT_BLOCKED);
+	assert_non_null(strstr(s->reason, "cannot delete the pool: /srv/scratch/shared.raw in it is leased by an unknown holder"));
+	assert_int_equal(s->n_ops, 0);
+	fx_free(f);
+}
+
+/* Replacing a pool destroys what it holds: not a Retain volume, not a
+ * file virtform does not own. */
+static void test_pool_replace_keeps_retained_and_foreign(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	add_pool(f, "images", "/srv/new", "p.yaml", 1);
+	live_pool(f, "images", "/srv/images", true);
+	add_vol(f, "images", "root", 1ull << 30, "v.yaml", 1);
+	live_vol(f, "images", "root", 1ull << 30, true); /* Retain (the default) */
+	f->replace[f->n_replace++] = "StoragePool/images";
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.steps[0].action, VF_ACT_BLOCKED);
+	assert_string_equal(f->plan.steps[0].reason,
+			    "replace (--replace StoragePool/images) blocked: it holds 1 file or volume this plan does not delete: \"root\" (deletionPolicy Retain); move it out first");
+	fx_free(f);
+
+	f = fx_new();
+	add_pool(f, "images", "/srv/new", "p.yaml", 1);
+	live_pool(f, "images", "/srv/images", true);
+	add_vol(f, "images", "root", 1ull << 30, "v.yaml", 1)->u.volume.deletion = VF_DELETION_DELETE;
+	live_vol(f, "images", "root", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "images", "root", VF_DELETION_DELETE);
+	pool_file(f, "images", "root");
+	pool_file(f, "images", "vacation.iso"); /* someone's, never listed */
+	f->replace[f->n_replace++] = "StoragePool/images";
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.steps[0].action, VF_ACT_BLOCKED);
+	assert_string_equal(f->plan.steps[0].reason,
+			    "replace (--replace StoragePool/images) blocked: it holds 1 file or volume this plan does not delete: \"vacation.iso\"; move it out first");
+	fx_free(f);
+}
+
+/* A file in a dir pool's directory that libvirt does not list yet, with a
+ * declared volume's name, is someone's: a conflict, never created over. */
+static void test_unlisted_file_with_a_declared_name_conflicts(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	vf_obs_pool *p = live_pool(f, "images", "/srv/images", true);
+	p->active = false;
+	pool_file(f, "images", "root.qcow2");
+	vf_object *v = add_vol(f, "images", "root.qcow2", 1ull << 30, "v.yaml", 1);
+	expect_conflicts(f, "v.yaml:3: Volume \"root.qcow2\": the file \"root.qcow2\" in the directory /srv/images of pool \"images\" exists and is not owned by virtform (libvirt does not list it yet); add \"adopt: true\" to its spec to manage it\n");
+	v->u.volume.adopt = true;
+	vf_plan_free(&f->plan);
+	vf_diags_free(&f->conflicts);
+	expect_conflicts(f, "v.yaml:3: Volume \"root.qcow2\": the file \"root.qcow2\" in the directory /srv/images of pool \"images\" is not a volume libvirt lists (the pool is inactive), so it cannot be adopted yet; start the pool first\n");
+	fx_free(f);
+}
+
+/* Give declared domain `o` a cloud-init seed in pool `pool`. */
+static void with_seed(vf_object *o, const char *pool)
+{
+	vf_cloudinit *ci = &o->u.domain.cloudinit;
+	ci->present = true;
+	ci->pos = o->pos;
+	ci->seed_pool = vf_strdup(pool);
+	ci->seed_volume = vf_asprintf("%s-cidata.iso", o->name);
+	memset(ci->hash, 'a', 64);
+}
+
+/* A seed volume is written over or deleted only when virtform wrote it. */
+static void test_seeds_virtform_did_not_write_are_not_touched(void **state)
+{
+	(void)state;
+	/* someone's volume with the seed's name */
+	fx *f = fx_new();
+	live_pool(f, "images", "/srv/images", false);
+	live_vol(f, "images", "root", 1ull << 30, false);
+	live_vol(f, "images", "web-cidata.iso", 1 << 20, false);
+	vf_object *web = add_dom(f, "web", "web.yaml", 1);
+	dom_disk_vol(f, web, "images", "root", 8);
+	with_seed(web, "images");
+	expect_conflicts(f, "web.yaml:1: Domain \"web\": the volume \"web-cidata.iso\" in pool \"images\" on the host has the name of its cloud-init seed, but virtform did not write it and never overwrites it; move or rename that volume\n");
+	fx_free(f);
+
+	/* an adopted domain's own seed CD-ROM stays when it is removed */
+	f = fx_new();
+	live_pool(f, "images", "/srv/images", false);
+	live_vol(f, "images", "web-cidata.iso", 1 << 20, false);
+	vf_obs_domain *d = live_dom(f, "web", VF_RUN_SHUTOFF, true); /* adopted: in the ledger */
+	live_disk(d, VF_OBS_DISK_VOLUME, "images", "web-cidata.iso", "sda")->device = VF_DISK_DEVICE_CDROM;
+	expect_plan(f, "- Domain/web: no longer declared; undefine\n"
+		       "\nPlan: 0 to create, 0 to update, 1 to remove, 0 blocked.\n");
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_DOMAIN_UNDEFINE, VF_OP_LEDGER_DROP);
+	fx_free(f);
+
+	/* one virtform wrote goes with its domain, and is forgotten */
+	f = fx_new();
+	live_pool(f, "images", "/srv/images", true);
+	set_policy(f, VF_KIND_POOL, NULL, "images", VF_DELETION_DELETE);
+	live_vol(f, "images", "web-cidata.iso", 1 << 20, true);
+	vf_ledger_find(&f->l, VF_KIND_VOLUME, "images", "web-cidata.iso")->seed_of = vf_strdup("web");
+	d = live_dom(f, "web", VF_RUN_SHUTOFF, true);
+	live_disk(d, VF_OBS_DISK_VOLUME, "images", "web-cidata.iso", "sda")->device = VF_DISK_DEVICE_CDROM;
+	expect_plan(f, "- Domain/web: no longer declared; undefine\n"
+		       "- StoragePool/images: no longer declared; delete it with its volumes and target (deletionPolicy Delete)\n"
+		       "\nPlan: 0 to create, 0 to update, 2 to remove, 0 blocked.\n");
+	EXPECT_OPS(&f->plan.steps[0], VF_OP_DOMAIN_UNDEFINE, VF_OP_SEED_DELETE, VF_OP_LEDGER_DROP,
+		   VF_OP_LEDGER_DROP);
+	assert_int_equal(f->plan.steps[0].ops[2].kind, VF_KIND_VOLUME);
+	assert_string_equal(f->plan.steps[0].ops[2].name, "web-cidata.iso");
+	fx_free(f);
+
+	/* writing a new seed records it */
+	f = fx_new();
+	live_pool(f, "images", "/srv/images", false);
+	live_vol(f, "images", "root", 1ull << 30, false);
+	web = add_dom(f, "web", "web.yaml", 1);
+	dom_disk_vol(f, web, "images", "root", 8);
+	with_seed(web, "images");
+	assert_int_equal(build(f), 0);
+	const vf_step *s = &f->plan.steps[0];
+	EXPECT_OPS(s, VF_OP_LEDGER_PUT, VF_OP_SEED_WRITE, VF_OP_LEDGER_PUT, VF_OP_DOMAIN_DEFINE,
+		   VF_OP_DOMAIN_START);
+	assert_int_equal(s->ops[2].kind, VF_KIND_VOLUME);
+	assert_string_equal(s->ops[2].pool, "images");
+	assert_string_equal(s->ops[2].name, "web-cidata.iso");
+	assert_ptr_equal(s->ops[2].obj, web); /* apply records it as web's seed */
+	fx_free(f);
+}
+
+/* A volume that backs another on the host is not deleted from under it. */
+static void test_backing_file_of_an_overlay_is_not_deleted(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	live_pool(f, "images", "/srv/images", false);
+	live_pool(f, "other", "/srv/other", false);
+	vf_obs_volume *base = live_vol(f, "images", "base.qcow2", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "images", "base.qcow2", VF_DELETION_DELETE);
+	char *bpath = vf_strdup(base->path);
+	live_vol(f, "other", "clone.qcow2", 1ull << 30, false)->backing_path = bpath;
+	expect_plan(f, "! Volume/images/base.qcow2: no longer declared (deletionPolicy Delete), but Volume other/clone.qcow2 (/srv/other/clone.qcow2) is an overlay backed by base.qcow2; deleting base.qcow2 would break it\n"
+		       "\nPlan: 0 to create, 0 to update, 0 to remove, 1 blocked.\n");
+	fx_free(f);
+
+	/* --replace of the base, and deleting its pool, are blocked the same way */
+	f = fx_new();
+	add_pool(f, "images", "/srv/new", "p.yaml", 1);
+	live_pool(f, "images", "/srv/images", true);
+	live_pool(f, "other", "/srv/other", false);
+	add_vol(f, "images", "base.qcow2", 1ull << 30, "v.yaml", 1)->u.volume.deletion = VF_DELETION_DELETE;
+	base = live_vol(f, "images", "base.qcow2", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "images", "base.qcow2", VF_DELETION_DELETE);
+	bpath = vf_strdup(base->path);
+	live_vol(f, "other", "clone.qcow2", 1ull << 30, false)->backing_path = bpath;
+	f->replace[f->n_replace++] = "StoragePool/images";
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.steps[0].action, VF_ACT_BLOCKED);
+	assert_string_equal(f->plan.steps[0].reason,
+			    "replace (--replace StoragePool/images) blocked: Volume other/clone.qcow2 (/srv/other/clone.qcow2) is an overlay backed by base.qcow2; deleting base.qcow2 would break it");
+	fx_free(f);
+
+	/* an overlay deleted by the same plan goes first, then its base */
+	f = fx_new();
+	live_pool(f, "images", "/srv/images", false);
+	base = live_vol(f, "images", "base.qcow2", 1ull << 30, true);
+	set_policy(f, VF_KIND_VOLUME, "images", "base.qcow2", VF_DELETION_DELETE);
+	bpath = vf_strdup(base->path);
+	live_vol(f, "images", "top.qcow2", 1ull << 30, true)->backing_path = bpath;
+	set_policy(f, VF_KIND_VOLUME, "images", "top.qcow2", VF_DELETION_DELETE);
+	expect_plan(f, "- Volume/images/top.qcow2: no longer declared; delete it and its data (deletionPolicy Delete)\n"
+		       "- Volume/images/base.qcow2: no longer declared; delete it and its data (deletionPolicy Delete)\n"
+		       "\nPlan: 0 to create, 0 to update, 2 to remove, 0 blocked.\n");
+	fx_free(f);
+}
+
+/* --replace Volume never pulls a disk from under a running or paused
+ * guest, lockd or not. */
+static void test_replace_volume_blocked_while_a_guest_runs(void **state)
+{
+	(void)state;
+	for (int st = 0; st < 3; st++) {
+		fx *f = fx_new();
+		dc_volume_replace_allowed(f);
+		vf_run_state states[] = { VF_RUN_RUNNING, VF_RUN_PAUSED, VF_RUN_SHUTOFF };
+		vf_obs_domain *d = live_dom(f, "web", states[st], false);
+		d->state_name = vf_strdup(st == 0 ? "running" : st == 1 ? "paused" : "shutoff");
+		live_disk(d, VF_OBS_DISK_FILE, "/srv/images/root", NULL, "vda"); /* by path */
+		assert_int_equal(build(f), 0);
+		const vf_step *s = &f->plan.steps[0];
+		if (st < 2) {
+			assert_int_equal(s->action, VF_ACT_BLOCKED);
+			_cleanup_free_ char *want = vf_asprintf(
+				"replace (--replace Volume/images/root) blocked: Domain \"web\" is %s and uses it; stop it first",
+				d->state_name);
+			assert_string_equal(s->reason, want);
+			assert_int_equal(s->n_ops, 0);
+		} else {
+			assert_int_equal(s->action, VF_ACT_UPDATE);
+		}
+		fx_free(f);
+	}
+}
 
 static void test_removals_follow_deletion_policy(void **state)
 {
@@ -1197,6 +1512,14 @@ int main(void)
 		cmocka_unit_test(test_drift_table),
 		cmocka_unit_test(test_drift_ops),
 		cmocka_unit_test(test_removals_follow_deletion_policy),
+		cmocka_unit_test(test_pool_delete_keeps_what_is_not_owned),
+		cmocka_unit_test(test_pool_delete_blocked_when_contents_unknown),
+		cmocka_unit_test(test_inactive_pool_in_use_is_not_deleted),
+		cmocka_unit_test(test_pool_replace_keeps_retained_and_foreign),
+		cmocka_unit_test(test_unlisted_file_with_a_declared_name_conflicts),
+		cmocka_unit_test(test_seeds_virtform_did_not_write_are_not_touched),
+		cmocka_unit_test(test_backing_file_of_an_overlay_is_not_deleted),
+		cmocka_unit_test(test_replace_volume_blocked_while_a_guest_runs),
 		cmocka_unit_test(test_removed_backing_chain_goes_top_first),
 		cmocka_unit_test(test_deleting_a_volume_in_use_is_blocked),
 		cmocka_unit_test(test_leased_volume_is_not_deleted),

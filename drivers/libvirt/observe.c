@@ -5,8 +5,14 @@
  * object; per-object calls remain only as the fallback for a driver that
  * lacks a bulk call (the test driver has no balloon or vCPU statistics).
  * Each object's XML is a round trip of its own, so those are read by a few
- * threads at once over the one connection. Changes nothing (no pool refresh).
+ * threads at once over the one connection. Active pools are refreshed
+ * before their volumes are listed (libvirt rescans; nothing on disk
+ * changes), and a dir pool's target directory is read when its files are
+ * local, so the planner sees everything a pool holds, files libvirt has
+ * not listed included. Changes nothing else.
  * Not for reading the XML itself: xml_parse.c does that. */
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 
 #include "lv.h"
@@ -256,8 +262,75 @@ static void vf_lv__vol_job_free(vf_lv_vol_job *j)
 	memset(j, 0, sizeof(*j));
 }
 
+/* ---- what a pool holds ------------------------------------------------------ */
+
+static int vf_lv__name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in p's target directory into p->entries, sorted. A directory
+ * that does not exist holds nothing; false, with p->contents_note set,
+ * when it cannot be read. */
+static bool vf_lv__read_target_dir(vf_obs_pool *p)
+{
+	DIR *d = opendir(p->target_path);
+	if (!d) {
+		if (errno == ENOENT)
+			return true;
+		p->contents_note = vf_asprintf("cannot read its directory %s: %s", p->target_path,
+					       strerror(errno));
+		return false;
+	}
+	size_t cap = 0;
+	struct dirent *e;
+	errno = 0;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			VF_APPEND(p->entries, p->n_entries, cap, vf_strdup(e->d_name));
+		errno = 0;
+	}
+	int saved = errno;
+	closedir(d);
+	if (saved) {
+		p->contents_note = vf_asprintf("cannot read its directory %s: %s", p->target_path,
+					       strerror(saved));
+		return false;
+	}
+	if (p->n_entries)
+		qsort(p->entries, p->n_entries, sizeof(*p->entries), vf_lv__name_cmp);
+	return true;
+}
+
+/* Whether p's volumes and entries are all it holds. A dir pool is its
+ * directory, read here, active or not (fs and netfs only while mounted:
+ * an unmounted mount point shows nothing of the file system). Other pool
+ * types hold what libvirt lists, which it does only while they are active. */
+static void vf_lv__pool_contents(vf_obs_pool *p, bool files_local)
+{
+	bool file_pool = p->type == VF_POOL_DIR || p->type == VF_POOL_FS || p->type == VF_POOL_NETFS;
+	if (!file_pool) {
+		p->contents_known = p->active;
+		if (!p->active)
+			p->contents_note = vf_asprintf(
+				"it is inactive, and libvirt lists a %s pool's volumes only while it is active",
+				p->type_name ? p->type_name : "storage");
+	} else if (p->type != VF_POOL_DIR && !p->active) {
+		p->contents_note = vf_strdup(
+			"it is inactive (not mounted), so what its file system holds cannot be seen");
+	} else if (!files_local) {
+		p->contents_note = vf_strdup(
+			"its files are on another host, and virtform reads only local directories");
+	} else if (!p->target_path) {
+		p->contents_note = vf_strdup("it has no target path to read");
+	} else {
+		p->contents_known = vf_lv__read_target_dir(p);
+	}
+}
+
 static int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets,
-			       vf_observed *o, size_t *cap, vf_lv_vol_job *vols, vf_error *err)
+			       bool files_local, vf_observed *o, size_t *cap, vf_lv_vol_job *vols,
+			       vf_error *err)
 {
 	const char *name = virStoragePoolGetName(pool);
 	_cleanup_free_ char *xml = vf_lv__pool_xml_desc(pool);
@@ -281,12 +354,15 @@ static int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *se
 	in = vf_lv__set_has(&sets->persistent, p.uuid);
 	p.persistent = in >= 0 ? in == 1 : virStoragePoolIsPersistent(pool) == 1;
 	int r = vf_lv__parse_pool(xml, &p, err);
+	if (r == 0)
+		vf_lv__pool_contents(&p, files_local);
 	VF_APPEND(o->pools, o->n_pools, *cap, p);
-	if (r < 0)
+	if (r < 0 || !p.active)
 		return r;
-	if (p.active)
-		return vf_lv__list_volumes(pool, name, vols, err);
-	return 0;
+	/* Files made behind libvirt's back become volumes; a failed refresh
+	 * (the pool stopped meanwhile, say) leaves the listing as it was. */
+	virStoragePoolRefresh(pool, 0);
+	return vf_lv__list_volumes(pool, name, vols, err);
 }
 
 static const char *const vf_lv__state_names[] = {
@@ -491,8 +567,9 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART, &psets.autostart);
 	vf_lv__pool_set(c->conn, VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT, &psets.persistent);
 	size_t pcap = 0;
+	bool local = vf_lv_files_local(c);
 	for (int i = 0; i < n_pools && r == 0; i++)
-		r = vf_lv__observe_pool(pools[i], &psets, &o, &pcap, &vol_job, err);
+		r = vf_lv__observe_pool(pools[i], &psets, local, &o, &pcap, &vol_job, err);
 	if (r == 0)
 		r = vf_lv__read_volumes(&vol_job, &o, err);
 	if (r < 0)
