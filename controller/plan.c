@@ -524,6 +524,27 @@ static char *vf_plan__pool_keeps(vf_plan_builder *b, const vf_obs_pool *p, bool 
 
 /* ---- pools ---------------------------------------------------------------- */
 
+/* Ops deleting each volume libvirt lists in live pool p, one by one,
+ * before the pool itself: the driver never empties a pool wholesale, so
+ * what appears between plan and apply is refused, not deleted. Called
+ * only once vf_plan__pool_keeps found every one of them may go. */
+static void vf_plan__pool_delete_volumes(const vf_plan_builder *b, vf_step *s,
+					 const vf_obs_pool *p)
+{
+	for (size_t i = 0; i < b->c.o->n_volumes; i++) {
+		const vf_obs_volume *v = &b->c.o->volumes[i];
+		if (!vf_streq(v->pool, p->name))
+			continue;
+		vf_op *op = vf_step__op(s, VF_OP_VOLUME_DELETE, NULL);
+		op->kind = VF_KIND_VOLUME;
+		free(op->pool);
+		free(op->name);
+		op->pool = vf_strdup(p->name);
+		op->name = vf_strdup(v->name);
+		op->path = vf_strdup(v->path);
+	}
+}
+
 static void vf_plan__pool_create_ops(vf_step *s, const vf_object *o)
 {
 	const vf_pool_spec *ps = &o->u.pool;
@@ -614,6 +635,7 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 			vf_step_reason(&s,
 				       "replace (--replace %s): changing %s destroys the pool and every volume in it",
 				       ref, fields);
+			vf_plan__pool_delete_volumes(b, &s, live);
 			vf_step__op(&s, VF_OP_POOL_UNDEFINE, o)->flag = true;
 			vf_plan__pool_create_ops(&s, o);
 			VF_APPEND(b->replaced_pools, b->n_replaced, b->cap_replaced,

@@ -201,7 +201,10 @@ typedef struct vf_storage_driver {
 	int (*pool_start)(vf_conn *c, const char *name, vf_error *err);
 	int (*pool_stop)(vf_conn *c, const char *name, vf_error *err);
 	int (*pool_set_autostart)(vf_conn *c, const char *name, bool on, vf_error *err);
-	/* required: undefine; with delete_data also deletes volumes and target */
+	/* required: undefine; with delete_data also deletes the target, but
+	 * only once libvirt lists no volume in the pool (after a refresh):
+	 * the caller deletes the volumes it owns first, one by one, and a
+	 * pool still holding any is refused with VF_E_BLOCKED, untouched */
 	int (*pool_undefine)(vf_conn *c, const char *name, bool delete_data, vf_error *err);
 	/* required: create a volume from its spec. The driver resolves
 	 * spec.backingVolume {pool, name} to the backing file's path and

@@ -863,6 +863,19 @@ static void test_pool_lifecycle_and_delete_data(void **state)
 	assert_null(vf_observed_volume(&o, "scratch", "junk.qcow2")); /* inactive: not listed */
 	vf_observed_free(&o);
 
+	/* Deleting its data while it still holds a volume is refused, and
+	 * both stay: the caller deletes the volumes it owns first, one by
+	 * one, so a volume that is still there is one it did not plan for. */
+	vf_error e = { 0 };
+	assert_int_equal(ST->pool_undefine(c, "scratch", true, &e), -VF_E_BLOCKED);
+	assert_contains(e.message, "still holds 1 volume the plan did not delete (\"junk.qcow2\" first)");
+	vf_error_clear(&e);
+	o = observe(c);
+	assert_non_null(vf_observed_pool(&o, "scratch"));
+	assert_non_null(vf_observed_volume(&o, "scratch", "junk.qcow2"));
+	vf_observed_free(&o);
+
+	OK(ST->volume_delete(c, "scratch", "junk.qcow2", err));
 	OK(ST->pool_undefine(c, "scratch", true, err));
 	o = observe(c);
 	assert_null(vf_observed_pool(&o, "scratch"));

@@ -64,9 +64,16 @@ int vf_lv_pool_set_autostart(vf_conn *c, const char *name, bool on, vf_error *er
 	return 0;
 }
 
-/* Delete every volume of an active pool. */
-static int vf_lv__pool_empty(virStoragePoolPtr p, const char *name, vf_error *err)
+/* Refuse to delete an active pool's data while libvirt lists any volume
+ * in it. The plan deleted, in earlier ops, exactly the volumes it checked
+ * were virtform's; whatever is listed now appeared after the plan was made
+ * (or was never virtform's), and deleting the pool would take it along. */
+static int vf_lv__pool_check_empty(virStoragePoolPtr p, const char *name, vf_error *err)
 {
+	if (virStoragePoolRefresh(p, 0) < 0)
+		return vf_error_set(err, VF_E_DRIVER,
+				    "cannot refresh storage pool \"%s\" before deleting it: %s", name,
+				    vf_lv__msg());
 	virStorageVolPtr *vols = NULL;
 	int n = virStoragePoolListAllVolumes(p, &vols, 0);
 	if (n < 0)
@@ -74,13 +81,12 @@ static int vf_lv__pool_empty(virStoragePoolPtr p, const char *name, vf_error *er
 				    "cannot list the volumes of storage pool \"%s\": %s", name,
 				    vf_lv__msg());
 	int r = 0;
-	for (int i = 0; i < n; i++) {
-		if (r == 0 && virStorageVolDelete(vols[i], 0) < 0)
-			r = vf_error_set(err, VF_E_DRIVER,
-					 "cannot delete volume \"%s\" of storage pool \"%s\": %s",
-					 virStorageVolGetName(vols[i]), name, vf_lv__msg());
+	if (n > 0)
+		r = vf_error_set(err, VF_E_BLOCKED,
+				 "storage pool \"%s\" still holds %d volume%s the plan did not delete (\"%s\" first), which appeared after it was made; left the pool and its data in place",
+				 name, n, n == 1 ? "" : "s", virStorageVolGetName(vols[0]));
+	for (int i = 0; i < n; i++)
 		virStorageVolFree(vols[i]);
-	}
 	free(vols);
 	return r;
 }
@@ -98,7 +104,7 @@ int vf_lv_pool_undefine(vf_conn *c, const char *name, bool delete_data, vf_error
 			return vf_error_set(err, VF_E_DRIVER,
 					    "cannot start storage pool \"%s\" to delete its volumes: %s",
 					    name, vf_lv__msg());
-		int r = vf_lv__pool_empty(p, name, err);
+		int r = vf_lv__pool_check_empty(p, name, err);
 		if (r < 0)
 			return r;
 	}
