@@ -82,5 +82,24 @@ if grep -q 'root.qcow2\|data.qcow2' "$STATE/ledger.json"; then
 fi
 assert_eq "33554432" "$(qemu-img info --output=json "$POOLS/img/root.qcow2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')" \
 	"root.qcow2 was not resized"
+check_sums "after the conflicts"
+
+# --replace StoragePool deletes the volumes it owns one by one (the driver
+# never empties a pool wholesale: tests/test_libvirt.c), then the pool,
+# and recreates both; nothing foreign is lost.
+rep=${P}rep
+vf_manifest 40-rep.yaml "$(yaml_pool "$rep" "$POOLS/rep" 'deletionPolicy: Delete')"
+vf_manifest 41-repvol.yaml "$(yaml_volume "$rep" a.qcow2 16MiB 'deletionPolicy: Delete')"
+rm "$MAN/30-root.yaml" "$MAN/31-data.yaml"
+vf_run apply "$MAN"
+assert_rc 1 "apply of the pool to replace (the rest is still blocked)"
+assert_vol_exists "$rep" a.qcow2
+vf_manifest 40-rep.yaml "$(yaml_pool "$rep" "$POOLS/rep2" 'deletionPolicy: Delete')"
+vf_run apply --replace "StoragePool/$rep" "$MAN"
+assert_out_contains "StoragePool/$rep: replace (--replace StoragePool/$rep)" "the pool is replaced"
+assert_vol_exists "$rep" a.qcow2
+[ "$(vsh pool-dumpxml "$rep" | sed -n 's:.*<path>\(.*\)</path>.*:\1:p' | head -n 1)" = "$POOLS/rep2" ] ||
+	vf_fail "the replaced pool is not at its new path"
+[ -e "$POOLS/rep/a.qcow2" ] && vf_fail "the old pool's owned volume was left behind"
 check_sums "at the end"
 vf_pass
