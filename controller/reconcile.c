@@ -50,6 +50,41 @@ static vf_source_size *vf_reconcile__sources(const vf_reconcile_opts *opts, cons
 	return v;
 }
 
+/* Rule 5: an empty manifest set is far more often an accident (an
+ * interrupted checkout, an unmounted share, a git-sync revision pointing
+ * at an empty tree) than a wish to remove everything, as Argo CD's
+ * allowEmpty knows. Every step of such a plan is a removal or a forget;
+ * each is blocked with the reason, and the pass fails with the counts.
+ * Returns 0 when nothing was blocked. */
+static int vf_reconcile__guard_empty(const vf_desired *d, bool allow, bool dry, vf_plan *p,
+				     vf_error *err)
+{
+	if (allow || d->n > 0 || vf_plan_empty(p))
+		return 0;
+	size_t removes = p->counts[VF_ACT_REMOVE] + p->counts[VF_ACT_BLOCKED];
+	size_t forgets = p->counts[VF_ACT_RETAIN];
+	for (size_t i = 0; i < p->n; i++) {
+		vf_step *s = &p->steps[i];
+		for (size_t k = 0; k < s->n_ops; k++) {
+			free(s->ops[k].pool);
+			free(s->ops[k].name);
+			free(s->ops[k].path);
+		}
+		s->n_ops = 0;
+		p->counts[s->action]--;
+		s->action = VF_ACT_BLOCKED;
+		p->counts[VF_ACT_BLOCKED]++;
+		free(s->reason);
+		s->reason = vf_strdup("not removed: the manifest set is empty (allow it with --allow-empty)");
+	}
+	return vf_error_set(err, VF_E_EMPTY,
+			    "the manifest set is empty: %s would remove %zu owned object%s and forget %zu; "
+			    "nothing was changed. An interrupted checkout or an unmounted share looks like "
+			    "this. To remove everything virtform owns here, use --allow-empty "
+			    "(allowEmpty = true for watch)",
+			    dry ? "apply" : "this apply", removes, removes == 1 ? "" : "s", forgets);
+}
+
 void vf_reconcile_result_free(vf_reconcile_result *r)
 {
 	if (!r)
@@ -94,8 +129,16 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 			     res->conflicts.n, res->conflicts.n == 1 ? "" : "s");
 		goto out;
 	}
+	int er = vf_reconcile__guard_empty(desired, opts->allow_empty, opts->dry_run, &res->plan,
+					   &res->err);
 	if (opts->on_plan)
 		opts->on_plan(&res->plan, opts->userdata);
+	if (er < 0) {
+		/* planned, shown, and refused: nothing is applied */
+		res->phase = VF_PHASE_DONE;
+		r = er;
+		goto out;
+	}
 	if (opts->dry_run || vf_plan_empty(&res->plan)) {
 		res->converged = vf_plan_empty(&res->plan);
 		res->phase = VF_PHASE_DONE;
