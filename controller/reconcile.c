@@ -85,6 +85,28 @@ static int vf_reconcile__guard_empty(const vf_desired *d, bool allow, bool dry, 
 			    dry ? "apply" : "this apply", removes, removes == 1 ? "" : "s", forgets);
 }
 
+/* Rule 10: the ledger belongs to one host. A ledger bound to another is
+ * refused before anything is observed, planned or forgotten; an unbound
+ * (older) one is bound now, and written at once when it owns something,
+ * so that a later run against another host cannot forget it all. */
+static int vf_reconcile__host(const vf_backend *backend, vf_conn *conn,
+			      const vf_reconcile_opts *opts, vf_ledger *ledger, vf_error *err)
+{
+	vf_host_id live = { 0 };
+	if (backend->hv->host_identity) {
+		int r = backend->hv->host_identity(conn, &live, err);
+		if (r < 0)
+			return r;
+	} else {
+		live.uri = vf_strdup(backend->hv->uri(conn));
+	}
+	int r = vf_ledger_bind_host(ledger, &live, opts->state_dir, err);
+	vf_host_id_clear(&live);
+	if (r == 1 && !opts->dry_run && ledger->n > 0)
+		return vf_ledger_save(opts->state_dir, ledger, err);
+	return r < 0 ? r : 0;
+}
+
 void vf_reconcile_result_free(vf_reconcile_result *r)
 {
 	if (!r)
@@ -107,6 +129,9 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 
 	res->phase = VF_PHASE_LEDGER;
 	r = vf_ledger_load(opts->state_dir, &ledger, &res->err);
+	if (r < 0)
+		goto out;
+	r = vf_reconcile__host(backend, conn, opts, &ledger, &res->err);
 	if (r < 0)
 		goto out;
 

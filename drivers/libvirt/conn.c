@@ -1,6 +1,6 @@
 /* conn.c: opening and closing a libvirt connection, turning libvirt's
- * errors into vf_error, and the connection's per-observe caches (pools
- * refreshed, volume formats). libvirt's default handlers print to stderr;
+ * errors into vf_error, who the host is (its UUID and name), and the
+ * connection's per-observe caches (pools refreshed, volume formats). libvirt's default handlers print to stderr;
  * no-op handlers replace them so library code never prints.
  * Not for any object operation: those live in domain.c, pool.c, volume.c. */
 #include <pthread.h>
@@ -224,6 +224,42 @@ void vf_lv_close(vf_conn *c)
 const char *vf_lv_uri(vf_conn *c)
 {
 	return c ? c->uri : NULL;
+}
+
+/* XPath `expr` of an XML document libvirt returned; NULL when absent. */
+static char *vf_lv__doc_str(const char *xml, const char *expr)
+{
+	if (!xml)
+		return NULL;
+	_cleanup_doc_ xmlDocPtr doc = vf_lv__xml_read(xml);
+	if (!doc)
+		return NULL;
+	_cleanup_xctx_ xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+	return ctx ? vf_lv__xstr(ctx, NULL, expr) : NULL;
+}
+
+int vf_lv_host_identity(vf_conn *c, vf_host_id *out, vf_error *err)
+{
+	_cleanup_free_ char *caps = virConnectGetCapabilities(c->conn);
+	if (!caps)
+		return vf_error_set(err, VF_E_DRIVER, "cannot read the host's capabilities: %s",
+				    vf_lv__msg());
+	vf_host_id h = {
+		.uri = vf_strdup(c->uri),
+		.uuid = vf_lv__doc_str(caps, "/capabilities/host/uuid"),
+		.hostname = virConnectGetHostname(c->conn),
+	};
+	if (h.uuid) {
+		/* libvirt takes the SMBIOS system UUID when the machine has
+		 * one; sysinfo shows the same. Some drivers have no sysinfo. */
+		_cleanup_free_ char *sys = virConnectGetSysinfo(c->conn, 0);
+		_cleanup_free_ char *smbios =
+			vf_lv__doc_str(sys, "/sysinfo/system/entry[@name='uuid']");
+		h.uuid_hardware = smbios && strcasecmp(smbios, h.uuid) == 0;
+	}
+	virResetLastError();
+	*out = h;
+	return 0;
 }
 
 bool vf_lv_uri_local(const char *uri)

@@ -50,6 +50,8 @@ int vf_lv_open(const char *uri, vf_conn **out, vf_error *err);
 void vf_lv_close(vf_conn *c);
 const char *vf_lv_uri(vf_conn *c);
 bool vf_lv_files_local(vf_conn *c);
+/* The host's UUID (and whether it is the machine's own), name and URI. */
+int vf_lv_host_identity(vf_conn *c, vf_host_id *out, vf_error *err);
 /* Does `uri` name this machine (no host, or localhost)? */
 bool vf_lv_uri_local(const char *uri);
 
