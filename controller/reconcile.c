@@ -63,20 +63,9 @@ static int vf_reconcile__guard_empty(const vf_desired *d, bool allow, bool dry, 
 		return 0;
 	size_t removes = p->counts[VF_ACT_REMOVE] + p->counts[VF_ACT_BLOCKED];
 	size_t forgets = p->counts[VF_ACT_RETAIN];
-	for (size_t i = 0; i < p->n; i++) {
-		vf_step *s = &p->steps[i];
-		for (size_t k = 0; k < s->n_ops; k++) {
-			free(s->ops[k].pool);
-			free(s->ops[k].name);
-			free(s->ops[k].path);
-		}
-		s->n_ops = 0;
-		p->counts[s->action]--;
-		s->action = VF_ACT_BLOCKED;
-		p->counts[VF_ACT_BLOCKED]++;
-		free(s->reason);
-		s->reason = vf_strdup("not removed: the manifest set is empty (allow it with --allow-empty)");
-	}
+	for (size_t i = 0; i < p->n; i++)
+		vf_plan_block_step(p, &p->steps[i],
+				   vf_strdup("not removed: the manifest set is empty (allow it with --allow-empty)"));
 	return vf_error_set(err, VF_E_EMPTY,
 			    "the manifest set is empty: %s would remove %zu owned object%s and forget %zu; "
 			    "nothing was changed. An interrupted checkout or an unmounted share looks like "

@@ -564,6 +564,26 @@ static void *daemon_thread(void *arg)
 	return NULL;
 }
 
+/* Start `virtform watch` on test:///default with state dir `st`, settings
+ * file `conf`, an hour-long resync and a 50 ms debounce, on manifests `dir`. */
+static void daemon_start(daemon_run *d, const char *st, const char *conf, const char *dir)
+{
+	const char *args[] = { "watch", "-c", "test:///default", "--state-dir", st,
+			       "--config", conf, "--resync", "3600", "--debounce", "50",
+			       "--log-level", getenv("VF_TEST_LOG") ? getenv("VF_TEST_LOG") : "err", dir };
+	for (size_t i = 0; i < VF_ARRAY_SIZE(args); i++)
+		d->argv[d->argc++] = vf_strdup(args[i]);
+	assert_int_equal(pthread_create(&d->thread, NULL, daemon_thread, d), 0);
+}
+
+static void destroy_domain(virConnectPtr c, const char *name)
+{
+	virDomainPtr dom = virDomainLookupByName(c, name);
+	assert_non_null(dom);
+	assert_int_equal(virDomainDestroy(dom), 0);
+	virDomainFree(dom);
+}
+
 static int domain_state(virConnectPtr c, const char *name)
 {
 	virDomainPtr dom = virDomainLookupByName(c, name);
@@ -669,12 +689,7 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	setenv("WATCHDOG_USEC", "400000", 1);
 
 	daemon_run d = { 0 };
-	const char *args[] = { "watch", "-c", "test:///default", "--state-dir", st,
-			       "--config", "/dev/null", "--resync", "3600",
-			       "--log-level", getenv("VF_TEST_LOG") ? getenv("VF_TEST_LOG") : "err", dir };
-	for (size_t i = 0; i < VF_ARRAY_SIZE(args); i++)
-		d.argv[d.argc++] = vf_strdup(args[i]);
-	assert_int_equal(pthread_create(&d.thread, NULL, daemon_thread, &d), 0);
+	daemon_start(&d, st, "/dev/null", dir);
 
 	virConnectPtr c = virConnectOpen("test:///default");
 	assert_non_null(c);
@@ -685,10 +700,7 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 		 "READY=1, STATUS= and WATCHDOG=1 on the notify socket");
 
 	/* Out of band destroy: back without waiting for the hour-long resync. */
-	virDomainPtr dom = virDomainLookupByName(c, "vf-watch-web");
-	assert_non_null(dom);
-	assert_int_equal(virDomainDestroy(dom), 0);
-	virDomainFree(dom);
+	destroy_domain(c, "vf-watch-web");
 	WAIT_FOR(domain_state(c, "vf-watch-web") == VIR_DOMAIN_RUNNING, "the domain to be restored");
 
 	/* A second daemon on the same state directory refuses to start. */
@@ -710,10 +722,7 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	WAIT_FOR(status_has(st, "\"manifests_state\":\"invalid\""), "status to report invalid manifests");
 	assert_true(status_has(st, "bad.yaml"));
 	assert_true(status_has(st, "\"enforcing\":\"last-good\""));
-	dom = virDomainLookupByName(c, "vf-watch-web");
-	assert_non_null(dom);
-	assert_int_equal(virDomainDestroy(dom), 0);
-	virDomainFree(dom);
+	destroy_domain(c, "vf-watch-web");
 	WAIT_FOR(domain_state(c, "vf-watch-web") == VIR_DOMAIN_RUNNING,
 		 "the last good set to be enforced");
 
@@ -749,14 +758,6 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	rm_rf(top);
 }
 
-static void destroy_domain(virConnectPtr c, const char *name)
-{
-	virDomainPtr dom = virDomainLookupByName(c, name);
-	assert_non_null(dom);
-	assert_int_equal(virDomainDestroy(dom), 0);
-	virDomainFree(dom);
-}
-
 /* Rule 5: a tree that comes up empty, or vanishes, is not a wish to remove
  * everything: the last non-empty set is still enforced (a domain destroyed
  * out of band comes back), the status says why, and only allowEmpty = true
@@ -776,12 +777,7 @@ static void test_daemon_keeps_last_set_when_tree_empties_or_vanishes(void **stat
 			"spec:\n  memory: 64MiB\n  state: running\n");
 
 	daemon_run d = { 0 };
-	const char *args[] = { "watch", "-c", "test:///default", "--state-dir", st,
-			       "--config", conf, "--resync", "3600", "--debounce", "50",
-			       "--log-level", getenv("VF_TEST_LOG") ? getenv("VF_TEST_LOG") : "err", dir };
-	for (size_t i = 0; i < VF_ARRAY_SIZE(args); i++)
-		d.argv[d.argc++] = vf_strdup(args[i]);
-	assert_int_equal(pthread_create(&d.thread, NULL, daemon_thread, &d), 0);
+	daemon_start(&d, st, conf, dir);
 	virConnectPtr c = virConnectOpen("test:///default");
 	assert_non_null(c);
 	WAIT_FOR(domain_state(c, "vf-watch-empty") == VIR_DOMAIN_RUNNING, "the domain to be running");
