@@ -171,7 +171,8 @@ typedef struct vf_hypervisor_driver {
 	const char *(*uri)(vf_conn *c);
 	/* optional (NULL: yes): do the paths this connection reports name files
 	 * on this machine? Leases are read and metadata locks taken only then;
-	 * a remote host's paths would name unrelated local files. */
+	 * a remote host's paths would name unrelated local files. Decided by
+	 * the host's identity, not by how the URI spells the host. */
 	bool (*files_local)(vf_conn *c);
 	/* optional (NULL: the host is known by its URI alone): who the host
 	 * is. Fills *out only on success. */
