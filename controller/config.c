@@ -19,6 +19,7 @@ VF_STRING_TABLE(vf_log_level, vf_log_level, VF_LOG_LEVEL_MAX)
 static const char *const vf_config__keys[] = {
 	"connect", "manifests", "state_dir", "debounce_ms", "resync_seconds",
 	"max_backoff_seconds", "log_level", "socket_group",
+	"allowEmpty", /* Argo CD's name for the same setting, hence not snake_case */
 };
 
 #define VF_CONFIG_MAX_BYTES (1024 * 1024)
@@ -87,6 +88,12 @@ int vf_config_set(vf_config *c, const char *key, const char *value, vf_error *er
 					    value);
 		c->log_level = (vf_log_level)l;
 		c->has_log_level = true;
+	} else if (strcmp(key, "allowEmpty") == 0) {
+		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+			return vf_error_set(err, VF_E_USAGE, "allowEmpty takes true or false, not '%s'",
+					    value);
+		c->allow_empty = value[0] == 't';
+		c->has_allow_empty = true;
 	} else {
 		return vf_error_set(err, VF_E_USAGE, "unknown setting '%s'", key);
 	}
@@ -95,7 +102,8 @@ int vf_config_set(vf_config *c, const char *key, const char *value, vf_error *er
 
 static bool vf_config__key_char(char ch, bool first)
 {
-	return (ch >= 'a' && ch <= 'z') || ch == '_' || (!first && ch >= '0' && ch <= '9');
+	return (ch >= 'a' && ch <= 'z') || ch == '_' ||
+	       (!first && ((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z')));
 }
 
 static const char *vf_config__closest_key(const char *key)
@@ -346,6 +354,10 @@ void vf_config_merge(vf_config *base, const vf_config *over)
 	if (over->has_log_level) {
 		base->log_level = over->log_level;
 		base->has_log_level = true;
+	}
+	if (over->has_allow_empty) {
+		base->allow_empty = over->allow_empty;
+		base->has_allow_empty = true;
 	}
 }
 

@@ -35,6 +35,8 @@ typedef struct vf_config {
 	unsigned max_backoff_seconds; /* default 300, 1..86400 */
 	bool has_log_level;
 	vf_log_level log_level;   /* default info */
+	bool has_allow_empty;
+	bool allow_empty;         /* allowEmpty: an empty manifest set may remove; default false */
 } vf_config;
 
 /* Parse config text; `path` names it in errors ("FILE:LINE:COL: ..."; the

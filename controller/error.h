@@ -24,6 +24,8 @@ typedef enum vf_code {
 	VF_E_USAGE,        /* bad command line */
 	VF_E_NOT_CONVERGED,/* apply ran but the re-plan was not empty */
 	VF_E_INTERNAL,     /* a bug in virtform */
+	VF_E_EMPTY,        /* the manifest set is empty and would remove what virtform owns */
+	VF_E_HOST,         /* the state directory belongs to another host */
 	VF_CODE_MAX,
 } vf_code;
 

@@ -24,6 +24,7 @@ void vf_ledger_free(vf_ledger *l)
 		free(l->entries[i].seed_of);
 	}
 	free(l->entries);
+	vf_host_id_clear(&l->host);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -80,6 +81,40 @@ static const char *vf_ledger__str(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/* The top-level "host": {uri, uuid, uuidSource, hostname}; absent in a
+ * ledger no run has bound yet. */
+static int vf_ledger__host_load(json_object *root, vf_host_id *out)
+{
+	json_object *h = NULL;
+	if (!json_object_object_get_ex(root, "host", &h) || json_object_is_type(h, json_type_null))
+		return 0;
+	const char *uri = json_object_is_type(h, json_type_object) ? vf_ledger__str(h, "uri") : NULL;
+	if (!uri)
+		return -1;
+	const char *uuid = vf_ledger__str(h, "uuid");
+	*out = (vf_host_id){
+		.uri = vf_strdup(uri),
+		.uuid = vf_strdup(uuid),
+		.uuid_hardware = vf_streq(vf_ledger__str(h, "uuidSource"), "smbios"),
+		.hostname = vf_strdup(vf_ledger__str(h, "hostname")),
+	};
+	return 0;
+}
+
+static json_object *vf_ledger__host_json(const vf_host_id *h)
+{
+	if (!h->uri)
+		return NULL;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "uri", json_object_new_string(h->uri));
+	json_object_object_add(o, "uuid", h->uuid ? json_object_new_string(h->uuid) : NULL);
+	json_object_object_add(o, "uuidSource",
+			       h->uuid ? json_object_new_string(h->uuid_hardware ? "smbios" : "libvirt")
+				       : NULL);
+	json_object_object_add(o, "hostname", h->hostname ? json_object_new_string(h->hostname) : NULL);
+	return o;
+}
+
 int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err)
 {
 	_cleanup_free_ char *path = vf_asprintf("%s/%s", state_dir, VF_LEDGER_FILE);
@@ -106,6 +141,10 @@ int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err)
 		r = vf_error_set(err, VF_E_IO,
 				 "ledger %s is not a version %d virtform ledger; move it aside to start over",
 				 path, VF_LEDGER_VERSION);
+		goto out;
+	}
+	if (vf_ledger__host_load(root, &l.host) < 0) {
+		r = vf_error_set(err, VF_E_IO, "ledger %s: its \"host\" is malformed", path);
 		goto out;
 	}
 	for (size_t i = 0; i < json_object_array_length(entries); i++) {
@@ -191,6 +230,8 @@ int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 
 	json_object *root = json_object_new_object();
 	json_object_object_add(root, "version", json_object_new_int(VF_LEDGER_VERSION));
+	if (l->host.uri)
+		json_object_object_add(root, "host", vf_ledger__host_json(&l->host));
 	json_object *arr = json_object_new_array();
 	for (size_t i = 0; i < l->n; i++) {
 		const vf_ledger_entry *e = &l->entries[i];
@@ -219,4 +260,82 @@ int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 
 	_cleanup_free_ char *path = vf_asprintf("%s/%s", state_dir, VF_LEDGER_FILE);
 	return vf_ledger__write_atomic(state_dir, path, data, err);
+}
+
+/* ---- the host a state directory belongs to -------------------------------- */
+
+/* What names one libvirt driver and daemon in a URI, whatever the transport
+ * and the host part: "qemu+ssh://root@h:2222/system?keyfile=k" is
+ * "qemu" + "/system". */
+static char *vf_ledger__instance(const char *uri)
+{
+	const char *colon = strchr(uri, ':');
+	if (!colon)
+		return vf_strdup(uri);
+	size_t scheme = strcspn(uri, "+:");
+	const char *rest = colon + 1;
+	if (strncmp(rest, "//", 2) == 0) {
+		rest += 2;
+		rest += strcspn(rest, "/?"); /* the authority: user@host:port */
+	}
+	size_t path = strcspn(rest, "?#");
+	return vf_asprintf("%.*s:%.*s", (int)scheme, uri, (int)path, rest);
+}
+
+static char *vf_ledger__host_desc(const vf_host_id *h)
+{
+	return vf_asprintf("%s (host UUID %s%s, host name %s)", h->uri,
+			   h->uuid ? h->uuid : "none reported",
+			   h->uuid && !h->uuid_hardware ? ", not from SMBIOS" : "",
+			   h->hostname ? h->hostname : "unknown");
+}
+
+/* NULL when `live` is the recorded host, else why it is not. */
+static const char *vf_ledger__host_differs(const vf_host_id *rec, const vf_host_id *live)
+{
+	_cleanup_free_ char *ri = vf_ledger__instance(rec->uri);
+	_cleanup_free_ char *li = vf_ledger__instance(live->uri);
+	if (strcmp(ri, li) != 0)
+		return "another libvirt driver or daemon";
+	if (rec->uuid && live->uuid) {
+		if (strcasecmp(rec->uuid, live->uuid) == 0)
+			return NULL;
+		/* The machine's own UUID on either side: two machines. */
+		if (rec->uuid_hardware || live->uuid_hardware)
+			return "another host UUID";
+	}
+	/* Without SMBIOS, libvirtd makes up a host UUID at each start (and a
+	 * driver may report none): the host's name decides then. */
+	if (!vf_streq_null(rec->hostname, live->hostname))
+		return "another host name";
+	return NULL;
+}
+
+int vf_ledger_bind_host(vf_ledger *l, const vf_host_id *live, const char *state_dir,
+			vf_error *err)
+{
+	bool bound = l->host.uri != NULL;
+	if (bound) {
+		const char *why = vf_ledger__host_differs(&l->host, live);
+		if (why) {
+			_cleanup_free_ char *rec = vf_ledger__host_desc(&l->host);
+			_cleanup_free_ char *now = vf_ledger__host_desc(live);
+			return vf_error_set(err, VF_E_HOST,
+					    "state directory %s belongs to another host (%s): its ledger "
+					    "is bound to %s, and this connection is to %s. Nothing was "
+					    "changed or forgotten. Use this host's own state directory "
+					    "(--state-dir), or connect to the ledger's host (-c %s); to "
+					    "start over on this host, move %s aside",
+					    state_dir, why, rec, now, l->host.uri, state_dir);
+		}
+	}
+	vf_host_id h = {
+		.uri = vf_strdup(live->uri),
+		.uuid = vf_strdup(live->uuid),
+		.uuid_hardware = live->uuid_hardware,
+		.hostname = vf_strdup(live->hostname),
+	};
+	vf_host_id_clear(&l->host);
+	l->host = h;
+	return bound ? 0 : 1;
 }

@@ -6,6 +6,7 @@
 
 #include <uuid/uuid.h>
 
+#include "../drivers/driver.h"
 #include "error.h"
 #include "model.h"
 
@@ -23,6 +24,7 @@ typedef struct vf_ledger {
 	vf_ledger_entry *entries;
 	size_t n;
 	size_t cap;
+	vf_host_id host;          /* the host it belongs to (top-level "host"); uri NULL: not bound yet */
 } vf_ledger;
 
 /* Load <state_dir>/ledger.json; a missing file is an empty ledger. */
@@ -30,6 +32,17 @@ int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err);
 /* Write it atomically; creates state_dir (0700) when missing. */
 int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err);
 void vf_ledger_free(vf_ledger *l);
+
+/* Rule 10 (docs/concepts.md): a state directory belongs to one host. Check
+ * that `live` is the host the ledger is bound to, and bind an unbound
+ * (older) ledger to it in memory, so the next save records it. The host
+ * UUID decides, not the URI's spelling, within one libvirt driver and
+ * daemon (qemu:///system and qemu+ssh://root@127.0.0.1/system are one
+ * host; qemu:///session is another). Returns 1 when it bound the ledger,
+ * 0 when it matched (the recorded URI becomes live's), or -VF_E_HOST with
+ * err naming both hosts and what to do; then *l is unchanged. */
+int vf_ledger_bind_host(vf_ledger *l, const vf_host_id *live, const char *state_dir,
+			vf_error *err);
 
 /* NULL when absent; pool is ignored except for volumes. */
 vf_ledger_entry *vf_ledger_find(const vf_ledger *l, vf_kind kind, const char *pool,

@@ -35,6 +35,7 @@ typedef struct vf_cli {
 	const char *state_dir;
 	bool json;
 	bool color;
+	bool allow_empty;         /* --allow-empty: an empty manifest set may remove */
 	unsigned lock_timeout_ms;
 	unsigned lock_wait_ms;
 	const char **replace;
@@ -92,6 +93,8 @@ static const char vf_usage_plan[] =
 	"                        LIBVIRT_DEFAULT_URI honoured; test:///default works)\n"
 	"      --state-dir DIR   where the ownership ledger lives (" VF_DEFAULT_STATE_DIR ")\n"
 	"      --replace KIND/NAME  allow replacing this object (Volume/POOL/NAME)\n"
+	"      --allow-empty     plan the removals an empty manifest set makes\n"
+	"                        (otherwise they are blocked and plan exits 1)\n"
 	"      --json            print the plan as JSON (specs/plan.schema.json)\n"
 	"      --color WHEN      auto (default), always or never\n"
 	"  -h, --help            show this help\n"
@@ -108,6 +111,8 @@ static const char vf_usage_apply[] =
 	"      --state-dir DIR   where the ownership ledger and lock live (" VF_DEFAULT_STATE_DIR ")\n"
 	"      --replace KIND/NAME  allow destroying and recreating this object;\n"
 	"                        repeatable (StoragePool/NAME, Volume/POOL/NAME, Domain/NAME)\n"
+	"      --allow-empty     let an empty manifest set remove what virtform owns\n"
+	"                        (otherwise apply removes nothing and exits 1)\n"
 	"      --lock-timeout SECONDS  wait this long for another apply or watch\n"
 	"                        on the same state directory (default 0: fail at once)\n"
 	"      --lock-wait SECONDS  wait this long for libvirt's metadata lock on a\n"
@@ -178,6 +183,7 @@ enum {
 	OPT_COLOR,
 	OPT_LOCK_TIMEOUT,
 	OPT_LOCK_WAIT,
+	OPT_ALLOW_EMPTY,
 };
 
 /* Parse the options of `cmd`; returns -1 to go on, else an exit code. */
@@ -191,6 +197,7 @@ static int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
 		{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
+		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -236,6 +243,11 @@ static int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 		}
 		case OPT_JSON:
 			cli->json = true;
+			break;
+		case OPT_ALLOW_EMPTY:
+			if (is_validate)
+				return vf_usage_error(cli->command, "'validate' takes no --allow-empty option");
+			cli->allow_empty = true;
 			break;
 		case OPT_COLOR:
 			if (strcmp(optarg, "always") == 0)
@@ -487,6 +499,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 		.state_dir = cli->state_dir,
 		.plan = { .replace = cli->replace, .n_replace = cli->n_replace },
 		.dry_run = dry,
+		.allow_empty = cli->allow_empty,
 		.on_plan = vf_on_plan,
 		.progress = vf_apply_progress,
 		.userdata = &ps,

@@ -142,4 +142,8 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
  * they edit the ledger). BLOCKED steps count as pending changes. */
 bool vf_plan_empty(const vf_plan *p);
 
+/* Turn a step into a blocked one with `reason` (taken): none of its ops
+ * run, and the plan's counts follow. */
+void vf_plan_block_step(vf_plan *plan, vf_step *s, char *reason);
+
 void vf_plan_free(vf_plan *p);

@@ -28,8 +28,7 @@ static void vf_leases__record(vf_plan *plan, const char *object, const char *pat
 	VF_APPEND(plan->leases, plan->n_leases, plan->cap_leases, pl);
 }
 
-/* Turn a step into a blocked one: none of its ops run. */
-static void vf_leases__block(vf_plan *plan, vf_step *s, char *reason)
+void vf_plan_block_step(vf_plan *plan, vf_step *s, char *reason)
 {
 	for (size_t i = 0; i < s->n_ops; i++) {
 		free(s->ops[i].pool);
@@ -153,6 +152,6 @@ void vf_plan__leases(const vf_plan_ctx *c, vf_plan *plan)
 			}
 		}
 		if (blocker)
-			vf_leases__block(plan, s, blocker);
+			vf_plan_block_step(plan, s, blocker);
 	}
 }

@@ -50,6 +50,52 @@ static vf_source_size *vf_reconcile__sources(const vf_reconcile_opts *opts, cons
 	return v;
 }
 
+/* Rule 5: an empty manifest set is far more often an accident (an
+ * interrupted checkout, an unmounted share, a git-sync revision pointing
+ * at an empty tree) than a wish to remove everything, as Argo CD's
+ * allowEmpty knows. Every step of such a plan is a removal or a forget;
+ * each is blocked with the reason, and the pass fails with the counts.
+ * Returns 0 when nothing was blocked. */
+static int vf_reconcile__guard_empty(const vf_desired *d, bool allow, bool dry, vf_plan *p,
+				     vf_error *err)
+{
+	if (allow || d->n > 0 || vf_plan_empty(p))
+		return 0;
+	size_t removes = p->counts[VF_ACT_REMOVE] + p->counts[VF_ACT_BLOCKED];
+	size_t forgets = p->counts[VF_ACT_RETAIN];
+	for (size_t i = 0; i < p->n; i++)
+		vf_plan_block_step(p, &p->steps[i],
+				   vf_strdup("not removed: the manifest set is empty (allow it with --allow-empty)"));
+	return vf_error_set(err, VF_E_EMPTY,
+			    "the manifest set is empty: %s would remove %zu owned object%s and forget %zu; "
+			    "nothing was changed. An interrupted checkout or an unmounted share looks like "
+			    "this. To remove everything virtform owns here, use --allow-empty "
+			    "(allowEmpty = true for watch)",
+			    dry ? "apply" : "this apply", removes, removes == 1 ? "" : "s", forgets);
+}
+
+/* Rule 10: the ledger belongs to one host. A ledger bound to another is
+ * refused before anything is observed, planned or forgotten; an unbound
+ * (older) one is bound now, and written at once when it owns something,
+ * so that a later run against another host cannot forget it all. */
+static int vf_reconcile__host(const vf_backend *backend, vf_conn *conn,
+			      const vf_reconcile_opts *opts, vf_ledger *ledger, vf_error *err)
+{
+	vf_host_id live = { 0 };
+	if (backend->hv->host_identity) {
+		int r = backend->hv->host_identity(conn, &live, err);
+		if (r < 0)
+			return r;
+	} else {
+		live.uri = vf_strdup(backend->hv->uri(conn));
+	}
+	int r = vf_ledger_bind_host(ledger, &live, opts->state_dir, err);
+	vf_host_id_clear(&live);
+	if (r == 1 && !opts->dry_run && ledger->n > 0)
+		return vf_ledger_save(opts->state_dir, ledger, err);
+	return r < 0 ? r : 0;
+}
+
 void vf_reconcile_result_free(vf_reconcile_result *r)
 {
 	if (!r)
@@ -74,6 +120,9 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	r = vf_ledger_load(opts->state_dir, &ledger, &res->err);
 	if (r < 0)
 		goto out;
+	r = vf_reconcile__host(backend, conn, opts, &ledger, &res->err);
+	if (r < 0)
+		goto out;
 
 	res->phase = VF_PHASE_OBSERVE;
 	r = backend->hv->observe(conn, &observed, &res->err);
@@ -94,8 +143,16 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 			     res->conflicts.n, res->conflicts.n == 1 ? "" : "s");
 		goto out;
 	}
+	int er = vf_reconcile__guard_empty(desired, opts->allow_empty, opts->dry_run, &res->plan,
+					   &res->err);
 	if (opts->on_plan)
 		opts->on_plan(&res->plan, opts->userdata);
+	if (er < 0) {
+		/* planned, shown, and refused: nothing is applied */
+		res->phase = VF_PHASE_DONE;
+		r = er;
+		goto out;
+	}
 	if (opts->dry_run || vf_plan_empty(&res->plan)) {
 		res->converged = vf_plan_empty(&res->plan);
 		res->phase = VF_PHASE_DONE;

@@ -34,6 +34,10 @@ typedef struct vf_reconcile_opts {
 	const char *state_dir;
 	vf_plan_opts plan;
 	bool dry_run;             /* plan only */
+	/* An empty manifest set removes nothing unless this is set (apply
+	 * --allow-empty, allowEmpty = true in virtform.conf): see
+	 * docs/concepts.md, rule 5. */
+	bool allow_empty;
 	/* optional: called with the plan before anything is applied */
 	void (*on_plan)(const vf_plan *plan, void *userdata);
 	vf_apply_progress_fn progress; /* optional */

@@ -467,6 +467,8 @@ static const char vf_usage_watch[] =
 	"      --max-backoff SECONDS  cap of a failing object's retry delay (300)\n"
 	"      --log-level LEVEL      err, warning, notice, info (default) or debug\n"
 	"      --socket-group GROUP   group allowed to use watch-ro.sock\n"
+	"      --allow-empty          an empty manifest set removes what virtform\n"
+	"                             owns (default: keep enforcing the last set)\n"
 	"  -h, --help                 show this help\n"
 	"\n"
 	"Flags override the config file. See docs/watch.md.\n";
@@ -506,6 +508,7 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_SOCKET_GROUP,
 	OPT_JSON,
+	OPT_ALLOW_EMPTY,
 };
 
 static const struct {
@@ -533,6 +536,7 @@ static int vf_watch__parse(vf_watch *w, int argc, char **argv)
 		{ "max-backoff", required_argument, NULL, OPT_MAX_BACKOFF },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -548,6 +552,10 @@ static int vf_watch__parse(vf_watch *w, int argc, char **argv)
 		if (c == OPT_CONFIG) {
 			w->config_path = optarg;
 			w->config_explicit = true;
+			continue;
+		}
+		if (c == OPT_ALLOW_EMPTY) {
+			vf_config_set(&w->flags, "allowEmpty", "true", NULL);
 			continue;
 		}
 		const char *key = NULL;

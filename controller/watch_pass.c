@@ -80,7 +80,10 @@ static void vf_watch__set_problems(vf_watch *w, const vf_diags *d, const char *s
 						     : "nothing to enforce yet");
 			for (size_t i = 0; i < d->n; i++) {
 				const vf_error *e = &d->items[i];
-				if (e->pos.file)
+				if (e->pos.file && e->pos.line == 0)
+					vf_watch_log(3, "%s: error: %s", e->pos.file,
+						     e->message ? e->message : "");
+				else if (e->pos.file)
 					vf_watch_log(3, "%s:%d:%d: error: %s", e->pos.file, e->pos.line,
 						     e->pos.col, e->message ? e->message : "");
 				else
@@ -95,6 +98,16 @@ static void vf_watch__set_problems(vf_watch *w, const vf_diags *d, const char *s
 	json_object_put(w->problems);
 	w->problems = arr;
 	w->manifests_state = state;
+}
+
+/* A tree that vanished or cannot be read, as against one that is wrong:
+ * every problem is an I/O error. */
+static bool vf_watch__unreadable(const vf_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->items[i].code != VF_E_IO)
+			return false;
+	return d->n > 0;
 }
 
 static void vf_watch__on_plan(const vf_plan *plan, void *userdata)
@@ -169,6 +182,7 @@ static int vf_watch__run(vf_watch *w, const vf_desired *d, vf_reconcile_result *
 		.progress = vf_watch__progress,
 		.userdata = ctx,
 		.stop = &vf_watch_stop_flag,
+		.allow_empty = w->cfg.allow_empty,
 		/* Files are changed under libvirt's metadata lock, as apply does. */
 		.locks = &vf_fcntl_lock_driver,
 		.lock_wait_ms = VF_LOCK_WAIT_DEFAULT_MS,
@@ -312,7 +326,7 @@ static void vf_watch__record(vf_watch *w, int r, const vf_reconcile_result *res,
 					      w->backoff.n == 1 ? "" : "s");
 	} else if (res->conflicts.n) {
 		w->last_result = "rejected";
-	} else if (res->err.code == VF_E_BLOCKED) {
+	} else if (res->err.code == VF_E_BLOCKED || res->err.code == VF_E_EMPTY) {
 		w->last_result = "blocked";
 	} else if (res->err.code == VF_E_NOT_CONVERGED) {
 		w->last_result = "not-converged";
@@ -342,8 +356,18 @@ void vf_watch_pass(vf_watch *w, const char *trigger)
 	int lr = vf_manifest_load(paths, 1, &cand, &diags);
 	bool cand_ok = lr == 0 && diags.n == 0;
 	if (!cand_ok) {
-		vf_watch__set_problems(w, &diags, "invalid");
+		vf_watch__set_problems(w, &diags, vf_watch__unreadable(&diags) ? "unreadable" : "invalid");
 		vf_desired_free(&cand);
+	} else if (cand.n == 0 && !w->cfg.allow_empty && w->have_desired && w->desired.n > 0) {
+		/* Rule 5: a tree that came up empty (an interrupted checkout, an
+		 * unmounted share) is not a wish to remove everything. */
+		vf_diag_add(&diags, VF_E_EMPTY, (vf_pos){ 0 },
+			    "the manifest set in %s is empty; an empty set removes nothing unless "
+			    "allowEmpty = true is set in virtform.conf (or --allow-empty)",
+			    w->cfg.manifests);
+		vf_watch__set_problems(w, &diags, "empty");
+		vf_desired_free(&cand);
+		cand_ok = false;
 	}
 	vf_diags_free(&diags);
 	if (!cand_ok && !w->have_desired) {

@@ -156,6 +156,19 @@ typedef struct vf_conn vf_conn;   /* a driver's open connection; opaque */
 #define VF_METADATA_NS "https://virtform.dev/xmlns/owner/1"
 #define VF_METADATA_PREFIX "virtform"
 
+/* Who a connection's host is, for binding a state directory to it
+ * (docs/concepts.md, rule 10). Strings are owned; free with
+ * vf_host_id_clear(). */
+typedef struct vf_host_id {
+	char *uri;                /* the URI connected to, as libvirt names it */
+	char *uuid;               /* libvirt's host UUID (capabilities <host><uuid>); NULL: none reported */
+	bool uuid_hardware;       /* it is the machine's SMBIOS system UUID, so it survives a daemon
+	                           * restart; libvirt makes one up at each start on a host without one */
+	char *hostname;           /* the host's own name (virConnectGetHostname); NULL unknown */
+} vf_host_id;
+
+void vf_host_id_clear(vf_host_id *h);
+
 typedef struct vf_hypervisor_driver {
 	const char *name;
 	/* required: open `uri` (NULL: libvirt's default, LIBVIRT_DEFAULT_URI). */
@@ -166,8 +179,12 @@ typedef struct vf_hypervisor_driver {
 	const char *(*uri)(vf_conn *c);
 	/* optional (NULL: yes): do the paths this connection reports name files
 	 * on this machine? Leases are read and metadata locks taken only then;
-	 * a remote host's paths would name unrelated local files. */
+	 * a remote host's paths would name unrelated local files. Decided by
+	 * the host's identity, not by how the URI spells the host. */
 	bool (*files_local)(vf_conn *c);
+	/* optional (NULL: the host is known by its URI alone): who the host
+	 * is. Fills *out only on success. */
+	int (*host_identity)(vf_conn *c, vf_host_id *out, vf_error *err);
 	/* required: observe pools, volumes and domains in bulk (one listing per
 	 * kind, inactive XML of each). Fills *out only on success. */
 	int (*observe)(vf_conn *c, vf_observed *out, vf_error *err);

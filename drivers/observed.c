@@ -121,3 +121,13 @@ void vf_lock_holder_clear(vf_lock_holder *h)
 	free(h->host);
 	memset(h, 0, sizeof(*h));
 }
+
+void vf_host_id_clear(vf_host_id *h)
+{
+	if (!h)
+		return;
+	free(h->uri);
+	free(h->uuid);
+	free(h->hostname);
+	memset(h, 0, sizeof(*h));
+}

@@ -114,6 +114,31 @@ static void test_flags_override_file(void **state)
 	vf_config_free(&flags);
 }
 
+/* allowEmpty (rule 5): off unless set, Argo CD's name and spelling,
+ * true or false only, and a flag's true wins over the file's false. */
+static void test_allow_empty(void **state)
+{
+	(void)state;
+	vf_config c = { 0 }, flags = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_config_parse("t.conf", "connect = test:///default\n", &c, &err), 0);
+	vf_config_defaults(&c);
+	assert_false(c.allow_empty);
+	vf_config_free(&c);
+	assert_int_equal(vf_config_parse("t.conf", "allowEmpty = true\n", &c, &err), 0);
+	assert_true(c.allow_empty);
+	vf_config_free(&c);
+	assert_int_equal(vf_config_parse("t.conf", "allowEmpty = false\n", &c, &err), 0);
+	assert_false(c.allow_empty);
+	assert_int_equal(vf_config_set(&flags, "allowEmpty", "true", &err), 0);
+	vf_config_merge(&c, &flags);
+	assert_true(c.allow_empty);
+	vf_config_free(&c);
+	vf_config_free(&flags);
+	expect_error("allowEmpty = yes\n", 1, 14, "true or false");
+	expect_error("allow_empty = true\n", 1, 1, "did you mean 'allowEmpty'");
+}
+
 static void test_load_missing_default_and_explicit(void **state)
 {
 	(void)state;
@@ -146,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_bad_lines_point_at_line_and_column),
 		cmocka_unit_test(test_flags_override_file),
 		cmocka_unit_test(test_load_missing_default_and_explicit),
+		cmocka_unit_test(test_allow_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

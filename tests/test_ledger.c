@@ -1,5 +1,6 @@
 /* test_ledger.c: the ownership ledger round-trips, is written atomically,
- * and refuses files it does not understand instead of guessing. */
+ * refuses files it does not understand instead of guessing, and belongs
+ * to one host (rule 10): another host is refused, naming both. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +129,123 @@ static void test_refuses_foreign_files(void **state)
 	}
 }
 
+#define SYS_UUID "eb8d0899-7bc3-4159-be2f-e4255c6c2f51"
+#define OTHER_UUID "1f0e2d3c-4b5a-4697-8877-665544332211"
+
+static vf_host_id host(const char *uri, const char *uuid, bool hw, const char *name)
+{
+	return (vf_host_id){ .uri = (char *)(uintptr_t)uri, .uuid = (char *)(uintptr_t)uuid,
+			     .uuid_hardware = hw, .hostname = (char *)(uintptr_t)name };
+}
+
+/* A ledger bound to `h` (copied). */
+static vf_ledger bound(vf_host_id h)
+{
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_ledger_bind_host(&l, &h, "/st", &err), 1);
+	return l;
+}
+
+static void expect_refused(vf_host_id rec, vf_host_id live, const char *why)
+{
+	vf_ledger l = bound(rec);
+	vf_error err = { 0 };
+	assert_int_equal(vf_ledger_bind_host(&l, &live, "/st", &err), -VF_E_HOST);
+	assert_int_equal(err.code, VF_E_HOST);
+	if (!strstr(err.message, why))
+		fail_msg("'%s' lacks '%s'", err.message, why);
+	/* both hosts named, URIs and UUIDs, and what to do */
+	assert_non_null(strstr(err.message, rec.uri));
+	assert_non_null(strstr(err.message, live.uri));
+	if (rec.uuid)
+		assert_non_null(strstr(err.message, rec.uuid));
+	if (live.uuid)
+		assert_non_null(strstr(err.message, live.uuid));
+	assert_non_null(strstr(err.message, "state directory /st belongs to another host"));
+	assert_non_null(strstr(err.message, "Nothing was changed or forgotten"));
+	assert_non_null(strstr(err.message, "--state-dir"));
+	assert_non_null(strstr(err.message, "move /st aside"));
+	/* the ledger still names its own host */
+	assert_string_equal(l.host.uri, rec.uri);
+	vf_error_clear(&err);
+	vf_ledger_free(&l);
+}
+
+static void expect_same(vf_host_id rec, vf_host_id live)
+{
+	vf_ledger l = bound(rec);
+	vf_error err = { 0 };
+	assert_int_equal(vf_ledger_bind_host(&l, &live, "/st", &err), 0);
+	assert_null(err.message);
+	assert_string_equal(l.host.uri, live.uri); /* how it was last reached */
+	vf_ledger_free(&l);
+}
+
+static void test_host_binding(void **state)
+{
+	(void)state;
+	vf_host_id sys = host("qemu:///system", SYS_UUID, true, "kvm1");
+	/* The UUID decides, not the URI's spelling. */
+	expect_same(sys, host("qemu+ssh://root@127.0.0.1/system", SYS_UUID, true, "kvm1"));
+	expect_same(sys, host("qemu+ssh://root@localhost:2222/system?keyfile=/k", SYS_UUID, true,
+			      "renamed"));
+	/* Another machine; another driver or daemon on the same machine. */
+	expect_refused(sys, host("qemu+ssh://root@kvm2/system", OTHER_UUID, true, "kvm2"),
+		       "another host UUID");
+	expect_refused(sys, host("test:///default", NULL, false, "kvm1"),
+		       "another libvirt driver or daemon");
+	expect_refused(sys, host("qemu:///session", SYS_UUID, true, "kvm1"),
+		       "another libvirt driver or daemon");
+	/* Without SMBIOS libvirtd makes a UUID up at each start: the same
+	 * name is the same host (a libvirtd restart), another name is not. */
+	vf_host_id made_up = host("qemu:///system", SYS_UUID, false, "ct1");
+	expect_same(made_up, host("qemu:///system", OTHER_UUID, false, "ct1"));
+	expect_refused(made_up, host("qemu:///system", OTHER_UUID, false, "ct2"), "another host name");
+	expect_refused(made_up, host("qemu:///system", OTHER_UUID, true, "ct1"), "another host UUID");
+	/* test:///default reports no UUID: the driver and name decide. */
+	expect_same(host("test:///default", NULL, false, "h"), host("test:///default", NULL, false, "h"));
+}
+
+/* The host is a top-level "host" object; a ledger without it (older
+ * virtform) loads unbound and is bound by the first write. */
+static void test_host_round_trip_and_old_ledger(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = vf_test_tmpdir("ledger");
+	_cleanup_free_ char *path = vf_asprintf("%s/ledger.json", dir);
+	vf_test_write_file(path, "{\"version\": 1, \"entries\": [{\"kind\": \"Domain\", \"name\": \"web\","
+				 " \"uuid\": \"6b1f3c52-8e0a-4f6d-9a51-2d7e30c48819\"}]}");
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_ledger_load(dir, &l, &err), 0);
+	assert_null(l.host.uri);
+	assert_int_equal(l.n, 1);
+	vf_host_id sys = host("qemu:///system", SYS_UUID, true, "kvm1");
+	assert_int_equal(vf_ledger_bind_host(&l, &sys, dir, &err), 1);
+	assert_int_equal(vf_ledger_save(dir, &l, &err), 0);
+	vf_ledger_free(&l);
+
+	_cleanup_free_ char *text = vf_test_read_file(path);
+	assert_non_null(strstr(text, "\"host\":{"));
+	assert_non_null(strstr(text, "\"uuid\":\"" SYS_UUID "\""));
+	assert_non_null(strstr(text, "\"uuidSource\":\"smbios\""));
+	vf_ledger back = { 0 };
+	assert_int_equal(vf_ledger_load(dir, &back, &err), 0);
+	assert_string_equal(back.host.uri, "qemu:///system");
+	assert_string_equal(back.host.uuid, SYS_UUID);
+	assert_true(back.host.uuid_hardware);
+	assert_string_equal(back.host.hostname, "kvm1");
+	assert_int_equal(back.n, 1);
+	vf_ledger_free(&back);
+
+	vf_test_write_file(path, "{\"version\": 1, \"host\": {\"uuid\": \"x\"}, \"entries\": []}");
+	assert_int_equal(vf_ledger_load(dir, &back, &err), -VF_E_IO);
+	assert_non_null(strstr(err.message, "\"host\" is malformed"));
+	vf_error_clear(&err);
+	vf_test_rm_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +253,8 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_put_updates_and_drop_removes),
 		cmocka_unit_test(test_refuses_foreign_files),
+		cmocka_unit_test(test_host_binding),
+		cmocka_unit_test(test_host_round_trip_and_old_ledger),
 	};
 	return cmocka_run_group_tests_name("ledger", tests, NULL, NULL);
 }

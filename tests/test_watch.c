@@ -564,6 +564,26 @@ static void *daemon_thread(void *arg)
 	return NULL;
 }
 
+/* Start `virtform watch` on test:///default with state dir `st`, settings
+ * file `conf`, an hour-long resync and a 50 ms debounce, on manifests `dir`. */
+static void daemon_start(daemon_run *d, const char *st, const char *conf, const char *dir)
+{
+	const char *args[] = { "watch", "-c", "test:///default", "--state-dir", st,
+			       "--config", conf, "--resync", "3600", "--debounce", "50",
+			       "--log-level", getenv("VF_TEST_LOG") ? getenv("VF_TEST_LOG") : "err", dir };
+	for (size_t i = 0; i < VF_ARRAY_SIZE(args); i++)
+		d->argv[d->argc++] = vf_strdup(args[i]);
+	assert_int_equal(pthread_create(&d->thread, NULL, daemon_thread, d), 0);
+}
+
+static void destroy_domain(virConnectPtr c, const char *name)
+{
+	virDomainPtr dom = virDomainLookupByName(c, name);
+	assert_non_null(dom);
+	assert_int_equal(virDomainDestroy(dom), 0);
+	virDomainFree(dom);
+}
+
 static int domain_state(virConnectPtr c, const char *name)
 {
 	virDomainPtr dom = virDomainLookupByName(c, name);
@@ -669,12 +689,7 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	setenv("WATCHDOG_USEC", "400000", 1);
 
 	daemon_run d = { 0 };
-	const char *args[] = { "watch", "-c", "test:///default", "--state-dir", st,
-			       "--config", "/dev/null", "--resync", "3600",
-			       "--log-level", getenv("VF_TEST_LOG") ? getenv("VF_TEST_LOG") : "err", dir };
-	for (size_t i = 0; i < VF_ARRAY_SIZE(args); i++)
-		d.argv[d.argc++] = vf_strdup(args[i]);
-	assert_int_equal(pthread_create(&d.thread, NULL, daemon_thread, &d), 0);
+	daemon_start(&d, st, "/dev/null", dir);
 
 	virConnectPtr c = virConnectOpen("test:///default");
 	assert_non_null(c);
@@ -685,10 +700,7 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 		 "READY=1, STATUS= and WATCHDOG=1 on the notify socket");
 
 	/* Out of band destroy: back without waiting for the hour-long resync. */
-	virDomainPtr dom = virDomainLookupByName(c, "vf-watch-web");
-	assert_non_null(dom);
-	assert_int_equal(virDomainDestroy(dom), 0);
-	virDomainFree(dom);
+	destroy_domain(c, "vf-watch-web");
 	WAIT_FOR(domain_state(c, "vf-watch-web") == VIR_DOMAIN_RUNNING, "the domain to be restored");
 
 	/* A second daemon on the same state directory refuses to start. */
@@ -710,16 +722,17 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	WAIT_FOR(status_has(st, "\"manifests_state\":\"invalid\""), "status to report invalid manifests");
 	assert_true(status_has(st, "bad.yaml"));
 	assert_true(status_has(st, "\"enforcing\":\"last-good\""));
-	dom = virDomainLookupByName(c, "vf-watch-web");
-	assert_non_null(dom);
-	assert_int_equal(virDomainDestroy(dom), 0);
-	virDomainFree(dom);
+	destroy_domain(c, "vf-watch-web");
 	WAIT_FOR(domain_state(c, "vf-watch-web") == VIR_DOMAIN_RUNNING,
 		 "the last good set to be enforced");
 
-	/* Fixed and removed: the owned domain goes away with its manifest. */
+	/* Fixed and removed: the owned domain goes away with its manifest
+	 * (another object keeps the set from being empty: rule 5). */
 	unlink(bad);
 	WAIT_FOR(status_has(st, "\"manifests_state\":\"valid\""), "the fix to be picked up");
+	_cleanup_free_ char *keep = vf_asprintf("%s/keep.yaml", dir);
+	write_file(keep, "apiVersion: virtform/v1\nkind: Domain\nmetadata:\n  name: vf-watch-keep\n"
+			 "spec:\n  memory: 64MiB\n  state: shutoff\n");
 	unlink(web);
 	WAIT_FOR(domain_state(c, "vf-watch-web") == -1, "the owned domain to be removed");
 
@@ -745,6 +758,65 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	rm_rf(top);
 }
 
+/* Rule 5: a tree that comes up empty, or vanishes, is not a wish to remove
+ * everything: the last non-empty set is still enforced (a domain destroyed
+ * out of band comes back), the status says why, and only allowEmpty = true
+ * (taken on SIGHUP) lets the empty set remove the owned domain. */
+static void test_daemon_keeps_last_set_when_tree_empties_or_vanishes(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *top = make_tmpdir();
+	_cleanup_free_ char *dir = vf_asprintf("%s/manifests", top);
+	_cleanup_free_ char *moved = vf_asprintf("%s/manifests.moved", top);
+	_cleanup_free_ char *st = vf_asprintf("%s/state", top);
+	_cleanup_free_ char *conf = vf_asprintf("%s/virtform.conf", top);
+	_cleanup_free_ char *web = vf_asprintf("%s/web.yaml", dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	write_file(conf, "# rule 5\n");
+	write_file(web, "apiVersion: virtform/v1\nkind: Domain\nmetadata:\n  name: vf-watch-empty\n"
+			"spec:\n  memory: 64MiB\n  state: running\n");
+
+	daemon_run d = { 0 };
+	daemon_start(&d, st, conf, dir);
+	virConnectPtr c = virConnectOpen("test:///default");
+	assert_non_null(c);
+	WAIT_FOR(domain_state(c, "vf-watch-empty") == VIR_DOMAIN_RUNNING, "the domain to be running");
+
+	/* Emptied: kept, and still enforced. */
+	unlink(web);
+	WAIT_FOR(status_has(st, "\"manifests_state\":\"empty\""), "status to report an empty set");
+	assert_true(status_has(st, "\"enforcing\":\"last-good\""));
+	assert_true(status_has(st, "allowEmpty"));
+	destroy_domain(c, "vf-watch-empty");
+	WAIT_FOR(domain_state(c, "vf-watch-empty") == VIR_DOMAIN_RUNNING,
+		 "the last non-empty set to be enforced on an empty tree");
+
+	/* Moved away: unreadable, kept, still enforced. */
+	assert_int_equal(rename(dir, moved), 0);
+	destroy_domain(c, "vf-watch-empty");
+	WAIT_FOR(status_has(st, "\"manifests_state\":\"unreadable\""),
+		 "status to report an unreadable tree");
+	WAIT_FOR(domain_state(c, "vf-watch-empty") == VIR_DOMAIN_RUNNING,
+		 "the last non-empty set to be enforced with the tree gone");
+
+	/* Back, still empty: allowEmpty = true and SIGHUP let it remove. */
+	assert_int_equal(rename(moved, dir), 0);
+	WAIT_FOR(status_has(st, "\"manifests_state\":\"empty\""), "the empty tree to be seen again");
+	assert_true(domain_state(c, "vf-watch-empty") >= 0);
+	write_file(conf, "allowEmpty = true\n");
+	kill(getpid(), SIGHUP);
+	WAIT_FOR(domain_state(c, "vf-watch-empty") == -1, "allowEmpty to let the empty set remove");
+	WAIT_FOR(status_has(st, "\"manifests_state\":\"valid\""), "the empty set to count as valid");
+
+	kill(getpid(), SIGTERM);
+	pthread_join(d.thread, NULL);
+	assert_int_equal(d.rc, 0);
+	virConnectClose(c);
+	for (int i = 0; i < d.argc; i++)
+		free(d.argv[i]);
+	rm_rf(top);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -760,6 +832,7 @@ int main(void)
 		cmocka_unit_test(test_status_answered_during_a_pass),
 		cmocka_unit_test(test_status_text_names_errors_and_retries),
 		cmocka_unit_test(test_daemon_restores_and_keeps_last_good_set),
+		cmocka_unit_test(test_daemon_keeps_last_set_when_tree_empties_or_vanishes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

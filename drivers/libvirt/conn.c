@@ -1,6 +1,6 @@
 /* conn.c: opening and closing a libvirt connection, turning libvirt's
- * errors into vf_error, and the connection's per-observe caches (pools
- * refreshed, volume formats). libvirt's default handlers print to stderr;
+ * errors into vf_error, who the host is (its UUID and name), and the
+ * connection's per-observe caches (pools refreshed, volume formats). libvirt's default handlers print to stderr;
  * no-op handlers replace them so library code never prints.
  * Not for any object operation: those live in domain.c, pool.c, volume.c. */
 #include <pthread.h>
@@ -226,6 +226,42 @@ const char *vf_lv_uri(vf_conn *c)
 	return c ? c->uri : NULL;
 }
 
+/* XPath `expr` of an XML document libvirt returned; NULL when absent. */
+static char *vf_lv__doc_str(const char *xml, const char *expr)
+{
+	if (!xml)
+		return NULL;
+	_cleanup_doc_ xmlDocPtr doc = vf_lv__xml_read(xml);
+	if (!doc)
+		return NULL;
+	_cleanup_xctx_ xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+	return ctx ? vf_lv__xstr(ctx, NULL, expr) : NULL;
+}
+
+int vf_lv_host_identity(vf_conn *c, vf_host_id *out, vf_error *err)
+{
+	_cleanup_free_ char *caps = virConnectGetCapabilities(c->conn);
+	if (!caps)
+		return vf_error_set(err, VF_E_DRIVER, "cannot read the host's capabilities: %s",
+				    vf_lv__msg());
+	vf_host_id h = {
+		.uri = vf_strdup(c->uri),
+		.uuid = vf_lv__doc_str(caps, "/capabilities/host/uuid"),
+		.hostname = virConnectGetHostname(c->conn),
+	};
+	if (h.uuid) {
+		/* libvirt takes the SMBIOS system UUID when the machine has
+		 * one; sysinfo shows the same. Some drivers have no sysinfo. */
+		_cleanup_free_ char *sys = virConnectGetSysinfo(c->conn, 0);
+		_cleanup_free_ char *smbios =
+			vf_lv__doc_str(sys, "/sysinfo/system/entry[@name='uuid']");
+		h.uuid_hardware = smbios && strcasecmp(smbios, h.uuid) == 0;
+	}
+	virResetLastError();
+	*out = h;
+	return 0;
+}
+
 bool vf_lv_uri_local(const char *uri)
 {
 	if (!uri)
@@ -233,12 +269,59 @@ bool vf_lv_uri_local(const char *uri)
 	xmlURIPtr u = xmlParseURI(uri);
 	if (!u)
 		return true; /* libvirt accepted it; keep the local default */
-	bool local = !u->server || !*u->server || strcasecmp(u->server, "localhost") == 0;
+	bool local = !u->server || !*u->server;
 	xmlFreeURI(u);
 	return local;
 }
 
+/* The same driver and daemon as `uri`, reached on this machine:
+ * "qemu+ssh://root@h:2222/system?keyfile=k" is "qemu:///system". NULL when
+ * there is none to ask: a session daemon would be started just to answer. */
+static char *vf_lv__local_twin(const char *uri)
+{
+	xmlURIPtr u = xmlParseURI(uri);
+	if (!u)
+		return NULL;
+	char *twin = NULL;
+	if (u->scheme && u->path && strcmp(u->path, "/session") != 0)
+		twin = vf_asprintf("%.*s://%s", (int)strcspn(u->scheme, "+"), u->scheme, u->path);
+	xmlFreeURI(u);
+	return twin;
+}
+
+/* Is the host at the far end of `c` this machine? Its libvirtd says who it
+ * is (host UUID and name); the same daemon asked locally must say the
+ * same. A URI's spelling proves nothing: "localhost:2222" may be a tunnel
+ * to another machine, "127.0.0.1" or another name may be this one. */
+static bool vf_lv__same_as_local(vf_conn *c)
+{
+	_cleanup_free_ char *twin = vf_lv__local_twin(c->uri);
+	if (!twin)
+		return false;
+	virConnectPtr local = virConnectOpenReadOnly(twin);
+	if (!local) {
+		virResetLastError(); /* no such daemon here: another machine */
+		return false;
+	}
+	virConnSetErrorFunc(local, NULL, vf_lv__quiet);
+	_cleanup_free_ char *lcaps = virConnectGetCapabilities(local);
+	_cleanup_free_ char *rcaps = virConnectGetCapabilities(c->conn);
+	_cleanup_free_ char *lu = vf_lv__doc_str(lcaps, "/capabilities/host/uuid");
+	_cleanup_free_ char *ru = vf_lv__doc_str(rcaps, "/capabilities/host/uuid");
+	_cleanup_free_ char *ln = virConnectGetHostname(local);
+	_cleanup_free_ char *rn = virConnectGetHostname(c->conn);
+	virConnectClose(local);
+	virResetLastError();
+	return lu && ru && strcasecmp(lu, ru) == 0 && vf_streq_null(ln, rn);
+}
+
 bool vf_lv_files_local(vf_conn *c)
 {
-	return !c || vf_lv_uri_local(c->uri);
+	if (!c || vf_lv_uri_local(c->uri))
+		return true;
+	if (!c->local_known) {
+		c->local = vf_lv__same_as_local(c);
+		c->local_known = true;
+	}
+	return c->local;
 }

@@ -36,6 +36,8 @@ struct vf_conn {
 	char *uri;                /* virConnectGetURI() */
 	char *hv_type;            /* virConnectGetType(): "QEMU", "TEST", ... */
 	bool is_test;             /* libvirt's built-in test driver */
+	bool local_known;         /* `local` was worked out (vf_lv_files_local) */
+	bool local;               /* the far end is this machine, by its host UUID */
 	/* Per observe cycle, reset by vf_lv_observe: saves a round trip per
 	 * object while converging. */
 	vf_lv_pool_seen *pools_seen; /* refreshed since the observe */
@@ -50,7 +52,10 @@ int vf_lv_open(const char *uri, vf_conn **out, vf_error *err);
 void vf_lv_close(vf_conn *c);
 const char *vf_lv_uri(vf_conn *c);
 bool vf_lv_files_local(vf_conn *c);
-/* Does `uri` name this machine (no host, or localhost)? */
+/* The host's UUID (and whether it is the machine's own), name and URI. */
+int vf_lv_host_identity(vf_conn *c, vf_host_id *out, vf_error *err);
+/* Does `uri` name this machine by its spelling alone (no host part)? A
+ * URI with a host, even localhost, is decided by vf_lv_files_local. */
 bool vf_lv_uri_local(const char *uri);
 
 /* The per-observe caches: vf_lv__cycle_reset empties both and takes the

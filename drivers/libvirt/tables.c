@@ -10,6 +10,7 @@ const vf_hypervisor_driver vf_libvirt_hypervisor_driver = {
 	.close = vf_lv_close,
 	.uri = vf_lv_uri,
 	.files_local = vf_lv_files_local,
+	.host_identity = vf_lv_host_identity,
 	.observe = vf_lv_observe,
 	/* domain.c */
 	.domain_define = vf_lv_domain_define,

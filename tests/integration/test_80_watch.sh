@@ -57,7 +57,9 @@ assert_domain_absent "${P}bad"
 rm -f "$MAN/bad.yaml"
 wait_for 'watch_status_json | grep -q "\"manifests_state\":\"valid\""' 60 || watch_fail "the fix was not picked up"
 
-# Removed: the owned domain goes.
+# Removed: the owned domain goes (another manifest keeps the set from
+# being empty, which would remove nothing: test_13_empty.sh).
+vf_manifest keep.yaml "$(yaml_domain "${P}keep" - 'state: shutoff')"
 rm -f "$MAN/web.yaml"
 wait_for "! vsh dominfo $web" 120 || watch_fail "$web was not removed after its manifest was"
 
