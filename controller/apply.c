@@ -12,12 +12,13 @@
  * first) is dropped too.
  *
  * Writes, each atomic: one before the first step (every claim of the
- * plan), one before a step that builds on earlier creations (a domain, an
- * overlay or a clone: what it uses must be confirmed first, or a crash
- * would leave it looking half-made under its user), and one at the end
- * (the rest of the confirmations, and what removals forgot). So a run
- * costs three writes, not two per object; a confirmation deferred by a
- * crash only makes the next run redo an object it had finished. */
+ * plan), one before a step that builds on volumes created earlier in the
+ * run (a domain, an overlay or a clone: what it uses must be confirmed
+ * first, or a crash would leave a used volume looking half-made), and one
+ * at the end (the other confirmations, and what removals forgot). So a run
+ * costs three writes, not two per object. A pool's or domain's
+ * confirmation can wait: its UUID or virtform's metadata identifies it if
+ * a crash comes first, and redoing either is done in place. */
 #include "apply.h"
 
 #include <errno.h>
@@ -379,7 +380,7 @@ typedef struct vf_apply_run {
 	const vf_plan *plan;
 	vf_apply_claim *claims;
 	bool dirty;               /* the in-memory ledger differs from the file */
-	bool unsaved_confirm;     /* ...by a confirmation a later step builds on */
+	bool unsaved_confirm;     /* ...by a volume's confirmation, which a later step may build on */
 } vf_apply_run;
 
 static int vf_apply__flush(vf_apply_run *run, vf_error *err)
@@ -441,7 +442,10 @@ static int vf_apply__step(vf_apply_run *run, size_t i, vf_error *err)
 	vf_ledger_entry *e = vf_apply__entry(ctx, s);
 	if (e && e->state != VF_LEDGER_COMPLETE) {
 		e->state = VF_LEDGER_COMPLETE;
-		run->dirty = run->unsaved_confirm = true;
+		run->dirty = true;
+		/* only a volume's looks half-made without it (a pool's UUID and a
+		 * domain's metadata say they are ours): the others can wait */
+		run->unsaved_confirm |= s->kind == VF_KIND_VOLUME;
 	}
 	vf_apply__report(ctx, s, VF_STEP_DONE, NULL);
 	return 0;
