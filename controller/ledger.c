@@ -13,6 +13,15 @@
 #define VF_LEDGER_FILE "ledger.json"
 #define VF_LEDGER_VERSION 1
 
+/* "complete" is never written: an entry without "state" is complete, so
+ * ledgers written before the field existed load unchanged. */
+static const char *const vf_ledger_state_table[VF_LEDGER_STATE_MAX] = {
+	[VF_LEDGER_COMPLETE] = "complete",
+	[VF_LEDGER_PENDING] = "pending",
+	[VF_LEDGER_INCOMPLETE] = "incomplete",
+};
+VF_STRING_TABLE(vf_ledger_state, vf_ledger_state, VF_LEDGER_STATE_MAX)
+
 void vf_ledger_free(vf_ledger *l)
 {
 	if (!l)
@@ -170,6 +179,22 @@ int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err)
 		const char *seed_of = vf_ledger__str(e, "seedOf");
 		free(l.entries[l.n - 1].seed_of);
 		l.entries[l.n - 1].seed_of = vf_strdup(seed_of);
+		const char *state = vf_ledger__str(e, "state");
+		int st = state ? vf_ledger_state_from_string(state) : VF_LEDGER_COMPLETE;
+		if (st < 0) {
+			r = vf_error_set(err, VF_E_IO,
+					 "ledger %s: entry %zu has an unknown state \"%s\"; move the ledger aside to start over",
+					 path, i, state);
+			goto out;
+		}
+		l.entries[l.n - 1].state = (vf_ledger_state)st;
+		json_object *t = NULL;
+		if (json_object_object_get_ex(e, "shutdownTimeout", &t) &&
+		    json_object_is_type(t, json_type_int) && json_object_get_int64(t) >= 0 &&
+		    json_object_get_int64(t) <= UINT32_MAX) {
+			l.entries[l.n - 1].has_shutdown_timeout = true;
+			l.entries[l.n - 1].shutdown_timeout = (uint32_t)json_object_get_int64(t);
+		}
 	}
 	*out = l;
 	l = (vf_ledger){ 0 };
@@ -250,6 +275,12 @@ int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 			json_object_object_add(o, "source", json_object_new_string(e->source));
 		if (e->seed_of)
 			json_object_object_add(o, "seedOf", json_object_new_string(e->seed_of));
+		if (e->state != VF_LEDGER_COMPLETE)
+			json_object_object_add(o, "state", json_object_new_string(
+							       vf_ledger_state_to_string(e->state)));
+		if (e->has_shutdown_timeout)
+			json_object_object_add(o, "shutdownTimeout",
+					       json_object_new_int64(e->shutdown_timeout));
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "entries", arr);
