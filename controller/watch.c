@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "statedir.h"
 #include "watch.h"
 #include "watch_internal.h"
 
@@ -634,12 +635,18 @@ int vf_watch_main(int argc, char **argv)
 
 	/* One reconciler per state directory, for the daemon's whole life.
 	 * Taken first, so a refused second daemon touches nothing else. */
+	if (vf_statedir_check(w.cfg.state_dir, "state directory", 0700, &err) < 0)
+		return vf_watch__fail(&w, &err);
 	vf_lock_holder holder = { 0 };
 	int r = vf_fcntl_lock_driver.lock(VF_LOCK_RECONCILE, w.cfg.state_dir, 0, &w.lock, &holder, &err);
 	vf_lock_holder_clear(&holder);
 	if (r < 0)
 		return vf_watch__fail(&w, &err);
+	unsigned swept = vf_statedir_clean(w.cfg.state_dir, w.started);
 	vf_watch_set_log_level(w.cfg.log_level); /* process-wide: only once we own the state dir */
+	if (swept)
+		vf_watch_log(6, "removed %u temporary file%s a killed run left in %s", swept,
+			     swept == 1 ? "" : "s", w.cfg.state_dir);
 	if (vf_watch__signals(&err) < 0)
 		return vf_watch__fail(&w, &err);
 	w.signals_installed = true;

@@ -5,6 +5,7 @@
  * Not for leases (lease.c) or for deciding what to lock (the controller). */
 #include "drivers/driver.h"
 #include "drivers/lock/syscalls.h"
+#include "controller/statedir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -273,7 +274,7 @@ static int vf_fcntl__try_once(vf_fcntl_try *t)
 			return 0;
 		int flags = O_RDWR | O_CLOEXEC | O_NOCTTY;
 		if (t->kind == VF_LOCK_RECONCILE)
-			flags |= O_CREAT | O_NOFOLLOW;
+			flags |= O_NOFOLLOW; /* vf_fcntl_lock made it a regular file */
 		t->fd = vf_lock_sys.open(t->path, flags, 0600);
 		if (t->fd < 0) {
 			t->err = errno;
@@ -422,6 +423,10 @@ static int vf_fcntl_lock(vf_lock_kind kind, const char *resource, unsigned wait_
 		if (r < 0)
 			return r;
 		lockfile = vf_asprintf("%s/lock", resource);
+		/* Created under a temp name with O_EXCL|O_NOFOLLOW and linked
+		 * into place (never through a planted name), then only opened. */
+		if ((r = vf_statefile_ensure(lockfile, err)) < 0)
+			return r;
 	}
 	vf_fcntl_try t = { .kind = kind, .path = lockfile ? lockfile : resource, .fd = -1 };
 	uint64_t start = vf_fcntl__now_ms();
