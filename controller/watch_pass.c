@@ -422,6 +422,7 @@ json_object *vf_watch_status_json(vf_watch *w)
 	json_object_object_add(st, "connect", vf_watch__jstr(w->cfg.connect));
 	json_object_object_add(st, "connected", json_object_new_boolean(w->conn != NULL));
 	json_object_object_add(st, "state_dir", vf_watch__jstr(w->cfg.state_dir));
+	json_object_object_add(st, "runtime_dir", vf_watch__jstr(w->cfg.runtime_dir));
 	vf_watch__add_time(st, "started", w->started);
 	json_object_object_add(st, "manifests_state", json_object_new_string(w->manifests_state));
 	json_object_object_add(st, "enforcing", json_object_new_string(
