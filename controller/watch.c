@@ -69,6 +69,49 @@ void vf_watch_notify(const char *fmt, ...)
 	sd_notify(0, buf);
 }
 
+/* The idle loop pings every quarter of WATCHDOG_USEC, so two pings are
+ * never more than half of it apart (systemd's advice) even with the
+ * loop's jitter. Inside a step, heartbeats ping as soon as a sixteenth has
+ * passed, so that a ping comes just before a blocking call (forcing a
+ * guest off takes a second or two) rather than up to a quarter earlier. */
+static uint64_t vf_watch__ping_ms(const vf_watch *w)
+{
+	uint64_t ms = w->watchdog_usec / 4000u;
+	return ms ? ms : 1;
+}
+
+/* While starting or stopping, each extension asks for this much more time,
+ * and one is sent this often while a step makes progress. */
+#define VF_WATCH_EXTEND_USEC 30000000ull
+#define VF_WATCH_EXTEND_EVERY_MS 10000u
+
+void vf_watch_heartbeat(vf_watch *w)
+{
+	uint64_t now = vf_now_ms();
+	uint64_t ping = vf_watch__ping_ms(w);
+	if (w->watchdog_usec && now + ping - ping / 4 >= w->next_watchdog) {
+		vf_watch_notify("WATCHDOG=1");
+		w->next_watchdog = now + ping;
+	}
+	/* READY=1 comes after the first pass, and SIGTERM lets the step under
+	 * way finish: a step that keeps making progress (a download, a guest
+	 * given its shutdownTimeout) extends TimeoutStartSec/TimeoutStopSec
+	 * instead of being killed by them. */
+	if ((!w->ready_sent || vf_watch_stop_flag) && now >= w->next_extend) {
+		vf_watch_notify("EXTEND_TIMEOUT_USEC=%llu", VF_WATCH_EXTEND_USEC);
+		w->next_extend = now + VF_WATCH_EXTEND_EVERY_MS;
+	}
+}
+
+/* The daemon whose heartbeat long driver waits call (vf_heartbeat_hook). */
+static vf_watch *vf_watch__beating;
+
+static void vf_watch__heartbeat_hook(void)
+{
+	if (vf_watch__beating)
+		vf_watch_heartbeat(vf_watch__beating);
+}
+
 /* ---- signals: handlers set flags and write to a self-pipe ---------------- */
 
 static void vf_watch__on_signal(int sig)
@@ -379,10 +422,8 @@ static int vf_watch__loop(vf_watch *w)
 		}
 		if (!w->conn && w->reconnect_at && now >= w->reconnect_at)
 			vf_watch__connect(w);
-		if (w->watchdog_usec && now >= w->next_watchdog) {
-			vf_watch_notify("WATCHDOG=1");
-			w->next_watchdog = now + w->watchdog_usec / 2000u;
-		}
+		if (w->watchdog_usec && now >= w->next_watchdog)
+			vf_watch_heartbeat(w);
 
 		const char *trigger = NULL;
 		if (w->pass_now)
@@ -589,6 +630,10 @@ static int vf_watch__parse(vf_watch *w, int argc, char **argv)
 
 static void vf_watch__teardown(vf_watch *w)
 {
+	if (vf_watch__beating == w) {
+		vf_heartbeat_hook = NULL;
+		vf_watch__beating = NULL;
+	}
 	vf_watch__close_events(w);
 	if (w->conn)
 		w->backend->hv->close(w->conn);
@@ -675,6 +720,8 @@ int vf_watch_main(int argc, char **argv)
 		w.watchdog_usec = wd;
 		w.next_watchdog = vf_now_ms();
 	}
+	vf_watch__beating = &w;
+	vf_heartbeat_hook = vf_watch__heartbeat_hook;
 	vf_watch_log(6, "virtform %s watching %s (state %s, sockets in %s, debounce %ums, resync %us, max backoff %us)",
 		     VF_VERSION, w.cfg.manifests, w.cfg.state_dir, w.cfg.runtime_dir, w.cfg.debounce_ms,
 		     w.cfg.resync_seconds, w.cfg.max_backoff_seconds);
