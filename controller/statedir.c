@@ -23,7 +23,7 @@ static char *vf_statedir__user(uid_t uid)
 	return pw ? vf_strdup(pw->pw_name) : vf_asprintf("uid %u", (unsigned)uid);
 }
 
-static int vf_statedir__mkdirs(const char *dir, mode_t mode, vf_error *err, const char *what)
+int vf_statedir_mkdirs(const char *dir, mode_t mode, const char *what, vf_error *err)
 {
 	_cleanup_free_ char *p = vf_strdup(dir);
 	size_t len = strlen(p);
@@ -103,7 +103,7 @@ int vf_statedir_check(const char *dir, const char *what, mode_t create_mode, vf_
 					    strerror(errno));
 		if (!create_mode)
 			return 0;
-		int r = vf_statedir__mkdirs(dir, create_mode, err, what);
+		int r = vf_statedir_mkdirs(dir, create_mode, what, err);
 		if (r < 0)
 			return r;
 		if (lstat(dir, &st) < 0)

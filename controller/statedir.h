@@ -21,6 +21,11 @@
  * when create_mode is not 0; with 0 a missing dir is fine (returns 0). */
 int vf_statedir_check(const char *dir, const char *what, mode_t create_mode, vf_error *err);
 
+/* mkdir -p: missing parents 0755, `dir` itself exactly `mode` (not
+ * through the umask). An existing `dir` is left as it is (no checks: that
+ * is vf_statedir_check). `what` names it in errors. */
+int vf_statedir_mkdirs(const char *dir, mode_t mode, const char *what, vf_error *err);
+
 /* Create a new file next to `path` under a fresh temp name
  * ("<path>.tmp.<pid>.<hex>"), O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600.
  * Returns its descriptor and *ret_tmp (caller frees), or an error. */

@@ -166,24 +166,6 @@ int vf_lock__probe(int fd, off_t byte, pid_t *ret_pid, bool *ret_shared)
 	return 1;
 }
 
-/* mkdir -p with 0700 for the directories it creates. */
-static int vf_fcntl__mkdirs(const char *dir, vf_error *err)
-{
-	_cleanup_free_ char *p = vf_strdup(dir);
-	size_t len = strlen(p);
-	for (size_t i = 1; i <= len; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		char c = p[i];
-		p[i] = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return vf_error_set(err, VF_E_IO, "cannot create state directory %s: %s",
-					    p, strerror(errno));
-		p[i] = c;
-	}
-	return 0;
-}
-
 /* ---- the holder's identity (reconcile lock) ------------------------------- */
 
 static void vf_fcntl__write_identity(int fd, const char *since)
@@ -419,7 +401,7 @@ static int vf_fcntl_lock(vf_lock_kind kind, const char *resource, unsigned wait_
 		return vf_error_set(err, VF_E_INTERNAL, "lock: bad kind or empty resource");
 	_cleanup_free_ char *lockfile = NULL;
 	if (kind == VF_LOCK_RECONCILE) {
-		int r = vf_fcntl__mkdirs(resource, err);
+		int r = vf_statedir_mkdirs(resource, 0700, "state directory", err);
 		if (r < 0)
 			return r;
 		lockfile = vf_asprintf("%s/lock", resource);
