@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "statedir.h"
+
 #define VF_LEDGER_FILE "ledger.json"
 #define VF_LEDGER_VERSION 1
 
@@ -204,49 +206,6 @@ out:
 	return r;
 }
 
-/* Write `data` to `path` atomically: temp file, fsync, rename, fsync dir. */
-static int vf_ledger__write_atomic(const char *dir, const char *path, const char *data,
-				   vf_error *err)
-{
-	_cleanup_free_ char *tmp = vf_asprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return vf_error_set(err, VF_E_IO, "cannot create %s: %s", tmp, strerror(errno));
-	size_t len = strlen(data), off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			return vf_error_set(err, VF_E_IO, "cannot write %s: %s", tmp, strerror(e));
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return vf_error_set(err, VF_E_IO, "cannot flush %s: %s", tmp, strerror(e));
-	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return vf_error_set(err, VF_E_IO, "cannot rename %s to %s: %s", tmp, path,
-				    strerror(e));
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		int e = errno;
-		if (dfd >= 0)
-			close(dfd);
-		return vf_error_set(err, VF_E_IO, "cannot flush directory %s: %s", dir, strerror(e));
-	}
-	close(dfd);
-	return 0;
-}
-
 int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 {
 	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
@@ -290,7 +249,8 @@ int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 	json_object_put(root);
 
 	_cleanup_free_ char *path = vf_asprintf("%s/%s", state_dir, VF_LEDGER_FILE);
-	return vf_ledger__write_atomic(state_dir, path, data, err);
+	/* temp name, O_EXCL|O_NOFOLLOW, fsync, rename, fsync of the folder */
+	return vf_statefile_write(path, data, strlen(data), err);
 }
 
 /* ---- the host a state directory belongs to -------------------------------- */

@@ -316,6 +316,15 @@ typedef struct vf_backend {
 /* The backend for a URI (every libvirt URI maps to "libvirt" today). */
 const vf_backend *vf_backend_for_uri(const char *uri);
 
+/* A driver inside a long wait (an upload's block loop, a guest's shutdown
+ * wait) calls vf_heartbeat() every so often, so whoever runs it can tell
+ * a long step from a hang: the watch daemon sets vf_heartbeat_hook to ping
+ * systemd's watchdog. A process-wide hook, not a parameter of every table
+ * entry: the waits sit deep inside calls whose signatures stay as they
+ * are. Called on the thread that runs the step; NULL hook: nothing. */
+extern void (*vf_heartbeat_hook)(void);
+void vf_heartbeat(void);
+
 extern const vf_hypervisor_driver vf_libvirt_hypervisor_driver;
 extern const vf_storage_driver vf_libvirt_storage_driver;
 extern const vf_event_driver vf_libvirt_event_driver;

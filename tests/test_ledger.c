@@ -298,6 +298,39 @@ static void test_host_round_trip_and_old_ledger(void **state)
 	vf_test_rm_tree(dir);
 }
 
+/* A name another process planted where the ledger's temp file goes (the
+ * old predictable "ledger.json.tmp.<pid>", as a symlink to a file of
+ * someone else's) is never followed: the temp file is created with
+ * O_EXCL|O_NOFOLLOW under a fresh name, and the victim keeps its bytes. */
+static void test_write_never_follows_a_planted_temp_name(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = vf_test_tmpdir("ledger");
+	_cleanup_free_ char *victim = vf_asprintf("%s/victim", dir);
+	_cleanup_free_ char *planted = vf_asprintf("%s/ledger.json.tmp.%ld", dir, (long)getpid());
+	_cleanup_free_ char *ledger = vf_asprintf("%s/ledger.json", dir);
+	vf_test_write_file(victim, "not virtform's\n");
+	assert_int_equal(symlink(victim, planted), 0);
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	uuid_t u;
+	vf_uuid_derive(VF_KIND_DOMAIN, NULL, "web", u);
+	vf_ledger_put(&l, VF_KIND_DOMAIN, NULL, "web", u);
+	assert_int_equal(vf_ledger_save(dir, &l, &err), 0);
+	_cleanup_free_ char *still = vf_test_read_file(victim);
+	assert_string_equal(still, "not virtform's\n");
+	struct stat st;
+	assert_int_equal(lstat(ledger, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	vf_ledger back = { 0 };
+	assert_int_equal(vf_ledger_load(dir, &back, &err), 0);
+	assert_int_equal(back.n, 1);
+	vf_ledger_free(&back);
+	vf_ledger_free(&l);
+	vf_test_rm_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_foreign_files),
 		cmocka_unit_test(test_host_binding),
 		cmocka_unit_test(test_host_round_trip_and_old_ledger),
+		cmocka_unit_test(test_write_never_follows_a_planted_temp_name),
 	};
 	return cmocka_run_group_tests_name("ledger", tests, NULL, NULL);
 }

@@ -123,10 +123,12 @@ int vf_lv_domain_shutdown(vf_conn *c, const char *name, unsigned timeout_s, vf_e
 				return 0;
 			if (waited_ms >= (unsigned long)timeout_s * 1000)
 				break;
+			vf_heartbeat(); /* waiting for the guest is progress, not a hang */
 			nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
 		}
 	}
 	/* No ACPI, or it took too long: force it off. */
+	vf_heartbeat();
 	if (virDomainDestroy(d) < 0) {
 		if (virDomainIsActive(d) == 0)
 			return 0; /* it went down on its own meanwhile */
