@@ -20,6 +20,18 @@ static bool vf_lv__blank(xmlNode *n)
 	return n->type == XML_TEXT_NODE && xmlIsBlankNode(n);
 }
 
+/* `node` serialised as it stands (no reindenting); caller frees. */
+static char *vf_lv__dump_node(xmlDocPtr doc, xmlNodePtr node)
+{
+	xmlBufferPtr buf = xmlBufferCreate();
+	if (!buf)
+		abort();
+	xmlNodeDump(buf, doc, node, 0, 0);
+	char *s = vf_strndup((const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+	xmlBufferFree(buf);
+	return s;
+}
+
 char *vf_lv__record_strip_dump(xmlDocPtr doc)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc);
@@ -51,13 +63,7 @@ char *vf_lv__record_strip_dump(xmlDocPtr doc)
 			xmlFreeNode(m);
 		}
 	}
-	xmlBufferPtr buf = xmlBufferCreate();
-	if (!buf)
-		abort();
-	xmlNodeDump(buf, doc, root, 0, 0);
-	char *s = vf_strndup((const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
-	xmlBufferFree(buf);
-	return s;
+	return vf_lv__dump_node(doc, root);
 }
 
 /* Inside virtform's element, unqualified children are virtform's too. */
@@ -122,12 +128,7 @@ static char *vf_lv__record_owner_xml(const char *name, const char *digest, const
 	vf_lv__attr(applied, "sha256", digest);
 	vf_lv__add(applied, "manifest", manifest);
 	vf_lv__add(applied, "normalised", normalised);
-	xmlBufferPtr buf = xmlBufferCreate();
-	if (!buf)
-		abort();
-	xmlNodeDump(buf, doc, owner, 0, 0);
-	char *s = vf_strndup((const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
-	xmlBufferFree(buf);
+	char *s = vf_lv__dump_node(doc, owner);
 	xmlFreeDoc(doc);
 	return s;
 }

@@ -24,9 +24,9 @@ typedef struct figure {
 	vfb_series wall;
 } figure;
 
-static void row(const figure *v, const figure *fl)
+/* One table row; per object divides by objs. */
+static void row_per(const figure *v, const figure *fl, int objs)
 {
-	int objs = 2 * n_dom + VFB_POOLS;
 	double med, mn, mx;
 	vfb_stats(&v->wall, &med, &mn, &mx);
 	char flo[64] = "", ratio[64] = "";
@@ -38,6 +38,11 @@ static void row(const figure *v, const figure *fl)
 	printf("| %s (in-process) | %d | %s | %.2f ms | %.2f ms | %.2f ms | %s | %s | %.2f µs | n/a |\n", uri,
 	       n_dom, v->name, med * 1e3, mn * 1e3, mx * 1e3, flo, ratio, med / objs * 1e6);
 	fflush(stdout);
+}
+
+static void row(const figure *v, const figure *fl)
+{
+	row_per(v, fl, 2 * n_dom + VFB_POOLS);
 }
 
 static void load(const char *dir, vf_desired *d)
@@ -107,6 +112,20 @@ static double apply_pass(const vf_backend *be, vf_conn *c, const char *dir, cons
 	return t2 - t0;
 }
 
+/* A connection to a fresh test:///default and a new state dir in `state`
+ * (4096 bytes). */
+static vf_conn *fresh(const vf_backend *be, const char *work, char *state)
+{
+	vf_conn *c = NULL;
+	vf_error err = { 0 };
+	if (be->hv->open(uri, &c, &err) < 0)
+		vfb_die("open %s: %s", uri, err.message);
+	snprintf(state, 4096, "%s/inproc-state-XXXXXX", work);
+	if (!mkdtemp(state))
+		vfb_die("mkdtemp: %s", strerror(errno));
+	return c;
+}
+
 /* N domains alone (1 vCPU, 64 MiB, shut off, a serial console), written
  * structured or as spec.xml, into dir. */
 static void gen_domains(const char *dir, bool xml)
@@ -145,33 +164,16 @@ static void xml_vs_structured(const vf_backend *be, const char *work, int reps)
 	}
 	for (int i = 0; i < reps; i++) {
 		for (int k = 0; k < 2; k++) {
-			vf_conn *c = NULL;
-			vf_error err = { 0 };
-			if (be->hv->open(uri, &c, &err) < 0)
-				vfb_die("open %s: %s", uri, err.message);
 			char state[4096];
-			VFB_FMT(state, "%s/inproc-state-XXXXXX", work);
-			if (!mkdtemp(state))
-				vfb_die("mkdtemp: %s", strerror(errno));
+			vf_conn *c = fresh(be, work, state);
 			double l, o, p, ls;
 			apply_pass(be, c, dirs[k], state, (size_t)n_dom, &ls);
 			vfb_add(&fig[k].wall, plan_pass(be, c, dirs[k], state, true, &l, &o, &p));
 			be->hv->close(c);
 		}
 	}
-	for (int k = 0; k < 2; k++) {
-		double med, mn, mx;
-		vfb_stats(&fig[k].wall, &med, &mn, &mx);
-		char flo[64] = "", ratio[64] = "";
-		if (k) {
-			double f = vfb_median(&fig[0].wall);
-			snprintf(flo, sizeof(flo), "%.2f ms", f * 1e3);
-			snprintf(ratio, sizeof(ratio), "%.2fx", med / f);
-		}
-		printf("| %s (in-process) | %d | %s | %.2f ms | %.2f ms | %.2f ms | %s | %s | %.2f µs | n/a |\n",
-		       uri, n_dom, fig[k].name, med * 1e3, mn * 1e3, mx * 1e3, flo, ratio, med / n_dom * 1e6);
-	}
-	fflush(stdout);
+	row_per(&fig[0], NULL, n_dom);
+	row_per(&fig[1], &fig[0], n_dom);
 }
 
 int main(int argc, char **argv)
@@ -227,14 +229,8 @@ int main(int argc, char **argv)
 		virConnectClose(fc); /* the last connection: the driver drops its state */
 
 		/* virtform, on another fresh test:///default. */
-		vf_conn *c = NULL;
-		vf_error err = { 0 };
-		if (be->hv->open(uri, &c, &err) < 0)
-			vfb_die("open %s: %s", uri, err.message);
 		char state[4096];
-		VFB_FMT(state, "%s/inproc-state-XXXXXX", work);
-		if (!mkdtemp(state))
-			vfb_die("mkdtemp: %s", strerror(errno));
+		vf_conn *c = fresh(be, work, state);
 		double l, o, p, ls;
 		vfb_add(&v_cold.wall, plan_pass(be, c, dir, state, false, &l, &o, &p));
 		vfb_add(&v_apply.wall, apply_pass(be, c, dir, state, all_steps, &ls));
