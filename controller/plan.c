@@ -1071,7 +1071,8 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 		return;
 	}
 	s.action = VF_ACT_UPDATE;
-	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "domain");
+	if (!s.reason) /* diff.c's word for raw XML changed outside virtform */
+		s.reason = vf_plan__drift_reason(s.n_changes, !owned, "domain");
 	if (!owned || record)
 		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
 	if (vf_diff__seed_stale(&b->c, o, live))

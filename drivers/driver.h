@@ -100,6 +100,16 @@ typedef struct vf_obs_iface {
 	char *mac;                /* lower case */
 } vf_obs_iface;
 
+/* What virtform last sent for an object defined from raw XML, and what
+ * libvirt made of it (docs/concepts.md, "Raw XML: three ways"). Kept in
+ * the object's own virtform metadata, so it survives a lost ledger. Every
+ * field NULL: no record (adopted, or defined before records existed). */
+typedef struct vf_xml_record {
+	char *digest;             /* SHA-256 (hex) of spec.xml as written */
+	char *manifest;           /* that spec.xml: the last-applied configuration */
+	char *normalised;         /* libvirt's inactive XML right after the define, virtform's element removed */
+} vf_xml_record;
+
 typedef struct vf_obs_domain {
 	char *name;
 	uuid_t uuid;
@@ -126,6 +136,9 @@ typedef struct vf_obs_domain {
 	bool managed;             /* carries virtform's <metadata> element */
 	char *seed_hash;          /* virtform:seed on that element: the cloud-init seed's SHA-256; NULL none */
 	char *xml;                /* inactive XML (VIR_DOMAIN_XML_INACTIVE) */
+	vf_xml_record applied;    /* raw-XML domains: the record of the last define; all NULL none */
+	char *xml_bare;           /* with a record: `xml` without virtform's element, serialised as
+				   * `applied.normalised` was, so equal documents compare equal */
 	uint32_t live_vcpus;      /* running domains: current vCPUs; else 0 */
 	uint64_t live_memory;     /* running domains: current balloon in bytes; else 0 */
 } vf_obs_domain;
