@@ -50,10 +50,11 @@ TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null) \
 	-DSRCDIR='"$(CURDIR)"'
 TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
-LIB_SRCS := $(filter-out controller/main.c,$(wildcard controller/*.c)) \
+# controller/ has one folder per stage (docs/architecture.md); drivers/ one per driver.
+LIB_SRCS := $(filter-out controller/cli/main.c,$(wildcard controller/*/*.c)) \
 	$(wildcard drivers/*.c) $(wildcard drivers/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o)
-MAIN_OBJ := $(OUT)/controller/main.o
+MAIN_OBJ := $(OUT)/controller/cli/main.o
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_HARNESS := $(wildcard tests/harness/*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(OUT)/tests/%)

@@ -15,8 +15,8 @@
 #include <sys/types.h>
 #include <uuid/uuid.h>
 
-#include "../controller/error.h"
-#include "../controller/model.h"
+#include "controller/core/error.h"
+#include "controller/core/model.h"
 
 /* ---- observed state ------------------------------------------------------ */
 

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "controller/manifest.h"
-#include "controller/reconcile.h"
+#include "controller/load/manifest.h"
+#include "controller/apply/reconcile.h"
 
 typedef struct fx {
 	char state[64];

@@ -18,10 +18,10 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "controller/ledger.h"
-#include "controller/manifest.h"
-#include "controller/plan.h"
-#include "controller/planprint.h"
+#include "controller/state/ledger.h"
+#include "controller/load/manifest.h"
+#include "controller/plan/plan.h"
+#include "controller/plan/planprint.h"
 #include "drivers/driver.h"
 #include "harness/harness.h"
 

@@ -19,10 +19,10 @@
 #include <unistd.h>
 #include <libisofs/libisofs.h>
 
-#include "controller/cloudinit.h"
-#include "controller/manifest.h"
-#include "controller/plan.h"
-#include "controller/planprint.h"
+#include "controller/load/cloudinit.h"
+#include "controller/load/manifest.h"
+#include "controller/plan/plan.h"
+#include "controller/plan/planprint.h"
 #include "drivers/seed/seed.h"
 
 /* ---- harness -------------------------------------------------------------- */

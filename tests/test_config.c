@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "controller/config.h"
+#include "controller/watch/config.h"
 
 static void test_every_key(void **state)
 {

@@ -893,8 +893,8 @@ static void test_clone_and_upload_on_test_driver(void **state)
 
 /* ---- spec.source: the strict loader and the planner ------------------------ */
 
-#include "controller/manifest.h"
-#include "controller/plan.h"
+#include "controller/load/manifest.h"
+#include "controller/plan/plan.h"
 
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

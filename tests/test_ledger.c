@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "controller/ledger.h"
+#include "controller/state/ledger.h"
 #include "harness/harness.h"
 
 static void test_missing_file_is_empty(void **state)

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "controller/manifest.h"
+#include "controller/load/manifest.h"
 #include "harness/harness.h"
 
 #define INVALID_DIR FIXTURESDIR "/invalid"

@@ -10,9 +10,9 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
-#include "controller/plan.h"
-#include "controller/planprint.h"
-#include "controller/xmldiff.h"
+#include "controller/plan/plan.h"
+#include "controller/plan/planprint.h"
+#include "controller/plan/xmldiff.h"
 
 /* ---- fixture -------------------------------------------------------------- */
 

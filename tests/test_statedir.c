@@ -15,9 +15,9 @@
 
 #include <zlib.h>
 
-#include "controller/statedir.h"
+#include "controller/core/statedir.h"
 #include "drivers/driver.h"
-#include "controller/util.h"
+#include "controller/core/util.h"
 #include "harness/harness.h"
 
 static void expect_refused(const char *dir, const char *needle)

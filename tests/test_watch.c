@@ -24,11 +24,11 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include "controller/watch.h"
-#include "controller/status.h"
-#include "controller/tree_watch.h"
-#include "controller/watch_sched.h"
-#include "controller/watch_serve.h"
+#include "controller/watch/watch.h"
+#include "controller/watch/status.h"
+#include "controller/watch/tree_watch.h"
+#include "controller/watch/watch_sched.h"
+#include "controller/watch/watch_serve.h"
 #include "drivers/driver.h"
 
 /* Generous: these are upper bounds on waiting, never speed assertions. */

@@ -20,7 +20,7 @@
 
 #include <curl/curl.h>
 
-#include "../../controller/statedir.h"
+#include "controller/core/statedir.h"
 #include "fetch_internal.h"
 
 #ifndef VF_VERSION

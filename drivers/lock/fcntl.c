@@ -5,7 +5,7 @@
  * Not for leases (lease.c) or for deciding what to lock (the controller). */
 #include "drivers/driver.h"
 #include "drivers/lock/syscalls.h"
-#include "controller/statedir.h"
+#include "controller/core/statedir.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * for storing the image in a pool (the storage driver's volume_upload). */
 #pragma once
 
-#include "../../controller/error.h"
+#include "controller/core/error.h"
 
 #define VF_SEED_VOLUME_ID "cidata"
 

@@ -13,7 +13,7 @@
 #include <libvirt/virterror.h>
 
 #include "bench.h"
-#include "controller/manifest.h"
+#include "controller/load/manifest.h"
 #include "drivers/libvirt/lv.h"
 
 typedef struct vfb_item {

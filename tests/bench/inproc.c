@@ -13,7 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "controller/reconcile.h"
+#include "controller/apply/reconcile.h"
 #include "floor.h"
 
 static const char *uri = "test:///default";

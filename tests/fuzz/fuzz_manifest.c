@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "controller/manifest.h"
-#include "controller/plan.h"
+#include "controller/load/manifest.h"
+#include "controller/plan/plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

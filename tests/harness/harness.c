@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "controller/util.h"
+#include "controller/core/util.h"
 #include "harness.h"
 
 char *vf_test_tmpdir(const char *tag)

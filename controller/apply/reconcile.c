@@ -1,0 +1,223 @@
+/* reconcile.c: one pass of ledger → observe → plan → apply → observe →
+ * re-plan. Apply counts as success only when the second plan is empty:
+ * that is what makes "converged" a fact and not a hope. */
+#include "controller/apply/reconcile.h"
+
+#include <sys/stat.h>
+
+/* What is known of the images that volumes still to be created come from:
+ * the cache entry's size when there is one, else what a HEAD says (within
+ * its own short timeout). A failed HEAD leaves the size unknown and the
+ * plan says so; the download reports the real problem. URLs are borrowed
+ * from `d`. */
+static vf_source_size *vf_reconcile__sources(const vf_reconcile_opts *opts, const vf_desired *d,
+					     const vf_observed *o, size_t *ret_n)
+{
+	const vf_fetch_driver *f = opts->fetch ? opts->fetch : &vf_curl_fetch_driver;
+	vf_source_size *v = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		const vf_object *obj = &d->objs[i];
+		if (obj->kind != VF_KIND_VOLUME || !obj->u.volume.has_source)
+			continue;
+		const vf_volume_source *src = &obj->u.volume.source;
+		if (!src->url || vf_observed_volume(o, obj->u.volume.pool, obj->name))
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = vf_streq(v[k].url, src->url);
+		if (seen)
+			continue;
+		vf_source_size e = { .url = src->url };
+		_cleanup_free_ char *name = vf_fetch_cache_name(src->url, src->algo, src->checksum);
+		_cleanup_free_ char *path = vf_asprintf("%s/cache/%s", opts->state_dir, name);
+		struct stat st;
+		vf_error err = { 0 };
+		vf_fetch_opts fo = opts->fetch_opts ? *opts->fetch_opts : (vf_fetch_opts){ 0 };
+		fo.ca_file = src->ca_file;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			e.size = (uint64_t)st.st_size;
+			e.image_size = e.cached = true;
+		} else if (f->head(src->url, &fo, &e.size, &err) == 0) {
+			e.image_size = !vf_fetch_url_compressed(src->url);
+		} else {
+			vf_error_clear(&err);
+			continue;
+		}
+		VF_APPEND(v, n, cap, e);
+	}
+	*ret_n = n;
+	return v;
+}
+
+/* Rule 5: an empty manifest set is far more often an accident (an
+ * interrupted checkout, an unmounted share, a git-sync revision pointing
+ * at an empty tree) than a wish to remove everything, as Argo CD's
+ * allowEmpty knows. Every step of such a plan is a removal or a forget;
+ * each is blocked with the reason, and the pass fails with the counts.
+ * Returns 0 when nothing was blocked. */
+static int vf_reconcile__guard_empty(const vf_desired *d, bool allow, bool dry, vf_plan *p,
+				     vf_error *err)
+{
+	if (allow || d->n > 0 || vf_plan_empty(p))
+		return 0;
+	size_t removes = p->counts[VF_ACT_REMOVE] + p->counts[VF_ACT_BLOCKED];
+	size_t forgets = p->counts[VF_ACT_RETAIN];
+	for (size_t i = 0; i < p->n; i++)
+		vf_plan_block_step(p, &p->steps[i],
+				   vf_strdup("not removed: the manifest set is empty (allow it with --allow-empty)"));
+	return vf_error_set(err, VF_E_EMPTY,
+			    "the manifest set is empty: %s would remove %zu owned object%s and forget %zu; "
+			    "nothing was changed. An interrupted checkout or an unmounted share looks like "
+			    "this. To remove everything virtform owns here, use --allow-empty "
+			    "(allowEmpty = true for watch)",
+			    dry ? "apply" : "this apply", removes, removes == 1 ? "" : "s", forgets);
+}
+
+/* Rule 10: the ledger belongs to one host. A ledger bound to another is
+ * refused before anything is observed, planned or forgotten; an unbound
+ * (older) one is bound now, and written at once when it owns something,
+ * so that a later run against another host cannot forget it all. */
+static int vf_reconcile__host(const vf_backend *backend, vf_conn *conn,
+			      const vf_reconcile_opts *opts, vf_ledger *ledger, vf_error *err)
+{
+	vf_host_id live = { 0 };
+	if (backend->hv->host_identity) {
+		int r = backend->hv->host_identity(conn, &live, err);
+		if (r < 0)
+			return r;
+	} else {
+		live.uri = vf_strdup(backend->hv->uri(conn));
+	}
+	int r = vf_ledger_bind_host(ledger, &live, opts->state_dir, err);
+	vf_host_id_clear(&live);
+	if (r == 1 && !opts->dry_run && ledger->n > 0)
+		return vf_ledger_save(opts->state_dir, ledger, err);
+	return r < 0 ? r : 0;
+}
+
+void vf_reconcile_result_free(vf_reconcile_result *r)
+{
+	if (!r)
+		return;
+	vf_plan_free(&r->plan);
+	vf_plan_free(&r->replan);
+	vf_diags_free(&r->conflicts);
+	vf_error_clear(&r->err);
+	memset(r, 0, sizeof(*r));
+}
+
+int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *desired,
+		 const vf_reconcile_opts *opts, vf_reconcile_result *res)
+{
+	vf_ledger ledger = { 0 };
+	vf_observed observed = { 0 };
+	vf_plan_opts popts;
+	vf_source_size *sources = NULL; /* image sizes the plan shows (volumes from URLs) */
+	int r;
+
+	res->phase = VF_PHASE_LEDGER;
+	r = vf_ledger_load(opts->state_dir, &ledger, &res->err);
+	if (r < 0)
+		goto out;
+	r = vf_reconcile__host(backend, conn, opts, &ledger, &res->err);
+	if (r < 0)
+		goto out;
+
+	res->phase = VF_PHASE_OBSERVE;
+	r = backend->hv->observe(conn, &observed, &res->err);
+	if (r < 0)
+		goto out;
+	/* A remote host's files are not ours to probe or lock. */
+	bool local = !backend->hv->files_local || backend->hv->files_local(conn);
+	if (local)
+		vf_leases_observe(&observed, opts->lockd_conf);
+
+	res->phase = VF_PHASE_PLAN;
+	popts = opts->plan;
+	sources = vf_reconcile__sources(opts, desired, &observed, &popts.n_sources);
+	popts.sources = sources;
+	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->plan, &res->conflicts);
+	if (r < 0) {
+		vf_error_set(&res->err, VF_E_CONFLICT, "plan rejected: %zu conflict%s; nothing was changed",
+			     res->conflicts.n, res->conflicts.n == 1 ? "" : "s");
+		goto out;
+	}
+	int er = vf_reconcile__guard_empty(desired, opts->allow_empty, opts->dry_run, &res->plan,
+					   &res->err);
+	if (opts->on_plan)
+		opts->on_plan(&res->plan, opts->userdata);
+	if (er < 0) {
+		/* planned, shown, and refused: nothing is applied */
+		res->phase = VF_PHASE_DONE;
+		r = er;
+		goto out;
+	}
+	if (opts->dry_run || vf_plan_empty(&res->plan)) {
+		res->converged = vf_plan_empty(&res->plan);
+		res->phase = VF_PHASE_DONE;
+		r = 0;
+		goto out;
+	}
+
+	res->phase = VF_PHASE_APPLY;
+	res->applied = true;
+	vf_apply_ctx ctx = {
+		.backend = backend,
+		.conn = conn,
+		.state_dir = opts->state_dir,
+		.ledger = &ledger,
+		.progress = opts->progress,
+		.userdata = opts->userdata,
+		.stop = opts->stop,
+		.locks = local ? opts->locks : NULL,
+		.lock_wait_ms = opts->lock_wait_ms,
+		.fetch = opts->fetch,
+		.fetch_opts = opts->fetch_opts,
+	};
+	int ar = vf_apply_plan(&ctx, &res->plan, &res->err);
+
+	/* Observe again whatever happened, so the caller can say what is left. */
+	res->phase = VF_PHASE_REOBSERVE;
+	vf_observed_free(&observed);
+	vf_error oe = { 0 };
+	r = backend->hv->observe(conn, &observed, &oe);
+	if (r < 0) {
+		if (ar == 0) {
+			vf_error_clear(&res->err);
+			res->err = oe;
+		} else {
+			vf_error_clear(&oe);
+		}
+		goto out;
+	}
+	if (local)
+		vf_leases_observe(&observed, opts->lockd_conf);
+	vf_diags late = { 0 };
+	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->replan, &late);
+	if (r < 0) {
+		/* Cannot happen unless the host changed under us mid-run. */
+		vf_diags_free(&res->conflicts);
+		res->conflicts = late;
+		if (ar == 0)
+			vf_error_set(&res->err, VF_E_CONFLICT,
+				     "the host changed while applying and the re-plan is rejected");
+		goto out;
+	}
+	vf_diags_free(&late);
+	res->converged = vf_plan_empty(&res->replan);
+	res->phase = VF_PHASE_DONE;
+	if (ar < 0)
+		r = ar;
+	else if (!res->converged)
+		r = vf_error_set(&res->err, VF_E_NOT_CONVERGED,
+				 "apply finished but the host has not converged; %zu step%s still to do",
+				 res->replan.n, res->replan.n == 1 ? "" : "s");
+	else
+		r = 0;
+out:
+	free(sources);
+	vf_observed_free(&observed);
+	vf_ledger_free(&ledger);
+	return r;
+}

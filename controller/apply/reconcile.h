@@ -1,0 +1,62 @@
+/* reconcile.h: one reconcile pass over an open connection: read the ledger,
+ * observe, plan, apply, observe again and re-plan. Shared by `apply` and
+ * the watch daemon. Not for loading manifests, taking the reconcile lock or
+ * printing: callers do those and get told what happened through callbacks. */
+#pragma once
+
+#include "drivers/driver.h"
+#include "controller/apply/apply.h"
+#include "controller/core/error.h"
+#include "controller/state/ledger.h"
+#include "controller/core/model.h"
+#include "controller/plan/plan.h"
+
+typedef enum vf_reconcile_phase {
+	VF_PHASE_LEDGER,          /* reading the ledger */
+	VF_PHASE_OBSERVE,         /* listing live state */
+	VF_PHASE_PLAN,            /* planning (conflicts land here) */
+	VF_PHASE_APPLY,           /* carrying out the steps */
+	VF_PHASE_REOBSERVE,       /* observing again after applying */
+	VF_PHASE_DONE,
+} vf_reconcile_phase;
+
+typedef struct vf_reconcile_result {
+	vf_reconcile_phase phase; /* how far it got (DONE when it ran to the end) */
+	vf_plan plan;             /* the plan that was (or would be) applied */
+	vf_plan replan;           /* after applying; empty when converged */
+	vf_diags conflicts;       /* a rejected plan's conflicts */
+	vf_error err;             /* the error that stopped it, if any */
+	bool applied;             /* apply was attempted */
+	bool converged;           /* the re-plan was empty (or, dry run, the plan was) */
+} vf_reconcile_result;
+
+typedef struct vf_reconcile_opts {
+	const char *state_dir;
+	vf_plan_opts plan;
+	bool dry_run;             /* plan only */
+	/* An empty manifest set removes nothing unless this is set (apply
+	 * --allow-empty, allowEmpty = true in virtform.conf): see
+	 * docs/concepts.md, rule 5. */
+	bool allow_empty;
+	/* optional: called with the plan before anything is applied */
+	void (*on_plan)(const vf_plan *plan, void *userdata);
+	vf_apply_progress_fn progress; /* optional */
+	void *userdata;
+	volatile sig_atomic_t *stop;   /* optional: stop between steps */
+	const vf_lock_driver *locks;   /* optional: metadata locks around file changes */
+	unsigned lock_wait_ms;         /* how long to wait for one (--lock-wait) */
+	const char *lockd_conf;        /* NULL: VF_LOCKD_CONF_DEFAULT */
+	/* optional: image downloads (NULL: vf_curl_fetch_driver); the opts
+	 * carry the progress callback. Before planning, each volume to be
+	 * created from a URL is looked up in the cache or asked with a HEAD. */
+	const vf_fetch_driver *fetch;
+	const vf_fetch_opts *fetch_opts;
+} vf_reconcile_opts;
+
+/* Run one pass. Returns 0 when the host converged (dry run: when nothing
+ * is to be done), else a negative vf_code with result->err (or conflicts)
+ * saying why. *result must be zeroed; free it with vf_reconcile_result_free. */
+int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *desired,
+		 const vf_reconcile_opts *opts, vf_reconcile_result *result);
+
+void vf_reconcile_result_free(vf_reconcile_result *r);

@@ -1,0 +1,185 @@
+/* util.c: allocation wrappers, string buffers and small string helpers.
+ * Not for anything virtform-specific. */
+#include "controller/core/util.h"
+
+#include <gnutls/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+static void vf_oom(void)
+{
+	fputs("virtform: out of memory\n", stderr);
+	abort();
+}
+
+void *vf_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		vf_oom();
+	return p;
+}
+
+void *vf_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		vf_oom();
+	return p;
+}
+
+void *vf_realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		vf_oom();
+	return q;
+}
+
+char *vf_strdup(const char *s)
+{
+	if (!s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		vf_oom();
+	return d;
+}
+
+char *vf_strndup(const char *s, size_t n)
+{
+	char *d = strndup(s, n);
+	if (!d)
+		vf_oom();
+	return d;
+}
+
+char *vf_vasprintf(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		vf_oom();
+	return s;
+}
+
+char *vf_asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = vf_vasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void vf_grow(void *arr, size_t *cap, size_t n, size_t elsz)
+{
+	void **a = arr;
+	if (n <= *cap)
+		return;
+	size_t ncap = *cap ? *cap : 4;
+	while (ncap < n)
+		ncap *= 2;
+	*a = vf_realloc(*a, ncap * elsz);
+	memset((char *)*a + *cap * elsz, 0, (ncap - *cap) * elsz);
+	*cap = ncap;
+}
+
+void vf_buf_addn(vf_buf *b, const char *s, size_t n)
+{
+	vf_grow(&b->data, &b->cap, b->len + n + 1, 1);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void vf_buf_add(vf_buf *b, const char *s)
+{
+	vf_buf_addn(b, s, strlen(s));
+}
+
+void vf_buf_printf(vf_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		vf_oom();
+	vf_buf_addn(b, s, (size_t)r);
+	free(s);
+}
+
+char *vf_buf_steal(vf_buf *b)
+{
+	char *s = b->data ? b->data : vf_strdup("");
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+void vf_buf_free(vf_buf *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *vf_format_time(time_t t)
+{
+	struct tm tm;
+	char buf[32];
+	if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return NULL;
+	return vf_strdup(buf);
+}
+
+char *vf_format_size(uint64_t bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	size_t u = 0;
+	uint64_t v = bytes;
+	while (u + 1 < VF_ARRAY_SIZE(units) && v != 0 && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	return vf_asprintf("%llu%s", (unsigned long long)v, units[u]);
+}
+
+size_t vf_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *row = vf_calloc(lb + 1, sizeof(*row));
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = prev + cost;
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	size_t d = row[lb];
+	free(row);
+	return d;
+}
+
+void vf_sha256_hex(const void *data, size_t n, char out[65])
+{
+	unsigned char d[32];
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, n, d) < 0)
+		abort();
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	out[64] = '\0';
+}

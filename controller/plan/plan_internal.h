@@ -1,0 +1,130 @@
+/* plan_internal.h: what the planner's files (plan.c, conflict.c, diff.c)
+ * share with each other: the planning context, ownership, and helpers that
+ * add changes and ops to a step. Not for callers: they use plan.h. */
+#pragma once
+
+#include "controller/plan/index.h"
+#include "controller/plan/plan.h"
+
+typedef struct vf_plan_ctx {
+	const vf_desired *d;
+	const vf_observed *o;
+	const vf_ledger *l;
+	const vf_plan_opts *opts;
+	const vf_index *ix;       /* lookups into d, o and l; built once per plan */
+	vf_strmap *disk_users;    /* disk key -> vf_disk_users (built by plan.c) */
+} vf_plan_ctx;
+
+/* Who uses one disk (a vf_plan__disk_key), so the conflict check and the
+ * removal of a volume find its users without scanning every domain. */
+typedef struct vf_disk_users {
+	const vf_object *decl;        /* first declared domain using it (object order) */
+	const vf_disk *decl_disk;
+	const vf_object *decl_excl;   /* first declared use that may not share it */
+	const vf_disk *decl_excl_disk;
+	const vf_obs_domain **live;   /* live domains not declared using it, host order */
+	size_t n_live, cap_live;
+	const vf_obs_domain *live_excl; /* first of those whose disk may not share it */
+} vf_disk_users;
+
+/* A disk may be used by more than one domain. */
+static inline bool vf_plan__may_share(bool readonly, bool shareable, vf_disk_device device)
+{
+	return readonly || shareable || device == VF_DISK_DEVICE_CDROM;
+}
+
+/* ---- conflict.c ---------------------------------------------------------- */
+
+/* Append every conflict between desired, observed and ledger to *out. */
+void vf_plan__conflicts(const vf_plan_ctx *c, vf_diags *out);
+
+/* ---- plan.c -------------------------------------------------------------- */
+
+/* Ownership: the ledger has it (pools, domains: with the live UUID) or,
+ * for domains, the live domain carries virtform's metadata and the
+ * declared UUID. `live_uuid` may be NULL for volumes. */
+bool vf_plan__owned_pool(const vf_plan_ctx *c, const vf_obs_pool *p);
+bool vf_plan__owned_volume(const vf_plan_ctx *c, const vf_obs_volume *v);
+bool vf_plan__owned_domain(const vf_plan_ctx *c, const vf_obs_domain *dom,
+			   const vf_object *declared);
+
+/* A cloud-init seed volume pool/name of domain `dom` that virtform wrote:
+ * the ledger records it (seedOf), or, for a seed written before the ledger
+ * recorded seeds, the live domain `live` (may be NULL) is virtform's,
+ * carries the seed hash virtform recorded when it wrote its seed, and
+ * has that volume as its seed CD-ROM. */
+bool vf_plan__seed_owned(const vf_plan_ctx *c, const char *dom, const vf_obs_domain *live,
+			 const char *pool, const char *name);
+
+/* Is `path` below directory `dir` (trailing slashes ignored)? */
+bool vf_plan__path_in_dir(const char *path, const char *dir);
+/* Does live pool p's directory hold an entry `name` (libvirt may not list it)? */
+bool vf_plan__pool_has_entry(const vf_obs_pool *p, const char *name);
+
+/* The file name without its folders, for messages. */
+const char *vf_plan__base(const char *path);
+
+/* A disk's identity: "volume POOL/NAME" or "path PATH"; a path that is a
+ * known volume's observed path is that volume. Caller frees. */
+char *vf_plan__disk_key_vol(const char *pool, const char *name);
+char *vf_plan__disk_key_path(const vf_plan_ctx *c, const char *path);
+char *vf_plan__disk_key(const vf_plan_ctx *c, const vf_disk *d);
+char *vf_plan__obs_disk_key(const vf_plan_ctx *c, const vf_obs_disk *d);
+
+void vf_step__change(vf_step *s, const char *field, const char *old_value,
+		     const char *new_value, vf_effect effect);
+/* Take ownership of old/new (either may be NULL). */
+void vf_step__change_take(vf_step *s, const char *field, char *old_value, char *new_value,
+			  vf_effect effect);
+vf_op *vf_step__op(vf_step *s, vf_op_type type, const vf_object *obj);
+
+/* ---- plan_leases.c -------------------------------------------------------- */
+
+/* Record every held lease in plan->leases, give volume ops the file they
+ * touch (for metadata locks), and block steps that would break a lease:
+ * deleting or replacing a leased volume, starting a domain whose disk
+ * someone else holds. */
+void vf_plan__leases(const vf_plan_ctx *c, vf_plan *plan);
+
+/* ---- diff.c -------------------------------------------------------------- */
+
+/* Field-by-field drift: append changes (not ops) to the step. Each returns
+ * true when any change needs the object replaced. */
+bool vf_diff__pool(const vf_object *want, const vf_obs_pool *have, vf_step *s);
+bool vf_diff__volume(const vf_plan_ctx *c, const vf_object *want, const vf_obs_volume *have,
+		     vf_step *s);
+/* Domains: fills changes; *ret_redefine when the definition must be
+ * rewritten, *ret_live_vcpus / *ret_live_memory when those apply live.
+ * Returns 0, or -1 with a diag added when the manifest's XML cannot be read. */
+int vf_diff__domain(const vf_plan_ctx *c, const vf_object *want, const vf_obs_domain *have,
+		    vf_step *s, bool *ret_redefine, bool *ret_live_vcpus, bool *ret_live_memory,
+		    vf_diags *diags);
+
+/* Cloud-init seeds (docs/cloud-init.md). The live domain's seed CD-ROM
+ * (a volume disk named "<domain>-cidata.iso"); NULL when it has none. */
+const vf_obs_disk *vf_diff__live_seed_disk(const vf_obs_domain *have);
+/* The declared seed must be (re)written: its hash differs from the live
+ * domain's virtform:seed, or its volume is missing. */
+bool vf_diff__seed_stale(const vf_plan_ctx *c, const vf_object *want, const vf_obs_domain *have);
+
+/* Defaults virtform applies (and therefore compares). */
+#define VF_DEFAULT_VCPUS 1u
+#define VF_DEFAULT_MEMORY (512ull * 1024 * 1024)
+#define VF_DEFAULT_SHUTDOWN_TIMEOUT 60u
+
+static inline uint32_t vf_dom_vcpus(const vf_domain_spec *d)
+{
+	return d->has_vcpus ? d->vcpus : VF_DEFAULT_VCPUS;
+}
+static inline uint64_t vf_dom_memory(const vf_domain_spec *d)
+{
+	return d->has_memory ? d->memory : VF_DEFAULT_MEMORY;
+}
+static inline vf_run_state vf_dom_state(const vf_domain_spec *d)
+{
+	return d->state == VF_RUN_UNSET ? VF_RUN_RUNNING : d->state;
+}
+static inline vf_vol_format vf_vol_fmt(const vf_volume_spec *v)
+{
+	return v->format == VF_VOL_FORMAT_UNSET ? VF_VOL_QCOW2 : v->format;
+}

@@ -1,0 +1,384 @@
+/* config.c: a small strict parser for virtform.conf (`key = value`, `#`
+ * comments, optional double quotes) with LINE:COL errors, and the merging
+ * of flags over file over defaults. Not for manifests (manifest.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "controller/watch/config.h"
+
+static const char *const vf_log_level_table[VF_LOG_LEVEL_MAX] = {
+	[VF_LOG_ERR] = "err",
+	[VF_LOG_WARNING] = "warning",
+	[VF_LOG_NOTICE] = "notice",
+	[VF_LOG_INFO] = "info",
+	[VF_LOG_DEBUG] = "debug",
+};
+VF_STRING_TABLE(vf_log_level, vf_log_level, VF_LOG_LEVEL_MAX)
+
+static const char *const vf_config__keys[] = {
+	"connect", "manifests", "state_dir", "debounce_ms", "resync_seconds",
+	"max_backoff_seconds", "log_level", "socket_group", "runtime_dir",
+	"allowEmpty", /* Argo CD's name for the same setting, hence not snake_case */
+};
+
+#define VF_CONFIG_MAX_BYTES (1024 * 1024)
+
+void vf_config_free(vf_config *c)
+{
+	if (!c)
+		return;
+	free(c->connect);
+	free(c->manifests);
+	free(c->state_dir);
+	free(c->socket_group);
+	free(c->runtime_dir);
+	memset(c, 0, sizeof(*c));
+}
+
+static int vf_config__uint(const char *key, const char *value, unsigned lo, unsigned hi,
+			   const char *unit, unsigned *out, vf_error *err)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-' || v < lo || v > hi)
+		return vf_error_set(err, VF_E_USAGE, "%s takes a whole number of %s from %u to %u, not '%s'",
+				    key, unit, lo, hi, value);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static void vf_config__set_str(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = vf_strdup(value);
+}
+
+int vf_config_set(vf_config *c, const char *key, const char *value, vf_error *err)
+{
+	unsigned u;
+	if (strcmp(key, "connect") == 0) {
+		vf_config__set_str(&c->connect, value);
+	} else if (strcmp(key, "manifests") == 0 || strcmp(key, "state_dir") == 0 ||
+		   strcmp(key, "socket_group") == 0 || strcmp(key, "runtime_dir") == 0) {
+		if (!*value)
+			return vf_error_set(err, VF_E_USAGE, "%s must not be empty", key);
+		vf_config__set_str(key[0] == 'm'   ? &c->manifests
+				   : key[0] == 'r' ? &c->runtime_dir
+				   : key[1] == 't' ? &c->state_dir : &c->socket_group, value);
+	} else if (strcmp(key, "debounce_ms") == 0) {
+		if (vf_config__uint(key, value, 0, 60000, "milliseconds", &u, err) < 0)
+			return -VF_E_USAGE;
+		c->debounce_ms = u;
+		c->has_debounce_ms = true;
+	} else if (strcmp(key, "resync_seconds") == 0) {
+		if (vf_config__uint(key, value, 1, 86400, "seconds", &u, err) < 0)
+			return -VF_E_USAGE;
+		c->resync_seconds = u;
+		c->has_resync_seconds = true;
+	} else if (strcmp(key, "max_backoff_seconds") == 0) {
+		if (vf_config__uint(key, value, 1, 86400, "seconds", &u, err) < 0)
+			return -VF_E_USAGE;
+		c->max_backoff_seconds = u;
+		c->has_max_backoff_seconds = true;
+	} else if (strcmp(key, "log_level") == 0) {
+		int l = vf_log_level_from_string(value);
+		if (l < 0)
+			return vf_error_set(err, VF_E_USAGE,
+					    "log_level takes err, warning, notice, info or debug, not '%s'",
+					    value);
+		c->log_level = (vf_log_level)l;
+		c->has_log_level = true;
+	} else if (strcmp(key, "allowEmpty") == 0) {
+		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+			return vf_error_set(err, VF_E_USAGE, "allowEmpty takes true or false, not '%s'",
+					    value);
+		c->allow_empty = value[0] == 't';
+		c->has_allow_empty = true;
+	} else {
+		return vf_error_set(err, VF_E_USAGE, "unknown setting '%s'", key);
+	}
+	return 0;
+}
+
+static bool vf_config__key_char(char ch, bool first)
+{
+	return (ch >= 'a' && ch <= 'z') || ch == '_' ||
+	       (!first && ((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z')));
+}
+
+static const char *vf_config__closest_key(const char *key)
+{
+	const char *best = NULL;
+	size_t best_d = 4;
+	for (size_t i = 0; i < VF_ARRAY_SIZE(vf_config__keys); i++) {
+		size_t d = vf_edit_distance(key, vf_config__keys[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = vf_config__keys[i];
+		}
+	}
+	return best;
+}
+
+/* Parse one line (without its newline) into key and value; *col is where
+ * an error points. Returns 0 (blank or comment: *key NULL), or -1. */
+static int vf_config__line(const char *line, size_t len, char **key, char **value, int *col,
+			   const char **why)
+{
+	size_t i = 0;
+	*key = *value = NULL;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i == len || line[i] == '#')
+		return 0;
+	size_t ks = i;
+	*col = (int)i + 1;
+	if (!vf_config__key_char(line[i], true)) {
+		*why = "expected a setting name (lower-case letters, digits, '_')";
+		return -1;
+	}
+	while (i < len && vf_config__key_char(line[i], false))
+		i++;
+	size_t ke = i;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i == len || line[i] != '=') {
+		*col = (int)i + 1;
+		*why = i == len ? "expected '=' after the setting name, found the end of the line"
+				: "expected '=' after the setting name";
+		return -1;
+	}
+	i++;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	vf_buf v = { 0 };
+	vf_buf_add(&v, "");
+	if (i < len && line[i] == '"') {
+		size_t open = i++;
+		bool closed = false;
+		while (i < len) {
+			char ch = line[i];
+			if (ch == '"') {
+				closed = true;
+				i++;
+				break;
+			}
+			if (ch == '\\') {
+				if (i + 1 < len && (line[i + 1] == '"' || line[i + 1] == '\\')) {
+					vf_buf_addn(&v, &line[i + 1], 1);
+					i += 2;
+					continue;
+				}
+				*col = (int)i + 1;
+				*why = "unknown escape in a quoted value (only \\\" and \\\\)";
+				vf_buf_free(&v);
+				return -1;
+			}
+			vf_buf_addn(&v, &ch, 1);
+			i++;
+		}
+		if (!closed) {
+			*col = (int)open + 1;
+			*why = "quoted value is not closed on this line";
+			vf_buf_free(&v);
+			return -1;
+		}
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i < len && line[i] != '#') {
+			*col = (int)i + 1;
+			*why = "unexpected text after the quoted value";
+			vf_buf_free(&v);
+			return -1;
+		}
+	} else {
+		size_t vs = i, ve = i;
+		/* An unquoted value runs to the end of the line or to a `#` that
+		 * follows a blank; trailing blanks are dropped. */
+		while (i < len) {
+			if (line[i] == '#' && (line[i - 1] == ' ' || line[i - 1] == '\t'))
+				break;
+			if (line[i] == '"') {
+				*col = (int)i + 1;
+				*why = "a '\"' inside an unquoted value; quote the whole value";
+				vf_buf_free(&v);
+				return -1;
+			}
+			if (line[i] != ' ' && line[i] != '\t')
+				ve = i + 1;
+			i++;
+		}
+		if (ve == vs) {
+			*col = (int)vs + 1;
+			*why = "expected a value after '='";
+			vf_buf_free(&v);
+			return -1;
+		}
+		vf_buf_addn(&v, line + vs, ve - vs);
+	}
+	*key = vf_strndup(line + ks, ke - ks);
+	*value = vf_buf_steal(&v);
+	*col = (int)ks + 1;
+	return 0;
+}
+
+int vf_config_parse(const char *path, const char *text, vf_config *out, vf_error *err)
+{
+	vf_config c = { 0 };
+	bool seen[VF_ARRAY_SIZE(vf_config__keys)] = { false };
+	const char *p = text;
+	int lineno = 0;
+	int r = 0;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		lineno++;
+		if (len && p[len - 1] == '\r')
+			len--;
+		_cleanup_free_ char *key = NULL;
+		_cleanup_free_ char *value = NULL;
+		const char *why = NULL;
+		int col = 1;
+		vf_pos pos = { .file = path, .line = lineno };
+		if (vf_config__line(p, len, &key, &value, &col, &why) < 0) {
+			pos.col = col;
+			r = vf_error_set_pos(err, VF_E_SYNTAX, pos, "%s", why);
+			goto fail;
+		}
+		pos.col = col;
+		if (key) {
+			size_t k;
+			for (k = 0; k < VF_ARRAY_SIZE(vf_config__keys); k++)
+				if (strcmp(key, vf_config__keys[k]) == 0)
+					break;
+			if (k == VF_ARRAY_SIZE(vf_config__keys)) {
+				const char *hint = vf_config__closest_key(key);
+				if (hint)
+					r = vf_error_set_pos(err, VF_E_SCHEMA, pos,
+							     "unknown setting '%s'; did you mean '%s'?", key, hint);
+				else
+					r = vf_error_set_pos(err, VF_E_SCHEMA, pos, "unknown setting '%s'", key);
+				goto fail;
+			}
+			if (seen[k]) {
+				r = vf_error_set_pos(err, VF_E_DUPLICATE, pos,
+						     "'%s' is set twice; each setting may appear once", key);
+				goto fail;
+			}
+			seen[k] = true;
+			vf_error e = { 0 };
+			if (vf_config_set(&c, key, value, &e) < 0) {
+				/* Point at the value, where the problem is. */
+				const char *eq = memchr(p, '=', len);
+				pos.col = eq ? (int)(eq - p) + 2 : col;
+				while (eq && pos.col <= (int)len && (p[pos.col - 1] == ' ' || p[pos.col - 1] == '\t'))
+					pos.col++;
+				r = vf_error_set_pos(err, VF_E_SCHEMA, pos, "%s", e.message);
+				vf_error_clear(&e);
+				goto fail;
+			}
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	vf_config_free(out);
+	*out = c;
+	return 0;
+fail:
+	vf_config_free(&c);
+	return r;
+}
+
+int vf_config_load(const char *path, bool must_exist, vf_config *out, vf_error *err)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT && !must_exist) {
+			vf_config_free(out);
+			return 0;
+		}
+		return vf_error_set(err, VF_E_IO, "cannot read config file %s: %s", path, strerror(errno));
+	}
+	vf_buf b = { 0 };
+	vf_buf_add(&b, "");
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (memchr(chunk, '\0', n)) {
+			fclose(f);
+			vf_buf_free(&b);
+			return vf_error_set(err, VF_E_SYNTAX, "config file %s contains a NUL byte", path);
+		}
+		vf_buf_addn(&b, chunk, n);
+		if (b.len > VF_CONFIG_MAX_BYTES) {
+			fclose(f);
+			vf_buf_free(&b);
+			return vf_error_set(err, VF_E_LIMIT, "config file %s is larger than 1 MiB", path);
+		}
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		vf_buf_free(&b);
+		return vf_error_set(err, VF_E_IO, "cannot read config file %s", path);
+	}
+	int r = vf_config_parse(path, b.data, out, err);
+	vf_buf_free(&b);
+	return r;
+}
+
+void vf_config_merge(vf_config *base, const vf_config *over)
+{
+	if (over->connect)
+		vf_config__set_str(&base->connect, over->connect);
+	if (over->manifests)
+		vf_config__set_str(&base->manifests, over->manifests);
+	if (over->state_dir)
+		vf_config__set_str(&base->state_dir, over->state_dir);
+	if (over->socket_group)
+		vf_config__set_str(&base->socket_group, over->socket_group);
+	if (over->runtime_dir)
+		vf_config__set_str(&base->runtime_dir, over->runtime_dir);
+	if (over->has_debounce_ms) {
+		base->debounce_ms = over->debounce_ms;
+		base->has_debounce_ms = true;
+	}
+	if (over->has_resync_seconds) {
+		base->resync_seconds = over->resync_seconds;
+		base->has_resync_seconds = true;
+	}
+	if (over->has_max_backoff_seconds) {
+		base->max_backoff_seconds = over->max_backoff_seconds;
+		base->has_max_backoff_seconds = true;
+	}
+	if (over->has_log_level) {
+		base->log_level = over->log_level;
+		base->has_log_level = true;
+	}
+	if (over->has_allow_empty) {
+		base->allow_empty = over->allow_empty;
+		base->has_allow_empty = true;
+	}
+}
+
+void vf_config_defaults(vf_config *c)
+{
+	if (!c->state_dir)
+		c->state_dir = vf_strdup(VF_WATCH_DEFAULT_STATE_DIR);
+	if (!c->runtime_dir)
+		c->runtime_dir = vf_strdup(VF_WATCH_DEFAULT_RUNTIME_DIR);
+	if (!c->has_debounce_ms)
+		c->debounce_ms = VF_DEFAULT_DEBOUNCE_MS;
+	if (!c->has_resync_seconds)
+		c->resync_seconds = VF_DEFAULT_RESYNC_SECONDS;
+	if (!c->has_max_backoff_seconds)
+		c->max_backoff_seconds = VF_DEFAULT_MAX_BACKOFF_SECONDS;
+	if (!c->has_log_level)
+		c->log_level = VF_LOG_INFO;
+	c->has_debounce_ms = c->has_resync_seconds = true;
+	c->has_max_backoff_seconds = c->has_log_level = true;
+}
