@@ -40,7 +40,7 @@ static bool vf_apply__ledger(const vf_apply_ctx *ctx, const vf_op *op)
 		free(e->source);
 		e->source = vf_volume_source_key(&op->obj->u.volume);
 	} else if (op->kind == VF_KIND_VOLUME && op->obj) {
-		/* a cloud-init seed: the domain it belongs to (plan.c) */
+		/* a cloud-init seed: the domain it belongs to (controller/plan/domain.c) */
 		free(e->seed_of);
 		e->seed_of = vf_strdup(op->obj->name);
 	}

@@ -3,7 +3,7 @@
  * shared pool paths and devices, disks used by two domains, references to
  * pools and volumes that exist nowhere, and live objects virtform does not
  * own. Each conflict names both sides. Not for drift (diff.c). */
-#include "controller/plan/plan_internal.h"
+#include "controller/plan/conflict.h"
 
 #include <stdio.h>
 
@@ -245,7 +245,7 @@ static void vf_conflict__pool_places(const vf_plan_ctx *c, vf_diags *out)
 
 /* Each disk against the first earlier declared domain, then the first live
  * undeclared domain, that uses it where sharing is not allowed: found in
- * c->disk_users (plan.c), which keeps exactly those first users. */
+ * c->disk_users (context.c), which keeps exactly those first users. */
 static void vf_conflict__disks(const vf_plan_ctx *c, vf_diags *out)
 {
 	const vf_desired *d = c->d;

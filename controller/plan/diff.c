@@ -4,7 +4,7 @@
  * generated MACs, capacity figures) is never drift. Each change says when
  * it takes effect: live, next boot, or only by replacing the object. */
 #include "controller/load/cloudinit.h"
-#include "controller/plan/plan_internal.h"
+#include "controller/plan/diff.h"
 #include "controller/plan/xmldiff.h"
 
 #include <stdio.h>
@@ -264,15 +264,6 @@ static void vf_diff__ifaces(const vf_domain_spec *ds, const vf_obs_domain *have,
 
 /* ---- domains: cloud-init seeds (docs/cloud-init.md) ------------------------ */
 
-const vf_obs_disk *vf_diff__live_seed_disk(const vf_obs_domain *have)
-{
-	_cleanup_free_ char *name = vf_cloudinit_seed_name(have->name);
-	for (size_t i = 0; i < have->n_disks; i++)
-		if (have->disks[i].type == VF_OBS_DISK_VOLUME && vf_streq(have->disks[i].volume, name))
-			return &have->disks[i];
-	return NULL;
-}
-
 static bool vf_diff__seed_stale_spec(const vf_plan_ctx *c, const vf_domain_spec *ds,
 				     const vf_obs_domain *have)
 {
@@ -299,7 +290,7 @@ static void vf_diff__cloudinit(const vf_plan_ctx *c, const vf_domain_spec *ds,
 			       const vf_obs_domain *have, vf_step *s)
 {
 	const vf_cloudinit *ci = &ds->cloudinit;
-	const vf_obs_disk *disk = vf_diff__live_seed_disk(have);
+	const vf_obs_disk *disk = vf_plan__live_seed_disk(have);
 	const char *note = NULL;
 	if (!ci->present) {
 		if (disk && disk->pool &&
@@ -353,7 +344,7 @@ static void vf_diff__domain_fields(const vf_plan_ctx *c, const vf_domain_spec *d
 	if (ds->n_disks) {
 		/* The seed CD-ROM is virtform's, compared by vf_diff__cloudinit. */
 		vf_obs_domain view = *have;
-		const vf_obs_disk *seed = vf_diff__live_seed_disk(have);
+		const vf_obs_disk *seed = vf_plan__live_seed_disk(have);
 		_cleanup_free_ vf_obs_disk *disks = vf_calloc(have->n_disks + 1, sizeof(*disks));
 		view.disks = disks;
 		view.n_disks = 0;

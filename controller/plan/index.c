@@ -1,7 +1,7 @@
 /* index.c: open-addressing hash tables (linear probing, power-of-two size,
  * at most half full) over the planner's inputs, so that planning is linear
  * in the number of objects. The first insertion of a key wins, which is
- * what a front-to-back scan finds. Not for deciding anything: plan.c. */
+ * what a front-to-back scan finds. Not for deciding anything: the kinds' planners. */
 #include "controller/plan/index.h"
 
 #include <string.h>

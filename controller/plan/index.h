@@ -3,7 +3,7 @@
  * UUID or path is O(1) instead of a scan. Each lookup answers exactly what
  * the matching linear finder (vf_desired_find, vf_observed_*,
  * vf_ledger_find) answers: the first match in array order, never a match on
- * a NULL key. Not for ownership or any planning decision: plan.c. */
+ * a NULL key. Not for ownership or any planning decision: the kinds (pool.c, volume.c, domain.c). */
 #pragma once
 
 #include "controller/state/ledger.h"

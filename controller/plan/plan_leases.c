@@ -2,7 +2,7 @@
  * content lease (virtlockd's) is blocked instead of attempted, naming the
  * holder; volume ops learn the file they touch so apply can take libvirt's
  * metadata lock on it. Pure: leases were read during observation. */
-#include "controller/plan/plan_internal.h"
+#include "controller/plan/plan_leases.h"
 
 static char *vf_leases__holder(const vf_lease *l)
 {

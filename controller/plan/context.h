@@ -1,6 +1,8 @@
-/* plan_internal.h: what the planner's files (plan.c, conflict.c, diff.c)
- * share with each other: the planning context, ownership, and helpers that
- * add changes and ops to a step. Not for callers: they use plan.h. */
+/* context.h: what every file of the planner sees, below all of them: the
+ * planning context (desired, observed, ledger, their index), who uses
+ * which disk, ownership, disk identities, the defaults virtform applies,
+ * and the helpers that add changes and ops to a step (context.c). Not for
+ * callers outside controller/plan/: they use plan.h. */
 #pragma once
 
 #include "controller/plan/index.h"
@@ -12,7 +14,7 @@ typedef struct vf_plan_ctx {
 	const vf_ledger *l;
 	const vf_plan_opts *opts;
 	const vf_index *ix;       /* lookups into d, o and l; built once per plan */
-	vf_strmap *disk_users;    /* disk key -> vf_disk_users (built by plan.c) */
+	vf_strmap *disk_users;    /* disk key -> vf_disk_users (vf_plan__disk_users) */
 } vf_plan_ctx;
 
 /* Who uses one disk (a vf_plan__disk_key), so the conflict check and the
@@ -33,12 +35,7 @@ static inline bool vf_plan__may_share(bool readonly, bool shareable, vf_disk_dev
 	return readonly || shareable || device == VF_DISK_DEVICE_CDROM;
 }
 
-/* ---- conflict.c ---------------------------------------------------------- */
-
-/* Append every conflict between desired, observed and ledger to *out. */
-void vf_plan__conflicts(const vf_plan_ctx *c, vf_diags *out);
-
-/* ---- plan.c -------------------------------------------------------------- */
+/* ---- context.c ----------------------------------------------------------- */
 
 /* Ownership: the ledger has it (pools, domains: with the live UUID) or,
  * for domains, the live domain carries virtform's metadata and the
@@ -47,6 +44,10 @@ bool vf_plan__owned_pool(const vf_plan_ctx *c, const vf_obs_pool *p);
 bool vf_plan__owned_volume(const vf_plan_ctx *c, const vf_obs_volume *v);
 bool vf_plan__owned_domain(const vf_plan_ctx *c, const vf_obs_domain *dom,
 			   const vf_object *declared);
+
+/* The live domain's cloud-init seed CD-ROM (a volume disk named
+ * "<domain>-cidata.iso", docs/cloud-init.md); NULL when it has none. */
+const vf_obs_disk *vf_plan__live_seed_disk(const vf_obs_domain *have);
 
 /* A cloud-init seed volume pool/name of domain `dom` that virtform wrote:
  * the ledger records it (seedOf), or, for a seed written before the ledger
@@ -78,34 +79,11 @@ void vf_step__change_take(vf_step *s, const char *field, char *old_value, char *
 			  vf_effect effect);
 vf_op *vf_step__op(vf_step *s, vf_op_type type, const vf_object *obj);
 
-/* ---- plan_leases.c -------------------------------------------------------- */
-
-/* Record every held lease in plan->leases, give volume ops the file they
- * touch (for metadata locks), and block steps that would break a lease:
- * deleting or replacing a leased volume, starting a domain whose disk
- * someone else holds. */
-void vf_plan__leases(const vf_plan_ctx *c, vf_plan *plan);
-
-/* ---- diff.c -------------------------------------------------------------- */
-
-/* Field-by-field drift: append changes (not ops) to the step. Each returns
- * true when any change needs the object replaced. */
-bool vf_diff__pool(const vf_object *want, const vf_obs_pool *have, vf_step *s);
-bool vf_diff__volume(const vf_plan_ctx *c, const vf_object *want, const vf_obs_volume *have,
-		     vf_step *s);
-/* Domains: fills changes; *ret_redefine when the definition must be
- * rewritten, *ret_live_vcpus / *ret_live_memory when those apply live.
- * Returns 0, or -1 with a diag added when the manifest's XML cannot be read. */
-int vf_diff__domain(const vf_plan_ctx *c, const vf_object *want, const vf_obs_domain *have,
-		    vf_step *s, bool *ret_redefine, bool *ret_live_vcpus, bool *ret_live_memory,
-		    vf_diags *diags);
-
-/* Cloud-init seeds (docs/cloud-init.md). The live domain's seed CD-ROM
- * (a volume disk named "<domain>-cidata.iso"); NULL when it has none. */
-const vf_obs_disk *vf_diff__live_seed_disk(const vf_obs_domain *have);
-/* The declared seed must be (re)written: its hash differs from the live
- * domain's virtform:seed, or its volume is missing. */
-bool vf_diff__seed_stale(const vf_plan_ctx *c, const vf_object *want, const vf_obs_domain *have);
+/* Who uses each disk key (vf_disk_users): every declared domain's disks
+ * in object order, then the disks of every live domain not declared. Free
+ * with vf_strmap_free(m, vf_plan__disk_users_free). */
+vf_strmap *vf_plan__disk_users(const vf_plan_ctx *c);
+void vf_plan__disk_users_free(void *p);
 
 /* Defaults virtform applies (and therefore compares). */
 #define VF_DEFAULT_VCPUS 1u

@@ -1,0 +1,261 @@
+/* domain.c: planning Domains: define, redefine on drift (diff.c), live
+ * vcpus and memory, run state, autostart, the cloud-init seed; and the
+ * removal of an owned domain no longer declared, with the seed virtform
+ * wrote for it. Pure. */
+#include "controller/plan/diff.h"
+#include "controller/plan/kind.h"
+
+#include <stdio.h>
+
+/* ---- domains -------------------------------------------------------------- */
+
+static vf_domain_type vf_plan__dtype(const vf_plan_ctx *c, const vf_domain_spec *ds)
+{
+	if (ds->type == VF_DOMAIN_KVM || ds->type == VF_DOMAIN_QEMU)
+		return ds->type;
+	return c->o && c->o->kvm ? VF_DOMAIN_KVM : VF_DOMAIN_QEMU;
+}
+
+/* Ops that take a domain from `have` to `want` running state. */
+static void vf_plan__state_ops(vf_step *s, const vf_object *o, vf_run_state have,
+			       vf_run_state want)
+{
+	if (have == want)
+		return;
+	switch (want) {
+	case VF_RUN_RUNNING:
+		vf_step__op(s, have == VF_RUN_PAUSED ? VF_OP_DOMAIN_RESUME : VF_OP_DOMAIN_START, o);
+		break;
+	case VF_RUN_SHUTOFF:
+		vf_step__op(s, VF_OP_DOMAIN_SHUTDOWN, o)->u32 = vf_plan__timeout(&o->u.domain);
+		break;
+	case VF_RUN_PAUSED:
+		if (have != VF_RUN_RUNNING)
+			vf_step__op(s, VF_OP_DOMAIN_START, o);
+		vf_step__op(s, VF_OP_DOMAIN_SUSPEND, o);
+		break;
+	case VF_RUN_UNSET:
+	case VF_RUN_MAX:
+		break;
+	}
+}
+
+/* ---- cloud-init seeds (docs/cloud-init.md) -------------------------------- */
+
+/* A SEED_* op on volume pool/name, with the file to lock when it exists. */
+static vf_op *vf_plan__seed_op(vf_plan_builder *b, vf_step *s, vf_op_type type,
+			       const vf_object *o, const char *pool, const char *volume)
+{
+	vf_op *op = vf_step__op(s, type, o);
+	free(op->pool);
+	free(op->name);
+	op->pool = vf_strdup(pool);
+	op->name = vf_strdup(volume);
+	const vf_obs_volume *v = vf_index_volume(b->c.ix, pool, volume);
+	op->flag = v != NULL;
+	op->path = v && v->path ? vf_strdup(v->path) : NULL;
+	/* The seed is virtform's once written (its ledger entry names the
+	 * domain, the object of the put) and forgotten once deleted. */
+	vf_op *lop = vf_step__op(s, type == VF_OP_SEED_WRITE ? VF_OP_LEDGER_PUT : VF_OP_LEDGER_DROP,
+				 type == VF_OP_SEED_WRITE ? o : NULL);
+	lop->kind = VF_KIND_VOLUME;
+	free(lop->pool);
+	free(lop->name);
+	lop->pool = vf_strdup(pool);
+	lop->name = vf_strdup(volume);
+	lop->u32 = VF_DELETION_DELETE;
+	vf_uuid_derive(VF_KIND_VOLUME, pool, volume, lop->uuid);
+	return &s->ops[s->n_ops - 2];
+}
+
+/* The seed needs a pool (the first volume disk's) and a name no declared
+ * volume there takes. false after adding a diag. */
+static bool vf_plan__seed_ok(vf_plan_builder *b, const vf_object *o)
+{
+	const vf_cloudinit *ci = &o->u.domain.cloudinit;
+	if (!ci->present)
+		return true;
+	if (!ci->seed_pool) {
+		vf_diag_add(&b->diags, VF_E_SCHEMA, ci->pos,
+			    "Domain \"%s\": spec.cloudInit needs a volume disk: the seed is stored in the pool of the domain's first volume disk, and spec.disks has none; add one",
+			    o->name);
+		return false;
+	}
+	const vf_object *clash = vf_index_desired(b->c.ix, VF_KIND_VOLUME, ci->seed_pool, ci->seed_volume);
+	if (clash) {
+		vf_diag_add2(&b->diags, VF_E_CONFLICT, clash->name_pos, ci->pos,
+			     "Volume \"%s\" in storage pool \"%s\" has the name of Domain \"%s\"'s cloud-init seed; rename the volume",
+			     ci->seed_volume, ci->seed_pool, o->name);
+		return false;
+	}
+	/* Writing the seed replaces what has its name: only a seed virtform wrote. */
+	const vf_obs_volume *v = vf_index_volume(b->c.ix, ci->seed_pool, ci->seed_volume);
+	const vf_obs_pool *p = vf_index_pool(b->c.ix, ci->seed_pool);
+	if ((v || vf_plan__pool_has_entry(p, ci->seed_volume)) &&
+	    !vf_plan__seed_owned(&b->c, o->name, vf_index_domain(b->c.ix, o->name), ci->seed_pool,
+				 ci->seed_volume)) {
+		vf_diag_add(&b->diags, VF_E_CONFLICT, ci->pos,
+			    "Domain \"%s\": the volume \"%s\" in pool \"%s\" on the host has the name of its cloud-init seed, but virtform did not write it and never overwrites it; move or rename that volume",
+			    o->name, ci->seed_volume, ci->seed_pool);
+		return false;
+	}
+	return true;
+}
+
+/* The live domain's seed volume when virtform wrote it (and may delete
+ * it); NULL when it has none, or it is someone else's. */
+static const vf_obs_disk *vf_plan__owned_seed_disk(const vf_plan_builder *b,
+						   const vf_obs_domain *live)
+{
+	const vf_obs_disk *seed = vf_plan__live_seed_disk(live);
+	if (!seed || !seed->pool || !vf_index_volume(b->c.ix, seed->pool, seed->volume) ||
+	    !vf_plan__seed_owned(&b->c, live->name, live, seed->pool, seed->volume))
+		return NULL;
+	return seed;
+}
+
+static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
+{
+	const vf_domain_spec *ds = &o->u.domain;
+	const vf_obs_domain *live = vf_index_domain(b->c.ix, o->name);
+	const vf_cloudinit *ci = &ds->cloudinit;
+	if (!vf_plan__seed_ok(b, o))
+		return;
+	vf_step s = vf_step__new(VF_KIND_DOMAIN, NULL, o->name, o->pos);
+	vf_domain_type dtype = vf_plan__dtype(&b->c, ds);
+	vf_run_state want_state = vf_dom_state(ds);
+	bool want_auto = vf_tri_get(ds->autostart, false);
+
+	if (!live) {
+		static const char *const then[VF_RUN_MAX] = {
+			[VF_RUN_RUNNING] = "then start it",
+			[VF_RUN_SHUTOFF] = "left shut off",
+			[VF_RUN_PAUSED] = "then start and pause it",
+		};
+		s.action = VF_ACT_CREATE;
+		if (ds->xml) {
+			vf_step__reason(&s, "define from spec.xml, %s", then[want_state]);
+		} else {
+			uint32_t vcpus = vf_dom_vcpus(ds);
+			_cleanup_free_ char *mem = vf_format_size(vf_dom_memory(ds));
+			vf_step__reason(&s, "define with %u vCPU%s and %s%s, %s", vcpus,
+				       vcpus == 1 ? "" : "s", mem,
+				       ci->present ? " and a cloud-init seed" : "", then[want_state]);
+		}
+		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
+		if (ci->present)
+			vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
+		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
+		if (want_auto)
+			vf_step__op(&s, VF_OP_DOMAIN_AUTOSTART, o)->flag = true;
+		vf_plan__state_ops(&s, o, VF_RUN_SHUTOFF, want_state);
+		vf_plan__push(b, &s);
+		return;
+	}
+	bool owned = vf_plan__owned_domain(&b->c, live, o);
+	if (!owned && !ds->adopt) {
+		vf_step__clear(&s);
+		return;
+	}
+	if (owned && vf_plan__unfinished(&b->c, VF_KIND_DOMAIN, NULL, o->name)) {
+		s.action = VF_ACT_UPDATE;
+		vf_step__reason(&s, VF_PLAN_REDO "%s",
+			       ci->present ? "write its seed and define it again" : "define it again");
+		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
+		if (ci->present)
+			vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
+		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
+		if (want_auto != live->autostart)
+			vf_step__op(&s, VF_OP_DOMAIN_AUTOSTART, o)->flag = want_auto;
+		vf_plan__state_ops(&s, o, live->state, want_state);
+		vf_plan__push(b, &s);
+		return;
+	}
+	bool redefine = false, live_vcpus = false, live_memory = false;
+	if (vf_diff__domain(&b->c, o, live, &s, &redefine, &live_vcpus, &live_memory,
+			    &b->diags) < 0) {
+		vf_step__clear(&s);
+		return;
+	}
+	/* The timeout its removal will wait, recorded when it changes (a
+	 * ledger older than the field holds the default). */
+	const vf_ledger_entry *e = vf_index_ledger(b->c.ix, VF_KIND_DOMAIN, NULL, o->name);
+	uint32_t had = e && e->has_shutdown_timeout ? e->shutdown_timeout : VF_DEFAULT_SHUTDOWN_TIMEOUT;
+	bool record = owned && e && had != vf_plan__timeout(ds);
+	if (record)
+		vf_step__change_take(&s, "spec.shutdownTimeout", vf_asprintf("%u", had),
+				     vf_asprintf("%u", vf_plan__timeout(ds)), VF_EFFECT_LIVE);
+	if (s.n_changes == 0 && owned) {
+		vf_step__clear(&s);
+		return;
+	}
+	s.action = VF_ACT_UPDATE;
+	if (!s.reason) /* diff.c's word for raw XML changed outside virtform */
+		s.reason = vf_plan__drift_reason(s.n_changes, !owned, "domain");
+	if (!owned || record)
+		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
+	if (vf_diff__seed_stale(&b->c, o, live))
+		vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
+	if (redefine)
+		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
+	const vf_obs_disk *old_seed = ci->present ? NULL : vf_plan__owned_seed_disk(b, live);
+	if (old_seed) {
+		vf_plan__seed_op(b, &s, VF_OP_SEED_DELETE, o, old_seed->pool, old_seed->volume);
+		vf_plan__mark_deleted(b, old_seed->pool, old_seed->volume);
+	}
+	if (live_vcpus)
+		vf_step__op(&s, VF_OP_DOMAIN_SET_VCPUS, o)->u32 = vf_dom_vcpus(ds);
+	if (live_memory)
+		vf_step__op(&s, VF_OP_DOMAIN_SET_MEMORY, o)->u64 = vf_dom_memory(ds);
+	if (want_auto != live->autostart)
+		vf_step__op(&s, VF_OP_DOMAIN_AUTOSTART, o)->flag = want_auto;
+	vf_plan__state_ops(&s, o, live->state, want_state);
+	vf_plan__push(b, &s);
+}
+
+static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)
+{
+	const vf_obs_domain *live = vf_index_domain(b->c.ix, e->name);
+	if (!live || uuid_compare(live->uuid, e->uuid) != 0) {
+		vf_plan__retain(b, e, "already gone from the host");
+		return;
+	}
+	vf_step s = vf_step__new(VF_KIND_DOMAIN, NULL, e->name, (vf_pos){ 0 });
+	s.action = VF_ACT_REMOVE;
+	bool up = live->state == VF_RUN_RUNNING || live->state == VF_RUN_PAUSED;
+	/* the shutdownTimeout it was last applied with (ledgers older than
+	 * the field: the default) */
+	uint32_t timeout = e->has_shutdown_timeout ? e->shutdown_timeout : VF_DEFAULT_SHUTDOWN_TIMEOUT;
+	if (!up)
+		s.reason = vf_strdup("no longer declared; undefine");
+	else if (timeout == VF_DEFAULT_SHUTDOWN_TIMEOUT)
+		s.reason = vf_strdup("no longer declared; shut down and undefine");
+	else
+		vf_step__reason(&s, "no longer declared; shut down (waiting up to %u s, its shutdownTimeout) and undefine",
+			       timeout);
+	if (up)
+		vf_step__op(&s, VF_OP_DOMAIN_SHUTDOWN, NULL)->u32 = timeout;
+	vf_step__op(&s, VF_OP_DOMAIN_UNDEFINE, NULL);
+	/* its cloud-init seed goes with it, when virtform wrote it */
+	const vf_obs_disk *seed = vf_plan__owned_seed_disk(b, live);
+	if (seed) {
+		vf_plan__seed_op(b, &s, VF_OP_SEED_DELETE, NULL, seed->pool, seed->volume);
+		vf_plan__mark_deleted(b, seed->pool, seed->volume);
+	}
+	vf_step__op(&s, VF_OP_LEDGER_DROP, NULL);
+	*vf_strmap_slot(b->removed_domains, e->name) = b->removed_domains; /* any non-NULL */
+	vf_plan__push(b, &s);
+}
+
+static void vf_plan__domains(vf_plan_builder *b, const vf_object **objs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		vf_plan__domain(b, objs[i]);
+}
+
+const vf_plan_kind vf_plan_kind_domain = {
+	.name = "Domain",
+	.kind = VF_KIND_DOMAIN,
+	.plan = vf_plan__domains,
+	.remove = vf_plan__remove_domain,
+};

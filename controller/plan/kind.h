@@ -1,0 +1,30 @@
+/* kind.h: a kind, as the planner sees it. One table per kind, defined in
+ * that kind's file (pool.c, volume.c, domain.c); the skeleton (plan.c)
+ * walks them in vf_plan_kinds' order to plan what is declared, and in the
+ * reverse order to remove what is owned but no longer declared. Like the
+ * driver tables (drivers/driver.h): `name` first, each member marked
+ * required or optional. Internal to controller/plan/. */
+#pragma once
+
+#include "controller/plan/builder.h"
+
+typedef struct vf_plan_kind {
+	/* required: the manifest's kind, as vf_kind_to_string spells it */
+	const char *name;
+	/* required */
+	vf_kind kind;
+	/* required: one step for each declared object of this kind; objs are
+	 * sorted by (pool,) name. A kind may plan them in another order
+	 * (volumes: a declared backing volume before the volumes it backs). */
+	void (*plan)(vf_plan_builder *b, const vf_object **objs, size_t n);
+	/* required: the step for owned entry e, no longer declared (remove,
+	 * block or retain). Called in (pool,) name order. */
+	void (*remove)(vf_plan_builder *b, const vf_ledger_entry *e);
+	/* optional: remove an object before the one whose file backs it
+	 * (volumes); false keeps (pool,) name order. */
+	bool remove_overlays_first;
+} vf_plan_kind;
+
+extern const vf_plan_kind vf_plan_kind_pool;   /* pool.c */
+extern const vf_plan_kind vf_plan_kind_volume; /* volume.c */
+extern const vf_plan_kind vf_plan_kind_domain; /* domain.c */

@@ -1,0 +1,300 @@
+/* pool.c: planning StoragePools: create, drift (diff.c), replace when a
+ * field needs it and nothing the pool holds would be lost, autostart and
+ * state; and the removal of an owned pool no longer declared, blocked
+ * while it holds anything this plan does not delete. Pure. */
+#include "controller/plan/diff.h"
+#include "controller/plan/kind.h"
+
+#include <stdio.h>
+
+/* One thing pool p holds, named `name` (a directory entry or a volume v,
+ * either may be missing): counted into *n, and named in *out while fewer
+ * than VF_PLAN_NAMED are, unless deleting it is allowed: an owned volume
+ * this plan deletes (replacing: an owned volume with deletionPolicy Delete,
+ * which the replacement recreates when declared). */
+static void vf_plan__pool_keep(const vf_plan_builder *b, const char *name,
+			       const vf_obs_volume *v, bool replacing, vf_buf *out, size_t *n)
+{
+	const vf_ledger_entry *e = v ? vf_index_ledger(b->c.ix, VF_KIND_VOLUME, v->pool, v->name)
+				     : NULL;
+	bool may = e && (replacing ? e->deletion == VF_DELETION_DELETE
+				   : vf_plan__is_deleted(b, v->pool, v->name));
+	if (may)
+		return;
+	if ((*n)++ >= VF_PLAN_NAMED)
+		return;
+	vf_buf_printf(out, "%s\"%s\"%s", *n > 1 ? ", " : "", name,
+		      !e				  ? ""
+		      : e->deletion != VF_DELETION_DELETE ? " (deletionPolicy Retain)"
+							  : " (virtform's, not deleted by this plan)");
+}
+
+/* What deleting live pool p (with its data) would take that it may not,
+ * as the end of a reason ("it holds 2 files or volumes this plan does not
+ * delete: ..."), or NULL when nothing. Caller frees. */
+static char *vf_plan__pool_keeps(vf_plan_builder *b, const vf_obs_pool *p, bool replacing)
+{
+	if (!p->contents_known)
+		return vf_asprintf("what it holds cannot be seen (%s), and deleting it would delete all of it",
+				   p->contents_note ? p->contents_note : "not listed");
+	vf_buf names = { 0 };
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_entries; i++)
+		vf_plan__pool_keep(b, p->entries[i], vf_index_volume(b->c.ix, p->name, p->entries[i]),
+				   replacing, &names, &n);
+	for (size_t i = 0; i < b->c.o->n_volumes; i++) {
+		const vf_obs_volume *v = &b->c.o->volumes[i];
+		if (vf_streq(v->pool, p->name) && !vf_plan__pool_has_entry(p, v->name))
+			vf_plan__pool_keep(b, v->name, v, replacing, &names, &n);
+	}
+	if (n > VF_PLAN_NAMED)
+		vf_buf_printf(&names, " and %zu more", n - VF_PLAN_NAMED);
+	_cleanup_free_ char *list = vf_buf_steal(&names);
+	if (n)
+		return vf_asprintf("it holds %zu file%s or volume%s this plan does not delete: %s; move %s out first",
+				   n, n == 1 ? "" : "s", n == 1 ? "" : "s", list, n == 1 ? "it" : "them");
+	/* its volumes go; nothing elsewhere may be backed by one */
+	for (size_t i = 0; i < b->c.o->n_volumes; i++) {
+		const vf_obs_volume *v = &b->c.o->volumes[i];
+		char *why = vf_streq(v->pool, p->name) ? vf_plan__overlay_reason(b, v, p->name) : NULL;
+		if (why)
+			return why;
+	}
+	return NULL;
+}
+
+/* ---- pools ---------------------------------------------------------------- */
+
+/* Ops deleting each volume libvirt lists in live pool p, one by one,
+ * before the pool itself: the driver never empties a pool wholesale, so
+ * what appears between plan and apply is refused, not deleted. Called
+ * only once vf_plan__pool_keeps found every one of them may go. */
+static void vf_plan__pool_delete_volumes(const vf_plan_builder *b, vf_step *s,
+					 const vf_obs_pool *p)
+{
+	for (size_t i = 0; i < b->c.o->n_volumes; i++) {
+		const vf_obs_volume *v = &b->c.o->volumes[i];
+		if (!vf_streq(v->pool, p->name))
+			continue;
+		vf_op *op = vf_step__op(s, VF_OP_VOLUME_DELETE, NULL);
+		op->kind = VF_KIND_VOLUME;
+		free(op->pool);
+		free(op->name);
+		op->pool = vf_strdup(p->name);
+		op->name = vf_strdup(v->name);
+		op->path = vf_strdup(v->path);
+	}
+}
+
+static void vf_plan__pool_create_ops(vf_step *s, const vf_object *o)
+{
+	const vf_pool_spec *ps = &o->u.pool;
+	vf_plan__ledger_put(s, o, ps->deletion);
+	vf_step__op(s, VF_OP_POOL_DEFINE, o);
+	if (ps->state != VF_POOL_INACTIVE)
+		vf_step__op(s, VF_OP_POOL_START, o);
+	if (vf_tri_get(ps->autostart, true))
+		vf_step__op(s, VF_OP_POOL_AUTOSTART, o)->flag = true;
+}
+
+/* A live disk in pool p: a volume of it, or a file in its directory. */
+static bool vf_plan__obs_disk_in_pool(const vf_obs_disk *od, const vf_obs_pool *p)
+{
+	return od->type == VF_OBS_DISK_VOLUME ? vf_streq(od->pool, p->name)
+					      : vf_plan__path_in_dir(od->path, p->target_path);
+}
+
+/* A running (or paused) domain with a disk in live pool `p`, by volume or
+ * by a path under its target, and that disk; NULL when none. Replacing the
+ * pool would pull the disk from under it. */
+static const vf_obs_domain *vf_plan__pool_running_user(const vf_plan_ctx *c, const vf_obs_pool *p,
+						       const char **disk)
+{
+	for (size_t i = 0; i < c->o->n_domains; i++) {
+		const vf_obs_domain *d = &c->o->domains[i];
+		if (d->state == VF_RUN_SHUTOFF)
+			continue;
+		for (size_t k = 0; k < d->n_disks; k++) {
+			const vf_obs_disk *od = &d->disks[k];
+			if (vf_plan__obs_disk_in_pool(od, p)) {
+				*disk = od->type == VF_OBS_DISK_VOLUME ? od->volume : od->path;
+				return d;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
+{
+	const vf_pool_spec *ps = &o->u.pool;
+	const vf_obs_pool *live = vf_index_pool(b->c.ix, o->name);
+	vf_step s = vf_step__new(VF_KIND_POOL, NULL, o->name, o->pos);
+
+	if (!live) {
+		s.action = VF_ACT_CREATE;
+		if (ps->target_path)
+			vf_step__reason(&s, "create %s pool at %s", vf_pool_type_to_string(ps->type),
+				       ps->target_path);
+		else
+			vf_step__reason(&s, "create %s pool", vf_pool_type_to_string(ps->type));
+		vf_plan__pool_create_ops(&s, o);
+		vf_plan__push(b, &s);
+		return;
+	}
+	bool owned = vf_plan__owned_pool(&b->c, live);
+	if (owned && vf_plan__unfinished(&b->c, VF_KIND_POOL, NULL, o->name)) {
+		/* its UUID says it is the one virtform defined */
+		s.action = VF_ACT_UPDATE;
+		vf_step__reason(&s, VF_PLAN_REDO "define and build it again in place (nothing in it is deleted)");
+		vf_plan__pool_create_ops(&s, o);
+		vf_plan__push(b, &s);
+		return;
+	}
+	if (!owned && !ps->adopt) {
+		vf_step__clear(&s); /* a conflict, reported by conflict.c */
+		return;
+	}
+	bool replace = vf_diff__pool(o, live, &s);
+	if (s.n_changes == 0 && owned) {
+		vf_step__clear(&s);
+		return;
+	}
+	_cleanup_free_ char *ref = vf_plan__ref(VF_KIND_POOL, NULL, o->name);
+	if (replace) {
+		_cleanup_free_ char *fields = vf_plan__replace_fields(&s);
+		_cleanup_free_ char *keeps = NULL;
+		const char *disk = NULL;
+		const vf_obs_domain *user = vf_plan__pool_running_user(&b->c, live, &disk);
+		if (!vf_plan__replace_allowed(&b->c, ref)) {
+			s.action = VF_ACT_BLOCKED;
+			vf_step__reason(&s,
+				       "changing %s would destroy the pool and every volume in it; use --replace %s",
+				       fields, ref);
+		} else if (user) {
+			s.action = VF_ACT_BLOCKED;
+			vf_step__reason(&s,
+				       "replace (--replace %s) blocked: Domain \"%s\" is %s and uses %s in this pool; stop it first",
+				       ref, user->name, user->state_name ? user->state_name : "running", disk);
+		} else if ((keeps = vf_plan__pool_keeps(b, live, true))) {
+			s.action = VF_ACT_BLOCKED;
+			vf_step__reason(&s, "replace (--replace %s) blocked: %s", ref, keeps);
+		} else {
+			s.action = VF_ACT_UPDATE;
+			vf_step__reason(&s,
+				       "replace (--replace %s): changing %s destroys the pool and every volume in it",
+				       ref, fields);
+			vf_plan__pool_delete_volumes(b, &s, live);
+			vf_step__op(&s, VF_OP_POOL_UNDEFINE, o)->flag = true;
+			vf_plan__pool_create_ops(&s, o);
+			VF_APPEND(b->replaced_pools, b->n_replaced, b->cap_replaced,
+				  vf_strdup(o->name));
+		}
+		vf_plan__push(b, &s);
+		return;
+	}
+	s.action = VF_ACT_UPDATE;
+	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "storage pool");
+	if (!owned)
+		vf_plan__ledger_put(&s, o, ps->deletion);
+	bool want_active = ps->state != VF_POOL_INACTIVE;
+	if (want_active && !live->active)
+		vf_step__op(&s, VF_OP_POOL_START, o);
+	else if (!want_active && live->active)
+		vf_step__op(&s, VF_OP_POOL_STOP, o);
+	bool want_auto = vf_tri_get(ps->autostart, true);
+	if (want_auto != live->autostart)
+		vf_step__op(&s, VF_OP_POOL_AUTOSTART, o)->flag = want_auto;
+	vf_plan__push(b, &s);
+}
+
+/* A domain that keeps using a disk in live pool p after this plan: a
+ * declared one, or a live one this plan does not remove, by volume or by
+ * a path in the pool's directory, running or not (an inactive pool lists
+ * no volumes, but its files are still someone's disks). *disk names the
+ * disk. NULL when none. */
+static const char *vf_plan__pool_user(const vf_plan_builder *b, const vf_obs_pool *p,
+				      const char **disk)
+{
+	for (size_t i = 0; i < b->c.d->n; i++) {
+		const vf_object *o = &b->c.d->objs[i];
+		for (size_t k = 0; o->kind == VF_KIND_DOMAIN && k < o->u.domain.n_disks; k++) {
+			const vf_disk *d = &o->u.domain.disks[k];
+			if (d->has_volume ? vf_streq(d->volume.pool, p->name)
+					  : vf_plan__path_in_dir(d->path, p->target_path)) {
+				*disk = d->has_volume ? d->volume.name : d->path;
+				return o->name;
+			}
+		}
+	}
+	for (size_t i = 0; i < b->c.o->n_domains; i++) {
+		const vf_obs_domain *dom = &b->c.o->domains[i];
+		if (vf_plan__domain_removed(b, dom->name) ||
+		    vf_index_desired(b->c.ix, VF_KIND_DOMAIN, NULL, dom->name))
+			continue;
+		for (size_t k = 0; k < dom->n_disks; k++) {
+			const vf_obs_disk *od = &dom->disks[k];
+			if (vf_plan__obs_disk_in_pool(od, p)) {
+				*disk = od->type == VF_OBS_DISK_VOLUME ? od->volume : od->path;
+				return dom->name;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void vf_plan__remove_pool(vf_plan_builder *b, const vf_ledger_entry *e)
+{
+	const vf_obs_pool *live = vf_index_pool(b->c.ix, e->name);
+	if (!live || uuid_compare(live->uuid, e->uuid) != 0) {
+		vf_plan__retain(b, e, "already gone from the host");
+		return;
+	}
+	if (e->deletion != VF_DELETION_DELETE) {
+		vf_plan__retain(b, e, "no longer declared, retained (deletionPolicy Retain)");
+		return;
+	}
+	vf_step s = vf_step__new(VF_KIND_POOL, NULL, e->name, (vf_pos){ 0 });
+	/* A pool still holding a declared volume, a disk a domain uses, or
+	 * anything this plan does not delete would take that data with it. */
+	const char *why_vol = NULL, *disk = NULL;
+	for (size_t i = 0; i < b->c.d->n && !why_vol; i++) {
+		const vf_object *o = &b->c.d->objs[i];
+		if (o->kind == VF_KIND_VOLUME && vf_streq(o->u.volume.pool, e->name))
+			why_vol = o->name;
+	}
+	const char *user = why_vol ? NULL : vf_plan__pool_user(b, live, &disk);
+	_cleanup_free_ char *keeps = why_vol || user ? NULL : vf_plan__pool_keeps(b, live, false);
+	s.action = VF_ACT_BLOCKED;
+	if (why_vol)
+		vf_step__reason(&s,
+			       "no longer declared (deletionPolicy Delete), but it holds Volume \"%s\", which is still declared",
+			       why_vol);
+	else if (user)
+		vf_step__reason(&s,
+			       "no longer declared (deletionPolicy Delete), but its volume \"%s\" is still used by Domain \"%s\"",
+			       vf_plan__base(disk), user);
+	else if (keeps)
+		vf_step__reason(&s, "no longer declared (deletionPolicy Delete), but %s", keeps);
+	else {
+		s.action = VF_ACT_REMOVE;
+		s.reason = vf_strdup(
+			"no longer declared; delete it with its volumes and target (deletionPolicy Delete)");
+		vf_step__op(&s, VF_OP_POOL_UNDEFINE, NULL)->flag = true;
+		vf_step__op(&s, VF_OP_LEDGER_DROP, NULL);
+	}
+	vf_plan__push(b, &s);
+}
+
+static void vf_plan__pools(vf_plan_builder *b, const vf_object **objs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		vf_plan__pool(b, objs[i]);
+}
+
+const vf_plan_kind vf_plan_kind_pool = {
+	.name = "StoragePool",
+	.kind = VF_KIND_POOL,
+	.plan = vf_plan__pools,
+	.remove = vf_plan__remove_pool,
+};
