@@ -9,7 +9,7 @@
 #include <pwd.h>
 
 #include "controller/load/cloudinit.h"
-#include "controller/load/decode_internal.h"
+#include "controller/load/decode_domain.h"
 
 /* ---- blocks more than one kind uses ------------------------------------- */
 

@@ -6,7 +6,7 @@
 #include <libxml/tree.h>
 
 #include "controller/load/cloudinit.h"
-#include "controller/load/decode_internal.h"
+#include "controller/load/decode_domain.h"
 
 /* The guest names libvirt gives each bus's disks: a prefix, then lower-case
  * letters counting a, b, ... z, aa, ab, ... (vda, sdb, hdc). */

@@ -5,7 +5,7 @@
  * Not for what a field means to a kind (decode.c, decode_domain.c). */
 #include <stdarg.h>
 
-#include "controller/load/decode_internal.h"
+#include "controller/load/decode_value.h"
 
 void vf_dec__fail(vf_dec *d, vf_code code, vf_pos pos, const char *fmt, ...)
 {

@@ -1,5 +1,6 @@
-/* decode_internal.h: what the decoder's files (decode.c, decode_domain.c,
- * decode_value.c) share: the decoding context and the typed readers. Each
+/* decode_value.h: what every decoder file (decode.c, decode_domain.c)
+ * builds on: the decoding context and the typed readers (decode_value.c),
+ * below the kinds' decoders and calling none of them. Each
  * reader reports a problem at its node through the context and returns
  * false (or -1); its output is written only on success.
  * Not for callers: the loader uses decode.h, everyone else manifest.h. */
@@ -68,8 +69,3 @@ void vf_dec__abspath(vf_dec *d, const vf_ynode *n, const char *path, char **out)
 			*(out) = name##_from_string(ch_[k_]);                            \
 		k_ >= 0;                                                                 \
 	})
-
-/* ---- kinds -------------------------------------------------------------- */
-
-/* A Domain's spec (decode_domain.c); `name` is metadata.name, or NULL. */
-void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name, vf_domain_spec *ds);
