@@ -7,7 +7,8 @@
 
 #include "controller/load/manifest.h"
 #include "controller/apply/reconcile.h"
-#include "controller/watch/watch_internal.h"
+#include "controller/watch/watch_conn.h"
+#include "controller/watch/watch_pass.h"
 
 typedef struct vf_pass_ctx {
 	vf_watch *w;

@@ -1,7 +1,10 @@
-/* watch_internal.h: the watch daemon's state, shared by its loop (watch.c)
- * and its reconcile pass and status document (watch_pass.c). Not a public
- * interface: callers use watch.h. Everything here lives on the main
- * thread; the helper threads reach it only through their eventfds. */
+/* daemon.h: the watch daemon's state (vf_watch), shared by its command
+ * line (watch.c), its loop (watch_loop.c), its connection (watch_conn.c)
+ * and its reconcile pass (watch_pass.c); and what the process tells the
+ * journal and systemd, and how signals reach the loop (daemon.c), below
+ * all of them. Not a public interface: callers use watch.h. Everything
+ * here lives on the main thread; the helper threads reach it only through
+ * their eventfds. */
 #pragma once
 
 #include <json-c/json.h>
@@ -70,8 +73,13 @@ typedef struct vf_watch {
 	char *root_real;              /* DIR's current real path */
 } vf_watch;
 
+/* ---- daemon.c ------------------------------------------------------------ */
+
 /* Set asynchronously by the signal handlers. */
 extern volatile sig_atomic_t vf_watch_stop_flag;
+extern volatile sig_atomic_t vf_watch_reload_flag;
+/* The self-pipe the handlers write to; [0] is polled by the loop. */
+extern int vf_watch_pipe[2];
 
 void vf_watch_log(int level, const char *fmt, ...) VF_PRINTF(2, 3);
 void vf_watch_set_log_level(int level);
@@ -83,10 +91,11 @@ void vf_watch_notify(const char *fmt, ...) VF_PRINTF(1, 2); /* sd_notify, printf
  * waits); cheap when nothing is due. Main thread only. */
 void vf_watch_heartbeat(vf_watch *w);
 
-/* One reconcile pass with the manifests reloaded; never exits. */
-void vf_watch_pass(vf_watch *w, const char *trigger);
-/* The status document (caller owns it). */
-json_object *vf_watch_status_json(vf_watch *w);
-void vf_watch_pass_state_free(vf_watch *w);
-/* Drop the connection and schedule a reconnect. */
-void vf_watch_disconnect(vf_watch *w, const char *why);
+/* The daemon whose heartbeat long driver waits call (vf_heartbeat_hook). */
+extern vf_watch *vf_watch__beating;
+void vf_watch__heartbeat_hook(void);
+
+/* Install the handlers (TERM, INT: stop; HUP: reload) and the self-pipe;
+ * ignore SIGPIPE. vf_watch__signals_done restores the defaults. */
+int vf_watch__signals(vf_error *err);
+void vf_watch__signals_done(void);
