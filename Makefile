@@ -147,9 +147,9 @@ $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(QCC)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
-# clang rejects fcntl.c's const struct as a global's initializer (gcc takes
-# it); it is not what is fuzzed, so gcc builds it, uninstrumented.
-$(BUILD)/fuzz/obj/drivers/lock/fcntl.o: drivers/lock/fcntl.c
+# clang rejects syscalls.c's const struct as a global's initializer (gcc
+# takes it); it is not what is fuzzed, so gcc builds it, uninstrumented.
+$(BUILD)/fuzz/obj/drivers/lock/syscalls.o: drivers/lock/syscalls.c
 	@mkdir -p $(dir $@)
 	$(QCC)$(CC) $(filter-out $(SANFLAGS),$(ALL_CFLAGS)) -c -o $@ $<
 

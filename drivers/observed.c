@@ -116,6 +116,16 @@ vf_obs_domain *vf_observed_domain_by_uuid(const vf_observed *o, const uuid_t uui
 	return NULL;
 }
 
+void vf_lease_clear(vf_lease *l)
+{
+	if (!l)
+		return;
+	free(l->command);
+	free(l->lockspace);
+	free(l->lock_path);
+	memset(l, 0, sizeof(*l));
+}
+
 void vf_lock_holder_clear(vf_lock_holder *h)
 {
 	if (!h)

@@ -15,16 +15,6 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
-void vf_lease_clear(vf_lease *l)
-{
-	if (!l)
-		return;
-	free(l->command);
-	free(l->lockspace);
-	free(l->lock_path);
-	memset(l, 0, sizeof(*l));
-}
-
 /* The value of `file_lockspace_dir` in a libvirt-style conf file
  * (`key = "value"`, `#` comments), NULL in *out when unset or the file is
  * missing. Only that key is read: the rest of qemu-lockd.conf is
