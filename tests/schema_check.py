@@ -38,7 +38,7 @@ VALIDATE_TIMEOUT = 60
 # 0755 is octal, 2024-01-01 is a date, `<<` merges) and silently keeps the
 # last of two equal keys. virtform reads YAML 1.2's core schema through
 # libyaml, takes only lower-case true/false as booleans
-# (controller/decode_value.c) and rejects duplicate keys, so this loader does
+# (controller/load/decode_value.c) and rejects duplicate keys, so this loader does
 # the same; the schema then sees the values the C loader sees.
 
 class CoreLoader(yaml.SafeLoader):

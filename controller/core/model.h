@@ -272,7 +272,7 @@ typedef enum vf_run_state {
 VF_STRING_TABLE_DECL(vf_run_state, vf_run_state);
 
 /* spec.cloudInit {userData, metaData, networkConfig}: the NoCloud seed's
- * files, rendered to text at load time (controller/cloudinit.c) from an
+ * files, rendered to text at load time (controller/load/cloudinit.c) from an
  * inline mapping (emitted as YAML), a string (verbatim) or {file: PATH}.
  * docs/cloud-init.md. */
 typedef struct vf_cloudinit {

@@ -1,6 +1,6 @@
 /* seed.h: the cloud-init NoCloud seed as an ISO 9660 image (Rock Ridge and
  * Joliet, volume id "cidata"), written with libisofs, the library behind
- * xorriso. Not for deciding the files' content (controller/cloudinit.c) or
+ * xorriso. Not for deciding the files' content (controller/load/cloudinit.c) or
  * for storing the image in a pool (the storage driver's volume_upload). */
 #pragma once
 

@@ -1,6 +1,6 @@
 /* fuzz_manifest.c: libFuzzer target over the manifest loader and validator.
  * Each input is written to one file (the loader reads files, not memory:
- * controller/manifest.h has no memory entry point), loaded with
+ * controller/load/manifest.h has no memory entry point), loaded with
  * vf_manifest_load (YAML parsing, schema, units, UUIDs, duplicates), and,
  * when it loads, planned against an empty host (the plan's desired-side
  * conflict checks). Given files as arguments, libFuzzer replays them: that
