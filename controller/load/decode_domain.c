@@ -6,7 +6,7 @@
 #include <libxml/tree.h>
 
 #include "controller/load/cloudinit.h"
-#include "controller/load/decode_domain.h"
+#include "controller/load/decode_kind.h"
 
 /* The guest names libvirt gives each bus's disks: a prefix, then lower-case
  * letters counting a, b, ... z, aa, ab, ... (vda, sdb, hdc). */
@@ -281,7 +281,8 @@ static void vf_dec__cloudinit(vf_dec *d, const vf_ynode *n, vf_cloudinit *ci)
 				       &ci->network_config_pos);
 }
 
-void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name, vf_domain_spec *ds)
+static void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name,
+			   vf_domain_spec *ds)
 {
 	static const char *const fields[] = { "uuid", "type", "vcpus", "memory", "cpu", "machine", "firmware",
 					      "boot", "disks", "interfaces", "graphics", "serialConsole", "state",
@@ -406,3 +407,28 @@ void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name, vf_domain
 	if ((v = vf_ynode_get(spec, "cloudInit")))
 		vf_dec__cloudinit(d, v, &ds->cloudinit);
 }
+
+static void vf_dec__domain_spec(vf_dec *d, const vf_ynode *spec, vf_object *o)
+{
+	vf_dec__domain(d, spec, o->name, &o->u.domain);
+}
+
+/* spec.uuid, else derived from the name; the spec keeps the effective
+ * one, and the cloud-init seed is rendered with it. */
+static void vf_dec__domain_identity(vf_object *o)
+{
+	if (o->u.domain.has_uuid)
+		uuid_copy(o->uuid, o->u.domain.uuid);
+	else
+		vf_uuid_derive(o->kind, NULL, o->name, o->uuid);
+	if (!o->u.domain.has_uuid)
+		uuid_copy(o->u.domain.uuid, o->uuid);
+	vf_cloudinit_finish(o->name, o->uuid, &o->u.domain);
+}
+
+const vf_dec_kind vf_dec_kind_domain = {
+	.name = "Domain",
+	.kind = VF_KIND_DOMAIN,
+	.spec = vf_dec__domain_spec,
+	.identity = vf_dec__domain_identity,
+};

@@ -3,6 +3,9 @@
  * references, each reporting a problem at its node and carrying on. Also the
  * messages for unknown, missing and mutually exclusive fields.
  * Not for what a field means to a kind (decode.c, decode_domain.c). */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 
 #include "controller/load/decode_value.h"
@@ -392,4 +395,63 @@ void vf_dec__abspath(vf_dec *d, const vf_ynode *n, const char *path, char **out)
 		return;
 	}
 	*out = s;
+}
+
+/* ---- blocks more than one kind uses ------------------------------------- */
+
+static void vf_dec__id(vf_dec *d, const vf_ynode *n, const char *path, int64_t *out, bool user)
+{
+	const char *s;
+	if (!vf_dec__text(d, n, path, &s))
+		return;
+	if (*s && strspn(s, "0123456789") == strlen(s)) {
+		errno = 0;
+		unsigned long long v = strtoull(s, NULL, 10);
+		if (errno || v >= UINT32_MAX) {
+			vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid %s %s: too large for a %s id", path, s,
+				     user ? "user" : "group");
+			return;
+		}
+		*out = (int64_t)v;
+		return;
+	}
+	_cleanup_free_ char *q = vf_decode_quote(n->value, n->len);
+	if (user) {
+		struct passwd pw, *res = NULL;
+		char buf[4096];
+		if (getpwnam_r(s, &pw, buf, sizeof(buf), &res) == 0 && res) {
+			*out = (int64_t)res->pw_uid;
+			return;
+		}
+	} else {
+		struct group gr, *res = NULL;
+		char buf[8192];
+		if (getgrnam_r(s, &gr, buf, sizeof(buf), &res) == 0 && res) {
+			*out = (int64_t)res->gr_gid;
+			return;
+		}
+	}
+	vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid %s %s: no such %s on this host", path, q,
+		     user ? "user" : "group");
+}
+
+void vf_dec__perms(vf_dec *d, const vf_ynode *n, vf_perms *p)
+{
+	static const char *const fields[] = { "owner", "group", "mode", NULL };
+	if (!vf_dec__map(d, n, "spec.permissions"))
+		return;
+	_cleanup_free_ char *where = vf_asprintf("%s spec.permissions", d->kind);
+	vf_dec__fields(d, n, fields, where);
+	p->pos = n->pos;
+	const vf_ynode *v;
+	if ((v = vf_ynode_get(n, "owner")))
+		vf_dec__id(d, v, "spec.permissions.owner", &p->owner, true);
+	if ((v = vf_ynode_get(n, "group")))
+		vf_dec__id(d, v, "spec.permissions.group", &p->group, false);
+	const char *s;
+	if ((v = vf_ynode_get(n, "mode")) && vf_dec__text(d, v, "spec.permissions.mode", &s)) {
+		vf_error err = { 0 };
+		if (vf_mode_parse(s, &p->mode, &err) < 0)
+			vf_dec__fail_err(d, v->pos, &err);
+	}
 }

@@ -55,6 +55,8 @@ void vf_dec__uuid(vf_dec *d, const vf_ynode *n, const char *path, bool *has, uui
 void vf_dec__size(vf_dec *d, const vf_ynode *n, const char *path, uint64_t *out);
 void vf_dec__volref(vf_dec *d, const vf_ynode *n, const char *path, vf_volref *r);
 void vf_dec__abspath(vf_dec *d, const vf_ynode *n, const char *path, char **out);
+/* spec.permissions (owner, group: a name or a number; mode) of a pool or volume. */
+void vf_dec__perms(vf_dec *d, const vf_ynode *n, vf_perms *p);
 
 /* Decode an enum field through the model's string table; *out untouched on error. */
 #define VF_DEC_ENUM(d, n, path, name, max, out)                                          \

@@ -1,0 +1,28 @@
+/* decode_kind.h: a kind, as the loader sees it. One table per kind,
+ * defined in that kind's decoder (decode_pool.c, decode_volume.c,
+ * decode_domain.c); the envelope decoder (decode.c) finds the table of a
+ * document's `kind` in vf_dec_kinds and lets it decode the spec and set
+ * the object's identity. Like the driver tables (drivers/driver.h):
+ * `name` first, each member marked required or optional. Internal to
+ * controller/load/. */
+#pragma once
+
+#include "controller/load/decode_value.h"
+
+typedef struct vf_dec_kind {
+	/* required: the manifest's `kind`, as vf_kind_to_string spells it */
+	const char *name;
+	/* required */
+	vf_kind kind;
+	/* required: decode `spec` (a mapping) into o->u; problems go to d.
+	 * o->name is metadata.name, or NULL. */
+	void (*spec)(vf_dec *d, const vf_ynode *spec, vf_object *o);
+	/* required: after a clean decode, set o->uuid, the effective identity
+	 * (a UUID the spec gives, else one derived from kind and name), and
+	 * whatever else follows from it (a Domain's cloud-init seed). */
+	void (*identity)(vf_object *o);
+} vf_dec_kind;
+
+extern const vf_dec_kind vf_dec_kind_pool;   /* decode_pool.c */
+extern const vf_dec_kind vf_dec_kind_volume; /* decode_volume.c */
+extern const vf_dec_kind vf_dec_kind_domain; /* decode_domain.c */
