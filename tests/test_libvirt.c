@@ -32,7 +32,7 @@ static vf_conn *open_uri(const char *uri)
 {
 	vf_conn *c = NULL;
 	vf_error e = { 0 };
-	int r = HV->open(uri, &c, &e);
+	int r = HV->open(uri, NULL, &c, &e);
 	if (r < 0)
 		fail_msg("open %s: %s", uri, e.message);
 	assert_non_null(c);
@@ -918,7 +918,7 @@ static void test_errors_carry_libvirt_message(void **state)
 	(void)state;
 	vf_error e = { 0 };
 	vf_conn *bad = NULL;
-	assert_int_equal(HV->open("test:///nonexistent/virtform/state.xml", &bad, &e),
+	assert_int_equal(HV->open("test:///nonexistent/virtform/state.xml", NULL, &bad, &e),
 			 -VF_E_DRIVER);
 	assert_null(bad);
 	assert_contains(e.message, "cannot connect to libvirt at \"test:///nonexistent/virtform/state.xml\": ");

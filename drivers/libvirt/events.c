@@ -231,7 +231,7 @@ int vf_lv_events_open(const char *uri, vf_event_source **out, vf_error *err)
 	}
 	/* Remote connections: notice a hung libvirtd, not only a dead one.
 	 * Local drivers do not support keepalive; that is fine. */
-	if (virConnectSetKeepAlive(s->conn, 5, 3) < 0)
+	if (virConnectSetKeepAlive(s->conn, VF_LV_KEEPALIVE_INTERVAL_S, VF_LV_KEEPALIVE_COUNT) < 0)
 		virResetLastError();
 	if (virConnectRegisterCloseCallback(s->conn, vf_lv__ev_on_close, s, NULL) == 0)
 		s->close_cb = true;
