@@ -127,11 +127,11 @@ static bool vf_lv__opener_wait(vf_lv_opener *o, unsigned timeout_s)
 	return done;
 }
 
-int vf_lv_open(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_error *err)
+int vf_lv__open_bounded(const char *uri, unsigned timeout_s, virConnectPtr *out,
+			bool *ret_keepalive, vf_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, vf_lv__init_once);
-	unsigned timeout_s = opts ? opts->connect_timeout_s : VF_CONNECT_TIMEOUT_DEFAULT_S;
 	const char *shown = uri ? uri : "libvirt's default URI";
 
 	vf_lv_opener *o = vf_calloc(1, sizeof(*o));
@@ -155,16 +155,27 @@ int vf_lv_open(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_erro
 	}
 	if (!vf_lv__opener_wait(o, timeout_s))
 		return vf_error_set(err, VF_E_CONNECTION,
-				    "cannot reach %s: no answer from libvirtd within %u s while opening the connection (--connect-timeout)",
+				    "cannot reach %s: no answer from libvirtd within %u s while opening the connection",
 				    shown, timeout_s);
-	virConnectPtr conn = TAKE_PTR(o->conn);
-	bool keepalive = o->keepalive;
 	int r = 0;
-	if (!conn)
+	if (!o->conn)
 		r = vf_error_set(err, VF_E_DRIVER, "cannot connect to libvirt at \"%s\": %s", shown,
 				 o->error && o->error->message ? o->error->message
 							       : "unknown libvirt error");
+	else if (ret_keepalive)
+		*ret_keepalive = o->keepalive;
+	if (r == 0)
+		*out = TAKE_PTR(o->conn);
 	vf_lv__opener_free(o);
+	return r;
+}
+
+int vf_lv_open(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_error *err)
+{
+	virConnectPtr conn = NULL;
+	bool keepalive = false;
+	int r = vf_lv__open_bounded(uri, opts ? opts->connect_timeout_s : VF_CONNECT_TIMEOUT_DEFAULT_S,
+				    &conn, &keepalive, err);
 	if (r < 0)
 		return r;
 
