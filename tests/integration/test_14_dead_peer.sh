@@ -15,8 +15,17 @@ vf_setup
 
 PEERS=""
 vf_on_exit 'for p in $PEERS; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done'
-VFIT_BOUND=60
+VFIT_BOUND=60 # vf_run kills a plan that hangs (exit 124)
 dir=$(vf_mktemp)
+
+# timed_plan ARGS...: vf_run plan (its -c is overridden by one in ARGS);
+# seconds taken in $took.
+timed_plan() {
+	local t0=$SECONDS
+	vf_run plan "$@"
+	took=$((SECONDS - t0))
+	vf_log "took $took s"
+}
 vf_manifest dom.yaml "$(yaml_domain "${P}never" - 'state: shutoff')"
 
 # ---- 1. accepts, never answers ----------------------------------------------
@@ -36,21 +45,13 @@ PEERS="$PEERS $!"
 wait_for "[ -s '$dir/port' ]" 10 || vf_fail "the silent listener did not start"
 uri=qemu+tcp://127.0.0.1:$(cat "$dir/port")/system
 
-t0=$SECONDS
-RC=0
-OUT=$(timeout -k 5 "$VFIT_BOUND" "$VF_BIN" plan -c "$uri" --state-dir "$STATE" --connect-timeout 3 "$MAN" 2>&1) || RC=$?
-took=$((SECONDS - t0))
-printf '$ virtform plan -c %s --connect-timeout 3\n%s\n  (exit %s, %s s)\n' "$uri" "$(printf '%s\n' "$OUT" | sed 's/^/  | /')" "$RC" "$took"
+timed_plan -c "$uri" --connect-timeout 3 "$MAN"
 assert_rc 1 "plan against a peer that never answers"
 assert_out_contains "virtform: cannot reach $uri: no answer from libvirtd within 3 s while opening the connection" \
 	"the URI and the wait are named"
 [ "$took" -le 6 ] || vf_fail "plan took $took s with --connect-timeout 3"
 
-t0=$SECONDS
-RC=0
-OUT=$(timeout -k 5 "$VFIT_BOUND" "$VF_BIN" plan -c "$uri" --state-dir "$STATE" "$MAN" 2>&1) || RC=$?
-took=$((SECONDS - t0))
-printf '$ virtform plan -c %s\n%s\n  (exit %s, %s s)\n' "$uri" "$(printf '%s\n' "$OUT" | sed 's/^/  | /')" "$RC" "$took"
+timed_plan -c "$uri" "$MAN"
 assert_rc 1 "plan with the default connect timeout"
 assert_out_contains "no answer from libvirtd within 15 s while opening the connection" "the default is 15 s"
 [ "$took" -ge 14 ] && [ "$took" -le 20 ] || vf_fail "plan took $took s with the default timeout (15 s)"
@@ -98,11 +99,7 @@ PEERS="$PEERS $!"
 wait_for "[ -S '$dir/relay.sock' ]" 10 || vf_fail "the relay did not start"
 uri="qemu+unix:///system?socket=$dir/relay.sock"
 
-t0=$SECONDS
-RC=0
-OUT=$(timeout -k 5 "$VFIT_BOUND" "$VF_BIN" plan -c "$uri" --state-dir "$STATE" "$MAN" 2>&1) || RC=$?
-took=$((SECONDS - t0))
-printf '$ virtform plan -c %s (silent after the handshake)\n%s\n  (exit %s, %s s)\n' "$uri" "$(printf '%s\n' "$OUT" | sed 's/^/  | /')" "$RC" "$took"
+timed_plan -c "$uri" "$MAN"
 assert_rc 1 "plan against a peer gone silent mid-run"
 assert_out_contains "virtform: lost the connection to $uri while reading who the host is: cannot read the host's capabilities: " \
 	"the lost connection and what plan was doing are named"
