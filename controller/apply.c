@@ -1,10 +1,24 @@
 /* apply.c: runs a plan's ops through the backend's driver tables and keeps
- * the ledger in step. Ownership of everything the plan will create is
- * recorded (one atomic write) before anything is created, and ownership of
- * what it removed is forgotten (one write) after: a crash at any point
- * leaves either a ledger entry for a missing object (recreated, or dropped
- * as "already gone", next run) or nothing; never an unowned orphan that
- * would then clash. Two writes per run, not two per object. */
+ * the ledger in step (docs/concepts.md, "What virtform never does", 2-3).
+ *
+ * A creation is claimed "pending" before it runs and confirmed after its
+ * step's last op (an upload, a clone, a build, a seed write): a crash in
+ * between leaves the entry pending, and the next plan redoes the object
+ * ("re-create (incomplete)") instead of counting it converged. A rewrite of
+ * an owned object in several steps (a seed, a pool's build) is marked
+ * "incomplete" the same way. A create that finds the name taken drops its
+ * claim and fails as a conflict: virtform never owns what it did not make.
+ * A claim whose step never ran (a failure or a signal stopped the run
+ * first) is dropped too.
+ *
+ * Writes, each atomic: one before the first step (every claim of the
+ * plan), one before a step that builds on volumes created earlier in the
+ * run (a domain, an overlay or a clone: what it uses must be confirmed
+ * first, or a crash would leave a used volume looking half-made), and one
+ * at the end (the other confirmations, and what removals forgot). So a run
+ * costs three writes, not two per object. A pool's or domain's
+ * confirmation can wait: its UUID or virtform's metadata identifies it if
+ * a crash comes first, and redoing either is done in place. */
 #include "apply.h"
 
 #include <errno.h>
@@ -30,7 +44,125 @@ static bool vf_apply__ledger(const vf_apply_ctx *ctx, const vf_op *op)
 		free(e->seed_of);
 		e->seed_of = vf_strdup(op->obj->name);
 	}
+	if (op->kind == VF_KIND_DOMAIN) {
+		/* what its removal waits for, when the manifest no longer says */
+		e->has_shutdown_timeout = true;
+		e->shutdown_timeout = (uint32_t)op->u64;
+	}
 	return true;
+}
+
+/* ---- claims: pending, incomplete, confirmed -------------------------------- */
+
+static bool vf_apply__has_op(const vf_step *s, vf_op_type type)
+{
+	for (size_t k = 0; k < s->n_ops; k++)
+		if (s->ops[k].type == type)
+			return true;
+	return false;
+}
+
+/* The op that brings the step's object into being (a define that
+ * redefines an existing object creates nothing). */
+static bool vf_apply__is_create(const vf_step *s, const vf_op *op)
+{
+	switch (op->type) {
+	case VF_OP_VOLUME_CREATE:
+	case VF_OP_VOLUME_UPLOAD:
+	case VF_OP_VOLUME_CLONE:
+		return true;
+	case VF_OP_POOL_DEFINE:
+		return s->action == VF_ACT_CREATE || vf_apply__has_op(s, VF_OP_POOL_UNDEFINE);
+	case VF_OP_DOMAIN_DEFINE:
+		return s->action == VF_ACT_CREATE;
+	default:
+		return false;
+	}
+}
+
+/* What the ledger says of the step's object while the step runs: pending
+ * if it creates it, incomplete if it rewrites it in several steps (a seed,
+ * a pool's define and build), complete otherwise. */
+static vf_ledger_state vf_apply__claim_state(const vf_step *s)
+{
+	bool rewrite = false;
+	for (size_t k = 0; k < s->n_ops; k++) {
+		if (vf_apply__is_create(s, &s->ops[k]))
+			return VF_LEDGER_PENDING;
+		rewrite |= s->ops[k].type == VF_OP_SEED_WRITE || s->ops[k].type == VF_OP_POOL_DEFINE;
+	}
+	return rewrite ? VF_LEDGER_INCOMPLETE : VF_LEDGER_COMPLETE;
+}
+
+static vf_ledger_entry *vf_apply__entry(const vf_apply_ctx *ctx, const vf_step *s)
+{
+	return vf_ledger_find(ctx->ledger, s->kind, s->pool, s->name);
+}
+
+/* A step that uses objects created before it in the run: a domain (its
+ * disks), an overlay (its backing volume), a clone (its source). Their
+ * confirmations are written first. */
+static bool vf_apply__builds_on(const vf_step *s)
+{
+	if (s->kind == VF_KIND_DOMAIN)
+		return true;
+	for (size_t k = 0; k < s->n_ops; k++) {
+		const vf_object *o = s->ops[k].obj;
+		if (o && o->kind == VF_KIND_VOLUME &&
+		    (o->u.volume.has_backing || (o->u.volume.has_source && o->u.volume.source.has_volume)))
+			return true;
+	}
+	return false;
+}
+
+/* Per step: what the claim was marked, and whether this run added the
+ * entry (so a step that never ran leaves no trace). */
+typedef struct vf_apply_claim {
+	vf_ledger_state state;
+	bool fresh;
+} vf_apply_claim;
+
+/* Claim, in memory, everything the plan creates, adopts or rewrites; true
+ * when the ledger changed. */
+static bool vf_apply__claim_all(const vf_apply_ctx *ctx, const vf_plan *plan,
+				vf_apply_claim *claims)
+{
+	bool changed = false;
+	for (size_t i = 0; i < plan->n; i++) {
+		const vf_step *s = &plan->steps[i];
+		if (s->action == VF_ACT_BLOCKED)
+			continue;
+		vf_ledger_state want = vf_apply__claim_state(s);
+		bool put = false;
+		for (size_t k = 0; k < s->n_ops; k++) {
+			if (s->ops[k].type != VF_OP_LEDGER_PUT)
+				continue;
+			claims[i].fresh = !vf_apply__entry(ctx, s);
+			vf_apply__ledger(ctx, &s->ops[k]);
+			put = changed = true;
+		}
+		vf_ledger_entry *e = vf_apply__entry(ctx, s);
+		if (!e || (!put && want == VF_LEDGER_COMPLETE))
+			continue;
+		if (put || e->state == VF_LEDGER_COMPLETE) {
+			changed |= e->state != want;
+			e->state = want;
+		}
+		claims[i].state = e->state;
+	}
+	return changed;
+}
+
+/* Forget the claims this run added for steps from..n-1, which never ran. */
+static bool vf_apply__unclaim_rest(const vf_apply_ctx *ctx, const vf_plan *plan,
+				   const vf_apply_claim *claims, size_t from)
+{
+	bool changed = false;
+	for (size_t j = from; j < plan->n; j++)
+		if (claims[j].fresh)
+			changed |= vf_ledger_drop(ctx->ledger, plan->steps[j].kind, plan->steps[j].pool,
+						  plan->steps[j].name);
+	return changed;
 }
 
 /* ---- volumes from images (docs/images.md) ---------------------------------- */
@@ -242,11 +374,99 @@ static void vf_apply__report(const vf_apply_ctx *ctx, const vf_step *s, vf_step_
 		ctx->progress(s, o, err, ctx->userdata);
 }
 
-/* Carry out every step; *dropped is set when a LEDGER_DROP changed the
- * in-memory ledger and it still needs writing. */
-static int vf_apply__steps(const vf_apply_ctx *ctx, const vf_plan *plan, bool *dropped,
-			   vf_error *err)
+/* "Kind/pool/name: message", or "Kind/name: message". */
+static int vf_apply__step_error(const vf_step *s, const vf_error *oe, vf_code code,
+				const char *prefix, vf_error *err)
 {
+	const char *kind = vf_kind_to_string(s->kind);
+	if (s->pool)
+		return vf_error_set(err, code, "%s/%s/%s: %s%s", kind, s->pool, s->name, prefix,
+				    oe->message);
+	return vf_error_set(err, code, "%s/%s: %s%s", kind, s->name, prefix, oe->message);
+}
+
+typedef struct vf_apply_run {
+	const vf_apply_ctx *ctx;
+	const vf_plan *plan;
+	vf_apply_claim *claims;
+	bool dirty;               /* the in-memory ledger differs from the file */
+	bool unsaved_confirm;     /* ...by a volume's confirmation, which a later step may build on */
+} vf_apply_run;
+
+static int vf_apply__flush(vf_apply_run *run, vf_error *err)
+{
+	if (!run->dirty)
+		return 0;
+	int r = vf_ledger_save(run->ctx->state_dir, run->ctx->ledger, err);
+	if (r == 0)
+		run->dirty = run->unsaved_confirm = false;
+	return r;
+}
+
+/* Run one step's ops. On failure, the claim follows what happened: a
+ * create that found the name taken made nothing of ours (claim dropped,
+ * a conflict); a failure after the create leaves the object ours but
+ * unfinished (incomplete); a failure before it, with a claim this run
+ * added, made nothing (dropped). */
+static int vf_apply__step(vf_apply_run *run, size_t i, vf_error *err)
+{
+	const vf_apply_ctx *ctx = run->ctx;
+	const vf_step *s = &run->plan->steps[i];
+	const vf_apply_claim *cl = &run->claims[i];
+	bool created = false, tried_create = false;
+	for (size_t k = 0; k < s->n_ops; k++) {
+		const vf_op *op = &s->ops[k];
+		if (op->type == VF_OP_LEDGER_DROP) {
+			run->dirty |= vf_apply__ledger(ctx, op);
+			continue;
+		}
+		bool creates = vf_apply__is_create(s, op);
+		tried_create |= creates;
+		vf_error oe = { 0 };
+		if (vf_apply__op_locked(ctx, op, &oe) == 0) {
+			created |= creates;
+			continue;
+		}
+		vf_apply__report(ctx, s, VF_STEP_FAILED, &oe);
+		vf_ledger_entry *e = vf_apply__entry(ctx, s);
+		int r;
+		if (e && cl->state == VF_LEDGER_PENDING && creates && oe.code == VF_E_CONFLICT) {
+			vf_ledger_drop(ctx->ledger, s->kind, s->pool, s->name);
+			run->dirty = true;
+			r = vf_apply__step_error(s, &oe, VF_E_CONFLICT,
+						 "exists and is not owned by virtform (add \"adopt: true\" to its spec to manage it); ",
+						 err);
+		} else {
+			if (e && created) {
+				run->dirty |= e->state != VF_LEDGER_INCOMPLETE;
+				e->state = VF_LEDGER_INCOMPLETE;
+			} else if (e && cl->fresh && !tried_create) {
+				vf_ledger_drop(ctx->ledger, s->kind, s->pool, s->name);
+				run->dirty = true;
+			}
+			r = vf_apply__step_error(s, &oe, oe.code, "", err);
+		}
+		vf_error_clear(&oe);
+		return r;
+	}
+	vf_ledger_entry *e = vf_apply__entry(ctx, s);
+	if (e && e->state != VF_LEDGER_COMPLETE) {
+		e->state = VF_LEDGER_COMPLETE;
+		run->dirty = true;
+		/* only a volume's looks half-made without it (a pool's UUID and a
+		 * domain's metadata say they are ours): the others can wait */
+		run->unsaved_confirm |= s->kind == VF_KIND_VOLUME;
+	}
+	vf_apply__report(ctx, s, VF_STEP_DONE, NULL);
+	return 0;
+}
+
+/* Carry out every step; the ledger is written before a step that builds
+ * on confirmations not yet written. */
+static int vf_apply__steps(vf_apply_run *run, vf_error *err)
+{
+	const vf_apply_ctx *ctx = run->ctx;
+	const vf_plan *plan = run->plan;
 	size_t blocked = 0;
 	for (size_t i = 0; i < plan->n; i++) {
 		const vf_step *s = &plan->steps[i];
@@ -258,31 +478,22 @@ static int vf_apply__steps(const vf_apply_ctx *ctx, const vf_plan *plan, bool *d
 		if (ctx->stop && *ctx->stop) {
 			for (size_t j = i; j < plan->n; j++)
 				vf_apply__report(ctx, &plan->steps[j], VF_STEP_SKIPPED, NULL);
+			run->dirty |= vf_apply__unclaim_rest(ctx, plan, run->claims, i);
 			return vf_error_set(err, VF_E_NOT_CONVERGED,
 					    "stopped by a signal after %zu of %zu steps; run apply again to finish",
 					    i, plan->n);
 		}
-		vf_apply__report(ctx, s, VF_STEP_STARTED, NULL);
-		for (size_t k = 0; k < s->n_ops; k++) {
-			const vf_op *op = &s->ops[k];
-			if (op->type == VF_OP_LEDGER_DROP) {
-				*dropped |= vf_apply__ledger(ctx, op);
-				continue;
-			}
-			vf_error oe = { 0 };
-			if (vf_apply__op_locked(ctx, op, &oe) < 0) {
-				vf_apply__report(ctx, s, VF_STEP_FAILED, &oe);
-				const char *kind = vf_kind_to_string(s->kind);
-				int r = s->pool
-					? vf_error_set(err, oe.code, "%s/%s/%s: %s", kind, s->pool,
-						       s->name, oe.message)
-					: vf_error_set(err, oe.code, "%s/%s: %s", kind, s->name,
-						       oe.message);
-				vf_error_clear(&oe);
+		if (run->unsaved_confirm && vf_apply__builds_on(s)) {
+			int r = vf_apply__flush(run, err);
+			if (r < 0)
 				return r;
-			}
 		}
-		vf_apply__report(ctx, s, VF_STEP_DONE, NULL);
+		vf_apply__report(ctx, s, VF_STEP_STARTED, NULL);
+		int r = vf_apply__step(run, i, err);
+		if (r < 0) {
+			run->dirty |= vf_apply__unclaim_rest(ctx, plan, run->claims, i + 1);
+			return r;
+		}
 	}
 	if (blocked)
 		return vf_error_set(err, VF_E_BLOCKED,
@@ -293,36 +504,26 @@ static int vf_apply__steps(const vf_apply_ctx *ctx, const vf_plan *plan, bool *d
 
 int vf_apply_plan(const vf_apply_ctx *ctx, const vf_plan *plan, vf_error *err)
 {
+	_cleanup_free_ vf_apply_claim *claims = vf_calloc(plan->n ? plan->n : 1, sizeof(*claims));
+	vf_apply_run run = { .ctx = ctx, .plan = plan, .claims = claims };
+
 	/* Claim everything this plan creates or adopts, in one write, first. */
-	bool claimed = false;
-	for (size_t i = 0; i < plan->n; i++) {
-		const vf_step *s = &plan->steps[i];
-		if (s->action == VF_ACT_BLOCKED)
-			continue;
-		for (size_t k = 0; k < s->n_ops; k++)
-			if (s->ops[k].type == VF_OP_LEDGER_PUT)
-				claimed |= vf_apply__ledger(ctx, &s->ops[k]);
-	}
-	if (claimed) {
-		int r = vf_ledger_save(ctx->state_dir, ctx->ledger, err);
-		if (r < 0)
-			return r;
-	}
+	run.dirty = vf_apply__claim_all(ctx, plan, claims);
+	int r = vf_apply__flush(&run, err);
+	if (r < 0)
+		return r;
 
-	bool dropped = false;
-	int r = vf_apply__steps(ctx, plan, &dropped, err);
+	r = vf_apply__steps(&run, err);
 
-	/* Forget what was removed, whether or not the run got to the end. */
-	if (dropped) {
-		vf_error se = { 0 };
-		if (vf_ledger_save(ctx->state_dir, ctx->ledger, &se) < 0) {
-			if (r == 0) {
-				vf_error_clear(err);
-				*err = se;
-				return -(int)se.code;
-			}
-			vf_error_clear(&se);
+	/* Confirm and forget, whether or not the run got to the end. */
+	vf_error se = { 0 };
+	if (vf_apply__flush(&run, &se) < 0) {
+		if (r == 0) {
+			vf_error_clear(err);
+			*err = se;
+			return -(int)se.code;
 		}
+		vf_error_clear(&se);
 	}
 	return r;
 }

@@ -18,7 +18,7 @@ VF_STRING_TABLE(vf_log_level, vf_log_level, VF_LOG_LEVEL_MAX)
 
 static const char *const vf_config__keys[] = {
 	"connect", "manifests", "state_dir", "debounce_ms", "resync_seconds",
-	"max_backoff_seconds", "log_level", "socket_group",
+	"max_backoff_seconds", "log_level", "socket_group", "runtime_dir",
 	"allowEmpty", /* Argo CD's name for the same setting, hence not snake_case */
 };
 
@@ -32,6 +32,7 @@ void vf_config_free(vf_config *c)
 	free(c->manifests);
 	free(c->state_dir);
 	free(c->socket_group);
+	free(c->runtime_dir);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -60,10 +61,11 @@ int vf_config_set(vf_config *c, const char *key, const char *value, vf_error *er
 	if (strcmp(key, "connect") == 0) {
 		vf_config__set_str(&c->connect, value);
 	} else if (strcmp(key, "manifests") == 0 || strcmp(key, "state_dir") == 0 ||
-		   strcmp(key, "socket_group") == 0) {
+		   strcmp(key, "socket_group") == 0 || strcmp(key, "runtime_dir") == 0) {
 		if (!*value)
 			return vf_error_set(err, VF_E_USAGE, "%s must not be empty", key);
-		vf_config__set_str(key[0] == 'm' ? &c->manifests
+		vf_config__set_str(key[0] == 'm'   ? &c->manifests
+				   : key[0] == 'r' ? &c->runtime_dir
 				   : key[1] == 't' ? &c->state_dir : &c->socket_group, value);
 	} else if (strcmp(key, "debounce_ms") == 0) {
 		if (vf_config__uint(key, value, 0, 60000, "milliseconds", &u, err) < 0)
@@ -339,6 +341,8 @@ void vf_config_merge(vf_config *base, const vf_config *over)
 		vf_config__set_str(&base->state_dir, over->state_dir);
 	if (over->socket_group)
 		vf_config__set_str(&base->socket_group, over->socket_group);
+	if (over->runtime_dir)
+		vf_config__set_str(&base->runtime_dir, over->runtime_dir);
 	if (over->has_debounce_ms) {
 		base->debounce_ms = over->debounce_ms;
 		base->has_debounce_ms = true;
@@ -365,6 +369,8 @@ void vf_config_defaults(vf_config *c)
 {
 	if (!c->state_dir)
 		c->state_dir = vf_strdup(VF_WATCH_DEFAULT_STATE_DIR);
+	if (!c->runtime_dir)
+		c->runtime_dir = vf_strdup(VF_WATCH_DEFAULT_RUNTIME_DIR);
 	if (!c->has_debounce_ms)
 		c->debounce_ms = VF_DEFAULT_DEBOUNCE_MS;
 	if (!c->has_resync_seconds)

@@ -27,6 +27,7 @@ typedef struct vf_config {
 	char *manifests;          /* the manifest directory (DIR) */
 	char *state_dir;          /* ledger, lock, sockets */
 	char *socket_group;       /* group of watch-ro.sock; NULL: root's */
+	char *runtime_dir;        /* control sockets (watch.sock, watch-ro.sock) */
 	bool has_debounce_ms;
 	unsigned debounce_ms;     /* default 250, 0..60000 */
 	bool has_resync_seconds;
@@ -64,3 +65,6 @@ void vf_config_free(vf_config *c);
 #define VF_DEFAULT_RESYNC_SECONDS 60u
 #define VF_DEFAULT_MAX_BACKOFF_SECONDS 300u
 #define VF_WATCH_DEFAULT_STATE_DIR "/var/lib/virtform"
+/* The control sockets' directory, as libvirtd uses /run/libvirt: the one
+ * place its default is set (vf_config_defaults; the usage texts print it). */
+#define VF_WATCH_DEFAULT_RUNTIME_DIR "/run/virtform"

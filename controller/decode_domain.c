@@ -154,6 +154,7 @@ static void vf_dec__xml(vf_dec *d, const vf_ynode *n, const char *name, vf_domai
 	if (!vf_dec__str(d, n, "spec.xml", &ds->xml))
 		return;
 	ds->xml_pos = n->pos;
+	vf_sha256_hex(ds->xml, strlen(ds->xml), ds->xml_hash);
 	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
 	if (!ctxt)
 		abort();

@@ -138,21 +138,6 @@ bool vf_diff__volume(const vf_plan_ctx *c, const vf_object *want, const vf_obs_v
 
 /* ---- domains: structured fields ------------------------------------------- */
 
-/* libvirt expands machine aliases: "q35" lives as "pc-q35-7.2", "pc" as
- * "pc-i440fx-7.2". The alias matches any of its expansions. */
-static bool vf_diff__machine_matches(const char *want, const char *have)
-{
-	if (!have)
-		return false;
-	if (strcmp(want, have) == 0)
-		return true;
-	_cleanup_free_ char *p1 = vf_asprintf("%s-", want);
-	_cleanup_free_ char *p2 = vf_asprintf("pc-%s-", want);
-	if (strncmp(have, p1, strlen(p1)) == 0 || strncmp(have, p2, strlen(p2)) == 0)
-		return true;
-	return strcmp(want, "pc") == 0 && strncmp(have, "pc-i440fx-", 10) == 0;
-}
-
 static char *vf_diff__boot_str(const vf_boot_dev *b, size_t n)
 {
 	vf_buf buf = { 0 };
@@ -351,7 +336,7 @@ static void vf_diff__domain_fields(const vf_plan_ctx *c, const vf_domain_spec *d
 	if (ds->cpu_mode != VF_CPU_MODE_UNSET && ds->cpu_mode != have->cpu_mode)
 		vf_step__change(s, "spec.cpu.mode", vf_cpu_mode_to_string(have->cpu_mode),
 				vf_cpu_mode_to_string(ds->cpu_mode), VF_EFFECT_NEXT_BOOT);
-	if (ds->machine && !vf_diff__machine_matches(ds->machine, have->machine))
+	if (ds->machine && !vf_xmldiff_machine_matches(ds->machine, have->machine))
 		vf_step__change(s, "spec.machine", have->machine, ds->machine, VF_EFFECT_NEXT_BOOT);
 	if (ds->firmware != VF_FIRMWARE_UNSET && ds->firmware != have->firmware)
 		vf_step__change(s, "spec.firmware", vf_firmware_to_string(have->firmware),
@@ -395,32 +380,78 @@ static void vf_diff__domain_fields(const vf_plan_ctx *c, const vf_domain_spec *d
 
 /* ---- domains: raw XML ----------------------------------------------------- */
 
+/* Append l's entries as changes "xml:PATH", all next-boot: virtform applies
+ * spec.xml by redefining, never live. */
+static void vf_diff__xml_changes(vf_step *s, const vf_xmldiff_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		_cleanup_free_ char *f = vf_asprintf("xml:%s", l->items[i].path);
+		vf_step__change(s, f, l->items[i].old_value, l->items[i].new_value, VF_EFFECT_NEXT_BOOT);
+	}
+}
+
+static void vf_diff__xml_diag(const vf_object *want, const vf_error *err, bool live_side,
+			      vf_diags *diags)
+{
+	vf_pos pos = want->u.domain.xml_pos.file ? want->u.domain.xml_pos : want->pos;
+	if (!live_side && err->code == VF_E_SCHEMA)
+		vf_diag_add(diags, VF_E_SCHEMA, pos, "Domain \"%s\": spec.xml is not well-formed XML",
+			    want->name);
+	else
+		vf_diag_add(diags, VF_E_DRIVER, pos,
+			    "Domain \"%s\": the live domain's XML could not be read", want->name);
+}
+
+/* Three ways, as kubectl apply keeps its last-applied configuration
+ * (docs/concepts.md, "Raw XML: three ways"): with a record of the last
+ * define, a changed manifest is the diff between the manifest applied then
+ * and now, and a change made behind virtform's back the diff between what
+ * libvirt returned then and what it returns now: both exact, so libvirt's
+ * normalisation is never drift. Without a record (adopted, or defined
+ * before records), the manifest must be a subset of the live XML. */
 static int vf_diff__domain_xml(const vf_plan_ctx *c, const vf_object *want,
 			       const vf_obs_domain *have, vf_step *s, vf_diags *diags)
 {
+	const vf_domain_spec *ds = &want->u.domain;
+	const vf_xml_record *rec = &have->applied;
+	vf_xmldiff_list l = { 0 };
+	vf_error err = { 0 };
+	int r = 0;
+	if (rec->digest && have->xml_bare) {
+		/* the UUID may be the one virtform filled in for the manifest */
+		const char *ignore_m[] = { "/domain/uuid" };
+		if (!vf_streq(rec->digest, ds->xml_hash) &&
+		    (r = vf_xmldiff_exact(ds->xml, rec->manifest, ignore_m, 1, &l, &err)) < 0) {
+			vf_diff__xml_diag(want, &err, false, diags);
+			goto out;
+		}
+		vf_diff__xml_changes(s, &l);
+		size_t n_manifest = l.n;
+		vf_xmldiff_list_free(&l);
+		if (!vf_streq(rec->normalised, have->xml_bare) &&
+		    (r = vf_xmldiff_exact(rec->normalised, have->xml_bare, NULL, 0, &l, &err)) < 0) {
+			vf_diff__xml_diag(want, &err, true, diags);
+			goto out;
+		}
+		vf_diff__xml_changes(s, &l);
+		if (l.n && !n_manifest)
+			s->reason = vf_asprintf("%zu field%s changed outside virtform since the last apply",
+						l.n, l.n == 1 ? "" : "s");
+		goto out;
+	}
 	/* The UUID and virtform's metadata are virtform's to write; on the test
 	 * driver every domain's type is "test" whatever the manifest says. */
 	const char *ignore[] = { "/domain/uuid", "/domain/metadata", "/domain/@type" };
 	size_t n_ignore = vf_diff__test_driver(c->o) ? 3 : 2;
-	vf_xmldiff_list l = { 0 };
-	vf_error err = { 0 };
-	if (vf_xmldiff_subset(want->u.domain.xml, have->xml, ignore, n_ignore, &l, &err) < 0) {
-		vf_pos pos = want->u.domain.xml_pos.file ? want->u.domain.xml_pos : want->pos;
-		if (err.code == VF_E_SCHEMA)
-			vf_diag_add(diags, VF_E_SCHEMA, pos, "Domain \"%s\": spec.xml is not well-formed XML",
-				    want->name);
-		else
-			vf_diag_add(diags, VF_E_DRIVER, pos,
-				    "Domain \"%s\": the live domain's XML could not be read", want->name);
-		vf_error_clear(&err);
-		return -1;
+	if ((r = vf_xmldiff_subset(ds->xml, have->xml, ignore, n_ignore, &l, &err)) < 0) {
+		vf_diff__xml_diag(want, &err, err.code != VF_E_SCHEMA, diags);
+		goto out;
 	}
-	for (size_t i = 0; i < l.n; i++) {
-		_cleanup_free_ char *f = vf_asprintf("xml:%s", l.items[i].path);
-		vf_step__change(s, f, l.items[i].old_value, l.items[i].new_value, VF_EFFECT_NEXT_BOOT);
-	}
+	vf_diff__xml_changes(s, &l);
+out:
 	vf_xmldiff_list_free(&l);
-	return 0;
+	vf_error_clear(&err);
+	return r < 0 ? -1 : 0;
 }
 
 /* ---- domains -------------------------------------------------------------- */

@@ -10,8 +10,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "statedir.h"
+
 #define VF_LEDGER_FILE "ledger.json"
 #define VF_LEDGER_VERSION 1
+
+/* "complete" is never written: an entry without "state" is complete, so
+ * ledgers written before the field existed load unchanged. */
+static const char *const vf_ledger_state_table[VF_LEDGER_STATE_MAX] = {
+	[VF_LEDGER_COMPLETE] = "complete",
+	[VF_LEDGER_PENDING] = "pending",
+	[VF_LEDGER_INCOMPLETE] = "incomplete",
+};
+VF_STRING_TABLE(vf_ledger_state, vf_ledger_state, VF_LEDGER_STATE_MAX)
 
 void vf_ledger_free(vf_ledger *l)
 {
@@ -170,6 +181,22 @@ int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err)
 		const char *seed_of = vf_ledger__str(e, "seedOf");
 		free(l.entries[l.n - 1].seed_of);
 		l.entries[l.n - 1].seed_of = vf_strdup(seed_of);
+		const char *state = vf_ledger__str(e, "state");
+		int st = state ? vf_ledger_state_from_string(state) : VF_LEDGER_COMPLETE;
+		if (st < 0) {
+			r = vf_error_set(err, VF_E_IO,
+					 "ledger %s: entry %zu has an unknown state \"%s\"; move the ledger aside to start over",
+					 path, i, state);
+			goto out;
+		}
+		l.entries[l.n - 1].state = (vf_ledger_state)st;
+		json_object *t = NULL;
+		if (json_object_object_get_ex(e, "shutdownTimeout", &t) &&
+		    json_object_is_type(t, json_type_int) && json_object_get_int64(t) >= 0 &&
+		    json_object_get_int64(t) <= UINT32_MAX) {
+			l.entries[l.n - 1].has_shutdown_timeout = true;
+			l.entries[l.n - 1].shutdown_timeout = (uint32_t)json_object_get_int64(t);
+		}
 	}
 	*out = l;
 	l = (vf_ledger){ 0 };
@@ -177,49 +204,6 @@ out:
 	vf_ledger_free(&l);
 	json_object_put(root);
 	return r;
-}
-
-/* Write `data` to `path` atomically: temp file, fsync, rename, fsync dir. */
-static int vf_ledger__write_atomic(const char *dir, const char *path, const char *data,
-				   vf_error *err)
-{
-	_cleanup_free_ char *tmp = vf_asprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return vf_error_set(err, VF_E_IO, "cannot create %s: %s", tmp, strerror(errno));
-	size_t len = strlen(data), off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			return vf_error_set(err, VF_E_IO, "cannot write %s: %s", tmp, strerror(e));
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return vf_error_set(err, VF_E_IO, "cannot flush %s: %s", tmp, strerror(e));
-	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return vf_error_set(err, VF_E_IO, "cannot rename %s to %s: %s", tmp, path,
-				    strerror(e));
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		int e = errno;
-		if (dfd >= 0)
-			close(dfd);
-		return vf_error_set(err, VF_E_IO, "cannot flush directory %s: %s", dir, strerror(e));
-	}
-	close(dfd);
-	return 0;
 }
 
 int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
@@ -250,6 +234,12 @@ int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 			json_object_object_add(o, "source", json_object_new_string(e->source));
 		if (e->seed_of)
 			json_object_object_add(o, "seedOf", json_object_new_string(e->seed_of));
+		if (e->state != VF_LEDGER_COMPLETE)
+			json_object_object_add(o, "state", json_object_new_string(
+							       vf_ledger_state_to_string(e->state)));
+		if (e->has_shutdown_timeout)
+			json_object_object_add(o, "shutdownTimeout",
+					       json_object_new_int64(e->shutdown_timeout));
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "entries", arr);
@@ -259,7 +249,8 @@ int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 	json_object_put(root);
 
 	_cleanup_free_ char *path = vf_asprintf("%s/%s", state_dir, VF_LEDGER_FILE);
-	return vf_ledger__write_atomic(state_dir, path, data, err);
+	/* temp name, O_EXCL|O_NOFOLLOW, fsync, rename, fsync of the folder */
+	return vf_statefile_write(path, data, strlen(data), err);
 }
 
 /* ---- the host a state directory belongs to -------------------------------- */

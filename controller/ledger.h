@@ -10,6 +10,18 @@
 #include "error.h"
 #include "model.h"
 
+/* How far virtform got with an entry's object. A claim is written before
+ * the create it is for and confirmed after the step's last op, so a crash
+ * (kill -9) in between leaves it marked: the next plan redoes the object
+ * instead of counting it converged (docs/concepts.md, rules 2 and 3). */
+typedef enum vf_ledger_state {
+	VF_LEDGER_COMPLETE,       /* absent from the file: made (or adopted) and finished */
+	VF_LEDGER_PENDING,        /* "pending": claimed before its create; it may not have happened */
+	VF_LEDGER_INCOMPLETE,     /* "incomplete": virtform's own, a later step (upload, seed) unfinished */
+	VF_LEDGER_STATE_MAX,
+} vf_ledger_state;
+VF_STRING_TABLE_DECL(vf_ledger_state, vf_ledger_state);
+
 typedef struct vf_ledger_entry {
 	vf_kind kind;
 	char *pool;               /* volumes only */
@@ -18,6 +30,9 @@ typedef struct vf_ledger_entry {
 	vf_deletion_policy deletion; /* the manifest's policy, remembered for when it is gone */
 	char *source;             /* volumes: vf_volume_source_key() it was created from; NULL none */
 	char *seed_of;            /* volumes: the Domain whose cloud-init seed virtform wrote here; NULL none */
+	vf_ledger_state state;    /* COMPLETE unless a create or rewrite is unfinished */
+	bool has_shutdown_timeout; /* domains: false in ledgers older than the field */
+	uint32_t shutdown_timeout; /* domains: seconds removal waits, as last applied */
 } vf_ledger_entry;
 
 typedef struct vf_ledger {

@@ -17,6 +17,7 @@
 #include "plan.h"
 #include "planprint.h"
 #include "progress.h"
+#include "statedir.h"
 #include "watch.h"
 
 #define VF_DEFAULT_STATE_DIR "/var/lib/virtform"
@@ -395,13 +396,20 @@ static int vf_session_open(const vf_cli *cli, vf_session *s, bool take_lock)
 	vf_error err = { 0 };
 	if (vf_cli_load(cli, &s->desired) < 0)
 		return VF_EXIT_FAIL;
+	/* Refuse a state directory others could change (a missing one is
+	 * created 0700 by a run that writes, and is fine for a plan). */
+	if (vf_statedir_check(cli->state_dir, "state directory", take_lock ? 0700 : 0, &err) < 0)
+		goto fail;
 	if (take_lock) {
+		time_t run_start = time(NULL);
 		vf_lock_holder holder = { 0 };
 		int r = vf_fcntl_lock_driver.lock(VF_LOCK_RECONCILE, cli->state_dir,
 						  cli->lock_timeout_ms, &s->lock, &holder, &err);
 		vf_lock_holder_clear(&holder);
 		if (r < 0)
 			goto fail;
+		/* Holding the lock: what a killed run left is nobody's now. */
+		vf_statedir_clean(cli->state_dir, run_start);
 	}
 	s->backend = vf_backend_for_uri(cli->uri);
 	/* The event loop runs in every command, not only in watch: libvirt's

@@ -316,6 +316,7 @@ typedef struct vf_domain_spec {
 	uint32_t shutdown_timeout;/* spec.shutdownTimeout in seconds ("60", "90s", "2m"), default 60 */
 	bool adopt;
 	char *xml;                /* spec.xml: complete libvirt domain XML; excludes the structured fields */
+	char xml_hash[65];        /* SHA-256 (hex) of spec.xml as written; "" without spec.xml */
 	vf_pos xml_pos;
 	vf_cloudinit cloudinit;   /* spec.cloudInit: the NoCloud seed (not with spec.xml) */
 } vf_domain_spec;

@@ -201,7 +201,9 @@ bool vf_plan__owned_domain(const vf_plan_ctx *c, const vf_obs_domain *dom,
 {
 	const vf_ledger_entry *e =
 		vf_index_ledger(c->ix, VF_KIND_DOMAIN, NULL, dom->name);
-	if (e && uuid_compare(e->uuid, dom->uuid) == 0)
+	/* A pending claim is not ownership: its define may never have run.
+	 * Virtform's metadata with the declared UUID says it did. */
+	if (e && e->state != VF_LEDGER_PENDING && uuid_compare(e->uuid, dom->uuid) == 0)
 		return true;
 	return dom->managed && declared && uuid_compare(dom->uuid, declared->uuid) == 0;
 }
@@ -323,12 +325,32 @@ static void vf_plan__push(vf_plan_builder *b, vf_step *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static uint32_t vf_plan__timeout(const vf_domain_spec *ds)
+{
+	return ds->has_shutdown_timeout ? ds->shutdown_timeout : VF_DEFAULT_SHUTDOWN_TIMEOUT;
+}
+
+/* Ownership, the deletionPolicy and, for domains, the shutdownTimeout
+ * (u64): what the ledger must remember for when the manifest is gone. */
 static void vf_plan__ledger_put(vf_step *s, const vf_object *o, vf_deletion_policy policy)
 {
 	vf_op *op = vf_step__op(s, VF_OP_LEDGER_PUT, o);
 	uuid_copy(op->uuid, o->uuid);
 	op->u32 = policy == VF_DELETION_DELETE ? VF_DELETION_DELETE : VF_DELETION_RETAIN;
+	if (o->kind == VF_KIND_DOMAIN)
+		op->u64 = vf_plan__timeout(&o->u.domain);
 }
+
+/* The entry of an object whose create or multi-step rewrite an earlier
+ * apply did not finish (pending or incomplete); NULL when none. */
+static const vf_ledger_entry *vf_plan__unfinished(const vf_plan_ctx *c, vf_kind kind,
+						  const char *pool, const char *name)
+{
+	const vf_ledger_entry *e = vf_index_ledger(c->ix, kind, pool, name);
+	return e && e->state != VF_LEDGER_COMPLETE ? e : NULL;
+}
+
+#define VF_PLAN_REDO "re-create (incomplete): an earlier apply stopped before it finished; "
 
 /* "StoragePool/NAME", "Volume/POOL/NAME", "Domain/NAME": how --replace
  * names an object. Caller frees. */
@@ -602,6 +624,14 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 		return;
 	}
 	bool owned = vf_plan__owned_pool(&b->c, live);
+	if (owned && vf_plan__unfinished(&b->c, VF_KIND_POOL, NULL, o->name)) {
+		/* its UUID says it is the one virtform defined */
+		s.action = VF_ACT_UPDATE;
+		vf_step_reason(&s, VF_PLAN_REDO "define and build it again in place (nothing in it is deleted)");
+		vf_plan__pool_create_ops(&s, o);
+		vf_plan__push(b, &s);
+		return;
+	}
 	if (!owned && !ps->adopt) {
 		vf_step_clear(&s); /* a conflict, reported by conflict.c */
 		return;
@@ -740,6 +770,48 @@ static void vf_plan__volume_source(vf_plan_builder *b, const vf_object *o, vf_st
 	}
 }
 
+/* A live domain with volume v as a disk, by volume or by path; NULL when
+ * none. Borrowed. */
+static const char *vf_plan__volume_live_user(const vf_plan_ctx *c, const vf_obs_volume *v)
+{
+	_cleanup_free_ char *key = vf_plan__disk_key_vol(v->pool, v->name);
+	for (size_t i = 0; i < c->o->n_domains; i++) {
+		const vf_obs_domain *d = &c->o->domains[i];
+		for (size_t k = 0; k < d->n_disks; k++) {
+			_cleanup_free_ char *dk = vf_plan__obs_disk_key(c, &d->disks[k]);
+			if (vf_streq(dk, key))
+				return d->name;
+		}
+	}
+	return NULL;
+}
+
+/* A volume whose create an earlier apply did not finish: its content
+ * cannot be trusted (a truncated upload, a partial copy), so it is deleted
+ * and made again. libvirt gives a volume no identity to check, so a
+ * pending claim is taken as ours: the plan saw the name free, and a
+ * foreign create of that name would have made ours fail (and the claim be
+ * dropped). A volume some domain already uses is not touched: that is no
+ * longer a half-made volume nobody has seen. */
+static void vf_plan__volume_redo(vf_plan_builder *b, const vf_object *o, const vf_obs_volume *live,
+				 vf_step *s)
+{
+	const char *user = vf_plan__volume_live_user(&b->c, live);
+	if (user) {
+		s->action = VF_ACT_BLOCKED;
+		vf_step_reason(s,
+			       "re-create (incomplete) blocked: an earlier apply stopped before it finished, but Domain \"%s\" uses it; check its content, then delete the volume (virsh vol-delete) to have it made again",
+			       user);
+	} else {
+		s->action = VF_ACT_UPDATE;
+		vf_step_reason(s, VF_PLAN_REDO "delete it and create it again");
+		vf_step__op(s, VF_OP_VOLUME_DELETE, o);
+		vf_plan__ledger_put(s, o, o->u.volume.deletion);
+		vf_plan__volume_create_ops(s, o);
+	}
+	vf_plan__push(b, s);
+}
+
 static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 {
 	const vf_volume_spec *vs = &o->u.volume;
@@ -762,6 +834,10 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 		vf_plan__ledger_put(&s, o, vs->deletion);
 		vf_plan__volume_create_ops(&s, o);
 		vf_plan__push(b, &s);
+		return;
+	}
+	if (vf_plan__unfinished(&b->c, VF_KIND_VOLUME, vs->pool, o->name)) {
+		vf_plan__volume_redo(b, o, live, &s);
 		return;
 	}
 	bool owned = vf_plan__owned_volume(&b->c, live);
@@ -819,11 +895,6 @@ static vf_domain_type vf_plan__dtype(const vf_plan_ctx *c, const vf_domain_spec 
 	if (ds->type == VF_DOMAIN_KVM || ds->type == VF_DOMAIN_QEMU)
 		return ds->type;
 	return c->o && c->o->kvm ? VF_DOMAIN_KVM : VF_DOMAIN_QEMU;
-}
-
-static uint32_t vf_plan__timeout(const vf_domain_spec *ds)
-{
-	return ds->has_shutdown_timeout ? ds->shutdown_timeout : VF_DEFAULT_SHUTDOWN_TIMEOUT;
 }
 
 /* Ops that take a domain from `have` to `want` running state. */
@@ -967,16 +1038,42 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 		vf_step_clear(&s);
 		return;
 	}
+	if (owned && vf_plan__unfinished(&b->c, VF_KIND_DOMAIN, NULL, o->name)) {
+		s.action = VF_ACT_UPDATE;
+		vf_step_reason(&s, VF_PLAN_REDO "%s",
+			       ci->present ? "write its seed and define it again" : "define it again");
+		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
+		if (ci->present)
+			vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
+		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
+		if (want_auto != live->autostart)
+			vf_step__op(&s, VF_OP_DOMAIN_AUTOSTART, o)->flag = want_auto;
+		vf_plan__state_ops(&s, o, live->state, want_state);
+		vf_plan__push(b, &s);
+		return;
+	}
 	bool redefine = false, live_vcpus = false, live_memory = false;
 	if (vf_diff__domain(&b->c, o, live, &s, &redefine, &live_vcpus, &live_memory,
-			    &b->diags) < 0 ||
-	    (s.n_changes == 0 && owned)) {
+			    &b->diags) < 0) {
+		vf_step_clear(&s);
+		return;
+	}
+	/* The timeout its removal will wait, recorded when it changes (a
+	 * ledger older than the field holds the default). */
+	const vf_ledger_entry *e = vf_index_ledger(b->c.ix, VF_KIND_DOMAIN, NULL, o->name);
+	uint32_t had = e && e->has_shutdown_timeout ? e->shutdown_timeout : VF_DEFAULT_SHUTDOWN_TIMEOUT;
+	bool record = owned && e && had != vf_plan__timeout(ds);
+	if (record)
+		vf_step__change_take(&s, "spec.shutdownTimeout", vf_asprintf("%u", had),
+				     vf_asprintf("%u", vf_plan__timeout(ds)), VF_EFFECT_LIVE);
+	if (s.n_changes == 0 && owned) {
 		vf_step_clear(&s);
 		return;
 	}
 	s.action = VF_ACT_UPDATE;
-	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "domain");
-	if (!owned)
+	if (!s.reason) /* diff.c's word for raw XML changed outside virtform */
+		s.reason = vf_plan__drift_reason(s.n_changes, !owned, "domain");
+	if (!owned || record)
 		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
 	if (vf_diff__seed_stale(&b->c, o, live))
 		vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
@@ -1129,10 +1226,18 @@ static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)
 	vf_step s = vf_step_new(VF_KIND_DOMAIN, NULL, e->name, (vf_pos){ 0 });
 	s.action = VF_ACT_REMOVE;
 	bool up = live->state == VF_RUN_RUNNING || live->state == VF_RUN_PAUSED;
-	s.reason = vf_strdup(up ? "no longer declared; shut down and undefine"
-				: "no longer declared; undefine");
+	/* the shutdownTimeout it was last applied with (ledgers older than
+	 * the field: the default) */
+	uint32_t timeout = e->has_shutdown_timeout ? e->shutdown_timeout : VF_DEFAULT_SHUTDOWN_TIMEOUT;
+	if (!up)
+		s.reason = vf_strdup("no longer declared; undefine");
+	else if (timeout == VF_DEFAULT_SHUTDOWN_TIMEOUT)
+		s.reason = vf_strdup("no longer declared; shut down and undefine");
+	else
+		vf_step_reason(&s, "no longer declared; shut down (waiting up to %u s, its shutdownTimeout) and undefine",
+			       timeout);
 	if (up)
-		vf_step__op(&s, VF_OP_DOMAIN_SHUTDOWN, NULL)->u32 = VF_DEFAULT_SHUTDOWN_TIMEOUT;
+		vf_step__op(&s, VF_OP_DOMAIN_SHUTDOWN, NULL)->u32 = timeout;
 	vf_step__op(&s, VF_OP_DOMAIN_UNDEFINE, NULL);
 	/* its cloud-init seed goes with it, when virtform wrote it */
 	const vf_obs_disk *seed = vf_plan__owned_seed_disk(b, live);

@@ -54,7 +54,7 @@ typedef enum vf_op_type {
 	VF_OP_DOMAIN_SET_VCPUS,   /* u32, live */
 	VF_OP_DOMAIN_SET_MEMORY,  /* u64 bytes, live */
 	VF_OP_DOMAIN_UNDEFINE,    /* flag: keep NVRAM */
-	VF_OP_LEDGER_PUT,         /* record ownership (before creating, so a crash never orphans) */
+	VF_OP_LEDGER_PUT,         /* claim ownership (pending before a create, confirmed after the step); u64: domains' shutdownTimeout */
 	VF_OP_LEDGER_DROP,        /* forget ownership (after removing) */
 	VF_OP_VOLUME_FETCH,       /* spec.source.url into <state-dir>/cache (once per checksum) */
 	VF_OP_VOLUME_UPLOAD,      /* create the volume from the cached image (libvirt stream) */

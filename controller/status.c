@@ -8,11 +8,15 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "statedir.h"
 #include "status.h"
 
 #define VF_STATUS_MAX_REQUEST 4096
+/* How long one client may take to send its request and read the answer. */
+#define VF_STATUS_REQUEST_DEADLINE_MS 2000
 
 struct vf_status_server {
 	int fd[2];                /* [0] watch.sock (privileged), [1] watch-ro.sock */
@@ -53,7 +57,22 @@ static int vf_status__listen(const char *path, mode_t mode, gid_t gid, int *out,
 	return 0;
 }
 
-int vf_status_server_open(const char *state_dir, const char *group, vf_status_server **out,
+/* A daemon already answers on `path` (another watch sharing this runtime
+ * directory): its sockets must not be taken over. */
+static bool vf_status__answers(const char *path)
+{
+	struct sockaddr_un sa;
+	if (vf_status__addr(path, &sa, NULL) < 0)
+		return false;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return up;
+}
+
+int vf_status_server_open(const char *runtime_dir, const char *group, vf_status_server **out,
 			  vf_error *err)
 {
 	gid_t gid = (gid_t)-1;
@@ -63,14 +82,29 @@ int vf_status_server_open(const char *state_dir, const char *group, vf_status_se
 			return vf_error_set(err, VF_E_USAGE, "socket group '%s' does not exist", group);
 		gid = g->gr_gid;
 	}
-	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
-		return vf_error_set(err, VF_E_IO, "cannot create state directory %s: %s", state_dir,
-				    strerror(errno));
+	/* 0755, or 0750 of the socket group: members can traverse it to
+	 * watch-ro.sock; the sockets' own modes decide who may connect. */
+	mode_t mode = group ? 0750 : 0755;
+	int r = vf_statedir_check(runtime_dir, "runtime directory", mode, err);
+	if (r < 0)
+		return r;
+	if (group && (chown(runtime_dir, (uid_t)-1, gid) < 0 || chmod(runtime_dir, mode) < 0))
+		return vf_error_set(err, VF_E_IO, "cannot give runtime directory %s to group %s: %s",
+				    runtime_dir, group, strerror(errno));
 	vf_status_server *s = vf_calloc(1, sizeof(*s));
 	s->fd[0] = s->fd[1] = -1;
-	s->path[0] = vf_asprintf("%s/%s", state_dir, VF_STATUS_SOCK);
-	s->path[1] = vf_asprintf("%s/%s", state_dir, VF_STATUS_RO_SOCK);
-	int r = vf_status__listen(s->path[0], 0600, (gid_t)-1, &s->fd[0], err);
+	s->path[0] = vf_asprintf("%s/%s", runtime_dir, VF_STATUS_SOCK);
+	s->path[1] = vf_asprintf("%s/%s", runtime_dir, VF_STATUS_RO_SOCK);
+	if (vf_status__answers(s->path[0]) || vf_status__answers(s->path[1])) {
+		r = vf_error_set(err, VF_E_LOCKED,
+				 "another virtform watch daemon is listening in runtime directory %s; give this one its own --runtime-dir",
+				 runtime_dir);
+		free(s->path[0]);
+		free(s->path[1]);
+		free(s);
+		return r;
+	}
+	r = vf_status__listen(s->path[0], 0600, (gid_t)-1, &s->fd[0], err);
 	if (r == 0)
 		r = vf_status__listen(s->path[1], 0660, gid, &s->fd[1], err);
 	if (r < 0) {
@@ -95,21 +129,53 @@ json_object *vf_status_error_response(const char *message)
 	return o;
 }
 
-/* Read one line (up to the newline or EOF) within the socket's timeout. */
-static char *vf_status__read_line(int fd)
+static int64_t vf_status__left_ms(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(deadline->tv_sec - now.tv_sec) * 1000 +
+	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Wait until fd is ready for `events` or the deadline passes: 1 ready, 0 not. */
+static int vf_status__wait(int fd, short events, const struct timespec *deadline)
+{
+	for (;;) {
+		int64_t left = vf_status__left_ms(deadline);
+		if (left <= 0)
+			return 0;
+		struct pollfd p = { .fd = fd, .events = events };
+		int r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r > 0;
+	}
+}
+
+/* Read one line (up to the newline or EOF) before the deadline; NULL when
+ * the client did not finish its line in time. */
+static char *vf_status__read_line(int fd, const struct timespec *deadline)
 {
 	vf_buf b = { 0 };
 	vf_buf_add(&b, "");
 	char chunk[512];
-	while (b.len < VF_STATUS_MAX_REQUEST) {
-		ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
-		if (n < 0 && errno == EINTR)
+	bool done = false;
+	while (!done && b.len < VF_STATUS_MAX_REQUEST) {
+		if (!vf_status__wait(fd, POLLIN, deadline))
+			break;
+		ssize_t n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			done = true; /* EOF ends the line too */
 			break;
+		}
 		vf_buf_addn(&b, chunk, (size_t)n);
-		if (memchr(chunk, '\n', (size_t)n))
-			break;
+		done = memchr(chunk, '\n', (size_t)n) != NULL;
+	}
+	if (!done && b.len < VF_STATUS_MAX_REQUEST) {
+		vf_buf_free(&b);
+		return NULL;
 	}
 	char *nl = strchr(b.data, '\n');
 	if (nl)
@@ -117,12 +183,15 @@ static char *vf_status__read_line(int fd)
 	return vf_buf_steal(&b);
 }
 
-static void vf_status__send_all(int fd, const char *text)
+/* Send all of text, giving up at the deadline (when one is given). */
+static void vf_status__send_all(int fd, const char *text, const struct timespec *deadline)
 {
 	size_t len = strlen(text), off = 0;
 	while (off < len) {
-		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
+		if (deadline && !vf_status__wait(fd, POLLOUT, deadline))
+			return;
+		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL | (deadline ? MSG_DONTWAIT : 0));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return;
@@ -133,14 +202,25 @@ static void vf_status__send_all(int fd, const char *text)
 void vf_status_server_serve(vf_status_server *s, int fd, vf_status_handler h, void *userdata)
 {
 	bool privileged = fd == s->fd[0];
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (c < 0)
 		return;
-	/* A client that sends nothing must not stall the daemon's loop. */
-	struct timeval tv = { .tv_sec = 1 };
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	_cleanup_free_ char *line = vf_status__read_line(c);
+	/* One deadline for the whole request, reading and answering: a
+	 * client that sends nothing, or a byte a second, is dropped when it
+	 * passes, so it never holds the daemon's loop (or its watchdog). */
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += VF_STATUS_REQUEST_DEADLINE_MS / 1000;
+	deadline.tv_nsec += (long)(VF_STATUS_REQUEST_DEADLINE_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	_cleanup_free_ char *line = vf_status__read_line(c, &deadline);
+	if (!line) {
+		close(c);
+		return;
+	}
 	json_object *resp = NULL;
 	json_object *req = json_tokener_parse(line);
 	json_object *cmd = NULL;
@@ -153,7 +233,7 @@ void vf_status_server_serve(vf_status_server *s, int fd, vf_status_handler h, vo
 	const char *text = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN |
 								       JSON_C_TO_STRING_NOSLASHESCAPE);
 	_cleanup_free_ char *out = vf_asprintf("%s\n", text);
-	vf_status__send_all(c, out);
+	vf_status__send_all(c, out, &deadline);
 	json_object_put(req);
 	json_object_put(resp);
 	close(c);
@@ -173,10 +253,10 @@ void vf_status_server_close(vf_status_server *s)
 	free(s);
 }
 
-int vf_status_request(const char *state_dir, const char *command, bool privileged,
+int vf_status_request(const char *runtime_dir, const char *command, bool privileged,
 		      json_object **out, vf_error *err)
 {
-	_cleanup_free_ char *path = vf_asprintf("%s/%s", state_dir,
+	_cleanup_free_ char *path = vf_asprintf("%s/%s", runtime_dir,
 						 privileged ? VF_STATUS_SOCK : VF_STATUS_RO_SOCK);
 	struct sockaddr_un sa;
 	if (vf_status__addr(path, &sa, err) < 0)
@@ -188,8 +268,13 @@ int vf_status_request(const char *state_dir, const char *command, bool privilege
 		int e = errno;
 		close(fd);
 		if (e == ENOENT || e == ECONNREFUSED)
-			return vf_error_set(err, VF_E_IO, "no virtform watch daemon is running for %s",
-					    state_dir);
+			return vf_error_set(err, VF_E_IO,
+					    "no virtform watch daemon is running with runtime directory %s (give the --runtime-dir, or the config file, the daemon uses)",
+					    runtime_dir);
+		if (e == EACCES && !privileged)
+			return vf_error_set(err, VF_E_IO,
+					    "cannot connect to %s: %s (only root and members of the daemon's --socket-group may)",
+					    path, strerror(e));
 		return vf_error_set(err, VF_E_IO, "cannot connect to %s: %s", path, strerror(e));
 	}
 	struct timeval tv = { .tv_sec = 30 };
@@ -198,7 +283,7 @@ int vf_status_request(const char *state_dir, const char *command, bool privilege
 	json_object_object_add(req, "command", json_object_new_string(command));
 	_cleanup_free_ char *line = vf_asprintf("%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
 	json_object_put(req);
-	vf_status__send_all(fd, line);
+	vf_status__send_all(fd, line, NULL);
 	shutdown(fd, SHUT_WR);
 	vf_buf b = { 0 };
 	vf_buf_add(&b, "");

@@ -2,6 +2,7 @@
  * Not for anything virtform-specific. */
 #include "util.h"
 
+#include <gnutls/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -171,4 +172,14 @@ size_t vf_edit_distance(const char *a, const char *b)
 	size_t d = row[lb];
 	free(row);
 	return d;
+}
+
+void vf_sha256_hex(const void *data, size_t n, char out[65])
+{
+	unsigned char d[32];
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, n, d) < 0)
+		abort();
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	out[64] = '\0';
 }

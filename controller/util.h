@@ -103,3 +103,6 @@ char *vf_format_time(time_t t);
 
 /* Levenshtein distance, for "did you mean" hints. */
 size_t vf_edit_distance(const char *a, const char *b);
+
+/* SHA-256 of data[0..n) as 64 lower-case hex digits and a NUL in out. */
+void vf_sha256_hex(const void *data, size_t n, char out[65]);

@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "statedir.h"
 #include "watch.h"
 #include "watch_internal.h"
 
@@ -66,6 +67,49 @@ void vf_watch_notify(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	sd_notify(0, buf);
+}
+
+/* The idle loop pings every quarter of WATCHDOG_USEC, so two pings are
+ * never more than half of it apart (systemd's advice) even with the
+ * loop's jitter. Inside a step, heartbeats ping as soon as a sixteenth has
+ * passed, so that a ping comes just before a blocking call (forcing a
+ * guest off takes a second or two) rather than up to a quarter earlier. */
+static uint64_t vf_watch__ping_ms(const vf_watch *w)
+{
+	uint64_t ms = w->watchdog_usec / 4000u;
+	return ms ? ms : 1;
+}
+
+/* While starting or stopping, each extension asks for this much more time,
+ * and one is sent this often while a step makes progress. */
+#define VF_WATCH_EXTEND_USEC 30000000ull
+#define VF_WATCH_EXTEND_EVERY_MS 10000u
+
+void vf_watch_heartbeat(vf_watch *w)
+{
+	uint64_t now = vf_now_ms();
+	uint64_t ping = vf_watch__ping_ms(w);
+	if (w->watchdog_usec && now + ping - ping / 4 >= w->next_watchdog) {
+		vf_watch_notify("WATCHDOG=1");
+		w->next_watchdog = now + ping;
+	}
+	/* READY=1 comes after the first pass, and SIGTERM lets the step under
+	 * way finish: a step that keeps making progress (a download, a guest
+	 * given its shutdownTimeout) extends TimeoutStartSec/TimeoutStopSec
+	 * instead of being killed by them. */
+	if ((!w->ready_sent || vf_watch_stop_flag) && now >= w->next_extend) {
+		vf_watch_notify("EXTEND_TIMEOUT_USEC=%llu", VF_WATCH_EXTEND_USEC);
+		w->next_extend = now + VF_WATCH_EXTEND_EVERY_MS;
+	}
+}
+
+/* The daemon whose heartbeat long driver waits call (vf_heartbeat_hook). */
+static vf_watch *vf_watch__beating;
+
+static void vf_watch__heartbeat_hook(void)
+{
+	if (vf_watch__beating)
+		vf_watch_heartbeat(vf_watch__beating);
 }
 
 /* ---- signals: handlers set flags and write to a self-pipe ---------------- */
@@ -228,11 +272,14 @@ static void vf_watch__reload(vf_watch *w)
 		return;
 	}
 	if (!vf_streq_null(c.state_dir, w->cfg.state_dir) ||
+	    !vf_streq_null(c.runtime_dir, w->cfg.runtime_dir) ||
 	    !vf_streq_null(c.socket_group, w->cfg.socket_group))
-		vf_watch_log(4, "reload: state_dir and socket_group change only on restart; keeping %s",
-			     w->cfg.state_dir);
+		vf_watch_log(4, "reload: state_dir, runtime_dir and socket_group change only on restart; keeping %s and %s",
+			     w->cfg.state_dir, w->cfg.runtime_dir);
 	free(c.state_dir);
 	c.state_dir = vf_strdup(w->cfg.state_dir);
+	free(c.runtime_dir);
+	c.runtime_dir = vf_strdup(w->cfg.runtime_dir);
 	free(c.socket_group);
 	c.socket_group = vf_strdup(w->cfg.socket_group);
 	bool new_dir = !vf_streq(c.manifests, w->cfg.manifests);
@@ -375,10 +422,8 @@ static int vf_watch__loop(vf_watch *w)
 		}
 		if (!w->conn && w->reconnect_at && now >= w->reconnect_at)
 			vf_watch__connect(w);
-		if (w->watchdog_usec && now >= w->next_watchdog) {
-			vf_watch_notify("WATCHDOG=1");
-			w->next_watchdog = now + w->watchdog_usec / 2000u;
-		}
+		if (w->watchdog_usec && now >= w->next_watchdog)
+			vf_watch_heartbeat(w);
 
 		const char *trigger = NULL;
 		if (w->pass_now)
@@ -459,7 +504,8 @@ static const char vf_usage_watch[] =
 	"still enforced. SIGHUP reloads; SIGTERM finishes the current step and exits.\n"
 	"\n"
 	"  -c, --connect URI          libvirt URI (default: libvirt's default)\n"
-	"      --state-dir DIR        ledger, lock and sockets (" VF_WATCH_DEFAULT_STATE_DIR ")\n"
+	"      --state-dir DIR        ledger, lock, image cache (" VF_WATCH_DEFAULT_STATE_DIR ")\n"
+	"      --runtime-dir DIR      control sockets (" VF_WATCH_DEFAULT_RUNTIME_DIR ")\n"
 	"      --config FILE          settings file (default " VF_CONFIG_DEFAULT_PATH ",\n"
 	"                             which may be missing; FILE may not)\n"
 	"      --debounce MS          quiet time after a file change (250)\n"
@@ -474,15 +520,16 @@ static const char vf_usage_watch[] =
 	"Flags override the config file. See docs/watch.md.\n";
 
 static const char vf_usage_status[] =
-	"Usage: virtform status [--json] [--state-dir DIR] [--config FILE]\n"
+	"Usage: virtform status [--json] [--runtime-dir DIR] [--config FILE]\n"
 	"\n"
 	"Ask the running 'virtform watch' daemon how things stand: when it last\n"
 	"reconciled and with what result, current manifest errors (FILE:LINE:COL),\n"
 	"each object's state, and what is being retried and when.\n"
 	"\n"
 	"      --json            print the daemon's status document as JSON\n"
-	"      --state-dir DIR   the daemon's state directory (" VF_WATCH_DEFAULT_STATE_DIR ")\n"
-	"      --config FILE     read state_dir from this settings file\n"
+	"      --runtime-dir DIR the daemon's runtime directory, where its sockets are\n"
+	"                        (" VF_WATCH_DEFAULT_RUNTIME_DIR ")\n"
+	"      --config FILE     read runtime_dir from this settings file\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Exit status: 0 the daemon answered, 1 no daemon runs or it failed, 2 usage.\n";
@@ -507,6 +554,7 @@ enum {
 	OPT_MAX_BACKOFF,
 	OPT_LOG_LEVEL,
 	OPT_SOCKET_GROUP,
+	OPT_RUNTIME_DIR,
 	OPT_JSON,
 	OPT_ALLOW_EMPTY,
 };
@@ -522,6 +570,7 @@ static const struct {
 	{ OPT_MAX_BACKOFF, "max_backoff_seconds" },
 	{ OPT_LOG_LEVEL, "log_level" },
 	{ OPT_SOCKET_GROUP, "socket_group" },
+	{ OPT_RUNTIME_DIR, "runtime_dir" },
 };
 
 /* Parse watch's options into w->flags; -1 to go on, else an exit code. */
@@ -537,6 +586,7 @@ static int vf_watch__parse(vf_watch *w, int argc, char **argv)
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
+		{ "runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -588,6 +638,10 @@ static int vf_watch__parse(vf_watch *w, int argc, char **argv)
 
 static void vf_watch__teardown(vf_watch *w)
 {
+	if (vf_watch__beating == w) {
+		vf_heartbeat_hook = NULL;
+		vf_watch__beating = NULL;
+	}
 	vf_watch__close_events(w);
 	if (w->conn)
 		w->backend->hv->close(w->conn);
@@ -642,16 +696,22 @@ int vf_watch_main(int argc, char **argv)
 
 	/* One reconciler per state directory, for the daemon's whole life.
 	 * Taken first, so a refused second daemon touches nothing else. */
+	if (vf_statedir_check(w.cfg.state_dir, "state directory", 0700, &err) < 0)
+		return vf_watch__fail(&w, &err);
 	vf_lock_holder holder = { 0 };
 	int r = vf_fcntl_lock_driver.lock(VF_LOCK_RECONCILE, w.cfg.state_dir, 0, &w.lock, &holder, &err);
 	vf_lock_holder_clear(&holder);
 	if (r < 0)
 		return vf_watch__fail(&w, &err);
+	unsigned swept = vf_statedir_clean(w.cfg.state_dir, w.started);
 	vf_watch_set_log_level(w.cfg.log_level); /* process-wide: only once we own the state dir */
+	if (swept)
+		vf_watch_log(6, "removed %u temporary file%s a killed run left in %s", swept,
+			     swept == 1 ? "" : "s", w.cfg.state_dir);
 	if (vf_watch__signals(&err) < 0)
 		return vf_watch__fail(&w, &err);
 	w.signals_installed = true;
-	if (vf_status_server_open(w.cfg.state_dir, w.cfg.socket_group, &w.status, &err) < 0 ||
+	if (vf_status_server_open(w.cfg.runtime_dir, w.cfg.socket_group, &w.status, &err) < 0 ||
 	    vf_watch_serve_start(w.status, vf_watch_pipe[1], &w.serve, &err) < 0)
 		return vf_watch__fail(&w, &err);
 	if (vf_tree_watch_start(w.cfg.manifests, &w.tree, &err) < 0)
@@ -668,8 +728,10 @@ int vf_watch_main(int argc, char **argv)
 		w.watchdog_usec = wd;
 		w.next_watchdog = vf_now_ms();
 	}
-	vf_watch_log(6, "virtform %s watching %s (state %s, debounce %ums, resync %us, max backoff %us)",
-		     VF_VERSION, w.cfg.manifests, w.cfg.state_dir, w.cfg.debounce_ms,
+	vf_watch__beating = &w;
+	vf_heartbeat_hook = vf_watch__heartbeat_hook;
+	vf_watch_log(6, "virtform %s watching %s (state %s, sockets in %s, debounce %ums, resync %us, max backoff %us)",
+		     VF_VERSION, w.cfg.manifests, w.cfg.state_dir, w.cfg.runtime_dir, w.cfg.debounce_ms,
 		     w.cfg.resync_seconds, w.cfg.max_backoff_seconds);
 	vf_watch__connect(&w);
 
@@ -684,13 +746,14 @@ int vf_status_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *cmd = argv[0];
-	const char *state_dir = NULL;
+	const char *runtime_dir = NULL;
 	const char *config = VF_CONFIG_DEFAULT_PATH;
 	bool config_explicit = false, json = false;
 	int c;
@@ -704,9 +767,11 @@ int vf_status_main(int argc, char **argv)
 		case OPT_JSON:
 			json = true;
 			break;
-		case OPT_STATE_DIR:
-			state_dir = optarg;
+		case OPT_RUNTIME_DIR:
+			runtime_dir = optarg;
 			break;
+		case OPT_STATE_DIR:
+			return vf_watch__usage(cmd, "status finds the daemon by its runtime directory, where its sockets are, not by its state directory: give --runtime-dir DIR (default " VF_WATCH_DEFAULT_RUNTIME_DIR ")");
 		case OPT_CONFIG:
 			config = optarg;
 			config_explicit = true;
@@ -724,15 +789,16 @@ int vf_status_main(int argc, char **argv)
 	vf_error err = { 0 };
 	int rc = VF_EXIT_FAIL;
 	json_object *resp = NULL;
-	if (!state_dir) {
+	if (!runtime_dir) {
+		/* The daemon's own defaults and file: the one place they live. */
 		if (vf_config_load(config, config_explicit, &cfg, &err) < 0) {
 			vf_error_print(stderr, &err, false);
 			goto out;
 		}
 		vf_config_defaults(&cfg);
-		state_dir = cfg.state_dir;
+		runtime_dir = cfg.runtime_dir;
 	}
-	if (vf_status_request(state_dir, "status", false, &resp, &err) < 0) {
+	if (vf_status_request(runtime_dir, "status", false, &resp, &err) < 0) {
 		fprintf(stderr, "virtform: %s\n", err.message);
 		goto out;
 	}

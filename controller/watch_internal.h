@@ -64,7 +64,8 @@ typedef struct vf_watch {
 	const vf_event_driver *loop;  /* whose event loop runs; NULL none */
 	bool ready_sent;
 	uint64_t watchdog_usec;       /* 0: no watchdog */
-	uint64_t next_watchdog;
+	uint64_t next_watchdog;       /* when the next WATCHDOG=1 is due */
+	uint64_t next_extend;         /* when the next EXTEND_TIMEOUT_USEC= is due */
 	time_t started;
 	char *root_real;              /* DIR's current real path */
 } vf_watch;
@@ -75,6 +76,12 @@ extern volatile sig_atomic_t vf_watch_stop_flag;
 void vf_watch_log(int level, const char *fmt, ...) VF_PRINTF(2, 3);
 void vf_watch_set_log_level(int level);
 void vf_watch_notify(const char *fmt, ...) VF_PRINTF(1, 2); /* sd_notify, printf-style */
+/* Tell systemd the daemon is alive: WATCHDOG=1 when one is due, and while
+ * starting (before READY=1) or stopping (after SIGTERM) an extension of
+ * the start/stop timeout. Called by the loop and, through
+ * vf_heartbeat_hook, from inside long steps (downloads, uploads, shutdown
+ * waits); cheap when nothing is due. Main thread only. */
+void vf_watch_heartbeat(vf_watch *w);
 
 /* One reconcile pass with the manifests reloaded; never exits. */
 void vf_watch_pass(vf_watch *w, const char *trigger);

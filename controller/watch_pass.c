@@ -143,11 +143,11 @@ static void vf_watch__progress(const vf_step *s, vf_step_outcome o, const vf_err
 		vf_watch_log(7, "%s: %s: starting: %s", key, act, s->reason ? s->reason : "");
 		_cleanup_free_ char *now = vf_asprintf("%s: %s", key, act);
 		vf_watch_serve_step(w->serve, now);
-		if (w->watchdog_usec)
-			vf_watch_notify("WATCHDOG=1"); /* a long step is progress, not a hang */
+		vf_watch_heartbeat(w); /* a new step is progress, not a hang */
 		break;
 	}
 	case VF_STEP_DONE:
+		vf_watch_heartbeat(w);
 		ctx->done++;
 		vf_backoff_clear(&w->backoff, key);
 		if (!vf_pass__did(ctx, key))
@@ -171,11 +171,21 @@ static void vf_watch__progress(const vf_step *s, vf_step_outcome o, const vf_err
 	}
 }
 
+/* A download's progress (about ten times a second, stalled or not, until
+ * curl's low-speed limit gives up): the daemon is alive. */
+static void vf_watch__fetch_progress(const char *url, uint64_t bytes, uint64_t total, double rate,
+				     bool done, void *userdata)
+{
+	(void)url, (void)bytes, (void)total, (void)rate, (void)done;
+	vf_watch_heartbeat(userdata);
+}
+
 static int vf_watch__run(vf_watch *w, const vf_desired *d, vf_reconcile_result *res,
 			 vf_pass_ctx *ctx)
 {
 	ctx->w = w;
 	ctx->res = res;
+	vf_fetch_opts fetch = { .progress = vf_watch__fetch_progress, .userdata = w };
 	vf_reconcile_opts opts = {
 		.state_dir = w->cfg.state_dir,
 		.on_plan = vf_watch__on_plan,
@@ -186,6 +196,7 @@ static int vf_watch__run(vf_watch *w, const vf_desired *d, vf_reconcile_result *
 		/* Files are changed under libvirt's metadata lock, as apply does. */
 		.locks = &vf_fcntl_lock_driver,
 		.lock_wait_ms = VF_LOCK_WAIT_DEFAULT_MS,
+		.fetch_opts = &fetch,
 	};
 	return vf_reconcile(w->backend, w->conn, d, &opts, res);
 }
@@ -447,6 +458,7 @@ json_object *vf_watch_status_json(vf_watch *w)
 	json_object_object_add(st, "connect", vf_watch__jstr(w->cfg.connect));
 	json_object_object_add(st, "connected", json_object_new_boolean(w->conn != NULL));
 	json_object_object_add(st, "state_dir", vf_watch__jstr(w->cfg.state_dir));
+	json_object_object_add(st, "runtime_dir", vf_watch__jstr(w->cfg.runtime_dir));
 	vf_watch__add_time(st, "started", w->started);
 	json_object_object_add(st, "manifests_state", json_object_new_string(w->manifests_state));
 	json_object_object_add(st, "enforcing", json_object_new_string(

@@ -28,11 +28,21 @@ typedef struct vf_xmldiff_ctx {
 	const char *const *ignore;
 	size_t n_ignore;
 	vf_xmldiff_list *out;
+	bool tolerant;            /* subset mode: machine aliases match their canonical names */
+	bool absent_only;         /* the reverse pass of an exact diff: report only what `have` lacks */
+	bool swap;                /* ...with old and new swapped, so entries still read have → want */
 } vf_xmldiff_ctx;
 
 static void vf_xmldiff__add(vf_xmldiff_ctx *c, const char *path, const char *old_value,
 			    const char *new_value)
 {
+	if (c->absent_only && old_value)
+		return; /* a differing value: the forward pass has it */
+	if (c->swap) {
+		const char *t = old_value;
+		old_value = new_value;
+		new_value = t;
+	}
 	vf_xmldiff d = {
 		.path = vf_strdup(path),
 		.old_value = vf_strdup(old_value),
@@ -91,6 +101,50 @@ static char *vf_xmldiff__text(const xmlNode *n)
 	char *r = vf_strndup(s, len);
 	xmlFree(raw);
 	return r;
+}
+
+bool vf_xmldiff_machine_matches(const char *want, const char *have)
+{
+	if (!want || !have)
+		return want == have;
+	if (strcmp(want, have) == 0)
+		return true;
+	_cleanup_free_ char *p1 = vf_asprintf("%s-", want);
+	_cleanup_free_ char *p2 = vf_asprintf("pc-%s-", want);
+	if (strncmp(have, p1, strlen(p1)) == 0 || strncmp(have, p2, strlen(p2)) == 0)
+		return true;
+	return strcmp(want, "pc") == 0 && strncmp(have, "pc-i440fx-", 10) == 0;
+}
+
+/* An unsigned integer as libvirt writes them: decimal, or hex after 0x. */
+static bool vf_xmldiff__uint(const char *s, unsigned long long *out)
+{
+	if (!s || !*s || !(isdigit((unsigned char)*s)))
+		return false;
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(hex ? s + 2 : s, &end, hex ? 16 : 10);
+	if (errno || !end || *end || end == (hex ? s + 2 : s))
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Equal, or the same number spelled in another base (slot='0x12' is
+ * slot='18'), or (tolerant) a machine alias and its canonical name. */
+static bool vf_xmldiff__value_eq(const vf_xmldiff_ctx *c, const char *name, const char *want,
+				 const char *have)
+{
+	if (vf_streq_null(want, have))
+		return true;
+	if (!want || !have)
+		return false;
+	unsigned long long a, b;
+	if (vf_xmldiff__uint(want, &a) && vf_xmldiff__uint(have, &b))
+		return a == b;
+	return c->tolerant && name && strcmp(name, "machine") == 0 &&
+	       vf_xmldiff_machine_matches(want, have);
 }
 
 static bool vf_xmldiff__attr_eq(const xmlNode *a, const xmlNode *b, const char *name)
@@ -185,7 +239,7 @@ static void vf_xmldiff__leaf(vf_xmldiff_ctx *c, const xmlNode *want, const xmlNo
 			_cleanup_free_ char *n = wu ? vf_asprintf("%s %s", wt, wu) : vf_strdup(wt);
 			vf_xmldiff__add(c, path, o, n);
 		}
-	} else if (*wt && strcmp(wt, ht) != 0) {
+	} else if (*wt && !vf_xmldiff__value_eq(c, NULL, wt, ht)) {
 		vf_xmldiff__add(c, path, *ht ? ht : NULL, wt);
 	}
 	xmlFree(wu);
@@ -204,7 +258,7 @@ static void vf_xmldiff__attrs(vf_xmldiff_ctx *c, const xmlNode *want, const xmlN
 			continue;
 		char *wv = vf_xmldiff__attr(want, name);
 		char *hv = vf_xmldiff__attr(have, name);
-		if (!vf_streq_null(wv, hv))
+		if (!vf_xmldiff__value_eq(c, name, wv, hv))
 			vf_xmldiff__add(c, apath, hv, wv);
 		xmlFree(wv);
 		xmlFree(hv);
@@ -295,8 +349,8 @@ static xmlDoc *vf_xmldiff__parse(const char *text)
 				     XML_PARSE_NOWARNING);
 }
 
-int vf_xmldiff_subset(const char *want, const char *have, const char *const *ignore,
-		      size_t n_ignore, vf_xmldiff_list *out, vf_error *err)
+/* One pass of `want` against `have`; both parse, or *err says which not. */
+static int vf_xmldiff__run(vf_xmldiff_ctx *c, const char *want, const char *have, vf_error *err)
 {
 	xmlDoc *wd = want ? vf_xmldiff__parse(want) : NULL;
 	if (!wd)
@@ -308,18 +362,37 @@ int vf_xmldiff_subset(const char *want, const char *have, const char *const *ign
 	}
 	const xmlNode *wr = xmlDocGetRootElement(wd);
 	const xmlNode *hr = xmlDocGetRootElement(hd);
-	vf_xmldiff_ctx c = { .ignore = ignore, .n_ignore = n_ignore, .out = out };
 	_cleanup_free_ char *root = vf_asprintf("/%s", vf_xmldiff__name(wr));
 	if (strcmp(vf_xmldiff__name(wr), vf_xmldiff__name(hr)) != 0) {
 		_cleanup_free_ char *o = vf_asprintf("<%s>", vf_xmldiff__name(hr));
 		_cleanup_free_ char *n = vf_asprintf("<%s>", vf_xmldiff__name(wr));
-		vf_xmldiff__add(&c, root, o, n);
+		vf_xmldiff__add(c, root, o, n);
 	} else {
-		vf_xmldiff__node(&c, wr, hr, root);
+		vf_xmldiff__node(c, wr, hr, root);
 	}
 	xmlFreeDoc(wd);
 	xmlFreeDoc(hd);
 	return 0;
+}
+
+int vf_xmldiff_subset(const char *want, const char *have, const char *const *ignore,
+		      size_t n_ignore, vf_xmldiff_list *out, vf_error *err)
+{
+	vf_xmldiff_ctx c = { .ignore = ignore, .n_ignore = n_ignore, .out = out, .tolerant = true };
+	return vf_xmldiff__run(&c, want, have, err);
+}
+
+int vf_xmldiff_exact(const char *want, const char *have, const char *const *ignore,
+		     size_t n_ignore, vf_xmldiff_list *out, vf_error *err)
+{
+	vf_xmldiff_ctx c = { .ignore = ignore, .n_ignore = n_ignore, .out = out };
+	int r = vf_xmldiff__run(&c, want, have, err);
+	if (r < 0)
+		return r;
+	/* what `have` has and `want` lacks: the same walk the other way round */
+	vf_xmldiff_ctx back = { .ignore = ignore, .n_ignore = n_ignore, .out = out,
+				.absent_only = true, .swap = true };
+	return vf_xmldiff__run(&back, have, want, err);
 }
 
 void vf_xmldiff_list_free(vf_xmldiff_list *l)

@@ -1,8 +1,12 @@
-/* xmldiff.h: "is the manifest's XML a subset of the live XML?" for raw-XML
- * domains. Every element and attribute the manifest writes must be present
- * and equal in the live document; what libvirt adds is ignored. Pure and
- * in-memory (libxml2). Not for building or normalising libvirt XML. */
+/* xmldiff.h: XML comparison for raw-XML domains. The subset comparison
+ * ("is every element and attribute the manifest writes present and equal
+ * in the live document?", libvirt's additions ignored) serves domains with
+ * no record; the exact one compares two documents libvirt normalised, or
+ * two versions of a manifest. Pure and in-memory (libxml2). Not for
+ * building or normalising libvirt XML. */
 #pragma once
+
+#include <stdbool.h>
 
 #include "error.h"
 
@@ -25,5 +29,18 @@ typedef struct vf_xmldiff_list {
  * when `have` does not, with *err set. */
 int vf_xmldiff_subset(const char *want, const char *have, const char *const *ignore,
 		      size_t n_ignore, vf_xmldiff_list *out, vf_error *err);
+
+/* Every difference between two documents, both ways: what the subset
+ * comparison finds, plus each element and attribute `have` has that
+ * `want` lacks (reported `value → (none)`). For two documents libvirt
+ * normalised, or two versions of one manifest. Numbers compare by value
+ * (0x12 is 18), nothing else is forgiven. Errors as vf_xmldiff_subset
+ * (`want` failing is -VF_E_SCHEMA). */
+int vf_xmldiff_exact(const char *want, const char *have, const char *const *ignore,
+		     size_t n_ignore, vf_xmldiff_list *out, vf_error *err);
+
+/* A manifest's machine type `want` against libvirt's `have`: equal, or an
+ * alias libvirt expanded (pc → pc-i440fx-7.2, q35 → pc-q35-7.2). */
+bool vf_xmldiff_machine_matches(const char *want, const char *have);
 
 void vf_xmldiff_list_free(vf_xmldiff_list *l);

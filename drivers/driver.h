@@ -100,6 +100,16 @@ typedef struct vf_obs_iface {
 	char *mac;                /* lower case */
 } vf_obs_iface;
 
+/* What virtform last sent for an object defined from raw XML, and what
+ * libvirt made of it (docs/concepts.md, "Raw XML: three ways"). Kept in
+ * the object's own virtform metadata, so it survives a lost ledger. Every
+ * field NULL: no record (adopted, or defined before records existed). */
+typedef struct vf_xml_record {
+	char *digest;             /* SHA-256 (hex) of spec.xml as written */
+	char *manifest;           /* that spec.xml: the last-applied configuration */
+	char *normalised;         /* libvirt's inactive XML right after the define, virtform's element removed */
+} vf_xml_record;
+
 typedef struct vf_obs_domain {
 	char *name;
 	uuid_t uuid;
@@ -126,6 +136,9 @@ typedef struct vf_obs_domain {
 	bool managed;             /* carries virtform's <metadata> element */
 	char *seed_hash;          /* virtform:seed on that element: the cloud-init seed's SHA-256; NULL none */
 	char *xml;                /* inactive XML (VIR_DOMAIN_XML_INACTIVE) */
+	vf_xml_record applied;    /* raw-XML domains: the record of the last define; all NULL none */
+	char *xml_bare;           /* with a record: `xml` without virtform's element, serialised as
+				   * `applied.normalised` was, so equal documents compare equal */
 	uint32_t live_vcpus;      /* running domains: current vCPUs; else 0 */
 	uint64_t live_memory;     /* running domains: current balloon in bytes; else 0 */
 } vf_obs_domain;
@@ -336,6 +349,15 @@ typedef struct vf_backend {
 
 /* The backend for a URI (every libvirt URI maps to "libvirt" today). */
 const vf_backend *vf_backend_for_uri(const char *uri);
+
+/* A driver inside a long wait (an upload's block loop, a guest's shutdown
+ * wait) calls vf_heartbeat() every so often, so whoever runs it can tell
+ * a long step from a hang: the watch daemon sets vf_heartbeat_hook to ping
+ * systemd's watchdog. A process-wide hook, not a parameter of every table
+ * entry: the waits sit deep inside calls whose signatures stay as they
+ * are. Called on the thread that runs the step; NULL hook: nothing. */
+extern void (*vf_heartbeat_hook)(void);
+void vf_heartbeat(void);
 
 extern const vf_hypervisor_driver vf_libvirt_hypervisor_driver;
 extern const vf_storage_driver vf_libvirt_storage_driver;

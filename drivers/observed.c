@@ -52,6 +52,10 @@ static void vf_obs_domain_clear(vf_obs_domain *d)
 	free(d->graphics_listen);
 	free(d->state_name);
 	free(d->xml);
+	free(d->xml_bare);
+	free(d->applied.digest);
+	free(d->applied.manifest);
+	free(d->applied.normalised);
 	free(d->seed_hash);
 }
 

@@ -16,3 +16,11 @@ const vf_backend *vf_backend_for_uri(const char *uri)
 	(void)uri; /* every URI libvirt understands goes to libvirt */
 	return &vf_backends[0];
 }
+
+void (*vf_heartbeat_hook)(void);
+
+void vf_heartbeat(void)
+{
+	if (vf_heartbeat_hook)
+		vf_heartbeat_hook();
+}

@@ -169,8 +169,9 @@ static void test_failure_midway_leaves_a_state_the_next_run_converges(void **sta
 	load(f);
 	vf_reconcile_opts opts;
 
-	/* A run stopped before its first step (as SIGTERM would) leaves every
-	 * object claimed but nothing created: the next run creates them. */
+	/* A run stopped before its first step (as SIGTERM would) creates
+	 * nothing and keeps no claim for what it never tried: the next run
+	 * creates them. */
 	volatile sig_atomic_t stop = 1;
 	opts = (vf_reconcile_opts){ .state_dir = f->state, .stop = &stop };
 	int r = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
@@ -178,7 +179,7 @@ static void test_failure_midway_leaves_a_state_the_next_run_converges(void **sta
 	assert_true(res.applied);
 	assert_int_equal(res.replan.counts[VF_ACT_CREATE], 3);
 	vf_reconcile_result_free(&res);
-	assert_int_equal(ledger_entries(f), 3);
+	assert_int_equal(ledger_entries(f), 0);
 
 	assert_int_equal(pass(f, false, &res), 0);
 	assert_true(res.converged);
@@ -209,6 +210,208 @@ static void test_conflicts_change_nothing(void **state)
 	assert_int_equal(ledger_entries(f), 0);
 }
 
+/* ---- claims: a crash inside a creation, a name taken (rules 2 and 3) ------- */
+
+static const char clone_yaml[] =
+	"apiVersion: virtform/v1\nkind: Volume\nmetadata: {name: copy.qcow2}\n"
+	"spec: {pool: vt-pool, capacity: 1GiB, source: {volume: {pool: vt-pool, name: root.qcow2}}}\n";
+
+static void copy_file(const char *from, const char *to)
+{
+	_cleanup_free_ char *cmd = vf_asprintf("cp '%s' '%s'", from, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+typedef struct crash_point {
+	fx *f;
+	const char *name;         /* the step's object */
+	bool seen;
+} crash_point;
+
+/* At the start of the step for cp->name, keep the ledger as it is on disk:
+ * what a kill -9 anywhere inside that step (mid-clone, mid-upload) leaves,
+ * as a step writes nothing until it is done. */
+static void keep_ledger_at_step(const vf_step *s, vf_step_outcome o, const vf_error *err, void *ud)
+{
+	(void)err;
+	crash_point *cp = ud;
+	if (o != VF_STEP_STARTED || !vf_streq(s->name, cp->name))
+		return;
+	_cleanup_free_ char *from = vf_asprintf("%s/ledger.json", cp->f->state);
+	_cleanup_free_ char *to = vf_asprintf("%s/ledger.crash", cp->f->state);
+	copy_file(from, to);
+	cp->seen = true;
+}
+
+static const vf_step *find_step(const vf_plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (vf_streq(p->steps[i].name, name))
+			return &p->steps[i];
+	return NULL;
+}
+
+static void test_a_crash_inside_a_creation_is_redone_not_accepted(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "pool.yaml", pool_yaml);
+	write_manifest(f, "vol.yaml", vol_yaml);
+	write_manifest(f, "clone.yaml", clone_yaml);
+	load(f);
+	crash_point cp = { .f = f, .name = "copy.qcow2" };
+	vf_reconcile_opts opts = { .state_dir = f->state, .progress = keep_ledger_at_step,
+				   .userdata = &cp };
+	vf_reconcile_result res = { 0 };
+	int r0 = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
+	if (r0 < 0)
+		fail_msg("%s", res.err.message);
+	vf_reconcile_result_free(&res);
+	assert_true(cp.seen);
+
+	/* The host has the copy; the ledger is the one a kill inside the clone
+	 * would have left. The copy may be partial: it must be made again. */
+	_cleanup_free_ char *crash = vf_asprintf("%s/ledger.crash", f->state);
+	_cleanup_free_ char *ledger = vf_asprintf("%s/ledger.json", f->state);
+	copy_file(crash, ledger);
+	assert_int_equal(pass(f, true, &res), 0);
+	assert_false(res.converged);
+	const vf_step *s = find_step(&res.plan, "copy.qcow2");
+	assert_non_null(s);
+	assert_int_equal(s->action, VF_ACT_UPDATE);
+	assert_non_null(strstr(s->reason, "re-create (incomplete)"));
+	assert_int_equal(s->ops[0].type, VF_OP_VOLUME_DELETE);
+	assert_null(find_step(&res.plan, "root.qcow2")); /* confirmed before the clone used it */
+	vf_reconcile_result_free(&res);
+
+	/* apply redoes it, and then the host has converged */
+	assert_int_equal(pass(f, false, &res), 0);
+	assert_true(res.converged);
+	vf_reconcile_result_free(&res);
+	assert_int_equal(pass(f, true, &res), 0);
+	assert_int_equal(res.plan.n, 0);
+	vf_reconcile_result_free(&res);
+}
+
+/* on_plan: someone makes root.qcow2 between virtform's plan and its create. */
+static void make_it_first(const vf_plan *plan, void *ud)
+{
+	(void)plan;
+	fx *f = ud;
+	char name[] = "root.qcow2", pool[] = "vt-pool";
+	vf_object o = {
+		.kind = VF_KIND_VOLUME,
+		.name = name,
+		.u.volume = { .pool = pool, .capacity = 1 << 20, .format = VF_VOL_RAW,
+			      .perms = { .owner = -1, .group = -1, .mode = -1 } },
+	};
+	vf_error err = { 0 };
+	assert_int_equal(f->be->storage->volume_create(f->conn, &o, &err), 0);
+}
+
+static void test_a_create_that_finds_the_name_taken_claims_nothing(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "pool.yaml", pool_yaml);
+	vf_reconcile_result res = { 0 };
+	assert_int_equal(pass(f, false, &res), 0);
+	vf_reconcile_result_free(&res);
+
+	write_manifest(f, "vol.yaml", vol_yaml);
+	load(f);
+	vf_reconcile_opts opts = { .state_dir = f->state, .on_plan = make_it_first, .userdata = f };
+	int r = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
+	assert_int_equal(r, -VF_E_CONFLICT);
+	assert_non_null(strstr(res.err.message, "Volume/vt-pool/root.qcow2: exists and is not owned by virtform"));
+	assert_non_null(strstr(res.err.message, "adopt: true"));
+	vf_reconcile_result_free(&res);
+	assert_int_equal(ledger_entries(f), 1); /* the pool only: the volume is not ours */
+
+	/* so the next run calls it a conflict instead of managing it */
+	assert_int_equal(pass(f, false, &res), -VF_E_CONFLICT);
+	assert_int_equal(res.phase, VF_PHASE_PLAN);
+	vf_reconcile_result_free(&res);
+	remove_manifest(f, "vol.yaml");
+	assert_int_equal(pass(f, false, &res), 0);
+	vf_reconcile_result_free(&res);
+	vf_observed o = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(f->be->hv->observe(f->conn, &o, &err), 0);
+	assert_non_null(vf_observed_volume(&o, "vt-pool", "root.qcow2")); /* never deleted */
+	vf_observed_free(&o);
+}
+
+/* on_plan: someone defines a domain named vt-web, with its own UUID. */
+static void define_it_first(const vf_plan *plan, void *ud)
+{
+	(void)plan;
+	fx *f = ud;
+	vf_object o = f->desired.objs[0]; /* a shallow copy: only the UUID differs */
+	uuid_generate(o.uuid);
+	vf_error err = { 0 };
+	assert_int_equal(f->be->hv->domain_define(f->conn, &o, VF_DOMAIN_QEMU, &err), 0);
+}
+
+static void test_a_define_that_finds_the_name_taken_claims_nothing(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "dom.yaml",
+		       "apiVersion: virtform/v1\nkind: Domain\nmetadata: {name: vt-web}\nspec: {memory: 256MiB}\n");
+	load(f);
+	vf_reconcile_opts opts = { .state_dir = f->state, .on_plan = define_it_first, .userdata = f };
+	vf_reconcile_result res = { 0 };
+	int r = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
+	assert_int_equal(r, -VF_E_CONFLICT);
+	assert_non_null(strstr(res.err.message, "Domain/vt-web: exists and is not owned by virtform"));
+	vf_reconcile_result_free(&res);
+	assert_int_equal(ledger_entries(f), 0);
+}
+
+/* ---- removal waits for the domain's own shutdownTimeout (rule 6) ----------- */
+
+/* The timeout of the shutdown op that removing vt-web would run. */
+static uint32_t removal_timeout(fx *f)
+{
+	vf_reconcile_result res = { 0 };
+	assert_int_equal(pass(f, true, &res), 0);
+	const vf_step *s = find_step(&res.plan, "vt-web");
+	assert_non_null(s);
+	assert_int_equal(s->action, VF_ACT_REMOVE);
+	assert_int_equal(s->ops[0].type, VF_OP_DOMAIN_SHUTDOWN);
+	uint32_t t = s->ops[0].u32;
+	vf_reconcile_result_free(&res);
+	return t;
+}
+
+static void test_removal_waits_for_the_domains_own_shutdown_timeout(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "dom.yaml",
+		       "apiVersion: virtform/v1\nkind: Domain\nmetadata: {name: vt-web}\n"
+		       "spec: {memory: 256MiB, state: running, shutdownTimeout: 5m}\n");
+	/* another object stays declared, so the set never comes up empty (rule 5) */
+	write_manifest(f, "keep.yaml",
+		       "apiVersion: virtform/v1\nkind: Domain\nmetadata: {name: vt-keep}\n"
+		       "spec: {memory: 128MiB, state: shutoff}\n");
+	vf_reconcile_result res = { 0 };
+	assert_int_equal(pass(f, false, &res), 0);
+	assert_true(res.converged);
+	vf_reconcile_result_free(&res);
+
+	remove_manifest(f, "dom.yaml");
+	assert_int_equal(removal_timeout(f), 300);
+
+	/* a ledger written before the field existed keeps the 60 s default */
+	_cleanup_free_ char *cmd = vf_asprintf(
+		"sed -i 's/\"shutdownTimeout\": *[0-9]*,\\?//' '%s/ledger.json'", f->state);
+	assert_int_equal(system(cmd), 0);
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_ledger_load(f->state, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	vf_ledger_free(&l);
+	assert_int_equal(removal_timeout(f), 60);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +421,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_midway_leaves_a_state_the_next_run_converges,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflicts_change_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_crash_inside_a_creation_is_redone_not_accepted,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_create_that_finds_the_name_taken_claims_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_define_that_finds_the_name_taken_claims_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_removal_waits_for_the_domains_own_shutdown_timeout,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests_name("apply", tests, NULL, NULL);
 }

@@ -24,7 +24,8 @@ static void test_every_key(void **state)
 		"resync_seconds = 120\n"
 		"max_backoff_seconds = 30\n"
 		"log_level = debug\n"
-		"socket_group = libvirt\r\n";
+		"socket_group = libvirt\r\n"
+		"runtime_dir = /run/vf\n";
 	vf_config c = { 0 };
 	vf_error err = { 0 };
 	assert_int_equal(vf_config_parse("t.conf", text, &c, &err), 0);
@@ -37,6 +38,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c.max_backoff_seconds, 30);
 	assert_int_equal(c.log_level, VF_LOG_DEBUG);
 	assert_string_equal(c.socket_group, "libvirt");
+	assert_string_equal(c.runtime_dir, "/run/vf");
 	vf_config_free(&c);
 }
 
@@ -107,6 +109,10 @@ static void test_flags_override_file(void **state)
 	assert_int_equal(file.log_level, VF_LOG_ERR);           /* file only */
 	assert_int_equal(file.resync_seconds, VF_DEFAULT_RESYNC_SECONDS);  /* default */
 	assert_int_equal(file.max_backoff_seconds, VF_DEFAULT_MAX_BACKOFF_SECONDS);
+	assert_string_equal(file.runtime_dir, VF_WATCH_DEFAULT_RUNTIME_DIR); /* default */
+	assert_string_equal(VF_WATCH_DEFAULT_RUNTIME_DIR, "/run/virtform");
+	assert_int_equal(vf_config_set(&flags, "runtime_dir", "", &err), -VF_E_USAGE);
+	vf_error_clear(&err);
 	assert_int_equal(vf_config_set(&flags, "log_level", "loud", &err), -VF_E_USAGE);
 	assert_non_null(strstr(err.message, "log_level"));
 	vf_error_clear(&err);

@@ -103,6 +103,56 @@ static void test_put_updates_and_drop_removes(void **state)
 	vf_ledger_free(&l);
 }
 
+/* Claims pending and incomplete, and the shutdownTimeout, round-trip; a
+ * complete entry writes no "state", so ledgers from before these fields
+ * load as complete with no timeout recorded. */
+static void test_state_and_shutdown_timeout(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = vf_test_tmpdir("ledger");
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	uuid_t u;
+	vf_uuid_derive(VF_KIND_DOMAIN, NULL, "web", u);
+	vf_ledger_put(&l, VF_KIND_DOMAIN, NULL, "web", u);
+	l.entries[0].state = VF_LEDGER_PENDING;
+	l.entries[0].has_shutdown_timeout = true;
+	l.entries[0].shutdown_timeout = 0; /* "force off at once" is a value, not "unrecorded" */
+	vf_ledger_put(&l, VF_KIND_VOLUME, "images", "root.qcow2", u);
+	l.entries[1].state = VF_LEDGER_INCOMPLETE;
+	vf_ledger_put(&l, VF_KIND_POOL, NULL, "images", u);
+	assert_int_equal(vf_ledger_save(dir, &l, &err), 0);
+	_cleanup_free_ char *path = vf_asprintf("%s/ledger.json", dir);
+	_cleanup_free_ char *text = vf_test_read_file(path);
+	assert_non_null(strstr(text, "\"pending\""));
+	assert_non_null(strstr(text, "\"incomplete\""));
+	assert_null(strstr(text, "\"complete\""));
+
+	vf_ledger back = { 0 };
+	assert_int_equal(vf_ledger_load(dir, &back, &err), 0);
+	const vf_ledger_entry *d = vf_ledger_find(&back, VF_KIND_DOMAIN, NULL, "web");
+	assert_int_equal(d->state, VF_LEDGER_PENDING);
+	assert_true(d->has_shutdown_timeout);
+	assert_int_equal(d->shutdown_timeout, 0);
+	assert_int_equal(vf_ledger_find(&back, VF_KIND_VOLUME, "images", "root.qcow2")->state,
+			 VF_LEDGER_INCOMPLETE);
+	const vf_ledger_entry *p = vf_ledger_find(&back, VF_KIND_POOL, NULL, "images");
+	assert_int_equal(p->state, VF_LEDGER_COMPLETE);
+	assert_false(p->has_shutdown_timeout);
+	vf_ledger_free(&back);
+	vf_ledger_free(&l);
+
+	/* a ledger from before the fields */
+	vf_test_write_file(path, "{\"version\": 1, \"entries\": [{\"kind\": \"Domain\", \"name\": \"old\", "
+				 "\"pool\": null, \"uuid\": \"6b1f3c52-8e0a-4f6d-9a51-2d7e30c48819\", "
+				 "\"deletionPolicy\": \"Delete\"}]}");
+	assert_int_equal(vf_ledger_load(dir, &back, &err), 0);
+	assert_int_equal(back.entries[0].state, VF_LEDGER_COMPLETE);
+	assert_false(back.entries[0].has_shutdown_timeout);
+	vf_ledger_free(&back);
+	vf_test_rm_tree(dir);
+}
+
 static void test_refuses_foreign_files(void **state)
 {
 	(void)state;
@@ -113,6 +163,8 @@ static void test_refuses_foreign_files(void **state)
 		"{\"version\": 1, \"entries\": [{\"kind\": \"Bucket\", \"name\": \"x\", \"uuid\": \"6b1f3c52-8e0a-4f6d-9a51-2d7e30c48819\"}]}",
 		"{\"version\": 1, \"entries\": [{\"kind\": \"Volume\", \"name\": \"x\", \"uuid\": \"6b1f3c52-8e0a-4f6d-9a51-2d7e30c48819\"}]}",
 		"{\"version\": 1, \"entries\": [{\"kind\": \"Domain\", \"name\": \"x\", \"uuid\": \"nope\"}]}",
+		/* a state this virtform does not know: guessing "complete" could accept half-done work */
+		"{\"version\": 1, \"entries\": [{\"kind\": \"Domain\", \"name\": \"x\", \"uuid\": \"6b1f3c52-8e0a-4f6d-9a51-2d7e30c48819\", \"state\": \"half\"}]}",
 	};
 	for (size_t i = 0; i < VF_ARRAY_SIZE(bad); i++) {
 		_cleanup_free_ char *dir = vf_test_tmpdir("ledger");
@@ -246,15 +298,50 @@ static void test_host_round_trip_and_old_ledger(void **state)
 	vf_test_rm_tree(dir);
 }
 
+/* A name another process planted where the ledger's temp file goes (the
+ * old predictable "ledger.json.tmp.<pid>", as a symlink to a file of
+ * someone else's) is never followed: the temp file is created with
+ * O_EXCL|O_NOFOLLOW under a fresh name, and the victim keeps its bytes. */
+static void test_write_never_follows_a_planted_temp_name(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = vf_test_tmpdir("ledger");
+	_cleanup_free_ char *victim = vf_asprintf("%s/victim", dir);
+	_cleanup_free_ char *planted = vf_asprintf("%s/ledger.json.tmp.%ld", dir, (long)getpid());
+	_cleanup_free_ char *ledger = vf_asprintf("%s/ledger.json", dir);
+	vf_test_write_file(victim, "not virtform's\n");
+	assert_int_equal(symlink(victim, planted), 0);
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	uuid_t u;
+	vf_uuid_derive(VF_KIND_DOMAIN, NULL, "web", u);
+	vf_ledger_put(&l, VF_KIND_DOMAIN, NULL, "web", u);
+	assert_int_equal(vf_ledger_save(dir, &l, &err), 0);
+	_cleanup_free_ char *still = vf_test_read_file(victim);
+	assert_string_equal(still, "not virtform's\n");
+	struct stat st;
+	assert_int_equal(lstat(ledger, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	vf_ledger back = { 0 };
+	assert_int_equal(vf_ledger_load(dir, &back, &err), 0);
+	assert_int_equal(back.n, 1);
+	vf_ledger_free(&back);
+	vf_ledger_free(&l);
+	vf_test_rm_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_missing_file_is_empty),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_put_updates_and_drop_removes),
+		cmocka_unit_test(test_state_and_shutdown_timeout),
 		cmocka_unit_test(test_refuses_foreign_files),
 		cmocka_unit_test(test_host_binding),
 		cmocka_unit_test(test_host_round_trip_and_old_ledger),
+		cmocka_unit_test(test_write_never_follows_a_planted_temp_name),
 	};
 	return cmocka_run_group_tests_name("ledger", tests, NULL, NULL);
 }

@@ -564,7 +564,12 @@ static void test_raw_xml_keeps_user_metadata(void **state)
 	assert_contains(d->xml, "urn:example:app");
 	assert_contains(d->xml, "keep &amp; me");
 	assert_contains(d->xml, "name=\"raw\"");
-	assert_null(strstr(d->xml, "stale")); /* our old element is replaced, not duplicated */
+	/* our old element is replaced, not duplicated (the record keeps the
+	 * manifest's text, escaped, so "stale" is still in there) */
+	const char *own = strstr(d->xml, "<virtform:owner ");
+	assert_non_null(own);
+	assert_null(strstr(own + 1, "<virtform:owner "));
+	assert_null(strstr(own, "name=\"stale\""));
 	vf_observed_free(&o);
 
 	/* A UUID the user wrote is kept. */
@@ -582,6 +587,86 @@ static void test_raw_xml_keeps_user_metadata(void **state)
 
 	vf_object_clear(&dom);
 	vf_object_clear(&other);
+	HV->close(c);
+}
+
+/* A define from spec.xml records, in virtform's own metadata element, the
+ * digest and text of spec.xml and libvirt's inactive XML read back right
+ * after (virtform's element removed): observation returns that record and
+ * the live document in the same form, so equal means "untouched". */
+static void test_raw_xml_records_what_libvirt_made(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_object dom = domain_obj("rec");
+	dom.u.domain.xml = vf_strdup("<domain type='test'><name>rec</name>"
+				     "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+				     "<os><type>hvm</type></os></domain>");
+	vf_sha256_hex(dom.u.domain.xml, strlen(dom.u.domain.xml), dom.u.domain.xml_hash);
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_KVM, err));
+
+	vf_observed o = observe(c);
+	vf_obs_domain *d = vf_observed_domain(&o, "rec");
+	assert_non_null(d);
+	assert_true(d->managed);
+	assert_non_null(d->applied.digest); /* recorded */
+	assert_string_equal(d->applied.digest, dom.u.domain.xml_hash);
+	assert_string_equal(d->applied.manifest, dom.u.domain.xml);
+	assert_non_null(d->applied.normalised);
+	assert_non_null(d->xml_bare);
+	assert_string_equal(d->applied.normalised, d->xml_bare); /* untouched since */
+	assert_null(strstr(d->xml_bare, "virtform"));
+	assert_null(strstr(d->xml_bare, "<metadata"));
+	assert_contains(d->xml_bare, "<memory unit=\"KiB\">65536</memory>"); /* libvirt's form */
+
+	/* Behind virtform's back: the same document with 2 vCPUs. The record
+	 * stays; the live document no longer equals it. */
+	_cleanup_free_ char *xml = vf_strdup(d->xml);
+	char *v = strstr(xml, ">1</vcpu>");
+	assert_non_null(v);
+	v[1] = '2';
+	virDomainPtr raw = virDomainDefineXML(c->conn, xml);
+	assert_non_null(raw);
+	virDomainFree(raw);
+	vf_observed_free(&o);
+	o = observe(c);
+	d = vf_observed_domain(&o, "rec");
+	assert_string_equal(d->applied.digest, dom.u.domain.xml_hash);
+	assert_string_not_equal(d->applied.normalised, d->xml_bare);
+	assert_contains(d->xml_bare, ">2</vcpu>");
+	assert_contains(d->applied.normalised, ">1</vcpu>");
+
+	/* A new manifest: a new record, equal to the live document again. */
+	free(dom.u.domain.xml);
+	dom.u.domain.xml = vf_strdup("<domain type='test'><name>rec</name>"
+				     "<memory unit='MiB'>128</memory><vcpu>1</vcpu>"
+				     "<os><type>hvm</type></os></domain>");
+	vf_sha256_hex(dom.u.domain.xml, strlen(dom.u.domain.xml), dom.u.domain.xml_hash);
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_KVM, err));
+	vf_observed_free(&o);
+	o = observe(c);
+	d = vf_observed_domain(&o, "rec");
+	assert_string_equal(d->applied.digest, dom.u.domain.xml_hash);
+	assert_string_equal(d->applied.manifest, dom.u.domain.xml);
+	assert_string_equal(d->applied.normalised, d->xml_bare);
+	assert_contains(d->xml_bare, "<memory unit=\"KiB\">131072</memory>");
+
+	/* Structured domains carry no record. */
+	vf_object plain = domain_obj("plain");
+	OK(HV->domain_define(c, &plain, VF_DOMAIN_KVM, err));
+	vf_observed_free(&o);
+	o = observe(c);
+	d = vf_observed_domain(&o, "plain");
+	assert_non_null(d);
+	assert_true(d->managed);
+	assert_null(d->applied.digest);
+	assert_null(d->xml_bare);
+	vf_observed_free(&o);
+
+	OK(HV->domain_undefine(c, "rec", false, err));
+	OK(HV->domain_undefine(c, "plain", false, err));
+	vf_object_clear(&dom);
+	vf_object_clear(&plain);
 	HV->close(c);
 }
 
@@ -1018,6 +1103,7 @@ int main(void)
 		cmocka_unit_test(test_redefine_in_place),
 		cmocka_unit_test(test_hostile_names_round_trip),
 		cmocka_unit_test(test_raw_xml_keeps_user_metadata),
+		cmocka_unit_test(test_raw_xml_records_what_libvirt_made),
 		cmocka_unit_test(test_raw_xml_errors),
 		cmocka_unit_test(test_domain_lifecycle),
 		cmocka_unit_test(test_observe_many_in_parallel),

@@ -685,6 +685,10 @@ static void dc_state_and_autostart(fx *f)
 	d->u.domain.shutdown_timeout = 90;
 	d->u.domain.autostart = VF_TRI_TRUE;
 	live_dom(f, "web", VF_RUN_PAUSED, true);
+	/* applied with that timeout before: recording it again is no change */
+	vf_ledger_entry *e = vf_ledger_find(&f->l, VF_KIND_DOMAIN, NULL, "web");
+	e->has_shutdown_timeout = true;
+	e->shutdown_timeout = 90;
 	vf_object *p = add_pool(f, "images", "/srv/images", "p.yaml", 1);
 	p->u.pool.state = VF_POOL_INACTIVE;
 	live_pool(f, "images", "/srv/images", true)->autostart = false;

@@ -452,6 +452,110 @@ static void test_status_sockets_answer_and_separate_privilege(void **state)
 	rm_rf(dir);
 }
 
+/* ---- one deadline per request ------------------------------------------------- */
+
+typedef struct serve_loop {
+	vf_status_server *s;
+	volatile int stop;
+	int calls;
+} serve_loop;
+
+static void *serve_loop_thread(void *arg)
+{
+	serve_loop *l = arg;
+	int fds[2];
+	vf_status_server_fds(l->s, fds);
+	while (!l->stop) {
+		struct pollfd p[2] = { { .fd = fds[0], .events = POLLIN }, { .fd = fds[1], .events = POLLIN } };
+		if (poll(p, 2, 100) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++)
+			if (p[i].revents & POLLIN)
+				vf_status_server_serve(l->s, p[i].fd, answer, &l->calls);
+	}
+	return NULL;
+}
+
+static int connect_unix(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+typedef struct dribbler {
+	int fd;
+	uint64_t start_ms, dropped_ms; /* dropped_ms 0: never dropped */
+} dribbler;
+
+/* A byte every 500 ms, never a newline, for at most 10 s. */
+static void *dribble_thread(void *arg)
+{
+	dribbler *d = arg;
+	while (vf_now_ms() - d->start_ms < 10000) {
+		if (send(d->fd, "{", 1, MSG_NOSIGNAL) != 1) {
+			d->dropped_ms = vf_now_ms();
+			break;
+		}
+		char c;
+		if (recv(d->fd, &c, 1, MSG_DONTWAIT) == 0) {
+			d->dropped_ms = vf_now_ms();
+			break;
+		}
+		usleep(500 * 1000);
+	}
+	return NULL;
+}
+
+/* A client that dribbles one byte every half second (the old 1 s timeout
+ * per recv never fired) neither holds the server nor gets an answer: it
+ * is dropped at the request's 2 s deadline, and a client behind it is
+ * answered within that. */
+static void test_slow_client_is_dropped_at_the_request_deadline(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = make_tmpdir();
+	_cleanup_free_ char *ro = vf_asprintf("%s/watch-ro.sock", dir);
+	vf_error err = { 0 };
+	serve_loop l = { 0 };
+	assert_int_equal(vf_status_server_open(dir, NULL, &l.s, &err), 0);
+	pthread_t server, slow;
+	assert_int_equal(pthread_create(&server, NULL, serve_loop_thread, &l), 0);
+
+	dribbler d = { .fd = connect_unix(ro), .start_ms = vf_now_ms() };
+	assert_int_equal(pthread_create(&slow, NULL, dribble_thread, &d), 0);
+	usleep(300 * 1000); /* the server is now reading the slow client */
+
+	uint64_t asked = vf_now_ms();
+	int fast = connect_unix(ro);
+	struct timeval tv = { .tv_sec = 6 };
+	setsockopt(fast, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	const char req[] = "{\"command\": \"status\"}\n";
+	assert_int_equal(send(fast, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+	char buf[512] = { 0 };
+	ssize_t n = recv(fast, buf, sizeof(buf) - 1, 0);
+	uint64_t answered = vf_now_ms() - asked;
+	close(fast);
+	if (n <= 0)
+		fail_msg("the client behind a slow one got no answer within 6 s");
+	assert_non_null(strstr(buf, "\"command\":\"status\""));
+	assert_true(answered < 3000);
+
+	pthread_join(slow, NULL);
+	close(d.fd);
+	if (!d.dropped_ms)
+		fail_msg("the slow client was never dropped");
+	assert_true(d.dropped_ms - d.start_ms < 4000);
+	assert_int_equal(l.calls, 1); /* it was never answered */
+	l.stop = 1;
+	pthread_join(server, NULL);
+	vf_status_server_close(l.s);
+	rm_rf(dir);
+}
+
 /* While the main loop is busy with a pass (this test, here), the serving
  * thread answers: the snapshot from the pass's start, what runs now, and
  * reload/reconcile queued for after the pass, waking the loop. */
@@ -564,12 +668,14 @@ static void *daemon_thread(void *arg)
 	return NULL;
 }
 
-/* Start `virtform watch` on test:///default with state dir `st`, settings
- * file `conf`, an hour-long resync and a 50 ms debounce, on manifests `dir`. */
-static void daemon_start(daemon_run *d, const char *st, const char *conf, const char *dir)
+/* Start `virtform watch` on test:///default with state dir `st`, runtime
+ * dir `run` (its sockets), settings file `conf`, an hour-long resync and a
+ * 50 ms debounce, on manifests `dir`. */
+static void daemon_start(daemon_run *d, const char *st, const char *run, const char *conf,
+			 const char *dir)
 {
 	const char *args[] = { "watch", "-c", "test:///default", "--state-dir", st,
-			       "--config", conf, "--resync", "3600", "--debounce", "50",
+			       "--runtime-dir", run, "--config", conf, "--resync", "3600", "--debounce", "50",
 			       "--log-level", getenv("VF_TEST_LOG") ? getenv("VF_TEST_LOG") : "err", dir };
 	for (size_t i = 0; i < VF_ARRAY_SIZE(args); i++)
 		d->argv[d->argc++] = vf_strdup(args[i]);
@@ -596,11 +702,11 @@ static int domain_state(virConnectPtr c, const char *name)
 	return st;
 }
 
-static json_object *daemon_status(const char *state_dir)
+static json_object *daemon_status(const char *runtime_dir)
 {
 	json_object *resp = NULL, *st = NULL;
 	vf_error err = { 0 };
-	if (vf_status_request(state_dir, "status", false, &resp, &err) < 0) {
+	if (vf_status_request(runtime_dir, "status", false, &resp, &err) < 0) {
 		vf_error_clear(&err);
 		return NULL;
 	}
@@ -613,9 +719,9 @@ static json_object *daemon_status(const char *state_dir)
 	return st;
 }
 
-static bool status_has(const char *state_dir, const char *needle)
+static bool status_has(const char *runtime_dir, const char *needle)
 {
-	json_object *st = daemon_status(state_dir);
+	json_object *st = daemon_status(runtime_dir);
 	if (!st)
 		return false;
 	bool has = strstr(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), needle) != NULL;
@@ -678,6 +784,7 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	_cleanup_free_ char *top = make_tmpdir();
 	_cleanup_free_ char *dir = vf_asprintf("%s/manifests", top);
 	_cleanup_free_ char *st = vf_asprintf("%s/state", top);
+	_cleanup_free_ char *run = vf_asprintf("%s/run", top);
 	_cleanup_free_ char *web = vf_asprintf("%s/web.yaml", dir);
 	_cleanup_free_ char *bad = vf_asprintf("%s/bad.yaml", dir);
 	assert_int_equal(mkdir(dir, 0755), 0);
@@ -689,7 +796,7 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	setenv("WATCHDOG_USEC", "400000", 1);
 
 	daemon_run d = { 0 };
-	daemon_start(&d, st, "/dev/null", dir);
+	daemon_start(&d, st, run, "/dev/null", dir);
 
 	virConnectPtr c = virConnectOpen("test:///default");
 	assert_non_null(c);
@@ -719,9 +826,9 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	/* An invalid file: reported with its position; the last good set
 	 * is still enforced (the destroyed domain still comes back). */
 	write_file(bad, "apiVersion: virtform/v1\nkind: Domain\nmetadata: [\n");
-	WAIT_FOR(status_has(st, "\"manifests_state\":\"invalid\""), "status to report invalid manifests");
-	assert_true(status_has(st, "bad.yaml"));
-	assert_true(status_has(st, "\"enforcing\":\"last-good\""));
+	WAIT_FOR(status_has(run, "\"manifests_state\":\"invalid\""), "status to report invalid manifests");
+	assert_true(status_has(run, "bad.yaml"));
+	assert_true(status_has(run, "\"enforcing\":\"last-good\""));
 	destroy_domain(c, "vf-watch-web");
 	WAIT_FOR(domain_state(c, "vf-watch-web") == VIR_DOMAIN_RUNNING,
 		 "the last good set to be enforced");
@@ -729,7 +836,7 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	/* Fixed and removed: the owned domain goes away with its manifest
 	 * (another object keeps the set from being empty: rule 5). */
 	unlink(bad);
-	WAIT_FOR(status_has(st, "\"manifests_state\":\"valid\""), "the fix to be picked up");
+	WAIT_FOR(status_has(run, "\"manifests_state\":\"valid\""), "the fix to be picked up");
 	_cleanup_free_ char *keep = vf_asprintf("%s/keep.yaml", dir);
 	write_file(keep, "apiVersion: virtform/v1\nkind: Domain\nmetadata:\n  name: vf-watch-keep\n"
 			 "spec:\n  memory: 64MiB\n  state: shutoff\n");
@@ -750,7 +857,7 @@ static void test_daemon_restores_and_keeps_last_good_set(void **state)
 	g_notify_fd = -1;
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
-	_cleanup_free_ char *sock = vf_asprintf("%s/watch-ro.sock", st);
+	_cleanup_free_ char *sock = vf_asprintf("%s/watch-ro.sock", run);
 	assert_int_equal(access(sock, F_OK), -1);
 	virConnectClose(c);
 	for (int i = 0; i < d.argc; i++)
@@ -769,6 +876,7 @@ static void test_daemon_keeps_last_set_when_tree_empties_or_vanishes(void **stat
 	_cleanup_free_ char *dir = vf_asprintf("%s/manifests", top);
 	_cleanup_free_ char *moved = vf_asprintf("%s/manifests.moved", top);
 	_cleanup_free_ char *st = vf_asprintf("%s/state", top);
+	_cleanup_free_ char *run = vf_asprintf("%s/run", top);
 	_cleanup_free_ char *conf = vf_asprintf("%s/virtform.conf", top);
 	_cleanup_free_ char *web = vf_asprintf("%s/web.yaml", dir);
 	assert_int_equal(mkdir(dir, 0755), 0);
@@ -777,16 +885,16 @@ static void test_daemon_keeps_last_set_when_tree_empties_or_vanishes(void **stat
 			"spec:\n  memory: 64MiB\n  state: running\n");
 
 	daemon_run d = { 0 };
-	daemon_start(&d, st, conf, dir);
+	daemon_start(&d, st, run, conf, dir);
 	virConnectPtr c = virConnectOpen("test:///default");
 	assert_non_null(c);
 	WAIT_FOR(domain_state(c, "vf-watch-empty") == VIR_DOMAIN_RUNNING, "the domain to be running");
 
 	/* Emptied: kept, and still enforced. */
 	unlink(web);
-	WAIT_FOR(status_has(st, "\"manifests_state\":\"empty\""), "status to report an empty set");
-	assert_true(status_has(st, "\"enforcing\":\"last-good\""));
-	assert_true(status_has(st, "allowEmpty"));
+	WAIT_FOR(status_has(run, "\"manifests_state\":\"empty\""), "status to report an empty set");
+	assert_true(status_has(run, "\"enforcing\":\"last-good\""));
+	assert_true(status_has(run, "allowEmpty"));
 	destroy_domain(c, "vf-watch-empty");
 	WAIT_FOR(domain_state(c, "vf-watch-empty") == VIR_DOMAIN_RUNNING,
 		 "the last non-empty set to be enforced on an empty tree");
@@ -794,19 +902,19 @@ static void test_daemon_keeps_last_set_when_tree_empties_or_vanishes(void **stat
 	/* Moved away: unreadable, kept, still enforced. */
 	assert_int_equal(rename(dir, moved), 0);
 	destroy_domain(c, "vf-watch-empty");
-	WAIT_FOR(status_has(st, "\"manifests_state\":\"unreadable\""),
+	WAIT_FOR(status_has(run, "\"manifests_state\":\"unreadable\""),
 		 "status to report an unreadable tree");
 	WAIT_FOR(domain_state(c, "vf-watch-empty") == VIR_DOMAIN_RUNNING,
 		 "the last non-empty set to be enforced with the tree gone");
 
 	/* Back, still empty: allowEmpty = true and SIGHUP let it remove. */
 	assert_int_equal(rename(moved, dir), 0);
-	WAIT_FOR(status_has(st, "\"manifests_state\":\"empty\""), "the empty tree to be seen again");
+	WAIT_FOR(status_has(run, "\"manifests_state\":\"empty\""), "the empty tree to be seen again");
 	assert_true(domain_state(c, "vf-watch-empty") >= 0);
 	write_file(conf, "allowEmpty = true\n");
 	kill(getpid(), SIGHUP);
 	WAIT_FOR(domain_state(c, "vf-watch-empty") == -1, "allowEmpty to let the empty set remove");
-	WAIT_FOR(status_has(st, "\"manifests_state\":\"valid\""), "the empty set to count as valid");
+	WAIT_FOR(status_has(run, "\"manifests_state\":\"valid\""), "the empty set to count as valid");
 
 	kill(getpid(), SIGTERM);
 	pthread_join(d.thread, NULL);
@@ -830,6 +938,7 @@ int main(void)
 		cmocka_unit_test(test_lifecycle_event_reaches_the_loop),
 		cmocka_unit_test(test_status_sockets_answer_and_separate_privilege),
 		cmocka_unit_test(test_status_answered_during_a_pass),
+		cmocka_unit_test(test_slow_client_is_dropped_at_the_request_deadline),
 		cmocka_unit_test(test_status_text_names_errors_and_retries),
 		cmocka_unit_test(test_daemon_restores_and_keeps_last_good_set),
 		cmocka_unit_test(test_daemon_keeps_last_set_when_tree_empties_or_vanishes),

@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 
+#include "../../controller/statedir.h"
 #include "fetch_internal.h"
 
 #ifndef VF_VERSION
@@ -490,14 +491,20 @@ static int vf_curl_fetch_to_cache(const char *url, vf_checksum_algo algo, const 
 	bool resumable = !vf_is_file_url(url);
 	if (!resumable)
 		unlink(part);
-	d.part_fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* The part is a resume point, so it is opened again if it exists, but
+	 * never through a symlink (vf_statefile_ensure, O_NOFOLLOW). */
+	if ((r = vf_statefile_ensure(part, err)) < 0)
+		return r;
+	d.part_fd = open(part, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (d.part_fd < 0)
-		return vf_error_set(err, VF_E_IO, "cannot create %s: %s", part, strerror(errno));
+		return vf_error_set(err, VF_E_IO, "cannot open %s: %s", part, strerror(errno));
 	if (d.codec == VF_CODEC_NONE) {
 		d.out_fd = d.part_fd;
 		d.out_path = part;
 	} else {
-		d.out_fd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		/* rebuilt from the part every time: a new file, O_EXCL|O_NOFOLLOW */
+		unlink(out);
+		d.out_fd = open(out, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (d.out_fd < 0) {
 			r = vf_error_set(err, VF_E_IO, "cannot create %s: %s", out, strerror(errno));
 			goto fail_keep;

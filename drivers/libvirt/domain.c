@@ -72,9 +72,19 @@ int vf_lv_domain_define(vf_conn *c, const vf_object *o, vf_domain_type type, vf_
 		xml = vf_lv__build_xml(c, o, type);
 	}
 	_cleanup_dom_ virDomainPtr d = virDomainDefineXML(c->conn, xml);
-	if (!d)
-		return vf_error_set(err, VF_E_DRIVER, "cannot define domain \"%s\": %s", o->name,
-				    vf_lv__msg());
+	if (!d) {
+		/* the name taken by a domain with another UUID: not ours (a conflict) */
+		_cleanup_free_ char *msg = vf_strdup(vf_lv__msg());
+		_cleanup_dom_ virDomainPtr clash = virDomainLookupByName(c->conn, o->name);
+		unsigned char u[VIR_UUID_BUFLEN];
+		if (clash && virDomainGetUUID(clash, u) == 0 && memcmp(u, o->uuid, sizeof(u)) != 0)
+			return vf_error_set(err, VF_E_CONFLICT,
+					    "cannot define domain \"%s\": a domain of that name already exists with another UUID (%s)",
+					    o->name, msg);
+		return vf_error_set(err, VF_E_DRIVER, "cannot define domain \"%s\": %s", o->name, msg);
+	}
+	if (o->u.domain.xml)
+		return vf_lv__record_domain(d, o->name, o->u.domain.xml_hash, o->u.domain.xml, err);
 	return 0;
 }
 
@@ -128,10 +138,12 @@ int vf_lv_domain_shutdown(vf_conn *c, const char *name, unsigned timeout_s, vf_e
 				return 0;
 			if (waited_ms >= (unsigned long)timeout_s * 1000)
 				break;
+			vf_heartbeat(); /* waiting for the guest is progress, not a hang */
 			nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
 		}
 	}
 	/* No ACPI, or it took too long: force it off. */
+	vf_heartbeat();
 	if (virDomainDestroy(d) < 0) {
 		if (virDomainIsActive(d) == 0)
 			return 0; /* it went down on its own meanwhile */

@@ -193,6 +193,22 @@ char *vf_lv__domain_xml(const vf_object *dom, const char *type, const vf_lv_disk
 /* spec.xml with a UUID when it has none and virtform's metadata element. */
 int vf_lv__domain_xml_raw(const vf_object *dom, char **out, vf_error *err);
 
+/* ---- xml_record.c: the record of a raw-XML define ----------------------- */
+
+/* Remove virtform's elements from the root's <metadata> (and <metadata>
+ * when nothing else is left in it), then serialise the root as it stands:
+ * the form the record's `normalised` document and its live counterpart
+ * are compared in. Changes doc. */
+char *vf_lv__record_strip_dump(xmlDocPtr doc);
+/* The record under virtform's owner element, into *out; false (out
+ * untouched) when there is none or only part of one. */
+bool vf_lv__record_read(const xmlNode *owner, vf_xml_record *out);
+/* Read back domain d's inactive XML just defined from spec.xml and record
+ * it, with the digest and text of that spec.xml, in virtform's metadata
+ * element (persistent configuration only). */
+int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest,
+			 const char *manifest, vf_error *err);
+
 /* ---- the table members (observe.c, domain.c, pool.c, volume.c) ---------- */
 
 int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err);

@@ -13,9 +13,18 @@ int vf_lv_pool_define(vf_conn *c, const vf_object *o, vf_error *err)
 
 	_cleanup_free_ char *xml = vf_lv__pool_xml(o);
 	_cleanup_pool_ virStoragePoolPtr p = virStoragePoolDefineXML(c->conn, xml, 0);
-	if (!p)
+	if (!p) {
+		/* the name taken by a pool with another UUID: not ours (a conflict) */
+		_cleanup_free_ char *msg = vf_strdup(vf_lv__msg());
+		_cleanup_pool_ virStoragePoolPtr clash = virStoragePoolLookupByName(c->conn, o->name);
+		unsigned char u[VIR_UUID_BUFLEN];
+		if (clash && virStoragePoolGetUUID(clash, u) == 0 && memcmp(u, o->uuid, sizeof(u)) != 0)
+			return vf_error_set(err, VF_E_CONFLICT,
+					    "cannot define storage pool \"%s\": a storage pool of that name already exists with another UUID (%s)",
+					    o->name, msg);
 		return vf_error_set(err, VF_E_DRIVER, "cannot define storage pool \"%s\": %s",
-				    o->name, vf_lv__msg());
+				    o->name, msg);
+	}
 	if (was_active)
 		return 0; /* building is for a pool that is not in use */
 

@@ -257,6 +257,7 @@ int vf_lv_volume_upload(vf_conn *c, const vf_object *o, const char *local_file, 
 		}
 		if (n == 0)
 			break;
+		vf_heartbeat(); /* a block sent: a long upload is progress */
 		for (ssize_t off = 0; off < n;) {
 			int w = virStreamSend(stream, buf + off, (size_t)(n - off));
 			if (w < 0) {

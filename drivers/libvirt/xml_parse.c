@@ -214,6 +214,11 @@ int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err)
 	d->seed_hash = vf_lv__xstr(ctx, NULL,
 				   "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']"
 				   "/@*[local-name()='seed' and namespace-uri()='" VF_METADATA_NS "']");
+	_cleanup_xobj_ xmlXPathObjectPtr owner =
+		vf_lv__xnodes(ctx, NULL, "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']");
+	if (owner && owner->nodesetval && owner->nodesetval->nodeNr > 0 &&
+	    vf_lv__record_read(owner->nodesetval->nodeTab[0], &d->applied))
+		d->xml_bare = vf_lv__record_strip_dump(x.doc); /* last: it changes the tree */
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  * Not for leases (lease.c) or for deciding what to lock (the controller). */
 #include "drivers/driver.h"
 #include "drivers/lock/syscalls.h"
+#include "controller/statedir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,24 +166,6 @@ int vf_lock__probe(int fd, off_t byte, pid_t *ret_pid, bool *ret_shared)
 	return 1;
 }
 
-/* mkdir -p with 0700 for the directories it creates. */
-static int vf_fcntl__mkdirs(const char *dir, vf_error *err)
-{
-	_cleanup_free_ char *p = vf_strdup(dir);
-	size_t len = strlen(p);
-	for (size_t i = 1; i <= len; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		char c = p[i];
-		p[i] = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return vf_error_set(err, VF_E_IO, "cannot create state directory %s: %s",
-					    p, strerror(errno));
-		p[i] = c;
-	}
-	return 0;
-}
-
 /* ---- the holder's identity (reconcile lock) ------------------------------- */
 
 static void vf_fcntl__write_identity(int fd, const char *since)
@@ -273,7 +256,7 @@ static int vf_fcntl__try_once(vf_fcntl_try *t)
 			return 0;
 		int flags = O_RDWR | O_CLOEXEC | O_NOCTTY;
 		if (t->kind == VF_LOCK_RECONCILE)
-			flags |= O_CREAT | O_NOFOLLOW;
+			flags |= O_NOFOLLOW; /* vf_fcntl_lock made it a regular file */
 		t->fd = vf_lock_sys.open(t->path, flags, 0600);
 		if (t->fd < 0) {
 			t->err = errno;
@@ -418,10 +401,14 @@ static int vf_fcntl_lock(vf_lock_kind kind, const char *resource, unsigned wait_
 		return vf_error_set(err, VF_E_INTERNAL, "lock: bad kind or empty resource");
 	_cleanup_free_ char *lockfile = NULL;
 	if (kind == VF_LOCK_RECONCILE) {
-		int r = vf_fcntl__mkdirs(resource, err);
+		int r = vf_statedir_mkdirs(resource, 0700, "state directory", err);
 		if (r < 0)
 			return r;
 		lockfile = vf_asprintf("%s/lock", resource);
+		/* Created under a temp name with O_EXCL|O_NOFOLLOW and linked
+		 * into place (never through a planted name), then only opened. */
+		if ((r = vf_statefile_ensure(lockfile, err)) < 0)
+			return r;
 	}
 	vf_fcntl_try t = { .kind = kind, .path = lockfile ? lockfile : resource, .fd = -1 };
 	uint64_t start = vf_fcntl__now_ms();

@@ -9,6 +9,7 @@
  *
  * Not for the real daemon: vfbench.c times the CLI there. */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -23,9 +24,9 @@ typedef struct figure {
 	vfb_series wall;
 } figure;
 
-static void row(const figure *v, const figure *fl)
+/* One table row; per object divides by objs. */
+static void row_per(const figure *v, const figure *fl, int objs)
 {
-	int objs = 2 * n_dom + VFB_POOLS;
 	double med, mn, mx;
 	vfb_stats(&v->wall, &med, &mn, &mx);
 	char flo[64] = "", ratio[64] = "";
@@ -37,6 +38,11 @@ static void row(const figure *v, const figure *fl)
 	printf("| %s (in-process) | %d | %s | %.2f ms | %.2f ms | %.2f ms | %s | %s | %.2f µs | n/a |\n", uri,
 	       n_dom, v->name, med * 1e3, mn * 1e3, mx * 1e3, flo, ratio, med / objs * 1e6);
 	fflush(stdout);
+}
+
+static void row(const figure *v, const figure *fl)
+{
+	row_per(v, fl, 2 * n_dom + VFB_POOLS);
 }
 
 static void load(const char *dir, vf_desired *d)
@@ -106,6 +112,70 @@ static double apply_pass(const vf_backend *be, vf_conn *c, const char *dir, cons
 	return t2 - t0;
 }
 
+/* A connection to a fresh test:///default and a new state dir in `state`
+ * (4096 bytes). */
+static vf_conn *fresh(const vf_backend *be, const char *work, char *state)
+{
+	vf_conn *c = NULL;
+	vf_error err = { 0 };
+	if (be->hv->open(uri, &c, &err) < 0)
+		vfb_die("open %s: %s", uri, err.message);
+	snprintf(state, 4096, "%s/inproc-state-XXXXXX", work);
+	if (!mkdtemp(state))
+		vfb_die("mkdtemp: %s", strerror(errno));
+	return c;
+}
+
+/* N domains alone (1 vCPU, 64 MiB, shut off, a serial console), written
+ * structured or as spec.xml, into dir. */
+static void gen_domains(const char *dir, bool xml)
+{
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		vfb_die("cannot create %s: %s", dir, strerror(errno));
+	for (int i = 0; i < n_dom; i++) {
+		char file[64];
+		VFB_FMT(file, "x%05d.yaml", i);
+		FILE *f = vfb_fopen(dir, file);
+		fprintf(f, "apiVersion: virtform/v1\nkind: Domain\nmetadata:\n  name: vfbench-x%05d\nspec:\n"
+			   "  state: shutoff\n", i);
+		if (xml)
+			fprintf(f, "  xml: |\n    <domain type='test'>\n      <name>vfbench-x%05d</name>\n"
+				   "      <memory unit='MiB'>64</memory>\n      <vcpu>1</vcpu>\n"
+				   "      <os><type>hvm</type></os>\n      <features><acpi/><apic/></features>\n"
+				   "      <devices>\n        <serial type='pty'><target port='0'/></serial>\n"
+				   "        <console type='pty'><target type='serial' port='0'/></console>\n"
+				   "      </devices>\n    </domain>\n", i);
+		else
+			fprintf(f, "  vcpus: 1\n  memory: 64MiB\n  graphics: {type: none}\n  serialConsole: true\n");
+		fclose(f);
+	}
+}
+
+/* Issue 12's bound: a no-op plan over N raw-XML domains (three-way, with
+ * their records) against one over N structured ones, on fresh drivers. */
+static void xml_vs_structured(const vf_backend *be, const char *work, int reps)
+{
+	figure fig[2] = { { .name = "virtform plan, no-op, domains only: structured" },
+			  { .name = "virtform plan, no-op, domains only: spec.xml" } };
+	char dirs[2][4096];
+	for (int k = 0; k < 2; k++) {
+		VFB_FMT(dirs[k], "%s/inproc-domains-%s-%d", work, k ? "xml" : "structured", n_dom);
+		gen_domains(dirs[k], k == 1);
+	}
+	for (int i = 0; i < reps; i++) {
+		for (int k = 0; k < 2; k++) {
+			char state[4096];
+			vf_conn *c = fresh(be, work, state);
+			double l, o, p, ls;
+			apply_pass(be, c, dirs[k], state, (size_t)n_dom, &ls);
+			vfb_add(&fig[k].wall, plan_pass(be, c, dirs[k], state, true, &l, &o, &p));
+			be->hv->close(c);
+		}
+	}
+	row_per(&fig[0], NULL, n_dom);
+	row_per(&fig[1], &fig[0], n_dom);
+}
+
 int main(int argc, char **argv)
 {
 	int opt, reps = 5;
@@ -159,14 +229,8 @@ int main(int argc, char **argv)
 		virConnectClose(fc); /* the last connection: the driver drops its state */
 
 		/* virtform, on another fresh test:///default. */
-		vf_conn *c = NULL;
-		vf_error err = { 0 };
-		if (be->hv->open(uri, &c, &err) < 0)
-			vfb_die("open %s: %s", uri, err.message);
 		char state[4096];
-		VFB_FMT(state, "%s/inproc-state-XXXXXX", work);
-		if (!mkdtemp(state))
-			vfb_die("mkdtemp: %s", strerror(errno));
+		vf_conn *c = fresh(be, work, state);
 		double l, o, p, ls;
 		vfb_add(&v_cold.wall, plan_pass(be, c, dir, state, false, &l, &o, &p));
 		vfb_add(&v_apply.wall, apply_pass(be, c, dir, state, all_steps, &ls));
@@ -191,6 +255,7 @@ int main(int argc, char **argv)
 	row(&p_obs, &f_noop);
 	row(&p_plan, NULL);
 	row(&v_napply, &f_noop);
+	xml_vs_structured(be, work, reps);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	fprintf(stderr, "inproc N=%d: peak RSS of the whole process (test driver state included): %.1f MiB\n",

@@ -112,11 +112,11 @@ domain_yaml() {
 
 # ---- the daemon -----------------------------------------------------------
 
-"$VF" watch -c "$URI" --state-dir "$STATE" --resync 3600 --log-level "${WATCH_LOG_LEVEL:-warning}" "$MAN" 2>"$LOG" &
+"$VF" watch -c "$URI" --state-dir "$STATE" --runtime-dir "$STATE.run" --resync 3600 --log-level "${WATCH_LOG_LEVEL:-warning}" "$MAN" 2>"$LOG" &
 DPID=$!
 T0=$(now_ns)
 for i in $(seq 300); do
-	"$VF" status --state-dir "$STATE" >/dev/null 2>&1 && break
+	"$VF" status --runtime-dir "$STATE.run" --config /dev/null >/dev/null 2>&1 && break
 	if ! kill -0 "$DPID" 2>/dev/null; then
 		echo "watch bench: virtform watch exited at start:" >&2
 		sed 's/^/    /' "$LOG" >&2
@@ -125,7 +125,7 @@ for i in $(seq 300); do
 	fi
 	sleep 0.1
 done
-"$VF" status --state-dir "$STATE" >/dev/null 2>&1 || { echo "watch bench: virtform status got no answer in 30 s" >&2; exit 1; }
+"$VF" status --runtime-dir "$STATE.run" --config /dev/null >/dev/null 2>&1 || { echo "watch bench: virtform status got no answer in 30 s" >&2; exit 1; }
 up_ms=$((($(now_ns) - T0) / 1000000))
 echo "watch bench: daemon pid $DPID answered after ${up_ms} ms; $URI, domain type $DTYPE, $TRIALS trials each" >&2
 

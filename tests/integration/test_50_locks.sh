@@ -165,7 +165,7 @@ assert_eq $((128 * MiB)) "$(vsh vol-info --bytes --pool "$pool" "$vol" | awk '$1
 
 WATCH_LOG=$(vf_mktemp)/watch.log
 watch_start
-"$VF_BIN" status --state-dir "$STATE" >/dev/null || watch_fail "virtform status did not answer"
+watch_status >/dev/null || watch_fail "virtform status did not answer"
 vf_run_bounded apply "$MAN"
 [ "$RC" = 124 ] && vf_fail "apply against a held state directory did not finish within ${BOUND}s"
 assert_rc 1 "apply while watch holds the state directory"

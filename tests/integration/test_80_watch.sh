@@ -12,7 +12,7 @@ watch_require
 
 web=${P}web
 RC=0
-OUT=$("$VF_BIN" status --state-dir "$STATE" 2>&1) || RC=$?
+OUT=$(watch_status 2>&1) || RC=$?
 assert_rc 1 "status with no daemon running"
 assert_out_contains "no virtform watch daemon is running" "status with no daemon running"
 
@@ -25,7 +25,7 @@ assert_ledger_parses
 
 # A second daemon on the same state directory refuses, naming the holder.
 RC=0
-OUT=$("$VF_BIN" watch -c "$VFIT_URI" --state-dir "$STATE" --config /dev/null "$MAN" 2>&1) || RC=$?
+OUT=$("$VF_BIN" watch -c "$VFIT_URI" --state-dir "$STATE" --runtime-dir "$RUNTIME" --config /dev/null "$MAN" 2>&1) || RC=$?
 assert_rc 1 "a second watch on the same state directory"
 assert_out_contains "pid $WATCH_PID" "the refusal names the holder"
 
@@ -44,7 +44,7 @@ printf 'apiVersion: virtform/v1\nkind: Domain\nmetadata:\n  name: %sbad\nspec:\n
 wait_for 'watch_status_json | grep -q "\"manifests_state\":\"invalid\""' 60 ||
 	watch_fail "status did not report the invalid manifest"
 RC=0
-OUT=$("$VF_BIN" status --state-dir "$STATE" 2>&1) || RC=$?
+OUT=$(watch_status 2>&1) || RC=$?
 assert_rc 0 "status while the daemon runs"
 assert_out_matches "$MAN/bad.yaml:[0-9]+:[0-9]+: error: " "status shows the error at file:line:col"
 assert_out_contains "still enforcing the last good set" "status says the last good set is enforced"
@@ -65,5 +65,5 @@ wait_for "! vsh dominfo $web" 120 || watch_fail "$web was not removed after its 
 
 watch_stop TERM
 assert_eq 0 "$WATCH_RC" "exit status of watch after SIGTERM"
-[ ! -e "$STATE/watch.sock" ] || vf_fail "watch.sock left behind"
+[ ! -e "$RUNTIME/watch.sock" ] || vf_fail "watch.sock left behind"
 vf_pass

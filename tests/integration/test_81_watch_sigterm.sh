@@ -15,7 +15,8 @@ done
 # Start, and stop it as soon as the first domain's step is done: the other
 # steps are still to run.
 WATCH_LOG=$(vf_mktemp)/watch.log
-"$VF_BIN" watch -c "$VFIT_URI" --state-dir "$STATE" --config /dev/null --resync 3600 \
+watch_runtime
+"$VF_BIN" watch -c "$VFIT_URI" --state-dir "$STATE" --runtime-dir "$RUNTIME" --config /dev/null --resync 3600 \
 	--log-level debug "$MAN" >>"$WATCH_LOG" 2>&1 &
 WATCH_PID=$!
 wait_for "grep -q ': create: done' '$WATCH_LOG'" 180 || watch_fail "no step finished"

@@ -58,7 +58,7 @@ else
 	wait_for "grep -q 'lost the connection' '$WATCH_LOG'" 60 || watch_fail "the daemon did not notice libvirtd going away"
 	kill -0 "$WATCH_PID" || watch_fail "the daemon exited when libvirtd went away"
 	RC=0
-	OUT=$("$VF_BIN" status --state-dir "$STATE" 2>&1) || RC=$?
+	OUT=$(watch_status 2>&1) || RC=$?
 	assert_rc 0 "status while disconnected"
 	sleep 2 # let a reconnect attempt or two fail
 	priv_start

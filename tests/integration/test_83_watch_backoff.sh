@@ -20,7 +20,7 @@ watch_start --max-backoff 4
 wait_for "[ \"\$(domstate $good)\" = running ]" 120 || watch_fail "$good did not converge next to a failing object"
 wait_for 'watch_status_json | grep -q "\"failures\":3"' 120 || watch_fail "$bad was not retried three times"
 RC=0
-OUT=$("$VF_BIN" status --state-dir "$STATE" 2>&1) || RC=$?
+OUT=$(watch_status 2>&1) || RC=$?
 assert_rc 0 "status"
 assert_out_matches "Domain/$bad +failed [0-9]+ times, next attempt in [0-9]+s" "status lists the retry"
 grep -q "Domain/$bad: [a-z]*: failed (attempt 1, next in 1s)" "$WATCH_LOG" || watch_fail "first retry delay is not 1 s"

@@ -21,7 +21,7 @@ wait_for "grep -q 'Domain/$dom: update: starting' '$WATCH_LOG'" 60 || watch_fail
 started=$SECONDS
 
 RC=0
-OUT=$(timeout 5 "$VF_BIN" status --state-dir "$STATE" 2>&1) || RC=$?
+OUT=$(timeout 5 "$VF_BIN" status --runtime-dir "$RUNTIME" --config /dev/null 2>&1) || RC=$?
 printf '$ virtform status (during the pass)\n%s\n  (exit %s)\n' "$(printf '%s\n' "$OUT" | sed 's/^/  | /')" "$RC"
 assert_rc 0 "status while the daemon waits for the guest"
 assert_out_contains "Reconciling now: since" "status says a pass is running"
@@ -42,7 +42,7 @@ s.connect(sys.argv[1])
 s.sendall(b"{\"command\": \"reconcile\"}\n")
 r = json.loads(s.makefile().readline())
 sys.exit(0 if r.get("ok") and r.get("queued") else 1)
-' "$STATE/watch.sock" || watch_fail "reconcile through watch.sock during the pass was not queued"
+' "$RUNTIME/watch.sock" || watch_fail "reconcile through watch.sock during the pass was not queued"
 [ $((SECONDS - started)) -lt 12 ] || vf_log "(the host is slow: the checks above took $((SECONDS - started)) s)"
 
 wait_for "[ \"\$(domstate $dom)\" = 'shut off' ]" 120 || watch_fail "$dom was not stopped"

@@ -5,13 +5,21 @@
 
 WATCH_PID=""
 WATCH_LOG=""
+RUNTIME=${RUNTIME:-}   # the daemon's --runtime-dir (its control sockets)
 
-# watch_start ARGS...: start the daemon on qemu:///system with $STATE and
-# $MAN, no config file, an hour-long resync (so nothing below passes by
-# waiting for it) and debug logs in $WATCH_LOG; wait until it answers.
+# The runtime directory for this test's daemon: never the shared default
+# /run/virtform, which another test's daemon may be using.
+watch_runtime() {
+	[ -n "$RUNTIME" ] || RUNTIME=$(vf_mktemp)/run
+}
+
+# watch_start ARGS...: start the daemon on qemu:///system with $STATE,
+# $RUNTIME and $MAN, no config file, an hour-long resync (so nothing below
+# passes by waiting for it) and debug logs in $WATCH_LOG; wait until it answers.
 watch_start() {
 	WATCH_LOG=${WATCH_LOG:-$STATE/../$(basename "$STATE").watch.log}
-	"$VF_BIN" watch -c "${WATCH_URI:-$VFIT_URI}" --state-dir "$STATE" --config /dev/null \
+	watch_runtime
+	"$VF_BIN" watch -c "${WATCH_URI:-$VFIT_URI}" --state-dir "$STATE" --runtime-dir "$RUNTIME" --config /dev/null \
 		--resync 3600 --log-level debug "$@" "$MAN" >>"$WATCH_LOG" 2>&1 &
 	WATCH_PID=$!
 	vf_log "virtform watch started (pid $WATCH_PID), log $WATCH_LOG"
@@ -20,7 +28,14 @@ watch_start() {
 }
 
 watch_status_json() {
-	"$VF_BIN" status --json --state-dir "$STATE"
+	watch_runtime
+	"$VF_BIN" status --json --runtime-dir "$RUNTIME" --config /dev/null
+}
+
+# watch_status ARGS...: `virtform status` for this test's daemon.
+watch_status() {
+	watch_runtime
+	"$VF_BIN" status --runtime-dir "$RUNTIME" --config /dev/null "$@"
 }
 
 # Fail, showing the daemon's log.

@@ -12,6 +12,7 @@ rest names a file under --root:
   /truncate/NAME       Content-Length of the whole file, half of it, then close
   /truncate-once/NAME  like /truncate the first time, then like /files
   /slow/NAME           headers, then silence for --slow seconds, then the file
+  /dribble/NAME        the file (Range too) in 64 KiB pieces, --dribble seconds apart
   /redirect/NAME       302 to /files/NAME
   /loop/N              302 to /loop/N+1, forever
   /away/NAME           302 to --redirect-base + /files/NAME (another server)
@@ -111,6 +112,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with self.lock, open(self.server.logfile, "a") as f:
             f.write("SENT %s %d\n" % (self.path, sent))
 
+    def _dribble(self, data):
+        m = re.match(r"bytes=(\d+)-$", self.headers.get("Range") or "")
+        start = int(m.group(1)) if m and int(m.group(1)) < len(data) else 0
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(data) - start))
+        self.send_header("Accept-Ranges", "bytes")
+        if start:
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        try:
+            for off in range(start, len(data), 65536):
+                self.wfile.write(data[off:off + 65536])
+                self.wfile.flush()
+                time.sleep(self.server.dribble)
+        except OSError:
+            pass  # the client was killed mid-body: what the test wants
+
     def do_GET(self):
         self._log()
         parts = self.path.split("?")[0].split("/", 2)
@@ -132,11 +152,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         data = self._file(name)
         if data is None or mode not in ("files", "norange", "wrong", "truncate",
-                                        "truncate-once", "slow"):
+                                        "truncate-once", "slow", "dribble"):
             self._not_found()
             return
         if mode == "files":
             self._serve(data)
+        elif mode == "dribble":
+            self._dribble(data)
         elif mode == "norange":
             self._serve(data, ranges=False)
         elif mode == "wrong":
@@ -186,9 +208,10 @@ def main():
     ap.add_argument("--endless-cap", type=int, default=1 << 30)
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--dribble", type=float, default=0.002)
     a = ap.parse_args()
     srv = Server((a.bind, a.port), Handler)
-    srv.root, srv.logfile, srv.slow = a.root, a.log, a.slow
+    srv.root, srv.logfile, srv.slow, srv.dribble = a.root, a.log, a.slow, a.dribble
     srv.redirect_base, srv.endless_cap = a.redirect_base, a.endless_cap
     if a.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

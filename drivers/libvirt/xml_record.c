@@ -1,0 +1,153 @@
+/* xml_record.c: the record of a raw-XML define (vf_xml_record: digest and
+ * text of what virtform sent, and libvirt's normalised form of it), written
+ * into and read back from virtform's own metadata element, and the
+ * "document without virtform's element" both sides of the comparison use.
+ * Not for deciding drift: the planner compares (controller/diff.c).
+ *
+ * Kind-neutral except vf_lv__record_domain: pools (whose XML has no
+ * <metadata>) would keep the same three strings in the ledger instead, and
+ * use vf_lv__record_strip_dump on their inactive XML unchanged. */
+#include "lv.h"
+
+static bool vf_lv__is_ours(const xmlNode *n)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+	       xmlStrEqual(n->ns->href, VF_XC(VF_METADATA_NS));
+}
+
+static bool vf_lv__blank(xmlNode *n)
+{
+	return n->type == XML_TEXT_NODE && xmlIsBlankNode(n);
+}
+
+/* `node` serialised as it stands (no reindenting); caller frees. */
+static char *vf_lv__dump_node(xmlDocPtr doc, xmlNodePtr node)
+{
+	xmlBufferPtr buf = xmlBufferCreate();
+	if (!buf)
+		abort();
+	xmlNodeDump(buf, doc, node, 0, 0);
+	char *s = vf_strndup((const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+	xmlBufferFree(buf);
+	return s;
+}
+
+char *vf_lv__record_strip_dump(xmlDocPtr doc)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	if (!root)
+		return NULL;
+	for (xmlNodePtr m = root->children, mnext; m; m = mnext) {
+		mnext = m->next;
+		if (m->type != XML_ELEMENT_NODE || m->ns || !xmlStrEqual(m->name, VF_XC("metadata")))
+			continue;
+		bool empty = true;
+		for (xmlNodePtr n = m->children, next; n; n = next) {
+			next = n->next;
+			if (vf_lv__is_ours(n)) {
+				xmlUnlinkNode(n);
+				xmlFreeNode(n);
+			} else if (!vf_lv__blank(n)) {
+				empty = false;
+			}
+		}
+		if (empty) {
+			/* the indentation libvirt wrote before it goes too, so a
+			 * document that never had <metadata> reads the same */
+			if (m->prev && vf_lv__blank(m->prev)) {
+				xmlNodePtr ws = m->prev;
+				xmlUnlinkNode(ws);
+				xmlFreeNode(ws);
+			}
+			xmlUnlinkNode(m);
+			xmlFreeNode(m);
+		}
+	}
+	return vf_lv__dump_node(doc, root);
+}
+
+/* Inside virtform's element, unqualified children are virtform's too. */
+static bool vf_lv__is_inner(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && (!n->ns || vf_lv__is_ours(n)) &&
+	       xmlStrEqual(n->name, VF_XC(name));
+}
+
+static char *vf_lv__child_text(const xmlNode *parent, const char *name)
+{
+	for (const xmlNode *n = parent->children; n; n = n->next) {
+		if (!vf_lv__is_inner(n, name))
+			continue;
+		xmlChar *t = xmlNodeGetContent(n);
+		char *r = vf_strdup(t ? (const char *)t : "");
+		xmlFree(t);
+		return r;
+	}
+	return NULL;
+}
+
+bool vf_lv__record_read(const xmlNode *owner, vf_xml_record *out)
+{
+	for (const xmlNode *a = owner->children; a; a = a->next) {
+		if (!vf_lv__is_inner(a, "applied"))
+			continue;
+		xmlChar *digest = xmlGetProp(a, VF_XC("sha256"));
+		vf_xml_record r = {
+			.digest = vf_strdup((const char *)digest),
+			.manifest = vf_lv__child_text(a, "manifest"),
+			.normalised = vf_lv__child_text(a, "normalised"),
+		};
+		xmlFree(digest);
+		if (!r.digest || !r.manifest || !r.normalised) {
+			/* half a record is no record: compare as if there were none */
+			free(r.digest);
+			free(r.manifest);
+			free(r.normalised);
+			return false;
+		}
+		*out = r;
+		return true;
+	}
+	return false;
+}
+
+/* <owner name=NAME><applied sha256=DIGEST><manifest>TEXT</manifest>
+ * <normalised>TEXT</normalised></applied></owner>, serialised without a
+ * namespace: virDomainSetMetadata puts the root in VF_METADATA_NS itself
+ * (and refuses a root that declares it); the children stay unqualified. */
+static char *vf_lv__record_owner_xml(const char *name, const char *digest, const char *manifest,
+				     const char *normalised)
+{
+	xmlDocPtr doc = xmlNewDoc(VF_XC("1.0"));
+	xmlNodePtr owner = xmlNewNode(NULL, VF_XC("owner"));
+	if (!doc || !owner)
+		abort();
+	xmlDocSetRootElement(doc, owner);
+	vf_lv__attr(owner, "name", name);
+	xmlNodePtr applied = vf_lv__add(owner, "applied", NULL);
+	vf_lv__attr(applied, "sha256", digest);
+	vf_lv__add(applied, "manifest", manifest);
+	vf_lv__add(applied, "normalised", normalised);
+	char *s = vf_lv__dump_node(doc, owner);
+	xmlFreeDoc(doc);
+	return s;
+}
+
+int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest,
+			 const char *manifest, vf_error *err)
+{
+	_cleanup_free_ char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+	_cleanup_doc_ xmlDocPtr doc = xml ? vf_lv__xml_read(xml) : NULL;
+	if (!doc)
+		return vf_error_set(err, VF_E_DRIVER,
+				    "domain \"%s\" was defined, but its XML could not be read back to record it: %s",
+				    name, xml ? vf_lv__xml_last_error() : vf_lv__msg());
+	_cleanup_free_ char *normalised = vf_lv__record_strip_dump(doc);
+	_cleanup_free_ char *owner = vf_lv__record_owner_xml(name, digest, manifest, normalised);
+	if (virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, owner, VF_METADATA_PREFIX,
+				 VF_METADATA_NS, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+		return vf_error_set(err, VF_E_DRIVER,
+				    "domain \"%s\" was defined, but recording what libvirt made of spec.xml failed: %s",
+				    name, vf_lv__msg());
+	return 0;
+}
