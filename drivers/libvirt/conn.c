@@ -58,6 +58,7 @@ typedef struct vf_lv_opener {
 	pthread_mutex_t lock;     /* guards everything below */
 	pthread_cond_t cond;
 	char *uri;                /* NULL: libvirt's default */
+	bool readonly;            /* virConnectOpenReadOnly */
 	virConnectPtr conn;       /* the result, once done */
 	virErrorPtr error;        /* libvirt's error when conn is NULL */
 	bool keepalive;           /* virConnectSetKeepAlive took */
@@ -83,7 +84,7 @@ static void *vf_lv__opener_run(void *arg)
 	 * missing file on stderr itself (this thread's handler); libvirt's
 	 * error says it too. */
 	xmlSetGenericErrorFunc(NULL, vf_lv__xml_quiet);
-	virConnectPtr conn = virConnectOpen(o->uri);
+	virConnectPtr conn = o->readonly ? virConnectOpenReadOnly(o->uri) : virConnectOpen(o->uri);
 	virErrorPtr error = conn ? NULL : virSaveLastError();
 	bool keepalive = false;
 	if (conn) {
@@ -127,7 +128,7 @@ static bool vf_lv__opener_wait(vf_lv_opener *o, unsigned timeout_s)
 	return done;
 }
 
-int vf_lv__open_bounded(const char *uri, unsigned timeout_s, virConnectPtr *out,
+int vf_lv__open_bounded(const char *uri, bool readonly, unsigned timeout_s, virConnectPtr *out,
 			bool *ret_keepalive, vf_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -142,6 +143,7 @@ int vf_lv__open_bounded(const char *uri, unsigned timeout_s, virConnectPtr *out,
 	pthread_cond_init(&o->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	o->uri = uri ? vf_strdup(uri) : NULL;
+	o->readonly = readonly;
 	pthread_t t;
 	pthread_attr_t ta;
 	pthread_attr_init(&ta);
@@ -174,8 +176,9 @@ int vf_lv_open(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_erro
 {
 	virConnectPtr conn = NULL;
 	bool keepalive = false;
-	int r = vf_lv__open_bounded(uri, opts ? opts->connect_timeout_s : VF_CONNECT_TIMEOUT_DEFAULT_S,
-				    &conn, &keepalive, err);
+	int r = vf_lv__open_bounded(uri, false,
+				    opts ? opts->connect_timeout_s : VF_CONNECT_TIMEOUT_DEFAULT_S, &conn,
+				    &keepalive, err);
 	if (r < 0)
 		return r;
 
@@ -433,12 +436,13 @@ static bool vf_lv__same_as_local(vf_conn *c)
 	_cleanup_free_ char *twin = vf_lv__local_twin(c->uri);
 	if (!twin)
 		return false;
-	virConnectPtr local = virConnectOpenReadOnly(twin);
-	if (!local) {
-		virResetLastError(); /* no such daemon here: another machine */
+	virConnectPtr local = NULL;
+	vf_error e = { 0 };
+	if (vf_lv__open_bounded(twin, true, VF_CONNECT_TIMEOUT_DEFAULT_S, &local, NULL, &e) < 0) {
+		vf_error_clear(&e); /* no such daemon here (or none answering): another machine */
+		virResetLastError();
 		return false;
 	}
-	virConnSetErrorFunc(local, NULL, vf_lv__quiet);
 	_cleanup_free_ char *lcaps = virConnectGetCapabilities(local);
 	_cleanup_free_ char *rcaps = virConnectGetCapabilities(c->conn);
 	_cleanup_free_ char *lu = vf_lv__doc_str(lcaps, "/capabilities/host/uuid");

@@ -225,7 +225,7 @@ int vf_lv_events_open(const char *uri, vf_event_source **out, vf_error *err)
 	}
 	/* Bounded, and kept alive: a hung libvirtd is noticed, not only a
 	 * dead one. */
-	r = vf_lv__open_bounded(uri, VF_CONNECT_TIMEOUT_DEFAULT_S, &s->conn, NULL, err);
+	r = vf_lv__open_bounded(uri, false, VF_CONNECT_TIMEOUT_DEFAULT_S, &s->conn, NULL, err);
 	if (r < 0)
 		goto fail;
 	if (virConnectRegisterCloseCallback(s->conn, vf_lv__ev_on_close, s, NULL) == 0)

@@ -57,11 +57,12 @@ struct vf_conn {
 #define VF_LV_KEEPALIVE_COUNT 3u
 
 int vf_lv_open(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_error *err);
-/* virConnectOpen(uri) (NULL: libvirt's default) with keepalive, giving up
- * after timeout_s (0: never) with VF_E_CONNECTION; libvirt's refusal is
- * VF_E_DRIVER. *ret_keepalive (may be NULL): the keepalive took. Every
- * connection the driver opens goes through here. */
-int vf_lv__open_bounded(const char *uri, unsigned timeout_s, virConnectPtr *out,
+/* virConnectOpen(uri) (NULL: libvirt's default; readonly:
+ * virConnectOpenReadOnly) with keepalive, giving up after timeout_s (0:
+ * never) with VF_E_CONNECTION; libvirt's refusal is VF_E_DRIVER.
+ * *ret_keepalive (may be NULL): the keepalive took. Every connection the
+ * driver opens goes through here. */
+int vf_lv__open_bounded(const char *uri, bool readonly, unsigned timeout_s, virConnectPtr *out,
 			bool *ret_keepalive, vf_error *err);
 void vf_lv_close(vf_conn *c);
 const char *vf_lv_uri(vf_conn *c);
