@@ -161,7 +161,8 @@ int vf_lv__open_bounded(const char *uri, bool readonly, unsigned timeout_s, virC
 				    shown, timeout_s);
 	int r = 0;
 	if (!o->conn)
-		r = vf_error_set(err, VF_E_DRIVER, "cannot connect to libvirt at \"%s\": %s", shown,
+		r = vf_error_set(err, VF_E_DRIVER, "cannot connect to libvirt at \"%s\": %s",
+				 uri ? uri : "(default)",
 				 o->error && o->error->message ? o->error->message
 							       : "unknown libvirt error");
 	else if (ret_keepalive)
