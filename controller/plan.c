@@ -341,6 +341,27 @@ static void vf_plan__ledger_put(vf_step *s, const vf_object *o, vf_deletion_poli
 		op->u64 = vf_plan__timeout(&o->u.domain);
 }
 
+/* An owned pool's or volume's deletionPolicy that differs from the one its
+ * ledger entry remembers for when the manifest is gone: shown as a change
+ * (it takes effect at once: only the ledger changes) and true, so the step
+ * records the new policy. Unnoticed, a volume changed to Retain would
+ * still be deleted with its data once its manifest goes. */
+static bool vf_plan__policy_changed(const vf_plan_ctx *c, vf_step *s, vf_kind kind,
+				    const char *pool, const char *name, vf_deletion_policy want)
+{
+	const vf_ledger_entry *e = vf_index_ledger(c->ix, kind, pool, name);
+	if (!e)
+		return false;
+	vf_deletion_policy had = e->deletion == VF_DELETION_DELETE ? VF_DELETION_DELETE
+								 : VF_DELETION_RETAIN;
+	want = want == VF_DELETION_DELETE ? VF_DELETION_DELETE : VF_DELETION_RETAIN;
+	if (had == want)
+		return false;
+	vf_step__change(s, "spec.deletionPolicy", vf_deletion_policy_to_string(had),
+			vf_deletion_policy_to_string(want), VF_EFFECT_LIVE);
+	return true;
+}
+
 /* The entry of an object whose create or multi-step rewrite an earlier
  * apply did not finish (pending or incomplete); NULL when none. */
 static const vf_ledger_entry *vf_plan__unfinished(const vf_plan_ctx *c, vf_kind kind,
@@ -637,6 +658,8 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 		return;
 	}
 	bool replace = vf_diff__pool(o, live, &s);
+	bool policy = owned && vf_plan__policy_changed(&b->c, &s, VF_KIND_POOL, NULL, o->name,
+							ps->deletion);
 	if (s.n_changes == 0 && owned) {
 		vf_step_clear(&s);
 		return;
@@ -676,7 +699,7 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 	}
 	s.action = VF_ACT_UPDATE;
 	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "storage pool");
-	if (!owned)
+	if (!owned || policy)
 		vf_plan__ledger_put(&s, o, ps->deletion);
 	bool want_active = ps->state != VF_POOL_INACTIVE;
 	if (want_active && !live->active)
@@ -846,6 +869,8 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 		return;
 	}
 	bool replace = vf_diff__volume(&b->c, o, live, &s);
+	bool policy = owned && vf_plan__policy_changed(&b->c, &s, VF_KIND_VOLUME, vs->pool,
+							o->name, vs->deletion);
 	if (s.n_changes == 0 && owned) {
 		vf_step_clear(&s);
 		return;
@@ -881,7 +906,7 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 	}
 	s.action = VF_ACT_UPDATE;
 	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "volume");
-	if (!owned)
+	if (!owned || policy)
 		vf_plan__ledger_put(&s, o, vs->deletion);
 	if (vs->capacity > live->capacity)
 		vf_step__op(&s, VF_OP_VOLUME_RESIZE, o)->u64 = vs->capacity;
