@@ -182,10 +182,29 @@ typedef struct vf_host_id {
 
 void vf_host_id_clear(vf_host_id *h);
 
+/* How a connection is opened (docs/virtform.1, --connect-timeout). */
+typedef struct vf_conn_opts {
+	/* Give up opening when the daemon has not answered within this many
+	 * seconds (VF_E_CONNECTION, naming the URI and the wait); 0: wait as
+	 * long as it takes. */
+	unsigned connect_timeout_s;
+} vf_conn_opts;
+
+#define VF_CONNECT_TIMEOUT_DEFAULT_S 15u
+
 typedef struct vf_hypervisor_driver {
 	const char *name;
-	/* required: open `uri` (NULL: libvirt's default, LIBVIRT_DEFAULT_URI). */
-	int (*open)(const char *uri, vf_conn **out, vf_error *err);
+	/* required: open `uri` (NULL: libvirt's default, LIBVIRT_DEFAULT_URI);
+	 * opts NULL: VF_CONNECT_TIMEOUT_DEFAULT_S. When the backend has an
+	 * event driver, start its loop first: a connection opened with the
+	 * loop running is kept alive (a dead peer is noticed, and every call
+	 * on it fails within the keepalive's bound instead of hanging).
+	 *
+	 * Every member taking a vf_conn fails with VF_E_CONNECTION, not
+	 * VF_E_DRIVER, when the connection to the host was lost (libvirtd
+	 * went away, the keepalive gave up, the ssh tunnel closed); the
+	 * message is the operation's own, with libvirt's words. */
+	int (*open)(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_error *err);
 	/* required; accepts NULL */
 	void (*close)(vf_conn *c);
 	/* required: the URI actually connected to (borrowed) */
@@ -293,9 +312,11 @@ typedef struct vf_event_driver {
 	const char *name;
 	/* required: start the process-wide event loop (a thread of the
 	 * driver's). Call it before the backend opens any connection, event
-	 * source or not. Idempotent. */
+	 * source or not: every command does, since libvirt's keepalive runs on
+	 * it. Idempotent. */
 	int (*loop_start)(vf_error *err);
-	/* required: stop that loop; idempotent. Close every source first. */
+	/* required: stop that loop; idempotent. Close every source and
+	 * connection first. */
 	void (*loop_stop)(void);
 	/* required: connect to `uri` (NULL: the driver's default) to listen
 	 * for domain and pool changes and the connection closing. The loop

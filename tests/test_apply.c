@@ -76,7 +76,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->manifests));
 	f->be = vf_backend_for_uri("test:///default");
 	vf_error err = { 0 };
-	assert_int_equal(f->be->hv->open("test:///default", &f->conn, &err), 0);
+	assert_int_equal(f->be->hv->open("test:///default", NULL, &f->conn, &err), 0);
 	*state = f;
 	return 0;
 }

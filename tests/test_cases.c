@@ -84,7 +84,7 @@ static char *run_case(const char *dir)
 	vf_conn *conn = NULL;
 	vf_error err = { 0 };
 	vf_observed o = { 0 };
-	if (vf_libvirt_hypervisor_driver.open(uri, &conn, &err) < 0 ||
+	if (vf_libvirt_hypervisor_driver.open(uri, NULL, &conn, &err) < 0 ||
 	    vf_libvirt_hypervisor_driver.observe(conn, &o, &err) < 0)
 		fail_msg("%s: cannot observe %s: %s", dir, uri, err.message);
 	vf_libvirt_hypervisor_driver.close(conn);

@@ -638,7 +638,7 @@ static void test_domain_xml_carries_the_seed_cdrom(void **state)
 	const vf_backend *be = vf_backend_for_uri("test:///default");
 	vf_conn *c = NULL;
 	vf_error err = { 0 };
-	if (be->hv->open("test:///default", &c, &err) < 0)
+	if (be->hv->open("test:///default", NULL, &c, &err) < 0)
 		fail_msg("open: %s", err.message);
 	vf_desired d = { 0 };
 	/* A declared sata disk takes sda: the seed goes to the next free name. */

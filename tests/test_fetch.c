@@ -840,7 +840,7 @@ static void test_clone_and_upload_on_test_driver(void **state)
 	const vf_storage_driver *st = &vf_libvirt_storage_driver;
 	vf_conn *c = NULL;
 	vf_error err = { 0 };
-	assert_int_equal(hv->open("test:///default", &c, &err), 0);
+	assert_int_equal(hv->open("test:///default", NULL, &c, &err), 0);
 
 	vf_object base = { .kind = VF_KIND_VOLUME, .name = vf_strdup("base") };
 	base.u.volume.pool = vf_strdup("default-pool");

@@ -1,8 +1,9 @@
 /* test_libvirt.c: the libvirt driver against libvirt's own test driver
  * (test:///default, fresh per test, and a custom state file in
  * tests/fixtures/libvirt/): what it observes, what it defines reads back
- * field by field, lifecycle calls change the observed state, and errors
- * carry libvirt's message. Objects are built by hand, not loaded from YAML. */
+ * field by field, lifecycle calls change the observed state, errors
+ * carry libvirt's message, and opening a peer that never answers gives up
+ * in time. Objects are built by hand, not loaded from YAML. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "drivers/driver.h"
@@ -32,7 +36,7 @@ static vf_conn *open_uri(const char *uri)
 {
 	vf_conn *c = NULL;
 	vf_error e = { 0 };
-	int r = HV->open(uri, &c, &e);
+	int r = HV->open(uri, NULL, &c, &e);
 	if (r < 0)
 		fail_msg("open %s: %s", uri, e.message);
 	assert_non_null(c);
@@ -1003,7 +1007,7 @@ static void test_errors_carry_libvirt_message(void **state)
 	(void)state;
 	vf_error e = { 0 };
 	vf_conn *bad = NULL;
-	assert_int_equal(HV->open("test:///nonexistent/virtform/state.xml", &bad, &e),
+	assert_int_equal(HV->open("test:///nonexistent/virtform/state.xml", NULL, &bad, &e),
 			 -VF_E_DRIVER);
 	assert_null(bad);
 	assert_contains(e.message, "cannot connect to libvirt at \"test:///nonexistent/virtform/state.xml\": ");
@@ -1030,6 +1034,64 @@ static void test_errors_carry_libvirt_message(void **state)
 	HV->close(NULL);
 }
 
+/* ---- opening, bounded ----------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A unix socket that listens and never accepts: the kernel completes the
+ * client's connect, and libvirt's handshake then waits for an answer that
+ * never comes, as with a SIGSTOPped libvirtd. libvirt has no timeout of
+ * its own there; the open must give up after connect_timeout_s. */
+static void test_open_gives_up_on_a_silent_peer(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vf-test-silent-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", dir);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	_cleanup_free_ char *uri = vf_asprintf("qemu+unix:///system?socket=%s", sa.sun_path);
+
+	vf_error e = { 0 };
+	vf_conn *c = NULL;
+	double t0 = now_s();
+	assert_int_equal(HV->open(uri, &(vf_conn_opts){ .connect_timeout_s = 1 }, &c, &e),
+			 -VF_E_CONNECTION);
+	double took = now_s() - t0;
+	assert_null(c);
+	assert_int_equal(e.code, VF_E_CONNECTION);
+	_cleanup_free_ char *want = vf_asprintf(
+		"cannot reach %s: no answer from libvirtd within 1 s while opening the connection", uri);
+	assert_contains(e.message, want);
+	assert_true(took >= 0.9 && took < 3.0);
+	vf_error_clear(&e);
+
+	/* The peer goes away: the abandoned open fails on its own thread and
+	 * frees what it holds (sanitizer builds check that nothing leaks). */
+	close(fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	usleep(300 * 1000);
+
+	/* A peer that answers is not held to the bound's full length. */
+	t0 = now_s();
+	assert_int_equal(HV->open("test:///default", &(vf_conn_opts){ .connect_timeout_s = 5 }, &c, &e), 0);
+	assert_true(now_s() - t0 < 2.0);
+	assert_false(c->keepalive); /* the test driver has no transport to keep alive */
+	HV->close(c);
+	/* 0: wait as long as it takes */
+	assert_int_equal(HV->open("test:///default", &(vf_conn_opts){ 0 }, &c, &e), 0);
+	HV->close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1051,6 +1113,7 @@ int main(void)
 		cmocka_unit_test(test_volume_create_refuses_clash_and_inactive_pool),
 		cmocka_unit_test(test_pool_lifecycle_and_delete_data),
 		cmocka_unit_test(test_errors_carry_libvirt_message),
+		cmocka_unit_test(test_open_gives_up_on_a_silent_peer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

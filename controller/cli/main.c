@@ -39,6 +39,7 @@ typedef struct vf_cli {
 	bool allow_empty;         /* --allow-empty: an empty manifest set may remove */
 	unsigned lock_timeout_ms;
 	unsigned lock_wait_ms;
+	unsigned connect_timeout_ms; /* --connect-timeout; 0: wait for ever */
 	const char **replace;
 	size_t n_replace;
 	size_t cap_replace;
@@ -96,6 +97,8 @@ static const char vf_usage_plan[] =
 	"      --replace KIND/NAME  allow replacing this object (Volume/POOL/NAME)\n"
 	"      --allow-empty     plan the removals an empty manifest set makes\n"
 	"                        (otherwise they are blocked and plan exits 1)\n"
+	"      --connect-timeout SECONDS  give up when libvirtd has not answered\n"
+	"                        the connection within this long (default 15; 0: wait)\n"
 	"      --json            print the plan as JSON (specs/plan.schema.json)\n"
 	"      --color WHEN      auto (default), always or never\n"
 	"  -h, --help            show this help\n"
@@ -118,6 +121,8 @@ static const char vf_usage_apply[] =
 	"                        on the same state directory (default 0: fail at once)\n"
 	"      --lock-wait SECONDS  wait this long for libvirt's metadata lock on a\n"
 	"                        file before changing it (default 60)\n"
+	"      --connect-timeout SECONDS  give up when libvirtd has not answered\n"
+	"                        the connection within this long (default 15; 0: wait)\n"
 	"      --json            print the plan and the result as JSON\n"
 	"      --color WHEN      auto (default), always or never\n"
 	"  -h, --help            show this help\n"
@@ -185,6 +190,7 @@ enum {
 	OPT_LOCK_TIMEOUT,
 	OPT_LOCK_WAIT,
 	OPT_ALLOW_EMPTY,
+	OPT_CONNECT_TIMEOUT,
 };
 
 /* Parse the options of `cmd`; returns -1 to go on, else an exit code. */
@@ -199,6 +205,7 @@ static int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
 		{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
 		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
+		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -242,6 +249,14 @@ static int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 						      optarg);
 			break;
 		}
+		case OPT_CONNECT_TIMEOUT:
+			if (is_validate)
+				return vf_usage_error(cli->command, "'validate' takes no --connect-timeout option");
+			if (vf_parse_seconds(optarg, &cli->connect_timeout_ms) < 0)
+				return vf_usage_error(cli->command,
+						      "--connect-timeout takes seconds (0 to 86400), not '%s'",
+						      optarg);
+			break;
 		case OPT_JSON:
 			cli->json = true;
 			break;
@@ -362,12 +377,15 @@ typedef struct vf_session {
 	const vf_backend *backend;
 	vf_conn *conn;
 	vf_lock_token *lock;
+	bool loop;                /* the backend's event loop runs */
 } vf_session;
 
 static void vf_session_close(vf_session *s)
 {
 	if (s->backend && s->conn)
 		s->backend->hv->close(s->conn);
+	if (s->loop)
+		s->backend->events->loop_stop();
 	vf_fcntl_lock_driver.unlock(s->lock);
 	vf_desired_free(&s->desired);
 }
@@ -394,7 +412,18 @@ static int vf_session_open(const vf_cli *cli, vf_session *s, bool take_lock)
 		vf_statedir_clean(cli->state_dir, run_start);
 	}
 	s->backend = vf_backend_for_uri(cli->uri);
-	if (s->backend->hv->open(cli->uri, &s->conn, &err) < 0)
+	/* The event loop runs in every command, not only in watch: libvirt's
+	 * keepalive needs it, and without a keepalive a call on a dead peer
+	 * (a hung libvirtd, a dropped ssh tunnel) would never return. */
+	const vf_event_driver *ev = s->backend->events;
+	if (ev) {
+		if (ev->loop_start(&err) < 0)
+			goto fail;
+		s->loop = true;
+	}
+	/* Whole seconds, rounded up: a fraction still bounds the wait. */
+	vf_conn_opts co = { .connect_timeout_s = (cli->connect_timeout_ms + 999) / 1000 };
+	if (s->backend->hv->open(cli->uri, &co, &s->conn, &err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -416,21 +445,44 @@ static void vf_print_json(json_object *o)
 	json_object_put(o);
 }
 
-/* Print why a reconcile pass stopped early (load problems are printed by
- * vf_cli_load; conflicts come with both sides' positions). */
-static void vf_print_failure(const vf_cli *cli, const vf_reconcile_result *res)
-{
-	if (res->conflicts.n)
-		vf_diags_print(stderr, &res->conflicts, cli->color && isatty(STDERR_FILENO));
-	if (res->err.message)
-		vf_print_error(res->phase == VF_PHASE_APPLY ? "apply stopped" : NULL, &res->err);
-}
-
 typedef struct vf_progress_state {
 	const vf_cli *cli;
 	size_t done[VF_ACT_MAX];
 	json_object *steps;       /* --json: one entry per step outcome */
+	char *lost_at;            /* the step the connection was lost in: "removing Domain/web" */
+	char *lost_why;           /* and the driver's message for it */
 } vf_progress_state;
+
+/* The one line a lost connection is reported with, whatever the step:
+ * the URI, what virtform was doing and to which object, the driver's
+ * message (libvirt's own words), and what to do. NULL when the pass did
+ * not stop for a lost connection. Caller frees. */
+static char *vf_lost_message(const vf_progress_state *ps, const vf_reconcile_result *res,
+			     const char *uri)
+{
+	if (res->err.code != VF_E_CONNECTION)
+		return NULL;
+	if (ps->lost_at)
+		return vf_asprintf("lost the connection to %s while %s: %s; the steps before it are done, "
+				   "run apply again once libvirtd answers",
+				   uri, ps->lost_at, ps->lost_why);
+	const char *doing = res->phase == VF_PHASE_LEDGER ? "reading who the host is"
+		: res->phase == VF_PHASE_REOBSERVE ? "observing the host after applying"
+		: "observing the host";
+	return vf_asprintf("lost the connection to %s while %s: %s", uri, doing, res->err.message);
+}
+
+/* Print why a reconcile pass stopped early (load problems are printed by
+ * vf_cli_load; conflicts come with both sides' positions). */
+static void vf_print_failure(const vf_cli *cli, const vf_reconcile_result *res, const char *lost)
+{
+	if (res->conflicts.n)
+		vf_diags_print(stderr, &res->conflicts, cli->color && isatty(STDERR_FILENO));
+	if (lost)
+		fprintf(stderr, "virtform: %s\n", lost);
+	else if (res->err.message)
+		vf_print_error(res->phase == VF_PHASE_APPLY ? "apply stopped" : NULL, &res->err);
+}
 
 static void vf_on_plan(const vf_plan *plan, void *userdata)
 {
@@ -448,11 +500,20 @@ static void vf_apply_progress(const vf_step *s, vf_step_outcome o, const vf_erro
 {
 	vf_progress_state *ps = userdata;
 	static const char *const words[] = { "started", "done", "failed", "skipped" };
+	/* indexed by vf_action: what is happening, and what happened */
+	static const char *const doing[VF_ACT_MAX] = { "creating", "updating", "removing",
+						       "blocked", "forgetting" };
+	static const char *const did[VF_ACT_MAX] = { "created", "updated", "removed", "blocked",
+						     "no longer owned (kept on the host)" };
 	if (o == VF_STEP_DONE)
 		ps->done[s->action]++;
 	_cleanup_free_ char *id = s->pool
 		? vf_asprintf("%s/%s/%s", vf_kind_to_string(s->kind), s->pool, s->name)
 		: vf_asprintf("%s/%s", vf_kind_to_string(s->kind), s->name);
+	if (o == VF_STEP_FAILED && err && err->code == VF_E_CONNECTION && !ps->lost_at) {
+		ps->lost_at = vf_asprintf("%s %s", doing[s->action], id);
+		ps->lost_why = vf_strdup(err->message ? err->message : "unknown error");
+	}
 	if (ps->cli->json) {
 		if (o == VF_STEP_STARTED)
 			return;
@@ -465,11 +526,6 @@ static void vf_apply_progress(const vf_step *s, vf_step_outcome o, const vf_erro
 		json_object_array_add(ps->steps, j);
 		return;
 	}
-	/* indexed by vf_action: what is happening, and what happened */
-	static const char *const doing[VF_ACT_MAX] = { "creating", "updating", "removing",
-						       "blocked", "forgetting" };
-	static const char *const did[VF_ACT_MAX] = { "created", "updated", "removed", "blocked",
-						     "no longer owned (kept on the host)" };
 	switch (o) {
 	case VF_STEP_STARTED:
 		printf("%s: %s...\n", id, doing[s->action]);
@@ -495,6 +551,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 	vf_session s = { 0 };
 	vf_reconcile_result res = { 0 };
 	vf_progress_state ps = { .cli = cli };
+	_cleanup_free_ char *lost = NULL; /* vf_lost_message() */
 	int rc = vf_session_open(cli, &s, !dry);
 	if (rc != 0)
 		goto out;
@@ -522,6 +579,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 	}
 	int r = vf_reconcile(s.backend, s.conn, &s.desired, &opts, &res);
 	bool planned = res.phase > VF_PHASE_PLAN;
+	lost = vf_lost_message(&ps, &res, s.backend->hv->uri(s.conn));
 
 	if (cli->json) {
 		json_object *doc;
@@ -539,7 +597,8 @@ static int vf_cmd_reconcile(vf_cli *cli)
 			json_object_object_add(doc, "converged", json_object_new_boolean(r == 0));
 		}
 		if (res.err.message)
-			json_object_object_add(doc, "error", json_object_new_string(res.err.message));
+			json_object_object_add(doc, "error",
+					       json_object_new_string(lost ? lost : res.err.message));
 		vf_print_json(doc);
 	} else if (res.applied && res.phase == VF_PHASE_DONE) {
 		puts("\nRe-plan after applying:");
@@ -549,7 +608,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 			       ps.done[VF_ACT_CREATE], ps.done[VF_ACT_UPDATE], ps.done[VF_ACT_REMOVE]);
 	}
 	if (r < 0 && !cli->json)
-		vf_print_failure(cli, &res);
+		vf_print_failure(cli, &res, lost);
 	else if (r < 0 && res.conflicts.n)
 		vf_diags_print(stderr, &res.conflicts, false);
 
@@ -559,6 +618,8 @@ static int vf_cmd_reconcile(vf_cli *cli)
 		rc = r < 0 ? VF_EXIT_FAIL : VF_EXIT_OK;
 out:
 	json_object_put(ps.steps);
+	free(ps.lost_at);
+	free(ps.lost_why);
 	vf_reconcile_result_free(&res);
 	vf_session_close(&s);
 	return rc;
@@ -570,8 +631,13 @@ int main(int argc, char **argv)
 		.state_dir = VF_DEFAULT_STATE_DIR,
 		.lock_timeout_ms = VF_LOCK_TIMEOUT_DEFAULT_MS,
 		.lock_wait_ms = VF_LOCK_WAIT_DEFAULT_MS,
+		.connect_timeout_ms = VF_CONNECT_TIMEOUT_DEFAULT_S * 1000,
 	};
 	cli.color = vf_color_auto();
+	/* A libvirtd that goes away mid-write must be a reported error, not
+	 * a silent death by SIGPIPE (exit 141): libvirt's write then fails
+	 * with EPIPE and the lost connection is named. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		return vf_usage_error(NULL, "missing COMMAND");
 

@@ -26,6 +26,7 @@ typedef enum vf_code {
 	VF_E_INTERNAL,     /* a bug in virtform */
 	VF_E_EMPTY,        /* the manifest set is empty and would remove what virtform owns */
 	VF_E_HOST,         /* the state directory belongs to another host */
+	VF_E_CONNECTION,   /* libvirtd did not answer in time, or the connection to it was lost */
 	VF_CODE_MAX,
 } vf_code;
 

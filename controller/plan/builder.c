@@ -69,6 +69,27 @@ void vf_plan__ledger_put(vf_step *s, const vf_object *o, vf_deletion_policy poli
 		op->u64 = vf_plan__timeout(&o->u.domain);
 }
 
+/* An owned pool's or volume's deletionPolicy that differs from the one its
+ * ledger entry remembers for when the manifest is gone: shown as a change
+ * (it takes effect at once: only the ledger changes) and true, so the step
+ * records the new policy. Unnoticed, a volume changed to Retain would
+ * still be deleted with its data once its manifest goes. */
+bool vf_plan__policy_changed(const vf_plan_ctx *c, vf_step *s, vf_kind kind, const char *pool,
+			     const char *name, vf_deletion_policy want)
+{
+	const vf_ledger_entry *e = vf_index_ledger(c->ix, kind, pool, name);
+	if (!e)
+		return false;
+	vf_deletion_policy had = e->deletion == VF_DELETION_DELETE ? VF_DELETION_DELETE
+								 : VF_DELETION_RETAIN;
+	want = want == VF_DELETION_DELETE ? VF_DELETION_DELETE : VF_DELETION_RETAIN;
+	if (had == want)
+		return false;
+	vf_step__change(s, "spec.deletionPolicy", vf_deletion_policy_to_string(had),
+			vf_deletion_policy_to_string(want), VF_EFFECT_LIVE);
+	return true;
+}
+
 /* The entry of an object whose create or multi-step rewrite an earlier
  * apply did not finish (pending or incomplete); NULL when none. */
 const vf_ledger_entry *vf_plan__unfinished(const vf_plan_ctx *c, vf_kind kind,

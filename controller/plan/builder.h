@@ -46,6 +46,11 @@ uint32_t vf_plan__timeout(const vf_domain_spec *ds);
 /* Ownership, the deletionPolicy and, for domains, the shutdownTimeout
  * (u64): what the ledger must remember for when the manifest is gone. */
 void vf_plan__ledger_put(vf_step *s, const vf_object *o, vf_deletion_policy policy);
+/* An owned pool's or volume's deletionPolicy differs from the one its
+ * ledger entry remembers: adds the spec.deletionPolicy change to s (live:
+ * only the ledger changes) and returns true, so the step records it. */
+bool vf_plan__policy_changed(const vf_plan_ctx *c, vf_step *s, vf_kind kind, const char *pool,
+			     const char *name, vf_deletion_policy want);
 /* The entry of an object whose create or multi-step rewrite an earlier
  * apply did not finish (pending or incomplete); NULL when none. */
 const vf_ledger_entry *vf_plan__unfinished(const vf_plan_ctx *c, vf_kind kind, const char *pool,

@@ -156,6 +156,8 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 		return;
 	}
 	bool replace = vf_diff__pool(o, live, &s);
+	bool policy = owned && vf_plan__policy_changed(&b->c, &s, VF_KIND_POOL, NULL, o->name,
+							ps->deletion);
 	if (s.n_changes == 0 && owned) {
 		vf_step__clear(&s);
 		return;
@@ -195,7 +197,7 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 	}
 	s.action = VF_ACT_UPDATE;
 	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "storage pool");
-	if (!owned)
+	if (!owned || policy)
 		vf_plan__ledger_put(&s, o, ps->deletion);
 	bool want_active = ps->state != VF_POOL_INACTIVE;
 	if (want_active && !live->active)

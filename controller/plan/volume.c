@@ -174,6 +174,8 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 		return;
 	}
 	bool replace = vf_diff__volume(&b->c, o, live, &s);
+	bool policy = owned && vf_plan__policy_changed(&b->c, &s, VF_KIND_VOLUME, vs->pool,
+							o->name, vs->deletion);
 	if (s.n_changes == 0 && owned) {
 		vf_step__clear(&s);
 		return;
@@ -209,7 +211,7 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 	}
 	s.action = VF_ACT_UPDATE;
 	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "volume");
-	if (!owned)
+	if (!owned || policy)
 		vf_plan__ledger_put(&s, o, vs->deletion);
 	if (vs->capacity > live->capacity)
 		vf_step__op(&s, VF_OP_VOLUME_RESIZE, o)->u64 = vs->capacity;

@@ -66,7 +66,7 @@ void vf_watch__connect(vf_watch *w)
 	const vf_event_driver *ev = w->backend->events;
 	if ((!ev || (vf_watch__start_loop(w, ev, &err) == 0 &&
 		     ev->open(w->cfg.connect, &w->events, &err) == 0)) &&
-	    w->backend->hv->open(w->cfg.connect, &w->conn, &err) == 0) {
+	    w->backend->hv->open(w->cfg.connect, NULL, &w->conn, &err) == 0) {
 		vf_watch_log(w->reconnect_failures || w->last_result ? 5 : 6, "connected to %s",
 			     w->backend->hv->uri(w->conn));
 		w->reconnect_failures = 0;

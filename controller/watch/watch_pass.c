@@ -437,8 +437,9 @@ void vf_watch_pass(vf_watch *w, const char *trigger)
 	/* A failing call with the events connection gone: libvirtd went
 	 * away. Without an events source, a failed observation says so. */
 	const vf_event_driver *ev = w->backend->events;
-	if (r < 0 && (res.err.code == VF_E_DRIVER || res.phase == VF_PHASE_OBSERVE) &&
-	    (ev ? !ev->alive(w->events) : res.phase == VF_PHASE_OBSERVE))
+	if (r < 0 && (res.err.code == VF_E_CONNECTION ||
+		      ((res.err.code == VF_E_DRIVER || res.phase == VF_PHASE_OBSERVE) &&
+		       (ev ? !ev->alive(w->events) : res.phase == VF_PHASE_OBSERVE))))
 		vf_watch_disconnect(w, res.err.message ? res.err.message : "libvirt call failed");
 
 	vf_reconcile_result_free(&res);

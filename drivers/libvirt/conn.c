@@ -1,10 +1,13 @@
-/* conn.c: opening and closing a libvirt connection, turning libvirt's
- * errors into vf_error, who the host is (its UUID and name), and the
+/* conn.c: opening and closing a libvirt connection (bounded in time, kept
+ * alive), turning libvirt's errors into vf_error and telling a lost
+ * connection from a failed call, who the host is (its UUID and name), and the
  * connection's per-observe caches (pools refreshed, volume formats). libvirt's default handlers print to stderr;
  * no-op handlers replace them so library code never prints.
  * Not for any object operation: those live in domain.c, pool.c, volume.c. */
+#include <errno.h>
 #include <pthread.h>
 #include <strings.h>
+#include <time.h>
 
 #include <libxml/uri.h>
 #include <libxml/xmlerror.h>
@@ -44,34 +47,170 @@ int vf_lv__code(void)
 	return e ? e->code : VIR_ERR_OK;
 }
 
-int vf_lv_open(const char *uri, vf_conn **out, vf_error *err)
+/* ---- opening, bounded in time --------------------------------------------- */
+
+/* One virConnectOpen on a thread of its own, so the caller can stop
+ * waiting: libvirt has no timeout of its own for the handshake, and a
+ * peer that accepts and never answers (a SIGSTOPped libvirtd, a dead ssh
+ * tunnel) would hang it for ever. A caller that gave up leaves the
+ * opener to close what it opens, if it ever does. */
+typedef struct vf_lv_opener {
+	pthread_mutex_t lock;     /* guards everything below */
+	pthread_cond_t cond;
+	char *uri;                /* NULL: libvirt's default */
+	bool readonly;            /* virConnectOpenReadOnly */
+	virConnectPtr conn;       /* the result, once done */
+	virErrorPtr error;        /* libvirt's error when conn is NULL */
+	bool keepalive;           /* virConnectSetKeepAlive took */
+	bool done;
+	bool abandoned;           /* the caller stopped waiting: the opener frees it all */
+} vf_lv_opener;
+
+static void vf_lv__opener_free(vf_lv_opener *o)
+{
+	if (o->conn)
+		virConnectClose(o->conn);
+	virFreeError(o->error);
+	pthread_cond_destroy(&o->cond);
+	pthread_mutex_destroy(&o->lock);
+	free(o->uri);
+	free(o);
+}
+
+static void *vf_lv__opener_run(void *arg)
+{
+	vf_lv_opener *o = arg;
+	/* The test driver reads its state file with libxml2, which reports a
+	 * missing file on stderr itself (this thread's handler); libvirt's
+	 * error says it too. */
+	xmlSetGenericErrorFunc(NULL, vf_lv__xml_quiet);
+	virConnectPtr conn = o->readonly ? virConnectOpenReadOnly(o->uri) : virConnectOpen(o->uri);
+	virErrorPtr error = conn ? NULL : virSaveLastError();
+	bool keepalive = false;
+	if (conn) {
+		virConnSetErrorFunc(conn, NULL, vf_lv__quiet);
+		/* Needs the event loop (loop_start); local drivers without a
+		 * transport have no keepalive and need none. */
+		keepalive = virConnectSetKeepAlive(conn, VF_LV_KEEPALIVE_INTERVAL_S,
+						   VF_LV_KEEPALIVE_COUNT) == 0;
+		virResetLastError();
+	}
+	pthread_mutex_lock(&o->lock);
+	o->conn = conn;
+	o->error = error;
+	o->keepalive = keepalive;
+	o->done = true;
+	bool abandoned = o->abandoned;
+	pthread_cond_broadcast(&o->cond);
+	pthread_mutex_unlock(&o->lock);
+	if (abandoned)
+		vf_lv__opener_free(o);
+	return NULL;
+}
+
+/* Wait for `o` up to timeout_s (0: for ever); true when it finished. */
+static bool vf_lv__opener_wait(vf_lv_opener *o, unsigned timeout_s)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)timeout_s;
+	pthread_mutex_lock(&o->lock);
+	while (!o->done) {
+		if (!timeout_s)
+			pthread_cond_wait(&o->cond, &o->lock);
+		else if (pthread_cond_timedwait(&o->cond, &o->lock, &until) == ETIMEDOUT)
+			break;
+	}
+	bool done = o->done;
+	if (!done)
+		o->abandoned = true;
+	pthread_mutex_unlock(&o->lock);
+	return done;
+}
+
+int vf_lv__open_bounded(const char *uri, bool readonly, unsigned timeout_s, virConnectPtr *out,
+			bool *ret_keepalive, vf_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, vf_lv__init_once);
+	const char *shown = uri ? uri : "libvirt's default URI";
 
-	virResetLastError();
-	/* The test driver reads its state file with libxml2, which reports a
-	 * missing file on stderr itself; libvirt's error says it too. */
-	xmlGenericErrorFunc saved = xmlGenericError;
-	void *saved_ctx = xmlGenericErrorContext;
-	xmlSetGenericErrorFunc(NULL, vf_lv__xml_quiet);
-	virConnectPtr conn = virConnectOpen(uri);
-	xmlSetGenericErrorFunc(saved_ctx, saved);
-	if (!conn)
-		return vf_error_set(err, VF_E_DRIVER, "cannot connect to libvirt at \"%s\": %s",
-				    uri ? uri : "(default)", vf_lv__msg());
-	virConnSetErrorFunc(conn, NULL, vf_lv__quiet);
+	vf_lv_opener *o = vf_calloc(1, sizeof(*o));
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&o->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	o->uri = uri ? vf_strdup(uri) : NULL;
+	o->readonly = readonly;
+	pthread_t t;
+	pthread_attr_t ta;
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	int e = pthread_create(&t, &ta, vf_lv__opener_run, o);
+	pthread_attr_destroy(&ta);
+	if (e) {
+		vf_lv__opener_free(o);
+		return vf_error_set(err, VF_E_INTERNAL, "cannot start a thread to open %s: %s", shown,
+				    strerror(e));
+	}
+	if (!vf_lv__opener_wait(o, timeout_s))
+		return vf_error_set(err, VF_E_CONNECTION,
+				    "cannot reach %s: no answer from libvirtd within %u s while opening the connection",
+				    shown, timeout_s);
+	int r = 0;
+	if (!o->conn)
+		r = vf_error_set(err, VF_E_DRIVER, "cannot connect to libvirt at \"%s\": %s",
+				 uri ? uri : "(default)",
+				 o->error && o->error->message ? o->error->message
+							       : "unknown libvirt error");
+	else if (ret_keepalive)
+		*ret_keepalive = o->keepalive;
+	if (r == 0)
+		*out = TAKE_PTR(o->conn);
+	vf_lv__opener_free(o);
+	return r;
+}
+
+int vf_lv_open(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_error *err)
+{
+	virConnectPtr conn = NULL;
+	bool keepalive = false;
+	int r = vf_lv__open_bounded(uri, false,
+				    opts ? opts->connect_timeout_s : VF_CONNECT_TIMEOUT_DEFAULT_S, &conn,
+				    &keepalive, err);
+	if (r < 0)
+		return r;
 
 	vf_conn *c = vf_calloc(1, sizeof(*c));
 	c->conn = conn;
+	c->keepalive = keepalive;
 	c->uri = virConnectGetURI(conn);
 	if (!c->uri)
 		c->uri = vf_strdup(uri ? uri : "");
 	const char *type = virConnectGetType(conn);
 	c->hv_type = vf_strdup(type ? type : "");
 	c->is_test = strcasecmp(c->hv_type, "test") == 0;
+	virResetLastError();
 	*out = c;
 	return 0;
+}
+
+/* ---- a lost connection ---------------------------------------------------- */
+
+bool vf_lv__lost(vf_conn *c)
+{
+	return c && c->conn && virConnectIsAlive(c->conn) == 0;
+}
+
+int vf_lv__classify(vf_conn *c, vf_error *err, int r)
+{
+	if (r != -(int)VF_E_DRIVER || !vf_lv__lost(c))
+		return r;
+	if (err)
+		err->code = VF_E_CONNECTION;
+	return -(int)VF_E_CONNECTION;
 }
 
 /* ---- per-observe caches --------------------------------------------------- */
@@ -298,12 +437,13 @@ static bool vf_lv__same_as_local(vf_conn *c)
 	_cleanup_free_ char *twin = vf_lv__local_twin(c->uri);
 	if (!twin)
 		return false;
-	virConnectPtr local = virConnectOpenReadOnly(twin);
-	if (!local) {
-		virResetLastError(); /* no such daemon here: another machine */
+	virConnectPtr local = NULL;
+	vf_error e = { 0 };
+	if (vf_lv__open_bounded(twin, true, VF_CONNECT_TIMEOUT_DEFAULT_S, &local, NULL, &e) < 0) {
+		vf_error_clear(&e); /* no such daemon here (or none answering): another machine */
+		virResetLastError();
 		return false;
 	}
-	virConnSetErrorFunc(local, NULL, vf_lv__quiet);
 	_cleanup_free_ char *lcaps = virConnectGetCapabilities(local);
 	_cleanup_free_ char *rcaps = virConnectGetCapabilities(c->conn);
 	_cleanup_free_ char *lu = vf_lv__doc_str(lcaps, "/capabilities/host/uuid");

@@ -121,6 +121,19 @@ int vf_lv_domain_shutdown(vf_conn *c, const char *name, unsigned timeout_s, vf_e
 		/* Poll every 100 ms until it is off or the deadline passes. */
 		for (unsigned long waited_ms = 0;; waited_ms += 100) {
 			int st = vf_lv__state(d);
+			/* libvirtd went away: waiting out the timeout would only
+			 * repeat the same failure (and force it off blindly after). */
+			if (st < 0) {
+				virErrorPtr why = virSaveLastError();
+				int r = vf_lv__lost(c)
+					? vf_error_set(err, VF_E_DRIVER,
+						       "cannot shut down domain \"%s\" (waiting for it to stop): %s",
+						       name, why && why->message ? why->message : "unknown libvirt error")
+					: 0;
+				virFreeError(why);
+				if (r < 0)
+					return r;
+			}
 			if (st == VIR_DOMAIN_SHUTOFF || virDomainIsActive(d) == 0)
 				return 0;
 			if (waited_ms >= (unsigned long)timeout_s * 1000)

@@ -223,16 +223,11 @@ int vf_lv_events_open(const char *uri, vf_event_source **out, vf_error *err)
 		r = vf_error_set(err, VF_E_IO, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	s->conn = virConnectOpen(uri);
-	if (!s->conn) {
-		r = vf_error_set(err, VF_E_DRIVER, "cannot connect to %s for events: %s",
-				 uri ? uri : "libvirt's default URI", virGetLastErrorMessage());
+	/* Bounded, and kept alive: a hung libvirtd is noticed, not only a
+	 * dead one. */
+	r = vf_lv__open_bounded(uri, false, VF_CONNECT_TIMEOUT_DEFAULT_S, &s->conn, NULL, err);
+	if (r < 0)
 		goto fail;
-	}
-	/* Remote connections: notice a hung libvirtd, not only a dead one.
-	 * Local drivers do not support keepalive; that is fine. */
-	if (virConnectSetKeepAlive(s->conn, 5, 3) < 0)
-		virResetLastError();
 	if (virConnectRegisterCloseCallback(s->conn, vf_lv__ev_on_close, s, NULL) == 0)
 		s->close_cb = true;
 	else

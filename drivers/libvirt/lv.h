@@ -36,6 +36,7 @@ struct vf_conn {
 	char *uri;                /* virConnectGetURI() */
 	char *hv_type;            /* virConnectGetType(): "QEMU", "TEST", ... */
 	bool is_test;             /* libvirt's built-in test driver */
+	bool keepalive;           /* libvirt's keepalive runs on it (remote transports, loop running) */
 	bool local_known;         /* `local` was worked out (vf_lv_files_local) */
 	bool local;               /* the far end is this machine, by its host UUID */
 	/* Per observe cycle, reset by vf_lv_observe: saves a round trip per
@@ -48,7 +49,21 @@ struct vf_conn {
 
 /* ---- conn.c: connection and libvirt errors ------------------------------- */
 
-int vf_lv_open(const char *uri, vf_conn **out, vf_error *err);
+/* libvirt's keepalive on every connection that supports it: a ping after
+ * 5 s of silence, and the connection is closed when 3 in a row go
+ * unanswered, so a call on a dead peer fails in about 20 s
+ * (docs/virtform.1, CONNECTIONS). */
+#define VF_LV_KEEPALIVE_INTERVAL_S 5
+#define VF_LV_KEEPALIVE_COUNT 3u
+
+int vf_lv_open(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_error *err);
+/* virConnectOpen(uri) (NULL: libvirt's default; readonly:
+ * virConnectOpenReadOnly) with keepalive, giving up after timeout_s (0:
+ * never) with VF_E_CONNECTION; libvirt's refusal is VF_E_DRIVER.
+ * *ret_keepalive (may be NULL): the keepalive took. Every connection the
+ * driver opens goes through here. */
+int vf_lv__open_bounded(const char *uri, bool readonly, unsigned timeout_s, virConnectPtr *out,
+			bool *ret_keepalive, vf_error *err);
 void vf_lv_close(vf_conn *c);
 const char *vf_lv_uri(vf_conn *c);
 bool vf_lv_files_local(vf_conn *c);
@@ -78,6 +93,14 @@ void vf_lv__format_remember(vf_conn *c, const char *pool, const char *name, cons
 /* Forget all the cycle knows of a pool this connection (re)defines or
  * removes: its refresh, its type, its volumes' formats. */
 void vf_lv__pool_forget(vf_conn *c, const char *pool);
+
+/* Is the connection gone (libvirtd went away, the keepalive gave up, the
+ * tunnel closed)? Like every libvirt call, resets the thread's last
+ * error: read the message first. */
+bool vf_lv__lost(vf_conn *c);
+/* r as a table member returns it, with a VF_E_DRIVER failure turned into
+ * VF_E_CONNECTION (err's message kept) when the connection is lost. */
+int vf_lv__classify(vf_conn *c, vf_error *err, int r);
 
 /* libvirt's last error on this thread: its message (never NULL) and code. */
 const char *vf_lv__msg(void);

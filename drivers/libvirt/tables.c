@@ -1,7 +1,54 @@
 /* tables.c: the libvirt backend's three driver tables, as drivers/driver.h
  * declares them. Every member is filled in; the work lives in the modules
- * named next to each group. */
+ * named next to each group. Here too, in one place for all of them: a
+ * member that failed because the connection was lost says so
+ * (VF_E_CONNECTION, vf_lv__classify). */
 #include "lv.h"
+
+/* fn##_c: fn, its failure classified. PARAMS is its parameter list (with
+ * `c` and `err`), ARGS the same names as arguments. */
+#define VF_LV_CLASSIFIED(fn, params, ...) \
+	static int fn##_c params { return vf_lv__classify(c, err, fn(__VA_ARGS__)); }
+
+VF_LV_CLASSIFIED(vf_lv_host_identity, (vf_conn *c, vf_host_id *out, vf_error *err), c, out, err)
+VF_LV_CLASSIFIED(vf_lv_observe, (vf_conn *c, vf_observed *out, vf_error *err), c, out, err)
+VF_LV_CLASSIFIED(vf_lv_domain_define,
+		 (vf_conn *c, const vf_object *dom, vf_domain_type type, vf_error *err),
+		 c, dom, type, err)
+VF_LV_CLASSIFIED(vf_lv_domain_start, (vf_conn *c, const char *name, vf_error *err), c, name, err)
+VF_LV_CLASSIFIED(vf_lv_domain_shutdown,
+		 (vf_conn *c, const char *name, unsigned timeout_s, vf_error *err),
+		 c, name, timeout_s, err)
+VF_LV_CLASSIFIED(vf_lv_domain_suspend, (vf_conn *c, const char *name, vf_error *err), c, name, err)
+VF_LV_CLASSIFIED(vf_lv_domain_resume, (vf_conn *c, const char *name, vf_error *err), c, name, err)
+VF_LV_CLASSIFIED(vf_lv_domain_set_autostart, (vf_conn *c, const char *name, bool on, vf_error *err),
+		 c, name, on, err)
+VF_LV_CLASSIFIED(vf_lv_domain_set_vcpus_live,
+		 (vf_conn *c, const char *name, uint32_t vcpus, vf_error *err), c, name, vcpus, err)
+VF_LV_CLASSIFIED(vf_lv_domain_set_memory_live,
+		 (vf_conn *c, const char *name, uint64_t bytes, vf_error *err), c, name, bytes, err)
+VF_LV_CLASSIFIED(vf_lv_domain_undefine, (vf_conn *c, const char *name, bool keep_nvram, vf_error *err),
+		 c, name, keep_nvram, err)
+VF_LV_CLASSIFIED(vf_lv_pool_define, (vf_conn *c, const vf_object *pool, vf_error *err), c, pool, err)
+VF_LV_CLASSIFIED(vf_lv_pool_start, (vf_conn *c, const char *name, vf_error *err), c, name, err)
+VF_LV_CLASSIFIED(vf_lv_pool_stop, (vf_conn *c, const char *name, vf_error *err), c, name, err)
+VF_LV_CLASSIFIED(vf_lv_pool_set_autostart, (vf_conn *c, const char *name, bool on, vf_error *err),
+		 c, name, on, err)
+VF_LV_CLASSIFIED(vf_lv_pool_undefine, (vf_conn *c, const char *name, bool delete_data, vf_error *err),
+		 c, name, delete_data, err)
+VF_LV_CLASSIFIED(vf_lv_volume_create, (vf_conn *c, const vf_object *vol, vf_error *err), c, vol, err)
+VF_LV_CLASSIFIED(vf_lv_volume_resize,
+		 (vf_conn *c, const char *pool, const char *name, uint64_t capacity, vf_error *err),
+		 c, pool, name, capacity, err)
+VF_LV_CLASSIFIED(vf_lv_volume_path,
+		 (vf_conn *c, const char *pool, const char *name, char **path, vf_error *err),
+		 c, pool, name, path, err)
+VF_LV_CLASSIFIED(vf_lv_volume_delete, (vf_conn *c, const char *pool, const char *name, vf_error *err),
+		 c, pool, name, err)
+VF_LV_CLASSIFIED(vf_lv_volume_upload,
+		 (vf_conn *c, const vf_object *vol, const char *local_file, vf_error *err),
+		 c, vol, local_file, err)
+VF_LV_CLASSIFIED(vf_lv_volume_clone, (vf_conn *c, const vf_object *vol, vf_error *err), c, vol, err)
 
 const vf_hypervisor_driver vf_libvirt_hypervisor_driver = {
 	.name = "libvirt",
@@ -10,35 +57,35 @@ const vf_hypervisor_driver vf_libvirt_hypervisor_driver = {
 	.close = vf_lv_close,
 	.uri = vf_lv_uri,
 	.files_local = vf_lv_files_local,
-	.host_identity = vf_lv_host_identity,
-	.observe = vf_lv_observe,
+	.host_identity = vf_lv_host_identity_c,
+	.observe = vf_lv_observe_c,
 	/* domain.c */
-	.domain_define = vf_lv_domain_define,
-	.domain_start = vf_lv_domain_start,
-	.domain_shutdown = vf_lv_domain_shutdown,
-	.domain_suspend = vf_lv_domain_suspend,
-	.domain_resume = vf_lv_domain_resume,
-	.domain_set_autostart = vf_lv_domain_set_autostart,
-	.domain_set_vcpus_live = vf_lv_domain_set_vcpus_live,
-	.domain_set_memory_live = vf_lv_domain_set_memory_live,
-	.domain_undefine = vf_lv_domain_undefine,
+	.domain_define = vf_lv_domain_define_c,
+	.domain_start = vf_lv_domain_start_c,
+	.domain_shutdown = vf_lv_domain_shutdown_c,
+	.domain_suspend = vf_lv_domain_suspend_c,
+	.domain_resume = vf_lv_domain_resume_c,
+	.domain_set_autostart = vf_lv_domain_set_autostart_c,
+	.domain_set_vcpus_live = vf_lv_domain_set_vcpus_live_c,
+	.domain_set_memory_live = vf_lv_domain_set_memory_live_c,
+	.domain_undefine = vf_lv_domain_undefine_c,
 };
 
 const vf_storage_driver vf_libvirt_storage_driver = {
 	.name = "libvirt",
 	/* pool.c */
-	.pool_define = vf_lv_pool_define,
-	.pool_start = vf_lv_pool_start,
-	.pool_stop = vf_lv_pool_stop,
-	.pool_set_autostart = vf_lv_pool_set_autostart,
-	.pool_undefine = vf_lv_pool_undefine,
+	.pool_define = vf_lv_pool_define_c,
+	.pool_start = vf_lv_pool_start_c,
+	.pool_stop = vf_lv_pool_stop_c,
+	.pool_set_autostart = vf_lv_pool_set_autostart_c,
+	.pool_undefine = vf_lv_pool_undefine_c,
 	/* volume.c */
-	.volume_create = vf_lv_volume_create,
-	.volume_resize = vf_lv_volume_resize,
-	.volume_path = vf_lv_volume_path,
-	.volume_delete = vf_lv_volume_delete,
-	.volume_upload = vf_lv_volume_upload,
-	.volume_clone = vf_lv_volume_clone,
+	.volume_create = vf_lv_volume_create_c,
+	.volume_resize = vf_lv_volume_resize_c,
+	.volume_path = vf_lv_volume_path_c,
+	.volume_delete = vf_lv_volume_delete_c,
+	.volume_upload = vf_lv_volume_upload_c,
+	.volume_clone = vf_lv_volume_clone_c,
 };
 
 const vf_event_driver vf_libvirt_event_driver = {

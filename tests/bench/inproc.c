@@ -118,7 +118,7 @@ static vf_conn *fresh(const vf_backend *be, const char *work, char *state)
 {
 	vf_conn *c = NULL;
 	vf_error err = { 0 };
-	if (be->hv->open(uri, &c, &err) < 0)
+	if (be->hv->open(uri, NULL, &c, &err) < 0)
 		vfb_die("open %s: %s", uri, err.message);
 	snprintf(state, 4096, "%s/inproc-state-XXXXXX", work);
 	if (!mkdtemp(state))
