@@ -1,6 +1,7 @@
 /* domain.c: the hypervisor driver's domain operations: define (from the
  * structured spec or the user's raw XML), start, shutdown with a deadline,
- * suspend, resume, autostart, live vCPU and memory changes, undefine.
+ * suspend, resume, autostart, live vCPU and memory changes, undefine; and
+ * observing every domain, with one bulk statistics call for their state.
  * Not for building or reading XML: xml_build.c and xml_parse.c do that. */
 #include <sys/stat.h>
 #include <time.h>
@@ -228,4 +229,160 @@ int vf_lv_domain_undefine(vf_conn *c, const char *name, bool keep_nvram, vf_erro
 	}
 	return vf_error_set(err, VF_E_DRIVER, "cannot undefine domain \"%s\": %s", name,
 			    vf_lv__msg());
+}
+
+/* ---- observation ---------------------------------------------------------- */
+
+static const char *const vf_lv__state_names[] = {
+	[VIR_DOMAIN_NOSTATE] = "nostate",   [VIR_DOMAIN_RUNNING] = "running",
+	[VIR_DOMAIN_BLOCKED] = "blocked",   [VIR_DOMAIN_PAUSED] = "paused",
+	[VIR_DOMAIN_SHUTDOWN] = "shutdown", [VIR_DOMAIN_SHUTOFF] = "shutoff",
+	[VIR_DOMAIN_CRASHED] = "crashed",   [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
+};
+
+/* ---- domains: what one virConnectGetAllDomainStats call tells ------------- */
+
+void vf_lv__domain_stats(virConnectPtr conn, vf_lv_dom_facts *f)
+{
+	virDomainStatsRecordPtr *recs = NULL;
+	int n = virConnectGetAllDomainStats(conn,
+					    VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_BALLOON |
+						    VIR_DOMAIN_STATS_VCPU,
+					    &recs, 0);
+	if (n < 0)
+		return;
+	f->stats = vf_calloc(n ? (size_t)n : 1, sizeof(*f->stats));
+	for (int i = 0; i < n; i++) {
+		vf_lv_dom_stats *st = &f->stats[f->n_stats];
+		if (virDomainGetUUID(recs[i]->dom, st->uuid) < 0)
+			continue;
+		virTypedParameterPtr params = recs[i]->params;
+		int np = recs[i]->nparams;
+		st->has_state = virTypedParamsGetInt(params, np, "state.state", &st->state) == 1;
+		if (virTypedParamsGetInt(params, np, "state.reason", &st->reason) != 1)
+			st->reason = 0;
+		st->has_vcpus = virTypedParamsGetUInt(params, np, "vcpu.current", &st->vcpus) == 1;
+		st->has_memory = virTypedParamsGetULLong(params, np, "balloon.current",
+							 &st->memory_kib) == 1;
+		f->n_stats++;
+	}
+	virDomainStatsRecordListFree(recs);
+	qsort(f->stats, f->n_stats, sizeof(*f->stats), vf_lv__uuid_cmp);
+}
+
+static const vf_lv_dom_stats *vf_lv__stats_for(const vf_lv_dom_facts *f, const unsigned char *uuid)
+{
+	if (!f->n_stats)
+		return NULL;
+	return bsearch(uuid, f->stats, f->n_stats, sizeof(*f->stats), vf_lv__uuid_cmp);
+}
+
+void vf_lv__dom_facts_free(vf_lv_dom_facts *f)
+{
+	free(f->active.uuids);
+	free(f->autostart.uuids);
+	free(f->persistent.uuids);
+	free(f->stats);
+}
+
+/* Read one domain into *out: 1 read (out filled, even when parsing its XML
+ * failed and *err says so), 0 vanished meanwhile, <0 error. */
+static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts,
+				 vf_obs_domain *out, vf_error *err)
+{
+	const char *name = virDomainGetName(dom);
+	unsigned char uuid[VIR_UUID_BUFLEN] = { 0 };
+	bool have_uuid = virDomainGetUUID(dom, uuid) == 0;
+	const vf_lv_dom_stats *st = have_uuid ? vf_lv__stats_for(facts, uuid) : NULL;
+	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	int state = VIR_DOMAIN_NOSTATE, reason = 0;
+	if (st && st->has_state) {
+		state = st->state;
+		reason = st->reason;
+	}
+	if (!xml || (!(st && st->has_state) && virDomainGetState(dom, &state, &reason, 0) < 0)) {
+		free(xml);
+		if (vf_lv__vanished())
+			return 0;
+		return vf_error_set(err, VF_E_DRIVER, "cannot read domain \"%s\": %s", name,
+				    vf_lv__msg());
+	}
+	vf_obs_domain d = { 0 };
+	d.name = vf_strdup(name);
+	d.xml = xml;
+	memcpy(d.uuid, uuid, sizeof(d.uuid));
+	switch (state) {
+	case VIR_DOMAIN_RUNNING:
+	case VIR_DOMAIN_BLOCKED:
+		d.state = VF_RUN_RUNNING;
+		break;
+	case VIR_DOMAIN_PAUSED:
+		/* Paused while qemu starts up is a start in progress (libvirtd
+		 * finishes a start whose client was killed): it is running. */
+		d.state = reason == VIR_DOMAIN_PAUSED_STARTING_UP ? VF_RUN_RUNNING : VF_RUN_PAUSED;
+		break;
+	default:
+		d.state = VF_RUN_SHUTOFF;
+		break;
+	}
+	bool known = state >= 0 && (size_t)state < VF_ARRAY_SIZE(vf_lv__state_names) &&
+		     vf_lv__state_names[state];
+	d.state_name = vf_strdup(known ? vf_lv__state_names[state] : "unknown");
+	int in = have_uuid ? vf_lv__set_has(&facts->autostart, uuid) : -1;
+	int autostart = 0;
+	if (in >= 0)
+		d.autostart = in == 1;
+	else if (virDomainGetAutostart(dom, &autostart) == 0)
+		d.autostart = autostart != 0;
+	in = have_uuid ? vf_lv__set_has(&facts->persistent, uuid) : -1;
+	d.persistent = in >= 0 ? in == 1 : virDomainIsPersistent(dom) == 1;
+	/* Live figures for every active domain: paused ones keep theirs. */
+	in = have_uuid ? vf_lv__set_has(&facts->active, uuid) : -1;
+	bool active = in >= 0 ? in == 1 : virDomainIsActive(dom) == 1;
+	virDomainInfo info;
+	if (active && st && st->has_vcpus && st->has_memory) {
+		d.live_vcpus = st->vcpus;
+		d.live_memory = (uint64_t)st->memory_kib * 1024;
+	} else if (active && virDomainGetInfo(dom, &info) == 0) {
+		d.live_vcpus = info.nrVirtCpu;
+		d.live_memory = (uint64_t)info.memory * 1024;
+	}
+	vf_lv__parse_domain(xml, &d, err);
+	*out = d;
+	return 1;
+}
+
+typedef struct vf_lv_dom_job {
+	virDomainPtr *doms;
+	const vf_lv_dom_facts *facts;
+	vf_obs_domain *slots;     /* .xml set: read; else it vanished meanwhile */
+	vf_error *errs;
+} vf_lv_dom_job;
+
+static void vf_lv__read_domain(void *ctx, size_t i)
+{
+	vf_lv_dom_job *j = ctx;
+	vf_lv__observe_domain(j->doms[i], j->facts, &j->slots[i], &j->errs[i]);
+}
+
+/* Every domain, read a few at once, into o in listing order; the first
+ * error (in that order) is returned and what was read is freed with o. */
+int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_facts *facts,
+				  vf_observed *o, vf_error *err)
+{
+	vf_lv_dom_job j = {
+		.doms = doms,
+		.facts = facts,
+		.slots = vf_calloc(n ? n : 1, sizeof(*j.slots)),
+		.errs = vf_calloc(n ? n : 1, sizeof(*j.errs)),
+	};
+	vf_lv__parallel(n, vf_lv__read_domain, &j);
+	int r = vf_lv__first_error(j.errs, n, err);
+	size_t k = 0; /* the slots, closed up, become o's domains */
+	for (size_t i = 0; i < n; i++)
+		if (j.slots[i].xml)
+			j.slots[k++] = j.slots[i];
+	o->domains = j.slots;
+	o->n_domains = k;
+	return r;
 }

@@ -242,6 +242,77 @@ int vf_lv_volume_upload(vf_conn *c, const vf_object *vol, const char *local_file
 			vf_error *err);
 int vf_lv_volume_clone(vf_conn *c, const vf_object *vol, vf_error *err);
 
+/* ---- observation: listing.c, and each kind's file ------------------------- */
+
+/* The UUIDs a filtered listing returned, sorted; `known` is false when the
+ * driver refused the listing (then each object is asked on its own). */
+typedef struct vf_lv_set {
+	unsigned char (*uuids)[VIR_UUID_BUFLEN];
+	size_t n;
+	bool known;
+} vf_lv_set;
+
+/* Pools: which are active, autostarted, persistent. */
+typedef struct vf_lv_pool_sets {
+	vf_lv_set active, autostart, persistent;
+} vf_lv_pool_sets;
+
+/* Every active pool's volumes, listed pool by pool, then read all at once
+ * (a host's volumes are often spread thinly over many pools). */
+typedef struct vf_lv_vol_job {
+	virStorageVolPtr *vols;
+	const char **pool_names;  /* borrowed from the pools' handles */
+	size_t n, cap;
+	vf_obs_volume *slots;     /* .pool set: read; else it vanished meanwhile */
+	vf_error *errs;
+} vf_lv_vol_job;
+
+/* One domain's record; has_* false when the driver did not report it. */
+typedef struct vf_lv_dom_stats {
+	unsigned char uuid[VIR_UUID_BUFLEN];
+	bool has_state, has_vcpus, has_memory;
+	int reason;
+	int state;
+	unsigned vcpus;           /* vcpu.current */
+	unsigned long long memory_kib; /* balloon.current */
+} vf_lv_dom_stats;
+
+/* Domains: which are active, autostarted, persistent, and their stats
+ * sorted by UUID (n_stats 0 when the driver has no bulk statistics). */
+typedef struct vf_lv_dom_facts {
+	vf_lv_set active, autostart, persistent;
+	vf_lv_dom_stats *stats;
+	size_t n_stats;
+} vf_lv_dom_facts;
+
+/* fn(ctx, i) for every i in [0, n), on a few threads (the caller's among
+ * them); returns when all are done. fn writes only to slot i of ctx. */
+void vf_lv__parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
+/* The first error in listing order moved into *err (its -code; 0 none). Frees errs. */
+int vf_lv__first_error(vf_error *errs, size_t n, vf_error *err);
+/* The object vanished between the listing and the look at it. */
+bool vf_lv__vanished(void);
+int vf_lv__uuid_cmp(const void *a, const void *b);
+void vf_lv__domain_set(virConnectPtr conn, unsigned flags, vf_lv_set *out);
+void vf_lv__pool_set(virConnectPtr conn, unsigned flags, vf_lv_set *out);
+/* 1 in the set, 0 not, -1 the set is not known. */
+int vf_lv__set_has(const vf_lv_set *s, const unsigned char *uuid);
+
+/* pool.c: one pool into o (with what its directory holds), its volumes
+ * listed into vols when it is active. */
+int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets, bool files_local,
+			vf_observed *o, size_t *cap, vf_lv_vol_job *vols, vf_error *err);
+/* volume.c: list pool's volumes into j; read them all, a few at once, into o. */
+int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, vf_lv_vol_job *j,
+			vf_error *err);
+int vf_lv__read_volumes(vf_lv_vol_job *j, vf_observed *o, vf_error *err);
+void vf_lv__vol_job_free(vf_lv_vol_job *j);
+/* domain.c: the bulk statistics into f; every domain, a few at once, into o. */
+void vf_lv__domain_stats(virConnectPtr conn, vf_lv_dom_facts *f);
+void vf_lv__dom_facts_free(vf_lv_dom_facts *f);
+int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_facts *facts,
+			   vf_observed *o, vf_error *err);
+
 /* ---- events.c: the event driver's members (the watch daemon's source) ---- */
 
 int vf_lv_event_loop_start(vf_error *err);

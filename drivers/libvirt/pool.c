@@ -1,7 +1,11 @@
 /* pool.c: the storage driver's pool operations: define (or redefine in
  * place) and build without overwriting, start, stop, autostart, undefine
- * (optionally deleting every volume and the target).
+ * (optionally deleting every volume and the target); and observing one
+ * pool: its XML, flags, and what its directory holds.
  * Not for volumes (volume.c) or XML (xml_build.c). */
+#include <dirent.h>
+#include <errno.h>
+
 #include "lv.h"
 
 int vf_lv_pool_define(vf_conn *c, const vf_object *o, vf_error *err)
@@ -130,4 +134,107 @@ int vf_lv_pool_undefine(vf_conn *c, const char *name, bool delete_data, vf_error
 		return vf_error_set(err, VF_E_DRIVER, "cannot undefine storage pool \"%s\": %s",
 				    name, vf_lv__msg());
 	return 0;
+}
+
+/* ---- what a pool holds ------------------------------------------------------ */
+
+static int vf_lv__name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in p's target directory into p->entries, sorted. A directory
+ * that does not exist holds nothing; false, with p->contents_note set,
+ * when it cannot be read. */
+static bool vf_lv__read_target_dir(vf_obs_pool *p)
+{
+	DIR *d = opendir(p->target_path);
+	if (!d) {
+		if (errno == ENOENT)
+			return true;
+		p->contents_note = vf_asprintf("cannot read its directory %s: %s", p->target_path,
+					       strerror(errno));
+		return false;
+	}
+	size_t cap = 0;
+	struct dirent *e;
+	errno = 0;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			VF_APPEND(p->entries, p->n_entries, cap, vf_strdup(e->d_name));
+		errno = 0;
+	}
+	int saved = errno;
+	closedir(d);
+	if (saved) {
+		p->contents_note = vf_asprintf("cannot read its directory %s: %s", p->target_path,
+					       strerror(saved));
+		return false;
+	}
+	if (p->n_entries)
+		qsort(p->entries, p->n_entries, sizeof(*p->entries), vf_lv__name_cmp);
+	return true;
+}
+
+/* Whether p's volumes and entries are all it holds. A dir pool is its
+ * directory, read here, active or not (fs and netfs only while mounted:
+ * an unmounted mount point shows nothing of the file system). Other pool
+ * types hold what libvirt lists, which it does only while they are active. */
+static void vf_lv__pool_contents(vf_obs_pool *p, bool files_local)
+{
+	bool file_pool = p->type == VF_POOL_DIR || p->type == VF_POOL_FS || p->type == VF_POOL_NETFS;
+	if (!file_pool) {
+		p->contents_known = p->active;
+		if (!p->active)
+			p->contents_note = vf_asprintf(
+				"it is inactive, and libvirt lists a %s pool's volumes only while it is active",
+				p->type_name ? p->type_name : "storage");
+	} else if (p->type != VF_POOL_DIR && !p->active) {
+		p->contents_note = vf_strdup(
+			"it is inactive (not mounted), so what its file system holds cannot be seen");
+	} else if (!files_local) {
+		p->contents_note = vf_strdup(
+			"its files are on another host, and virtform reads only local directories");
+	} else if (!p->target_path) {
+		p->contents_note = vf_strdup("it has no target path to read");
+	} else {
+		p->contents_known = vf_lv__read_target_dir(p);
+	}
+}
+
+int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets,
+			       bool files_local, vf_observed *o, size_t *cap, vf_lv_vol_job *vols,
+			       vf_error *err)
+{
+	const char *name = virStoragePoolGetName(pool);
+	_cleanup_free_ char *xml = vf_lv__pool_xml_desc(pool);
+	if (!xml) {
+		if (vf_lv__vanished())
+			return 0;
+		return vf_error_set(err, VF_E_DRIVER, "cannot read storage pool \"%s\": %s", name,
+				    vf_lv__msg());
+	}
+	vf_obs_pool p = { .owner = -1, .group = -1, .mode = -1 };
+	p.name = vf_strdup(name);
+	virStoragePoolGetUUID(pool, p.uuid);
+	int in = vf_lv__set_has(&sets->autostart, p.uuid);
+	int autostart = 0;
+	if (in >= 0)
+		p.autostart = in == 1;
+	else if (virStoragePoolGetAutostart(pool, &autostart) == 0)
+		p.autostart = autostart != 0;
+	in = vf_lv__set_has(&sets->active, p.uuid);
+	p.active = in >= 0 ? in == 1 : virStoragePoolIsActive(pool) == 1;
+	in = vf_lv__set_has(&sets->persistent, p.uuid);
+	p.persistent = in >= 0 ? in == 1 : virStoragePoolIsPersistent(pool) == 1;
+	int r = vf_lv__parse_pool(xml, &p, err);
+	if (r == 0)
+		vf_lv__pool_contents(&p, files_local);
+	VF_APPEND(o->pools, o->n_pools, *cap, p);
+	if (r < 0 || !p.active)
+		return r;
+	/* Files made behind libvirt's back become volumes; a failed refresh
+	 * (the pool stopped meanwhile, say) leaves the listing as it was. */
+	virStoragePoolRefresh(pool, 0);
+	return vf_lv__list_volumes(pool, name, vols, err);
 }

@@ -2,7 +2,8 @@
  * refresh, so files made behind libvirt's back clash instead of being
  * clobbered; once per pool per observe cycle, as a refresh scans the whole
  * pool; backing volumes resolved through libvirt), grow, delete, and
- * create from an image (a libvirt stream upload) or as a clone.
+ * create from an image (a libvirt stream upload) or as a clone; and
+ * observing every active pool's volumes, read a few at once.
  * Not for pools (pool.c) or XML (xml_build.c). */
 #include <errno.h>
 #include <fcntl.h>
@@ -321,4 +322,90 @@ int vf_lv_volume_clone(vf_conn *c, const vf_object *o, vf_error *err)
 				    src->pool, src->name, o->name, s->pool, msg);
 	}
 	return 0;
+}
+
+/* ---- observation ---------------------------------------------------------- */
+
+/* A pool stopped between its listing and reading its volumes (libvirt says
+ * "operation invalid: pool is not active"): its volumes are not there to
+ * observe, which is what a later listing would say too. */
+static bool vf_lv__vol_vanished(void)
+{
+	return vf_lv__vanished() || vf_lv__code() == VIR_ERR_OPERATION_INVALID;
+}
+
+int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, vf_lv_vol_job *j,
+			       vf_error *err)
+{
+	virStorageVolPtr *vols = NULL;
+	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
+	if (n < 0) {
+		if (vf_lv__vol_vanished())
+			return 0;
+		return vf_error_set(err, VF_E_DRIVER, "cannot list the volumes of storage pool \"%s\": %s",
+				    pool_name, vf_lv__msg());
+	}
+	if (j->n + (size_t)n > j->cap) {
+		j->cap = (j->n + (size_t)n) * 2;
+		j->vols = vf_realloc(j->vols, j->cap * sizeof(*j->vols));
+		j->pool_names = vf_realloc(j->pool_names, j->cap * sizeof(*j->pool_names));
+	}
+	for (int i = 0; i < n; i++) {
+		j->vols[j->n] = vols[i];
+		j->pool_names[j->n++] = pool_name;
+	}
+	free(vols);
+	return 0;
+}
+
+static void vf_lv__read_volume(void *ctx, size_t i)
+{
+	vf_lv_vol_job *j = ctx;
+	const char *name = virStorageVolGetName(j->vols[i]);
+	_cleanup_free_ char *xml = virStorageVolGetXMLDesc(j->vols[i], 0);
+	if (!xml) {
+		if (!vf_lv__vol_vanished())
+			vf_error_set(&j->errs[i], VF_E_DRIVER,
+				     "cannot read volume \"%s\" in storage pool \"%s\": %s", name,
+				     j->pool_names[i], vf_lv__msg());
+		return;
+	}
+	vf_obs_volume *v = &j->slots[i];
+	*v = (vf_obs_volume){ .owner = -1, .group = -1, .mode = -1 };
+	v->pool = vf_strdup(j->pool_names[i]);
+	v->name = vf_strdup(name);
+	vf_lv__parse_volume(xml, v, &j->errs[i]);
+}
+
+/* Read every listed volume, a few at once, into o in listing order; the
+ * first error (in that order) is returned and what was read is freed with
+ * o either way. The handles stay for vf_lv__vol_job_free. */
+int vf_lv__read_volumes(vf_lv_vol_job *j, vf_observed *o, vf_error *err)
+{
+	size_t n = j->n;
+	vf_obs_volume *slots = vf_calloc(n ? n : 1, sizeof(*slots));
+	j->slots = slots;
+	j->errs = vf_calloc(n ? n : 1, sizeof(*j->errs));
+	vf_lv__parallel(n, vf_lv__read_volume, j);
+	int r = vf_lv__first_error(j->errs, n, err);
+	j->errs = NULL;
+	size_t k = 0; /* the slots, closed up, become o's volumes */
+	for (size_t i = 0; i < n; i++)
+		if (slots[i].pool)
+			slots[k++] = slots[i];
+	o->volumes = slots;
+	o->n_volumes = k;
+	j->slots = NULL;
+	return r;
+}
+
+void vf_lv__vol_job_free(vf_lv_vol_job *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		virStorageVolFree(j->vols[i]);
+	free(j->vols);
+	free(j->pool_names);
+	free(j->slots);
+	free(j->errs);
+	memset(j, 0, sizeof(*j));
 }
