@@ -247,15 +247,9 @@ static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)
 	vf_plan__push(b, &s);
 }
 
-static void vf_plan__domains(vf_plan_builder *b, const vf_object **objs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		vf_plan__domain(b, objs[i]);
-}
-
 const vf_plan_kind vf_plan_kind_domain = {
 	.name = "Domain",
 	.kind = VF_KIND_DOMAIN,
-	.plan = vf_plan__domains,
+	.plan = vf_plan__domain,
 	.remove = vf_plan__remove_domain,
 };

@@ -13,10 +13,13 @@ typedef struct vf_plan_kind {
 	const char *name;
 	/* required */
 	vf_kind kind;
-	/* required: one step for each declared object of this kind; objs are
-	 * sorted by (pool,) name. A kind may plan them in another order
-	 * (volumes: a declared backing volume before the volumes it backs). */
-	void (*plan)(vf_plan_builder *b, const vf_object **objs, size_t n);
+	/* required: the step for declared object o of this kind. */
+	void (*plan)(vf_plan_builder *b, const vf_object *o);
+	/* optional: plan every declared object of this kind (objs sorted by
+	 * (pool,) name) in an order of its own, calling plan for each (volumes:
+	 * a declared backing volume before the volumes it backs). NULL: plan
+	 * is called for each in (pool,) name order. */
+	void (*plan_all)(vf_plan_builder *b, const vf_object **objs, size_t n);
 	/* required: the step for owned entry e, no longer declared (remove,
 	 * block or retain). Called in (pool,) name order. */
 	void (*remove)(vf_plan_builder *b, const vf_ledger_entry *e);

@@ -239,7 +239,11 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 	for (size_t k = 0; k < VF_PLAN_N_KINDS; k++) {
 		size_t n;
 		_cleanup_free_ const vf_object **objs = vf_plan__sorted(b.c.d, vf_plan_kinds[k]->kind, &n);
-		vf_plan_kinds[k]->plan(&b, objs, n);
+		if (vf_plan_kinds[k]->plan_all)
+			vf_plan_kinds[k]->plan_all(&b, objs, n);
+		else
+			for (size_t i = 0; i < n; i++)
+				vf_plan_kinds[k]->plan(&b, objs[i]);
 	}
 	for (size_t k = VF_PLAN_N_KINDS; k-- > 0;)
 		vf_plan__removals(&b, vf_plan_kinds[k]);

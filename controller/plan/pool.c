@@ -288,15 +288,9 @@ static void vf_plan__remove_pool(vf_plan_builder *b, const vf_ledger_entry *e)
 	vf_plan__push(b, &s);
 }
 
-static void vf_plan__pools(vf_plan_builder *b, const vf_object **objs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		vf_plan__pool(b, objs[i]);
-}
-
 const vf_plan_kind vf_plan_kind_pool = {
 	.name = "StoragePool",
 	.kind = VF_KIND_POOL,
-	.plan = vf_plan__pools,
+	.plan = vf_plan__pool,
 	.remove = vf_plan__remove_pool,
 };

@@ -323,7 +323,8 @@ static void vf_plan__volumes(vf_plan_builder *b, const vf_object **objs, size_t 
 const vf_plan_kind vf_plan_kind_volume = {
 	.name = "Volume",
 	.kind = VF_KIND_VOLUME,
-	.plan = vf_plan__volumes,
+	.plan = vf_plan__volume,
+	.plan_all = vf_plan__volumes,
 	.remove = vf_plan__remove_volume,
 	.remove_overlays_first = true,
 };
