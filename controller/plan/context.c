@@ -205,3 +205,22 @@ bool vf_plan__pool_has_entry(const vf_obs_pool *p, const char *name)
 	return p && name && p->n_entries &&
 	       bsearch(&name, p->entries, p->n_entries, sizeof(*p->entries), vf_plan__name_cmp);
 }
+
+/* ---- drift helpers ------------------------------------------------------- */
+
+const char *vf_plan__bool_str(bool b)
+{
+	return b ? "true" : "false";
+}
+
+bool vf_plan__same_path(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	size_t na = strlen(a), nb = strlen(b);
+	while (na > 1 && a[na - 1] == '/')
+		na--;
+	while (nb > 1 && b[nb - 1] == '/')
+		nb--;
+	return na == nb && strncmp(a, b, na) == 0;
+}

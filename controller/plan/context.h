@@ -85,6 +85,11 @@ vf_op *vf_step__op(vf_step *s, vf_op_type type, const vf_object *obj);
 vf_strmap *vf_plan__disk_users(const vf_plan_ctx *c);
 void vf_plan__disk_users_free(void *p);
 
+/* "true" or "false", for a change's old and new value. */
+const char *vf_plan__bool_str(bool b);
+/* The same directory, trailing slashes aside (NULL only equals NULL). */
+bool vf_plan__same_path(const char *a, const char *b);
+
 /* Defaults virtform applies (and therefore compares). */
 #define VF_DEFAULT_VCPUS 1u
 #define VF_DEFAULT_MEMORY (512ull * 1024 * 1024)

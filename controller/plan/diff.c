@@ -1,5 +1,5 @@
-/* diff.c: drift, field by field, between a declared object and its live
- * counterpart. Only fields the manifest sets are compared, plus the
+/* diff.c: a Domain's drift, field by field, between its manifest and the
+ * live domain (pools and volumes: pool.c, volume.c, on the same rules). Only fields the manifest sets are compared, plus the
  * defaults virtform itself applies; what libvirt fills in (addresses,
  * generated MACs, capacity figures) is never drift. Each change says when
  * it takes effect: live, next boot, or only by replacing the object. */
@@ -10,130 +10,11 @@
 #include <stdio.h>
 #include <strings.h>
 
-static const char *vf_bool_str(bool b)
-{
-	return b ? "true" : "false";
-}
-
-static bool vf_diff__same_path(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a == b;
-	size_t na = strlen(a), nb = strlen(b);
-	while (na > 1 && a[na - 1] == '/')
-		na--;
-	while (nb > 1 && b[nb - 1] == '/')
-		nb--;
-	return na == nb && strncmp(a, b, na) == 0;
-}
-
 /* libvirt's test driver calls itself "TEST" (virConnectGetType); its only
  * domain type is "test", whatever the manifest asks for. */
 static bool vf_diff__test_driver(const vf_observed *o)
 {
 	return o->hv_type && strcasecmp(o->hv_type, "test") == 0;
-}
-
-/* ---- pools ---------------------------------------------------------------- */
-
-static void vf_diff__pool_source(vf_step *s, const char *field, const char *want,
-				 const char *have, bool *replace)
-{
-	if (want && !vf_streq(want, have)) {
-		vf_step__change(s, field, have, want, VF_EFFECT_REPLACE);
-		*replace = true;
-	}
-}
-
-bool vf_diff__pool(const vf_object *want, const vf_obs_pool *have, vf_step *s)
-{
-	const vf_pool_spec *ps = &want->u.pool;
-	bool replace = false;
-	bool type_differs = have->type != VF_POOL_TYPE_UNSET
-		? have->type != ps->type
-		: !vf_streq(have->type_name, vf_pool_type_to_string(ps->type));
-	if (ps->type != VF_POOL_TYPE_UNSET && type_differs) {
-		vf_step__change(s, "spec.type", have->type_name, vf_pool_type_to_string(ps->type),
-				VF_EFFECT_REPLACE);
-		replace = true;
-	}
-	if (ps->target_path && !vf_diff__same_path(ps->target_path, have->target_path)) {
-		vf_step__change(s, "spec.target.path", have->target_path, ps->target_path,
-				VF_EFFECT_REPLACE);
-		replace = true;
-	}
-	vf_diff__pool_source(s, "spec.source.device", ps->source.device, have->source.device,
-			     &replace);
-	vf_diff__pool_source(s, "spec.source.host", ps->source.host, have->source.host, &replace);
-	vf_diff__pool_source(s, "spec.source.dir", ps->source.dir, have->source.dir, &replace);
-	vf_diff__pool_source(s, "spec.source.name", ps->source.name, have->source.name, &replace);
-
-	bool want_active = ps->state != VF_POOL_INACTIVE;
-	if (want_active != have->active)
-		vf_step__change(s, "spec.state", have->active ? "active" : "inactive",
-				want_active ? "active" : "inactive", VF_EFFECT_LIVE);
-	bool want_auto = vf_tri_get(ps->autostart, true);
-	if (want_auto != have->autostart)
-		vf_step__change(s, "spec.autostart", vf_bool_str(have->autostart),
-				vf_bool_str(want_auto), VF_EFFECT_LIVE);
-	return replace;
-}
-
-/* ---- volumes -------------------------------------------------------------- */
-
-/* A live backing path shown as "pool/name" when it is a known volume. */
-static char *vf_diff__backing_name(const vf_plan_ctx *c, const char *path)
-{
-	if (!path)
-		return NULL;
-	const vf_obs_volume *v = vf_index_volume_by_path(c->ix, path);
-	if (v)
-		return vf_asprintf("%s/%s", v->pool, v->name);
-	return vf_strdup(path);
-}
-
-bool vf_diff__volume(const vf_plan_ctx *c, const vf_object *want, const vf_obs_volume *have,
-		     vf_step *s)
-{
-	const vf_volume_spec *vs = &want->u.volume;
-	bool replace = false;
-	if (vs->capacity != have->capacity) {
-		bool grow = vs->capacity > have->capacity;
-		vf_step__change_take(s, "spec.capacity",
-				     vf_format_size(have->capacity), vf_format_size(vs->capacity),
-				     grow ? VF_EFFECT_LIVE : VF_EFFECT_REPLACE);
-		replace |= !grow;
-	}
-	vf_vol_format fmt = vf_vol_fmt(vs);
-	bool fmt_differs = have->format != VF_VOL_FORMAT_UNSET
-		? have->format != fmt
-		: !vf_streq(have->format_name, vf_vol_format_to_string(fmt));
-	if (fmt_differs) {
-		vf_step__change(s, "spec.format", have->format_name, vf_vol_format_to_string(fmt),
-				VF_EFFECT_REPLACE);
-		replace = true;
-	}
-	if (vs->has_backing) {
-		const vf_obs_volume *bv = vf_index_volume(c->ix, vs->backing.pool, vs->backing.name);
-		if (!bv || !have->backing_path || !vf_streq(bv->path, have->backing_path)) {
-			vf_step__change_take(s, "spec.backingVolume",
-					     vf_diff__backing_name(c, have->backing_path),
-					     vf_asprintf("%s/%s", vs->backing.pool, vs->backing.name),
-					     VF_EFFECT_REPLACE);
-			replace = true;
-		}
-	}
-	/* spec.source only matters at creation: a volume is never refilled
-	 * because its source changed, so a change means a replacement. What
-	 * it was created from is in the ledger (volumes virtform made). */
-	const vf_ledger_entry *e =
-		vf_index_ledger(c->ix, VF_KIND_VOLUME, have->pool, have->name);
-	_cleanup_free_ char *key = vf_volume_source_key(vs);
-	if (e && !vf_streq_null(e->source, key)) {
-		vf_step__change(s, "spec.source", e->source, key, VF_EFFECT_REPLACE);
-		replace = true;
-	}
-	return replace;
 }
 
 /* ---- domains: structured fields ------------------------------------------- */
@@ -197,12 +78,12 @@ static void vf_diff__disks(const vf_plan_ctx *c, const vf_domain_spec *ds,
 		/* A CD-ROM is read-only whatever the manifest says. */
 		if (dev != VF_DISK_DEVICE_CDROM && wd->readonly != hd->readonly) {
 			_cleanup_free_ char *ff = vf_asprintf("%s.readonly", f);
-			vf_step__change(s, ff, vf_bool_str(hd->readonly), vf_bool_str(wd->readonly),
+			vf_step__change(s, ff, vf_plan__bool_str(hd->readonly), vf_plan__bool_str(wd->readonly),
 					VF_EFFECT_NEXT_BOOT);
 		}
 		if (wd->shareable != hd->shareable) {
 			_cleanup_free_ char *ff = vf_asprintf("%s.shareable", f);
-			vf_step__change(s, ff, vf_bool_str(hd->shareable), vf_bool_str(wd->shareable),
+			vf_step__change(s, ff, vf_plan__bool_str(hd->shareable), vf_plan__bool_str(wd->shareable),
 					VF_EFFECT_NEXT_BOOT);
 		}
 		if (wd->cache != VF_CACHE_UNSET && wd->cache != hd->cache) {
@@ -365,8 +246,8 @@ static void vf_diff__domain_fields(const vf_plan_ctx *c, const vf_domain_spec *d
 				VF_EFFECT_NEXT_BOOT);
 	if (ds->serial_console != VF_TRI_UNSET &&
 	    vf_tri_get(ds->serial_console, true) != have->serial_console)
-		vf_step__change(s, "spec.serialConsole", vf_bool_str(have->serial_console),
-				vf_bool_str(vf_tri_get(ds->serial_console, true)), VF_EFFECT_NEXT_BOOT);
+		vf_step__change(s, "spec.serialConsole", vf_plan__bool_str(have->serial_console),
+				vf_plan__bool_str(vf_tri_get(ds->serial_console, true)), VF_EFFECT_NEXT_BOOT);
 }
 
 /* ---- domains: raw XML ----------------------------------------------------- */
@@ -496,7 +377,7 @@ int vf_diff__domain(const vf_plan_ctx *c, const vf_object *want, const vf_obs_do
 	}
 	bool want_auto = vf_tri_get(ds->autostart, false);
 	if (want_auto != have->autostart)
-		vf_step__change(s, "spec.autostart", vf_bool_str(have->autostart),
-				vf_bool_str(want_auto), VF_EFFECT_LIVE);
+		vf_step__change(s, "spec.autostart", vf_plan__bool_str(have->autostart),
+				vf_plan__bool_str(want_auto), VF_EFFECT_LIVE);
 	return 0;
 }

@@ -1,8 +1,7 @@
-/* pool.c: planning StoragePools: create, drift (diff.c), replace when a
+/* pool.c: planning StoragePools: create, drift (below), replace when a
  * field needs it and nothing the pool holds would be lost, autostart and
  * state; and the removal of an owned pool no longer declared, blocked
  * while it holds anything this plan does not delete. Pure. */
-#include "controller/plan/diff.h"
 #include "controller/plan/kind.h"
 
 #include <stdio.h>
@@ -61,6 +60,51 @@ static char *vf_plan__pool_keeps(vf_plan_builder *b, const vf_obs_pool *p, bool 
 			return why;
 	}
 	return NULL;
+}
+
+/* ---- drift ----------------------------------------------------------------- */
+
+static void vf_diff__pool_source(vf_step *s, const char *field, const char *want,
+				 const char *have, bool *replace)
+{
+	if (want && !vf_streq(want, have)) {
+		vf_step__change(s, field, have, want, VF_EFFECT_REPLACE);
+		*replace = true;
+	}
+}
+
+static bool vf_diff__pool(const vf_object *want, const vf_obs_pool *have, vf_step *s)
+{
+	const vf_pool_spec *ps = &want->u.pool;
+	bool replace = false;
+	bool type_differs = have->type != VF_POOL_TYPE_UNSET
+		? have->type != ps->type
+		: !vf_streq(have->type_name, vf_pool_type_to_string(ps->type));
+	if (ps->type != VF_POOL_TYPE_UNSET && type_differs) {
+		vf_step__change(s, "spec.type", have->type_name, vf_pool_type_to_string(ps->type),
+				VF_EFFECT_REPLACE);
+		replace = true;
+	}
+	if (ps->target_path && !vf_plan__same_path(ps->target_path, have->target_path)) {
+		vf_step__change(s, "spec.target.path", have->target_path, ps->target_path,
+				VF_EFFECT_REPLACE);
+		replace = true;
+	}
+	vf_diff__pool_source(s, "spec.source.device", ps->source.device, have->source.device,
+			     &replace);
+	vf_diff__pool_source(s, "spec.source.host", ps->source.host, have->source.host, &replace);
+	vf_diff__pool_source(s, "spec.source.dir", ps->source.dir, have->source.dir, &replace);
+	vf_diff__pool_source(s, "spec.source.name", ps->source.name, have->source.name, &replace);
+
+	bool want_active = ps->state != VF_POOL_INACTIVE;
+	if (want_active != have->active)
+		vf_step__change(s, "spec.state", have->active ? "active" : "inactive",
+				want_active ? "active" : "inactive", VF_EFFECT_LIVE);
+	bool want_auto = vf_tri_get(ps->autostart, true);
+	if (want_auto != have->autostart)
+		vf_step__change(s, "spec.autostart", vf_plan__bool_str(have->autostart),
+				vf_plan__bool_str(want_auto), VF_EFFECT_LIVE);
+	return replace;
 }
 
 /* ---- pools ---------------------------------------------------------------- */

@@ -1,8 +1,7 @@
 /* volume.c: planning Volumes: create (empty, backed, fetched, cloned),
- * redo an unfinished create, drift (diff.c), grow, replace; declared
+ * redo an unfinished create, drift (below), grow, replace; declared
  * backing volumes first; and the removal of an owned volume no longer
  * declared, blocked while a domain or an overlay still needs it. Pure. */
-#include "controller/plan/diff.h"
 #include "controller/plan/kind.h"
 
 #include <stdio.h>
@@ -23,6 +22,63 @@ static const vf_obs_domain *vf_plan__volume_running_user(const vf_plan_ctx *c, c
 		}
 	}
 	return NULL;
+}
+
+/* ---- drift ---------------------------------------------------------------- */
+
+/* A live backing path shown as "pool/name" when it is a known volume. */
+static char *vf_diff__backing_name(const vf_plan_ctx *c, const char *path)
+{
+	if (!path)
+		return NULL;
+	const vf_obs_volume *v = vf_index_volume_by_path(c->ix, path);
+	if (v)
+		return vf_asprintf("%s/%s", v->pool, v->name);
+	return vf_strdup(path);
+}
+
+static bool vf_diff__volume(const vf_plan_ctx *c, const vf_object *want, const vf_obs_volume *have,
+		     vf_step *s)
+{
+	const vf_volume_spec *vs = &want->u.volume;
+	bool replace = false;
+	if (vs->capacity != have->capacity) {
+		bool grow = vs->capacity > have->capacity;
+		vf_step__change_take(s, "spec.capacity",
+				     vf_format_size(have->capacity), vf_format_size(vs->capacity),
+				     grow ? VF_EFFECT_LIVE : VF_EFFECT_REPLACE);
+		replace |= !grow;
+	}
+	vf_vol_format fmt = vf_vol_fmt(vs);
+	bool fmt_differs = have->format != VF_VOL_FORMAT_UNSET
+		? have->format != fmt
+		: !vf_streq(have->format_name, vf_vol_format_to_string(fmt));
+	if (fmt_differs) {
+		vf_step__change(s, "spec.format", have->format_name, vf_vol_format_to_string(fmt),
+				VF_EFFECT_REPLACE);
+		replace = true;
+	}
+	if (vs->has_backing) {
+		const vf_obs_volume *bv = vf_index_volume(c->ix, vs->backing.pool, vs->backing.name);
+		if (!bv || !have->backing_path || !vf_streq(bv->path, have->backing_path)) {
+			vf_step__change_take(s, "spec.backingVolume",
+					     vf_diff__backing_name(c, have->backing_path),
+					     vf_asprintf("%s/%s", vs->backing.pool, vs->backing.name),
+					     VF_EFFECT_REPLACE);
+			replace = true;
+		}
+	}
+	/* spec.source only matters at creation: a volume is never refilled
+	 * because its source changed, so a change means a replacement. What
+	 * it was created from is in the ledger (volumes virtform made). */
+	const vf_ledger_entry *e =
+		vf_index_ledger(c->ix, VF_KIND_VOLUME, have->pool, have->name);
+	_cleanup_free_ char *key = vf_volume_source_key(vs);
+	if (e && !vf_streq_null(e->source, key)) {
+		vf_step__change(s, "spec.source", e->source, key, VF_EFFECT_REPLACE);
+		replace = true;
+	}
+	return replace;
 }
 
 /* ---- volumes -------------------------------------------------------------- */
