@@ -2,7 +2,7 @@
  * found before anything changes: shared UUIDs, libvirt's name/UUID rules,
  * shared pool paths and devices, disks used by two domains, references to
  * pools and volumes that exist nowhere, and live objects virtform does not
- * own. Each conflict names both sides. Not for drift (diff.c). */
+ * own. Each conflict names both sides. Not for drift (the kinds' files). */
 #include "controller/plan/conflict.h"
 
 #include <stdio.h>

@@ -1,8 +1,8 @@
-/* domain.c: planning Domains: define, redefine on drift (diff.c), live
+/* domain.c: planning Domains: define, redefine on drift (domain_diff.c), live
  * vcpus and memory, run state, autostart, the cloud-init seed; and the
  * removal of an owned domain no longer declared, with the seed virtform
  * wrote for it. Pure. */
-#include "controller/plan/diff.h"
+#include "controller/plan/domain_diff.h"
 #include "controller/plan/kind.h"
 
 #include <stdio.h>
@@ -190,7 +190,7 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 		return;
 	}
 	s.action = VF_ACT_UPDATE;
-	if (!s.reason) /* diff.c's word for raw XML changed outside virtform */
+	if (!s.reason) /* domain_diff.c's word for raw XML changed outside virtform */
 		s.reason = vf_plan__drift_reason(s.n_changes, !owned, "domain");
 	if (!owned || record)
 		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);

@@ -3,7 +3,7 @@
  * removals of owned objects no longer declared in reverse order; checks
  * conflicts first (conflict.c) and leases last (plan_leases.c). What is
  * specific to one kind lives in its file (pool.c, volume.c, domain.c),
- * field-by-field drift in diff.c. Pure: no I/O, no libvirt. */
+ * drift included (a Domain's in domain_diff.c). Pure: no I/O, no libvirt. */
 #include "controller/plan/conflict.h"
 #include "controller/plan/kind.h"
 #include "controller/plan/plan_leases.h"

@@ -2,7 +2,7 @@
  * text of what virtform sent, and libvirt's normalised form of it), written
  * into and read back from virtform's own metadata element, and the
  * "document without virtform's element" both sides of the comparison use.
- * Not for deciding drift: the planner compares (controller/plan/diff.c).
+ * Not for deciding drift: the planner compares (controller/plan/domain_diff.c).
  *
  * Kind-neutral except vf_lv__record_domain: pools (whose XML has no
  * <metadata>) would keep the same three strings in the ledger instead, and

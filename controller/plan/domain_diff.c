@@ -1,10 +1,11 @@
-/* diff.c: a Domain's drift, field by field, between its manifest and the
- * live domain (pools and volumes: pool.c, volume.c, on the same rules). Only fields the manifest sets are compared, plus the
+/* domain_diff.c: a Domain's drift, field by field, between its manifest
+ * and the live domain (pools' and volumes' drift: pool.c, volume.c, on
+ * the same rules). Only fields the manifest sets are compared, plus the
  * defaults virtform itself applies; what libvirt fills in (addresses,
  * generated MACs, capacity figures) is never drift. Each change says when
  * it takes effect: live, next boot, or only by replacing the object. */
 #include "controller/load/cloudinit.h"
-#include "controller/plan/diff.h"
+#include "controller/plan/domain_diff.h"
 #include "controller/plan/xmldiff.h"
 
 #include <stdio.h>

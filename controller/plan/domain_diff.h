@@ -1,5 +1,5 @@
-/* diff.h: a Domain's drift, field by field (diff.c). Internal to
- * controller/plan/. */
+/* domain_diff.h: a Domain's drift, field by field (domain_diff.c).
+ * Internal to controller/plan/. */
 #pragma once
 
 #include "controller/plan/context.h"
