@@ -114,7 +114,8 @@ typedef struct vf_obs_domain {
 	char *name;
 	uuid_t uuid;
 	char *type;               /* <domain type>: "kvm", "qemu", "test", ... */
-	uint32_t vcpus;           /* inactive config */
+	uint32_t vcpus;           /* inactive config: the maximum (<vcpu>) */
+	uint32_t boot_vcpus;      /* inactive config: those it boots with (<vcpu current>; vcpus when absent) */
 	uint64_t memory;          /* <memory> in bytes (maximum) */
 	uint64_t current_memory;  /* <currentMemory> in bytes */
 	vf_cpu_mode cpu_mode;

@@ -340,6 +340,38 @@ static void test_a_create_that_finds_the_name_taken_claims_nothing(void **state)
 	vf_observed_free(&o);
 }
 
+/* on_plan: the pool is stopped between virtform's plan and its create. */
+static void stop_the_pool(const vf_plan *plan, void *ud)
+{
+	(void)plan;
+	fx *f = ud;
+	vf_error err = { 0 };
+	assert_int_equal(f->be->storage->pool_stop(f->conn, "vt-pool", &err), 0);
+}
+
+/* A create that fails, for any reason but a lost connection, made nothing
+ * of virtform's: its pending claim goes. Kept, it would let a volume made
+ * later under the name, by someone else, pass for virtform's half-made one
+ * (and be deleted by the next run's re-create, or by a Delete policy). */
+static void test_a_create_that_fails_keeps_no_claim(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "pool.yaml", pool_yaml);
+	vf_reconcile_result res = { 0 };
+	assert_int_equal(pass(f, false, &res), 0);
+	vf_reconcile_result_free(&res);
+	assert_int_equal(ledger_entries(f), 1);
+
+	write_manifest(f, "vol.yaml", vol_yaml);
+	load(f);
+	vf_reconcile_opts opts = { .state_dir = f->state, .on_plan = stop_the_pool, .userdata = f };
+	assert_true(vf_reconcile(f->be, f->conn, &f->desired, &opts, &res) < 0);
+	if (!strstr(res.err.message, "cannot create volume \"root.qcow2\""))
+		fail_msg("unexpected error: %s", res.err.message);
+	vf_reconcile_result_free(&res);
+	assert_int_equal(ledger_entries(f), 1); /* the pool only: no pending volume */
+}
+
 /* on_plan: someone defines a domain named vt-web, with its own UUID. */
 static void define_it_first(const vf_plan *plan, void *ud)
 {
@@ -427,6 +459,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_define_that_finds_the_name_taken_claims_nothing,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_create_that_fails_keeps_no_claim, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_removal_waits_for_the_domains_own_shutdown_timeout,
 						setup, teardown),
 	};

@@ -632,7 +632,9 @@ static void test_status_text_names_errors_and_retries(void **state)
 		" \"connected\": true, \"manifests_state\": \"invalid\", \"enforcing\": \"last-good\","
 		" \"desired_loaded\": \"2026-01-01T00:00:00Z\","
 		" \"errors\": [{\"file\": \"/srv/m/web.yaml\", \"line\": 3, \"col\": 5,"
-		"   \"message\": \"unknown field 'vcpu'\"}],"
+		"   \"message\": \"unknown field 'vcpu'\"},"
+		"  {\"file\": \"/srv/m\", \"line\": 0, \"col\": 0,"
+		"   \"message\": \"cannot read it\"}],"
 		" \"last_reconcile\": {\"time\": \"2026-01-01T00:00:05Z\", \"seconds_ago\": 2,"
 		"   \"trigger\": \"file change\", \"result\": \"converged\"},"
 		" \"objects\": [{\"object\": \"Domain/web\", \"state\": \"converged\","
@@ -644,6 +646,7 @@ static void test_status_text_names_errors_and_retries(void **state)
 	_cleanup_free_ char *text = vf_status_format_text(st);
 	assert_non_null(strstr(text, "still enforcing the last good set"));
 	assert_non_null(strstr(text, "/srv/m/web.yaml:3:5: error: unknown field 'vcpu'"));
+	assert_non_null(strstr(text, "  /srv/m: error: cannot read it\n")); /* no made-up 0:0 */
 	assert_non_null(strstr(text, "Domain/web"));
 	assert_non_null(strstr(text, "failed 3 times, next attempt in 4s: no such network"));
 	assert_non_null(strstr(text, "Next full resync in 55s."));

@@ -440,6 +440,15 @@ static int vf_apply__step(vf_apply_run *run, size_t i, vf_error *err)
 			if (e && created) {
 				run->dirty |= e->state != VF_LEDGER_INCOMPLETE;
 				e->state = VF_LEDGER_INCOMPLETE;
+			} else if (e && cl->state == VF_LEDGER_PENDING && creates &&
+				   oe.code != VF_E_CONNECTION && oe.code != VF_E_TIMEOUT) {
+				/* The create itself failed and said so: it made nothing
+				 * of ours (a driver deletes what a failed create left).
+				 * A pending claim kept here would let a volume someone
+				 * makes later under this name pass for ours. Only a lost
+				 * connection or a timeout leaves the outcome unknown. */
+				vf_ledger_drop(ctx->ledger, s->kind, s->pool, s->name);
+				run->dirty = true;
 			} else if (e && cl->fresh && !tried_create) {
 				vf_ledger_drop(ctx->ledger, s->kind, s->pool, s->name);
 				run->dirty = true;

@@ -257,8 +257,11 @@ static void vf_apply_progress(const vf_step *s, vf_step_outcome o, const vf_erro
 		json_object_object_add(j, "object", json_object_new_string(id));
 		json_object_object_add(j, "action", json_object_new_string(vf_action_to_string(s->action)));
 		json_object_object_add(j, "outcome", json_object_new_string(words[o]));
-		if (err && err->message)
+		if (err && err->message) {
 			json_object_object_add(j, "error", json_object_new_string(err->message));
+			json_object_object_add(j, "code",
+					       json_object_new_string(vf_code_to_string(err->code)));
+		}
 		json_object_array_add(ps->steps, j);
 		return;
 	}
@@ -332,9 +335,12 @@ static int vf_cmd_reconcile(vf_cli *cli)
 						       vf_plan_json_object(&res.replan, &res.conflicts));
 			json_object_object_add(doc, "converged", json_object_new_boolean(r == 0));
 		}
-		if (res.err.message)
+		if (res.err.message) {
 			json_object_object_add(doc, "error",
 					       json_object_new_string(lost ? lost : res.err.message));
+			json_object_object_add(doc, "code",
+					       json_object_new_string(vf_code_to_string(res.err.code)));
+		}
 		vf_print_json(doc);
 	} else if (res.applied && res.phase == VF_PHASE_DONE) {
 		puts("\nRe-plan after applying:");

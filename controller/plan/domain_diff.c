@@ -351,6 +351,13 @@ int vf_diff__domain(const vf_plan_ctx *c, const vf_object *want, const vf_obs_do
 			_cleanup_free_ char *n = vf_asprintf("%u", vcpus);
 			vf_step__change(s, "spec.vcpus", o, n, live ? VF_EFFECT_LIVE : VF_EFFECT_NEXT_BOOT);
 			*ret_live_vcpus = live;
+		} else if (have->boot_vcpus && have->boot_vcpus != vcpus) {
+			/* the maximum is right but the guest boots with fewer
+			 * (virsh setvcpus --config): the definition virtform writes
+			 * boots with them all */
+			_cleanup_free_ char *o = vf_asprintf("%u of %u at boot", have->boot_vcpus, have->vcpus);
+			_cleanup_free_ char *n = vf_asprintf("%u", vcpus);
+			vf_step__change(s, "spec.vcpus", o, n, VF_EFFECT_NEXT_BOOT);
 		}
 		uint64_t mem = vf_dom_memory(ds);
 		if (mem != have->memory) {
@@ -359,6 +366,14 @@ int vf_diff__domain(const vf_plan_ctx *c, const vf_object *want, const vf_obs_do
 					     vf_format_size(mem),
 					     live ? VF_EFFECT_LIVE : VF_EFFECT_NEXT_BOOT);
 			*ret_live_memory = live;
+		} else if (have->current_memory && have->current_memory != mem) {
+			/* the maximum is right but the guest boots ballooned down
+			 * (virsh setmem --config): virtform's definition boots it
+			 * with all of it (<currentMemory> equal to <memory>) */
+			_cleanup_free_ char *cur = vf_format_size(have->current_memory);
+			_cleanup_free_ char *max = vf_format_size(have->memory);
+			vf_step__change_take(s, "spec.memory", vf_asprintf("%s of %s at boot", cur, max),
+					     vf_format_size(mem), VF_EFFECT_NEXT_BOOT);
 		}
 		size_t before = s->n_changes;
 		vf_diff__domain_fields(c, ds, have, s);

@@ -377,10 +377,14 @@ char *vf_status_format_text(json_object *st)
 	for (size_t i = 0; errs && i < json_object_array_length(errs); i++) {
 		json_object *e = json_object_array_get_idx(errs, i);
 		const char *file = vf_status__str(e, "file");
-		if (file)
-			vf_buf_printf(&b, "  %s:%lld:%lld: error: %s\n", file,
-				      (long long)vf_status__int(e, "line"), (long long)vf_status__int(e, "col"),
+		long long line = vf_status__int(e, "line"), col = vf_status__int(e, "col");
+		/* a position only where there is one: a directory that cannot
+		 * be read has none, and says "DIR: error: ...", as the log does */
+		if (file && line > 0)
+			vf_buf_printf(&b, "  %s:%lld:%lld: error: %s\n", file, line, col,
 				      vf_status__str(e, "message") ?: "");
+		else if (file)
+			vf_buf_printf(&b, "  %s: error: %s\n", file, vf_status__str(e, "message") ?: "");
 		else
 			vf_buf_printf(&b, "  error: %s\n", vf_status__str(e, "message") ?: "");
 	}

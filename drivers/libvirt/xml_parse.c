@@ -159,6 +159,7 @@ int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err)
 	xmlXPathContextPtr ctx = x.ctx;
 	d->type = vf_lv__xstr(ctx, NULL, "/domain/@type");
 	d->vcpus = (uint32_t)vf_lv__xint(ctx, NULL, "/domain/vcpu", 10, 0);
+	d->boot_vcpus = (uint32_t)vf_lv__xint(ctx, NULL, "/domain/vcpu/@current", 10, d->vcpus);
 	vf_lv__xsize(ctx, NULL, "/domain/memory", 1024, &d->memory);
 	if (!vf_lv__xsize(ctx, NULL, "/domain/currentMemory", 1024, &d->current_memory))
 		d->current_memory = d->memory;
