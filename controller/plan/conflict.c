@@ -1,13 +1,12 @@
 /* conflict.c: every identity clash between the manifests and the host,
  * found before anything changes: shared UUIDs, libvirt's name/UUID rules,
  * shared pool paths and devices, disks used by two domains, references to
- * pools and volumes that exist nowhere, and live objects virtform does not
- * own. Each conflict names both sides. Not for drift (the kinds' files). */
+ * pools and volumes that exist nowhere (each kind's `references`, kind.h),
+ * and live objects virtform does not own. Each conflict names both sides. Not for drift (the kinds' files). */
 #include "controller/plan/conflict.h"
+#include "controller/plan/kind.h"
 
 #include <stdio.h>
-
-#define VF_CONFLICT(d, pos, other, ...) vf_diag_add2((d), VF_E_CONFLICT, (pos), (other), __VA_ARGS__)
 
 static void vf_uuid_str(const uuid_t u, char out[37])
 {
@@ -280,57 +279,17 @@ static void vf_conflict__disks(const vf_plan_ctx *c, vf_diags *out)
 	}
 }
 
-/* ---- references to things that exist nowhere ----------------------------- */
-
-/* Is volume pool/name declared, or on the host? */
-static bool vf_conflict__volume_exists(const vf_plan_ctx *c, const char *pool, const char *name)
-{
-	return vf_index_desired(c->ix, VF_KIND_VOLUME, pool, name) ||
-	       vf_index_volume(c->ix, pool, name);
-}
-
-static void vf_conflict__references(const vf_plan_ctx *c, const vf_object *o, vf_diags *out)
-{
-	const vf_volume_spec *vs = &o->u.volume;
-	if (!vf_index_desired(c->ix, VF_KIND_POOL, NULL, vs->pool) && !vf_index_pool(c->ix, vs->pool))
-		VF_CONFLICT(out, vs->pool_pos.file ? vs->pool_pos : o->pos, (vf_pos){ 0 },
-			    "Volume \"%s\" is in pool \"%s\", which is neither declared nor on the host",
-			    o->name, vs->pool);
-	if (vs->has_backing && !vf_conflict__volume_exists(c, vs->backing.pool, vs->backing.name))
-		VF_CONFLICT(out, vs->backing.pos.file ? vs->backing.pos : o->pos, (vf_pos){ 0 },
-			    "Volume \"%s\" has backing volume \"%s\" in pool \"%s\", which is neither declared nor on the host",
-			    o->name, vs->backing.name, vs->backing.pool);
-}
-
-/* A domain's volume disk must name a volume that is declared or on the
- * host: otherwise libvirt would refuse the definition midway through an
- * apply, after other steps had run. */
-static void vf_conflict__disk_references(const vf_plan_ctx *c, const vf_object *o, vf_diags *out)
-{
-	const vf_domain_spec *ds = &o->u.domain;
-	for (size_t i = 0; i < ds->n_disks; i++) {
-		const vf_disk *d = &ds->disks[i];
-		if (!d->has_volume || vf_conflict__volume_exists(c, d->volume.pool, d->volume.name))
-			continue;
-		vf_pos at = d->volume.pos.file ? d->volume.pos : d->pos.file ? d->pos : o->pos;
-		VF_CONFLICT(out, at, (vf_pos){ 0 },
-			    "Domain \"%s\": spec.disks[%zu] uses volume \"%s\" in pool \"%s\", which is neither declared nor on the host",
-			    o->name, i, d->volume.name, d->volume.pool);
-	}
-}
-
 void vf_plan__conflicts(const vf_plan_ctx *c, vf_diags *out)
 {
 	vf_conflict__same_uuid(c, out);
 	for (size_t i = 0; i < c->d->n; i++) {
 		const vf_object *o = &c->d->objs[i];
+		const vf_plan_kind *k = vf_plan__kind(o->kind);
 		bool identity = false;
-		if (o->kind == VF_KIND_POOL || o->kind == VF_KIND_DOMAIN)
+		if (k->has_uuid)
 			identity = vf_conflict__live_identity(c, o, out);
-		if (o->kind == VF_KIND_VOLUME)
-			vf_conflict__references(c, o, out);
-		if (o->kind == VF_KIND_DOMAIN)
-			vf_conflict__disk_references(c, o, out);
+		if (k->references)
+			k->references(c, o, out);
 		if (!identity)
 			vf_conflict__unowned(c, o, out);
 	}

@@ -206,6 +206,13 @@ bool vf_plan__pool_has_entry(const vf_obs_pool *p, const char *name)
 	       bsearch(&name, p->entries, p->n_entries, sizeof(*p->entries), vf_plan__name_cmp);
 }
 
+/* Is volume pool/name declared, or on the host? */
+bool vf_plan__volume_exists(const vf_plan_ctx *c, const char *pool, const char *name)
+{
+	return vf_index_desired(c->ix, VF_KIND_VOLUME, pool, name) ||
+	       vf_index_volume(c->ix, pool, name);
+}
+
 /* ---- drift helpers ------------------------------------------------------- */
 
 const char *vf_plan__bool_str(bool b)

@@ -85,6 +85,12 @@ vf_op *vf_step__op(vf_step *s, vf_op_type type, const vf_object *obj);
 vf_strmap *vf_plan__disk_users(const vf_plan_ctx *c);
 void vf_plan__disk_users_free(void *p);
 
+/* Is volume pool/name declared, or on the host? */
+bool vf_plan__volume_exists(const vf_plan_ctx *c, const char *pool, const char *name);
+
+/* A conflict at `pos` (and `other`, may be empty), for vf_plan__conflicts. */
+#define VF_CONFLICT(d, pos, other, ...) vf_diag_add2((d), VF_E_CONFLICT, (pos), (other), __VA_ARGS__)
+
 /* "true" or "false", for a change's old and new value. */
 const char *vf_plan__bool_str(bool b);
 /* The same directory, trailing slashes aside (NULL only equals NULL). */

@@ -247,9 +247,30 @@ static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)
 	vf_plan__push(b, &s);
 }
 
+/* ---- references (conflict.c asks) ------------------------------------------ */
+
+/* A domain's volume disk must name a volume that is declared or on the
+ * host: otherwise libvirt would refuse the definition midway through an
+ * apply, after other steps had run. */
+static void vf_plan__domain_references(const vf_plan_ctx *c, const vf_object *o, vf_diags *out)
+{
+	const vf_domain_spec *ds = &o->u.domain;
+	for (size_t i = 0; i < ds->n_disks; i++) {
+		const vf_disk *d = &ds->disks[i];
+		if (!d->has_volume || vf_plan__volume_exists(c, d->volume.pool, d->volume.name))
+			continue;
+		vf_pos at = d->volume.pos.file ? d->volume.pos : d->pos.file ? d->pos : o->pos;
+		VF_CONFLICT(out, at, (vf_pos){ 0 },
+			    "Domain \"%s\": spec.disks[%zu] uses volume \"%s\" in pool \"%s\", which is neither declared nor on the host",
+			    o->name, i, d->volume.name, d->volume.pool);
+	}
+}
+
 const vf_plan_kind vf_plan_kind_domain = {
 	.name = "Domain",
 	.kind = VF_KIND_DOMAIN,
 	.plan = vf_plan__domain,
+	.references = vf_plan__domain_references,
 	.remove = vf_plan__remove_domain,
+	.has_uuid = true,
 };

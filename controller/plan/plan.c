@@ -10,14 +10,6 @@
 
 #include <stdio.h>
 
-/* Planned in this order, removed in the reverse: a volume needs its pool,
- * a domain its volumes. */
-static const vf_plan_kind *const vf_plan_kinds[] = {
-	&vf_plan_kind_pool,
-	&vf_plan_kind_volume,
-	&vf_plan_kind_domain,
-};
-#define VF_PLAN_N_KINDS (sizeof(vf_plan_kinds) / sizeof(vf_plan_kinds[0]))
 
 static const char *const vf_action_table[VF_ACT_MAX] = {
 	[VF_ACT_CREATE] = "create", [VF_ACT_UPDATE] = "update", [VF_ACT_REMOVE] = "remove",
@@ -236,7 +228,7 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 	b.deleted = vf_strmap_new(0);
 	vf_plan__conflicts(&b.c, &b.diags);
 
-	for (size_t k = 0; k < VF_PLAN_N_KINDS; k++) {
+	for (size_t k = 0; k < vf_plan_n_kinds; k++) {
 		size_t n;
 		_cleanup_free_ const vf_object **objs = vf_plan__sorted(b.c.d, vf_plan_kinds[k]->kind, &n);
 		if (vf_plan_kinds[k]->plan_all)
@@ -245,7 +237,7 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 			for (size_t i = 0; i < n; i++)
 				vf_plan_kinds[k]->plan(&b, objs[i]);
 	}
-	for (size_t k = VF_PLAN_N_KINDS; k-- > 0;)
+	for (size_t k = vf_plan_n_kinds; k-- > 0;)
 		vf_plan__removals(&b, vf_plan_kinds[k]);
 	vf_plan__leases(&b.c, &b.plan);
 

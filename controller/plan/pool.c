@@ -337,4 +337,5 @@ const vf_plan_kind vf_plan_kind_pool = {
 	.kind = VF_KIND_POOL,
 	.plan = vf_plan__pool,
 	.remove = vf_plan__remove_pool,
+	.has_uuid = true,
 };

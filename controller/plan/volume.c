@@ -376,11 +376,28 @@ static void vf_plan__volumes(vf_plan_builder *b, const vf_object **objs, size_t 
 		vf_plan__volume_visit(b, objs, n, mark, i);
 }
 
+/* ---- references (conflict.c asks) ------------------------------------------ */
+
+/* The pool and backing volume it names must be declared or on the host. */
+static void vf_plan__volume_references(const vf_plan_ctx *c, const vf_object *o, vf_diags *out)
+{
+	const vf_volume_spec *vs = &o->u.volume;
+	if (!vf_index_desired(c->ix, VF_KIND_POOL, NULL, vs->pool) && !vf_index_pool(c->ix, vs->pool))
+		VF_CONFLICT(out, vs->pool_pos.file ? vs->pool_pos : o->pos, (vf_pos){ 0 },
+			    "Volume \"%s\" is in pool \"%s\", which is neither declared nor on the host",
+			    o->name, vs->pool);
+	if (vs->has_backing && !vf_plan__volume_exists(c, vs->backing.pool, vs->backing.name))
+		VF_CONFLICT(out, vs->backing.pos.file ? vs->backing.pos : o->pos, (vf_pos){ 0 },
+			    "Volume \"%s\" has backing volume \"%s\" in pool \"%s\", which is neither declared nor on the host",
+			    o->name, vs->backing.name, vs->backing.pool);
+}
+
 const vf_plan_kind vf_plan_kind_volume = {
 	.name = "Volume",
 	.kind = VF_KIND_VOLUME,
 	.plan = vf_plan__volume,
 	.plan_all = vf_plan__volumes,
+	.references = vf_plan__volume_references,
 	.remove = vf_plan__remove_volume,
 	.remove_overlays_first = true,
 };
