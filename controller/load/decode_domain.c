@@ -1,7 +1,7 @@
 /* decode_domain.c: decodes a Domain's spec: disks, interfaces, graphics,
  * cloudInit and the spec.xml escape hatch, strictly, like the other kinds.
  * Not for the document envelope, pools or volumes (decode.c) or for turning
- * the spec into libvirt XML (drivers/libvirt/xml_build.c). */
+ * the spec into libvirt XML (drivers/libvirt/domain_xml.c). */
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 

@@ -1,7 +1,7 @@
 /* decode_pool.c: decodes a StoragePool's spec, strictly: each pool type
  * takes only the fields libvirt's backend for it uses. Not for the
  * document envelope (decode.c) or the pool's XML
- * (drivers/libvirt/xml_build.c). */
+ * (drivers/libvirt/pool.c). */
 #include "controller/load/decode_kind.h"
 
 /* ---- StoragePool -------------------------------------------------------- */

@@ -2,7 +2,7 @@
  * structured spec or the user's raw XML), start, shutdown with a deadline,
  * suspend, resume, autostart, live vCPU and memory changes, undefine; and
  * observing every domain, with one bulk statistics call for their state.
- * Not for building or reading XML: xml_build.c and xml_parse.c do that. */
+ * Not for building or reading its XML: domain_xml.c does that. */
 #include <sys/stat.h>
 #include <time.h>
 

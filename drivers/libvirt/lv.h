@@ -167,18 +167,40 @@ xmlNodePtr vf_lv__add(xmlNodePtr parent, const char *name, const char *text);
 void vf_lv__attr(xmlNodePtr node, const char *name, const char *value);
 void vf_lv__attrf(xmlNodePtr node, const char *name, const char *fmt, ...) VF_PRINTF(3, 4);
 
-/* ---- xml_parse.c: libvirt XML into observed state ------------------------ */
+/* ---- xml.c, continued: what every kind's XML uses ----------------------- */
+
+/* A parsed document with an XPath context; both freed by cleanup. */
+typedef struct vf_lv_xdoc {
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+} vf_lv_xdoc;
+
+void vf_lv__xdoc_free(vf_lv_xdoc *x);
+/* Parse `xml` (`what` names it in the message) with an XPath context. */
+int vf_lv__xdoc_open(vf_lv_xdoc *x, const char *xml, const char *what, vf_error *err);
+/* The integer at `expr` in `base`; dflt when absent or not a number. */
+int64_t vf_lv__xint(xmlXPathContextPtr ctx, xmlNodePtr at, const char *expr, int base,
+		    int64_t dflt);
+/* <target><permissions> of a pool or volume; -1 for what is absent. */
+void vf_lv__read_perms(xmlXPathContextPtr ctx, int64_t *owner, int64_t *group, int32_t *mode);
+/* A new document with its root element; serialised and freed. */
+xmlDocPtr vf_lv__new_doc(const char *root_name, xmlNodePtr *root);
+char *vf_lv__dump_free(xmlDocPtr doc);
+/* <target><permissions> and <uuid> written. */
+void vf_lv__perms(xmlNodePtr target, const vf_perms *p);
+void vf_lv__uuid(xmlNodePtr root, const uuid_t uuid);
+/* The capabilities offer type='kvm' guests for the host's architecture. */
+bool vf_lv__caps_have_kvm(const char *caps_xml);
+/* A pool's type from its XML ("dir", "logical", ...); NULL unknown. */
+char *vf_lv__pool_type(const char *pool_xml);
+
+/* ---- each kind's XML: pool.c, volume.c, domain_xml.c -------------------- */
 
 int vf_lv__parse_pool(const char *xml, vf_obs_pool *p, vf_error *err);
 int vf_lv__parse_volume(const char *xml, vf_obs_volume *v, vf_error *err);
 int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err);
-/* The capabilities offer type='kvm' guests for the host's architecture. */
-bool vf_lv__caps_have_kvm(const char *caps_xml);
-/* A volume's or pool's XML: <target><format type>, or the pool's type. */
+/* A volume's XML: <target><format type> (volume.c). */
 char *vf_lv__vol_format(const char *vol_xml);
-char *vf_lv__pool_type(const char *pool_xml);
-
-/* ---- xml_build.c: specs into libvirt XML --------------------------------- */
 
 /* What the domain XML needs that only libvirt or the host knows, per disk. */
 typedef struct vf_lv_disk_info {

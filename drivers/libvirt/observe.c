@@ -12,7 +12,7 @@
  * not listed included. Changes nothing else.
  * This file is the order of the pass; each kind observes itself in its
  * own file (pool.c, volume.c, domain.c) on what listing.c provides.
- * Not for reading the XML itself: xml_parse.c does that. */
+ * Not for reading the XML itself: each kind's file does that. */
 #include "lv.h"
 
 int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)

@@ -1,8 +1,8 @@
 /* pool.c: the storage driver's pool operations: define (or redefine in
  * place) and build without overwriting, start, stop, autostart, undefine
  * (optionally deleting every volume and the target); and observing one
- * pool: its XML, flags, and what its directory holds.
- * Not for volumes (volume.c) or XML (xml_build.c). */
+ * pool: its XML, flags, and what its directory holds; a pool's XML, built
+ * from its spec and read into observed state. Not for volumes (volume.c). */
 #include <dirent.h>
 #include <errno.h>
 
@@ -237,4 +237,81 @@ int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets,
 	 * (the pool stopped meanwhile, say) leaves the listing as it was. */
 	virStoragePoolRefresh(pool, 0);
 	return vf_lv__list_volumes(pool, name, vols, err);
+}
+
+/* ---- XML ------------------------------------------------------------------ */
+
+static void vf_lv__pool_source(xmlNodePtr root, const vf_pool_spec *s)
+{
+	const vf_pool_source *src = &s->source;
+	if (!src->device && !src->host && !src->dir && !src->name && !src->format)
+		return;
+	xmlNodePtr n = vf_lv__add(root, "source", NULL);
+	if (src->host)
+		vf_lv__attr(vf_lv__add(n, "host", NULL), "name", src->host);
+	if (src->dir)
+		vf_lv__attr(vf_lv__add(n, "dir", NULL), "path", src->dir);
+	if (s->type == VF_POOL_ISCSI) {
+		/* the target IQN (source.name) is the source <device path> for
+		 * iscsi pools; the loader refuses source.device for them */
+		if (src->name)
+			vf_lv__attr(vf_lv__add(n, "device", NULL), "path", src->name);
+		return;
+	}
+	if (src->device)
+		vf_lv__attr(vf_lv__add(n, "device", NULL), "path", src->device);
+	if (src->name)
+		vf_lv__add(n, "name", src->name);
+	if (src->format)
+		vf_lv__attr(vf_lv__add(n, "format", NULL), "type", src->format);
+}
+
+char *vf_lv__pool_xml(const vf_object *o)
+{
+	const vf_pool_spec *s = &o->u.pool;
+	xmlNodePtr root;
+	xmlDocPtr doc = vf_lv__new_doc("pool", &root);
+	const char *type = vf_pool_type_to_string(s->type);
+	vf_lv__attr(root, "type", type ? type : "dir");
+	vf_lv__add(root, "name", o->name);
+	vf_lv__uuid(root, o->uuid);
+	vf_lv__pool_source(root, s);
+	bool has_perms = s->perms.mode >= 0 || s->perms.owner >= 0 || s->perms.group >= 0;
+	if (s->target_path || has_perms) {
+		xmlNodePtr t = vf_lv__add(root, "target", NULL);
+		if (s->target_path)
+			vf_lv__add(t, "path", s->target_path);
+		vf_lv__perms(t, &s->perms);
+	}
+	return vf_lv__dump_free(doc);
+}
+
+/* ---- volumes ------------------------------------------------------------- */
+
+int vf_lv__parse_pool(const char *xml, vf_obs_pool *p, vf_error *err)
+{
+	_cleanup_(vf_lv__xdoc_free) vf_lv_xdoc x = { 0 };
+	int r = vf_lv__xdoc_open(&x, xml, "a storage pool", err);
+	if (r < 0)
+		return r;
+	xmlXPathContextPtr ctx = x.ctx;
+	p->type_name = vf_lv__xstr(ctx, NULL, "/pool/@type");
+	if (!p->type_name)
+		p->type_name = vf_strdup("");
+	int t = vf_pool_type_from_string(p->type_name);
+	p->type = t < 0 ? VF_POOL_TYPE_UNSET : (vf_pool_type)t;
+	p->target_path = vf_lv__xstr(ctx, NULL, "/pool/target/path");
+	p->source.device = vf_lv__xstr(ctx, NULL, "/pool/source/device[1]/@path");
+	p->source.host = vf_lv__xstr(ctx, NULL, "/pool/source/host[1]/@name");
+	p->source.dir = vf_lv__xstr(ctx, NULL, "/pool/source/dir/@path");
+	p->source.name = vf_lv__xstr(ctx, NULL, "/pool/source/name");
+	p->source.format = vf_lv__xstr(ctx, NULL, "/pool/source/format/@type");
+	if (p->type == VF_POOL_ISCSI && !p->source.name) {
+		/* the target IQN is <device path>; the model keeps it in source.name */
+		p->source.name = TAKE_PTR(p->source.device);
+	}
+	vf_lv__read_perms(ctx, &p->owner, &p->group, &p->mode);
+	vf_lv__xsize(ctx, NULL, "/pool/capacity", 1, &p->capacity);
+	vf_lv__xsize(ctx, NULL, "/pool/available", 1, &p->available);
+	return 0;
 }

@@ -3,8 +3,8 @@
  * clobbered; once per pool per observe cycle, as a refresh scans the whole
  * pool; backing volumes resolved through libvirt), grow, delete, and
  * create from an image (a libvirt stream upload) or as a clone; and
- * observing every active pool's volumes, read a few at once.
- * Not for pools (pool.c) or XML (xml_build.c). */
+ * observing every active pool's volumes, read a few at once; a volume's
+ * XML, built and read. Not for pools (pool.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -408,4 +408,61 @@ void vf_lv__vol_job_free(vf_lv_vol_job *j)
 	free(j->slots);
 	free(j->errs);
 	memset(j, 0, sizeof(*j));
+}
+
+/* ---- XML ------------------------------------------------------------------ */
+
+char *vf_lv__volume_xml(const vf_object *o, bool with_format, const char *backing_path,
+			const char *backing_format)
+{
+	const vf_volume_spec *s = &o->u.volume;
+	xmlNodePtr root;
+	xmlDocPtr doc = vf_lv__new_doc("volume", &root);
+	vf_lv__add(root, "name", o->name);
+	_cleanup_free_ char *cap = vf_asprintf("%llu", (unsigned long long)s->capacity);
+	vf_lv__attr(vf_lv__add(root, "capacity", cap), "unit", "bytes");
+	vf_lv__attr(vf_lv__add(root, "allocation", "0"), "unit", "bytes");
+	xmlNodePtr t = vf_lv__add(root, "target", NULL);
+	if (with_format) {
+		vf_vol_format f = s->format ? s->format : VF_VOL_QCOW2;
+		vf_lv__attr(vf_lv__add(t, "format", NULL), "type", vf_vol_format_to_string(f));
+	}
+	vf_lv__perms(t, &s->perms);
+	if (backing_path) {
+		xmlNodePtr b = vf_lv__add(root, "backingStore", NULL);
+		vf_lv__add(b, "path", backing_path);
+		if (backing_format)
+			vf_lv__attr(vf_lv__add(b, "format", NULL), "type", backing_format);
+	}
+	return vf_lv__dump_free(doc);
+}
+
+/* ---- domains ------------------------------------------------------------- */
+
+int vf_lv__parse_volume(const char *xml, vf_obs_volume *v, vf_error *err)
+{
+	_cleanup_(vf_lv__xdoc_free) vf_lv_xdoc x = { 0 };
+	int r = vf_lv__xdoc_open(&x, xml, "a storage volume", err);
+	if (r < 0)
+		return r;
+	xmlXPathContextPtr ctx = x.ctx;
+	v->path = vf_lv__xstr(ctx, NULL, "/volume/target/path");
+	if (!v->path)
+		v->path = vf_lv__xstr(ctx, NULL, "/volume/key");
+	vf_lv__xsize(ctx, NULL, "/volume/capacity", 1, &v->capacity);
+	vf_lv__xsize(ctx, NULL, "/volume/allocation", 1, &v->allocation);
+	v->format_name = vf_lv__xstr(ctx, NULL, "/volume/target/format/@type");
+	int f = vf_vol_format_from_string(v->format_name);
+	v->format = f < 0 ? VF_VOL_FORMAT_UNSET : (vf_vol_format)f;
+	v->backing_path = vf_lv__xstr(ctx, NULL, "/volume/backingStore/path");
+	vf_lv__read_perms(ctx, &v->owner, &v->group, &v->mode);
+	return 0;
+}
+
+char *vf_lv__vol_format(const char *vol_xml)
+{
+	_cleanup_(vf_lv__xdoc_free) vf_lv_xdoc x = { 0 };
+	if (vf_lv__xdoc_open(&x, vol_xml, "a storage volume", NULL) < 0)
+		return NULL;
+	return vf_lv__xstr(x.ctx, NULL, "/volume/target/format/@type");
 }

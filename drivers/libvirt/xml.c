@@ -1,6 +1,8 @@
 /* xml.c: the few libxml2 helpers the libvirt driver reads and writes XML
  * with: safe parsing, XPath lookups, libvirt's size units, escaping tree
- * builders. Not for knowledge of any particular libvirt document. */
+ * builders, the permissions and UUID blocks pools and volumes share, and
+ * the host's capabilities. Each kind's own documents are its file's
+ * (pool.c, volume.c, domain_xml.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -136,3 +138,127 @@ void vf_lv__attrf(xmlNodePtr node, const char *name, const char *fmt, ...)
 	vf_lv__attr(node, name, v);
 	free(v);
 }
+
+/* ---- reading a document ------------------------------------------------- */
+
+void vf_lv__xdoc_free(vf_lv_xdoc *x)
+{
+	if (x->ctx)
+		xmlXPathFreeContext(x->ctx);
+	if (x->doc)
+		xmlFreeDoc(x->doc);
+}
+
+int vf_lv__xdoc_open(vf_lv_xdoc *x, const char *xml, const char *what, vf_error *err)
+{
+	x->doc = vf_lv__xml_read(xml);
+	if (!x->doc || !xmlDocGetRootElement(x->doc))
+		return vf_error_set(err, VF_E_DRIVER, "cannot read the XML libvirt gave for %s: %s",
+				    what, vf_lv__xml_last_error());
+	x->ctx = xmlXPathNewContext(x->doc);
+	if (!x->ctx)
+		abort();
+	return 0;
+}
+
+int64_t vf_lv__xint(xmlXPathContextPtr ctx, xmlNodePtr at, const char *expr, int base,
+			   int64_t dflt)
+{
+	_cleanup_free_ char *s = vf_lv__xstr(ctx, at, expr);
+	if (!s)
+		return dflt;
+	errno = 0;
+	char *end = NULL;
+	long long v = strtoll(s, &end, base);
+	if (errno || end == s || *end)
+		return dflt;
+	return v;
+}
+
+void vf_lv__read_perms(xmlXPathContextPtr ctx, int64_t *owner, int64_t *group,
+			      int32_t *mode)
+{
+	*owner = vf_lv__xint(ctx, NULL, "/*/target/permissions/owner", 10, -1);
+	*group = vf_lv__xint(ctx, NULL, "/*/target/permissions/group", 10, -1);
+	*mode = (int32_t)vf_lv__xint(ctx, NULL, "/*/target/permissions/mode", 8, -1);
+}
+
+bool vf_lv__caps_have_kvm(const char *caps_xml)
+{
+	_cleanup_(vf_lv__xdoc_free) vf_lv_xdoc x = { 0 };
+	if (vf_lv__xdoc_open(&x, caps_xml, "the capabilities", NULL) < 0)
+		return false;
+	_cleanup_free_ char *arch = vf_lv__xstr(x.ctx, NULL, "/capabilities/host/cpu/arch");
+	_cleanup_xobj_ xmlXPathObjectPtr archs =
+		vf_lv__xnodes(x.ctx, NULL, "/capabilities/guest/arch[domain/@type='kvm']");
+	for (int i = 0; archs && archs->nodesetval && i < archs->nodesetval->nodeNr; i++) {
+		_cleanup_free_ char *name = vf_lv__xstr(x.ctx, archs->nodesetval->nodeTab[i], "@name");
+		if (vf_streq(name, arch))
+			return true;
+	}
+	return false;
+}
+
+char *vf_lv__pool_type(const char *pool_xml)
+{
+	_cleanup_(vf_lv__xdoc_free) vf_lv_xdoc x = { 0 };
+	if (vf_lv__xdoc_open(&x, pool_xml, "a storage pool", NULL) < 0)
+		return NULL;
+	return vf_lv__xstr(x.ctx, NULL, "/pool/@type");
+}
+
+/* ---- writing a document ------------------------------------------------- */
+
+xmlDocPtr vf_lv__new_doc(const char *root_name, xmlNodePtr *root)
+{
+	xmlDocPtr doc = xmlNewDoc(VF_XC("1.0"));
+	if (!doc)
+		abort();
+	*root = xmlNewNode(NULL, VF_XC(root_name));
+	if (!*root)
+		abort();
+	xmlDocSetRootElement(doc, *root);
+	return doc;
+}
+
+char *vf_lv__dump_free(xmlDocPtr doc)
+{
+	/* libvirt wants the element alone, without an XML declaration */
+	xmlBufferPtr buf = xmlBufferCreate();
+	if (!buf)
+		abort();
+	xmlNodeDump(buf, doc, xmlDocGetRootElement(doc), 0, 1);
+	char *s = vf_strndup((const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+	xmlBufferFree(buf);
+	xmlFreeDoc(doc);
+	return s;
+}
+
+void vf_lv__perms(xmlNodePtr target, const vf_perms *p)
+{
+	if (p->mode < 0 && p->owner < 0 && p->group < 0)
+		return;
+	xmlNodePtr perms = vf_lv__add(target, "permissions", NULL);
+	if (p->mode >= 0) {
+		char mode[16];
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)p->mode);
+		vf_lv__add(perms, "mode", mode);
+	}
+	if (p->owner >= 0) {
+		_cleanup_free_ char *s = vf_asprintf("%lld", (long long)p->owner);
+		vf_lv__add(perms, "owner", s);
+	}
+	if (p->group >= 0) {
+		_cleanup_free_ char *s = vf_asprintf("%lld", (long long)p->group);
+		vf_lv__add(perms, "group", s);
+	}
+}
+
+void vf_lv__uuid(xmlNodePtr root, const uuid_t uuid)
+{
+	char s[UUID_STR_LEN];
+	uuid_unparse_lower(uuid, s);
+	vf_lv__add(root, "uuid", s);
+}
+
+/* ---- pools --------------------------------------------------------------- */

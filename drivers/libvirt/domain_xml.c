@@ -1,136 +1,15 @@
-/* xml_build.c: pool, volume and domain XML built from virtform's specs with
- * libxml2's tree API (which escapes every name and value), and a user's raw
- * domain XML given virtform's UUID and ownership metadata.
- * Not for talking to libvirt: callers look up what the XML needs first. */
+/* domain_xml.c: a domain's XML: built from virtform's spec with libxml2's
+ * tree API (which escapes every name and value), a user's raw domain XML
+ * given virtform's UUID and ownership metadata, and libvirt's domain XML
+ * read into observed state (sizes in bytes, MACs lower-case).
+ * Not for talking to libvirt (domain.c) or for the record of a raw-XML
+ * define (xml_record.c). */
+#include <ctype.h>
+#include <errno.h>
+
 #include "lv.h"
 
-static xmlDocPtr vf_lv__new_doc(const char *root_name, xmlNodePtr *root)
-{
-	xmlDocPtr doc = xmlNewDoc(VF_XC("1.0"));
-	if (!doc)
-		abort();
-	*root = xmlNewNode(NULL, VF_XC(root_name));
-	if (!*root)
-		abort();
-	xmlDocSetRootElement(doc, *root);
-	return doc;
-}
-
-static char *vf_lv__dump_free(xmlDocPtr doc)
-{
-	/* libvirt wants the element alone, without an XML declaration */
-	xmlBufferPtr buf = xmlBufferCreate();
-	if (!buf)
-		abort();
-	xmlNodeDump(buf, doc, xmlDocGetRootElement(doc), 0, 1);
-	char *s = vf_strndup((const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
-	xmlBufferFree(buf);
-	xmlFreeDoc(doc);
-	return s;
-}
-
-static void vf_lv__perms(xmlNodePtr target, const vf_perms *p)
-{
-	if (p->mode < 0 && p->owner < 0 && p->group < 0)
-		return;
-	xmlNodePtr perms = vf_lv__add(target, "permissions", NULL);
-	if (p->mode >= 0) {
-		char mode[16];
-		snprintf(mode, sizeof(mode), "%04o", (unsigned)p->mode);
-		vf_lv__add(perms, "mode", mode);
-	}
-	if (p->owner >= 0) {
-		_cleanup_free_ char *s = vf_asprintf("%lld", (long long)p->owner);
-		vf_lv__add(perms, "owner", s);
-	}
-	if (p->group >= 0) {
-		_cleanup_free_ char *s = vf_asprintf("%lld", (long long)p->group);
-		vf_lv__add(perms, "group", s);
-	}
-}
-
-static void vf_lv__uuid(xmlNodePtr root, const uuid_t uuid)
-{
-	char s[UUID_STR_LEN];
-	uuid_unparse_lower(uuid, s);
-	vf_lv__add(root, "uuid", s);
-}
-
-/* ---- pools --------------------------------------------------------------- */
-
-static void vf_lv__pool_source(xmlNodePtr root, const vf_pool_spec *s)
-{
-	const vf_pool_source *src = &s->source;
-	if (!src->device && !src->host && !src->dir && !src->name && !src->format)
-		return;
-	xmlNodePtr n = vf_lv__add(root, "source", NULL);
-	if (src->host)
-		vf_lv__attr(vf_lv__add(n, "host", NULL), "name", src->host);
-	if (src->dir)
-		vf_lv__attr(vf_lv__add(n, "dir", NULL), "path", src->dir);
-	if (s->type == VF_POOL_ISCSI) {
-		/* the target IQN (source.name) is the source <device path> for
-		 * iscsi pools; the loader refuses source.device for them */
-		if (src->name)
-			vf_lv__attr(vf_lv__add(n, "device", NULL), "path", src->name);
-		return;
-	}
-	if (src->device)
-		vf_lv__attr(vf_lv__add(n, "device", NULL), "path", src->device);
-	if (src->name)
-		vf_lv__add(n, "name", src->name);
-	if (src->format)
-		vf_lv__attr(vf_lv__add(n, "format", NULL), "type", src->format);
-}
-
-char *vf_lv__pool_xml(const vf_object *o)
-{
-	const vf_pool_spec *s = &o->u.pool;
-	xmlNodePtr root;
-	xmlDocPtr doc = vf_lv__new_doc("pool", &root);
-	const char *type = vf_pool_type_to_string(s->type);
-	vf_lv__attr(root, "type", type ? type : "dir");
-	vf_lv__add(root, "name", o->name);
-	vf_lv__uuid(root, o->uuid);
-	vf_lv__pool_source(root, s);
-	bool has_perms = s->perms.mode >= 0 || s->perms.owner >= 0 || s->perms.group >= 0;
-	if (s->target_path || has_perms) {
-		xmlNodePtr t = vf_lv__add(root, "target", NULL);
-		if (s->target_path)
-			vf_lv__add(t, "path", s->target_path);
-		vf_lv__perms(t, &s->perms);
-	}
-	return vf_lv__dump_free(doc);
-}
-
-/* ---- volumes ------------------------------------------------------------- */
-
-char *vf_lv__volume_xml(const vf_object *o, bool with_format, const char *backing_path,
-			const char *backing_format)
-{
-	const vf_volume_spec *s = &o->u.volume;
-	xmlNodePtr root;
-	xmlDocPtr doc = vf_lv__new_doc("volume", &root);
-	vf_lv__add(root, "name", o->name);
-	_cleanup_free_ char *cap = vf_asprintf("%llu", (unsigned long long)s->capacity);
-	vf_lv__attr(vf_lv__add(root, "capacity", cap), "unit", "bytes");
-	vf_lv__attr(vf_lv__add(root, "allocation", "0"), "unit", "bytes");
-	xmlNodePtr t = vf_lv__add(root, "target", NULL);
-	if (with_format) {
-		vf_vol_format f = s->format ? s->format : VF_VOL_QCOW2;
-		vf_lv__attr(vf_lv__add(t, "format", NULL), "type", vf_vol_format_to_string(f));
-	}
-	vf_lv__perms(t, &s->perms);
-	if (backing_path) {
-		xmlNodePtr b = vf_lv__add(root, "backingStore", NULL);
-		vf_lv__add(b, "path", backing_path);
-		if (backing_format)
-			vf_lv__attr(vf_lv__add(b, "format", NULL), "type", backing_format);
-	}
-	return vf_lv__dump_free(doc);
-}
-
-/* ---- domains ------------------------------------------------------------- */
+/* ---- building --------------------------------------------------------------- */
 
 static const char *vf_lv__bus_prefix(vf_disk_bus bus)
 {
@@ -405,5 +284,128 @@ int vf_lv__domain_xml_raw(const vf_object *o, char **out, vf_error *err)
 	}
 	vf_lv__owner(meta, o->name, NULL); /* spec.xml excludes cloudInit */
 	*out = vf_lv__dump_free(doc);
+	return 0;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+static char *vf_lv__lower(char *s)
+{
+	for (char *p = s; p && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+static void vf_lv__parse_disk(xmlXPathContextPtr ctx, xmlNodePtr n, vf_obs_disk *d)
+{
+	_cleanup_free_ char *type = vf_lv__xstr(ctx, n, "@type");
+	if (vf_streq(type, "file")) {
+		d->type = VF_OBS_DISK_FILE;
+		d->path = vf_lv__xstr(ctx, n, "source/@file");
+	} else if (vf_streq(type, "block")) {
+		d->type = VF_OBS_DISK_BLOCK;
+		d->path = vf_lv__xstr(ctx, n, "source/@dev");
+	} else if (vf_streq(type, "volume")) {
+		d->type = VF_OBS_DISK_VOLUME;
+		d->pool = vf_lv__xstr(ctx, n, "source/@pool");
+		d->volume = vf_lv__xstr(ctx, n, "source/@volume");
+	} else {
+		d->type = VF_OBS_DISK_OTHER;
+	}
+	d->target = vf_lv__xstr(ctx, n, "target/@dev");
+	_cleanup_free_ char *bus = vf_lv__xstr(ctx, n, "target/@bus");
+	int b = vf_disk_bus_from_string(bus);
+	d->bus = b < 0 ? VF_BUS_UNSET : (vf_disk_bus)b;
+	_cleanup_free_ char *device = vf_lv__xstr(ctx, n, "@device");
+	int dv = vf_disk_device_from_string(device ? device : "disk");
+	d->device = dv < 0 ? VF_DISK_DEVICE_UNSET : (vf_disk_device)dv;
+	d->readonly = vf_lv__xbool(ctx, n, "readonly");
+	d->shareable = vf_lv__xbool(ctx, n, "shareable");
+	_cleanup_free_ char *cache = vf_lv__xstr(ctx, n, "driver/@cache");
+	int c = vf_disk_cache_from_string(cache);
+	d->cache = c < 0 ? VF_CACHE_UNSET : (vf_disk_cache)c;
+}
+
+static void vf_lv__parse_iface(xmlXPathContextPtr ctx, xmlNodePtr n, vf_obs_iface *i)
+{
+	_cleanup_free_ char *type = vf_lv__xstr(ctx, n, "@type");
+	if (vf_streq(type, "network"))
+		i->network = vf_lv__xstr(ctx, n, "source/@network");
+	else if (vf_streq(type, "bridge"))
+		i->bridge = vf_lv__xstr(ctx, n, "source/@bridge");
+	i->model = vf_lv__xstr(ctx, n, "model/@type");
+	i->mac = vf_lv__lower(vf_lv__xstr(ctx, n, "mac/@address"));
+}
+
+int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err)
+{
+	_cleanup_(vf_lv__xdoc_free) vf_lv_xdoc x = { 0 };
+	int r = vf_lv__xdoc_open(&x, xml, "a domain", err);
+	if (r < 0)
+		return r;
+	xmlXPathContextPtr ctx = x.ctx;
+	d->type = vf_lv__xstr(ctx, NULL, "/domain/@type");
+	d->vcpus = (uint32_t)vf_lv__xint(ctx, NULL, "/domain/vcpu", 10, 0);
+	d->boot_vcpus = (uint32_t)vf_lv__xint(ctx, NULL, "/domain/vcpu/@current", 10, d->vcpus);
+	vf_lv__xsize(ctx, NULL, "/domain/memory", 1024, &d->memory);
+	if (!vf_lv__xsize(ctx, NULL, "/domain/currentMemory", 1024, &d->current_memory))
+		d->current_memory = d->memory;
+
+	_cleanup_free_ char *mode = vf_lv__xstr(ctx, NULL, "/domain/cpu/@mode");
+	int m = vf_cpu_mode_from_string(mode);
+	d->cpu_mode = m < 0 ? VF_CPU_MODE_UNSET : (vf_cpu_mode)m;
+	d->machine = vf_lv__xstr(ctx, NULL, "/domain/os/type/@machine");
+	d->firmware = vf_lv__xbool(ctx, NULL, "/domain/os[@firmware='efi'] | /domain/os/loader")
+			      ? VF_FIRMWARE_UEFI
+			      : VF_FIRMWARE_BIOS;
+
+	_cleanup_xobj_ xmlXPathObjectPtr boots = vf_lv__xnodes(ctx, NULL, "/domain/os/boot");
+	size_t cap = 0;
+	for (int i = 0; boots && boots->nodesetval && i < boots->nodesetval->nodeNr; i++) {
+		_cleanup_free_ char *dev = vf_lv__xstr(ctx, boots->nodesetval->nodeTab[i], "@dev");
+		int b = vf_boot_dev_from_string(dev);
+		if (b > 0)
+			VF_APPEND(d->boot, d->n_boot, cap, (vf_boot_dev)b);
+	}
+
+	_cleanup_xobj_ xmlXPathObjectPtr disks = vf_lv__xnodes(ctx, NULL, "/domain/devices/disk");
+	cap = 0;
+	for (int i = 0; disks && disks->nodesetval && i < disks->nodesetval->nodeNr; i++) {
+		vf_obs_disk disk = { 0 };
+		vf_lv__parse_disk(ctx, disks->nodesetval->nodeTab[i], &disk);
+		VF_APPEND(d->disks, d->n_disks, cap, disk);
+	}
+
+	_cleanup_xobj_ xmlXPathObjectPtr ifs = vf_lv__xnodes(ctx, NULL, "/domain/devices/interface");
+	cap = 0;
+	for (int i = 0; ifs && ifs->nodesetval && i < ifs->nodesetval->nodeNr; i++) {
+		vf_obs_iface ifc = { 0 };
+		vf_lv__parse_iface(ctx, ifs->nodesetval->nodeTab[i], &ifc);
+		VF_APPEND(d->ifaces, d->n_ifaces, cap, ifc);
+	}
+
+	_cleanup_free_ char *gtype = vf_lv__xstr(ctx, NULL, "/domain/devices/graphics[1]/@type");
+	if (!gtype) {
+		d->graphics = VF_GRAPHICS_NONE;
+	} else {
+		int g = vf_graphics_type_from_string(gtype);
+		d->graphics = g < 0 ? VF_GRAPHICS_UNSET : (vf_graphics_type)g;
+		d->graphics_listen = vf_lv__xstr(
+			ctx, NULL, "/domain/devices/graphics[1]/listen[@type='address'][1]/@address");
+		if (!d->graphics_listen)
+			d->graphics_listen =
+				vf_lv__xstr(ctx, NULL, "/domain/devices/graphics[1]/@listen");
+	}
+	d->serial_console = vf_lv__xbool(ctx, NULL, "/domain/devices/serial | /domain/devices/console");
+	d->managed = vf_lv__xbool(ctx, NULL,
+				  "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']");
+	d->seed_hash = vf_lv__xstr(ctx, NULL,
+				   "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']"
+				   "/@*[local-name()='seed' and namespace-uri()='" VF_METADATA_NS "']");
+	_cleanup_xobj_ xmlXPathObjectPtr owner =
+		vf_lv__xnodes(ctx, NULL, "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']");
+	if (owner && owner->nodesetval && owner->nodesetval->nodeNr > 0 &&
+	    vf_lv__record_read(owner->nodesetval->nodeTab[0], &d->applied))
+		d->xml_bare = vf_lv__record_strip_dump(x.doc); /* last: it changes the tree */
 	return 0;
 }
