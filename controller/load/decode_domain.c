@@ -417,12 +417,7 @@ static void vf_dec__domain_spec(vf_dec *d, const vf_ynode *spec, vf_object *o)
  * one, and the cloud-init seed is rendered with it. */
 static void vf_dec__domain_identity(vf_object *o)
 {
-	if (o->u.domain.has_uuid)
-		uuid_copy(o->uuid, o->u.domain.uuid);
-	else
-		vf_uuid_derive(o->kind, NULL, o->name, o->uuid);
-	if (!o->u.domain.has_uuid)
-		uuid_copy(o->u.domain.uuid, o->uuid);
+	vf_dec__spec_uuid(o, o->u.domain.has_uuid, o->u.domain.uuid);
 	vf_cloudinit_finish(o->name, o->uuid, &o->u.domain);
 }
 

@@ -185,12 +185,7 @@ static void vf_dec__pool_spec(vf_dec *d, const vf_ynode *spec, vf_object *o)
 /* spec.uuid, else derived from the name; the spec keeps the effective one. */
 static void vf_dec__pool_identity(vf_object *o)
 {
-	if (o->u.pool.has_uuid)
-		uuid_copy(o->uuid, o->u.pool.uuid);
-	else
-		vf_uuid_derive(o->kind, NULL, o->name, o->uuid);
-	if (!o->u.pool.has_uuid)
-		uuid_copy(o->u.pool.uuid, o->uuid);
+	vf_dec__spec_uuid(o, o->u.pool.has_uuid, o->u.pool.uuid);
 }
 
 const vf_dec_kind vf_dec_kind_pool = {

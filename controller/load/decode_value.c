@@ -455,3 +455,13 @@ void vf_dec__perms(vf_dec *d, const vf_ynode *n, vf_perms *p)
 			vf_dec__fail_err(d, v->pos, &err);
 	}
 }
+
+void vf_dec__spec_uuid(vf_object *o, bool has, uuid_t spec_uuid)
+{
+	if (has) {
+		uuid_copy(o->uuid, spec_uuid);
+		return;
+	}
+	vf_uuid_derive(o->kind, NULL, o->name, o->uuid);
+	uuid_copy(spec_uuid, o->uuid);
+}

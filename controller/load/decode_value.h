@@ -57,6 +57,10 @@ void vf_dec__volref(vf_dec *d, const vf_ynode *n, const char *path, vf_volref *r
 void vf_dec__abspath(vf_dec *d, const vf_ynode *n, const char *path, char **out);
 /* spec.permissions (owner, group: a name or a number; mode) of a pool or volume. */
 void vf_dec__perms(vf_dec *d, const vf_ynode *n, vf_perms *p);
+/* The identity of a kind with a spec.uuid (pools, domains): o->uuid is
+ * spec_uuid when the spec has one (has), else derived from kind and name
+ * and written back to spec_uuid. */
+void vf_dec__spec_uuid(vf_object *o, bool has, uuid_t spec_uuid);
 
 /* Decode an enum field through the model's string table; *out untouched on error. */
 #define VF_DEC_ENUM(d, n, path, name, max, out)                                          \
