@@ -312,6 +312,16 @@ vol_capacity() { # pool name
 	vsh vol-dumpxml --pool "$1" "$2" 2>/dev/null | sed -n "s:.*<capacity unit='bytes'>\([0-9]*\)</capacity>.*:\1:p" | head -n 1
 }
 
+# vf_grep ARGS...: grep that reads its whole input first. Under pipefail,
+# `cmd | grep -q X` fails when grep exits at the first match and cmd dies
+# of SIGPIPE writing the rest: a match would read as a miss. Use
+# `cmd | vf_grep -q X` instead.
+vf_grep() {
+	local in
+	in=$(cat)
+	grep "$@" <<<"$in"
+}
+
 # wait_for 'shell command' TIMEOUT_SECONDS: poll until it succeeds.
 wait_for() {
 	local cmd=$1 timeout=${2:-60} end

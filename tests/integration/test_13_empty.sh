@@ -47,7 +47,7 @@ assert_all_there "apply of an empty set"
 cmp -s "$STATE/ledger.json" "$KEEP/ledger.before" || vf_fail "apply of an empty set changed the ledger"
 
 # watch: emptied, then moved away; the objects stay and status says why.
-st_has() { watch_status_json | tr -d ' \n\t' | grep -qF "$1"; }
+st_has() { watch_status_json | tr -d ' \n\t' | vf_grep -qF "$1"; }
 mv "$KEEP"/*.yaml "$MAN"/
 watch_start
 wait_for 'st_has "\"result\":\"converged\""' 60 ||

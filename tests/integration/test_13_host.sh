@@ -62,7 +62,7 @@ WATCH_URI=test:///default
 MAN_SAVED=$MAN
 MAN=$EMPTY
 watch_start
-watch_status_json | grep -q 'belongs to another host' || watch_fail "status does not show the refusal"
+watch_status_json | vf_grep -q 'belongs to another host' || watch_fail "status does not show the refusal"
 grep -q 'belongs to another host' "$WATCH_LOG" || watch_fail "the log does not show the refusal"
 watch_stop TERM
 MAN=$MAN_SAVED

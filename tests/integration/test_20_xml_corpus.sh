@@ -81,11 +81,14 @@ vf_log "no-op plan over $count documents: $((SECONDS - t0)) s"
 # Each returns the inactive XML, changed, for virsh define.
 inactive() { vsh dumpxml --inactive "$1"; }
 pick() { # VAR RE [NOT-RE]: VAR := an unused domain whose inactive XML matches RE, not NOT-RE
-	local var=$1 n
+	local var=$1 n xml
 	shift
 	for n in "${names[@]}"; do
 		case " $used " in *" $n "*) continue ;; esac
-		if inactive "$n" | grep -Eq -- "$1" && ! inactive "$n" | grep -Eq -- "${2:-^\$never}"; then
+		# read it whole first: under pipefail, grep -q closing the pipe
+		# early can kill virsh with SIGPIPE and turn a match into a miss
+		xml=$(inactive "$n") || continue
+		if grep -Eq -- "$1" <<<"$xml" && ! grep -Eq -- "${2:-^\$never}" <<<"$xml"; then
 			used="$used $n"
 			printf -v "$var" '%s' "$n"
 			return 0
@@ -108,14 +111,14 @@ redefine() { # name python-expression-on-s: the changed inactive XML
 	vsh define "$f" >/dev/null || vf_fail "virsh define of the changed $1 failed"
 }
 redefine "$d_add" "s.replace('</devices>', \"<watchdog model='i6300esb' action='reset'/></devices>\", 1)"
-if inactive "$d_del" | grep -q "<interface "; then
+if inactive "$d_del" | vf_grep -q "<interface "; then
 	del_what=interface
 else
 	del_what=disk
 fi
 redefine "$d_del" "re.sub(r'\\s*<$del_what .*?</$del_what>', '', s, count=1, flags=re.S)"
 redefine "$d_attr" "s.replace('<on_crash>destroy</on_crash>', '<on_crash>restart</on_crash>', 1)"
-inactive "$d_del" | grep -q "<$del_what " && vf_log "$d_del still has another $del_what (it had several)"
+inactive "$d_del" | vf_grep -q "<$del_what " && vf_log "$d_del still has another $del_what (it had several)"
 
 vf_run plan "$MAN"
 assert_rc 2 "plan after out-of-band changes"
@@ -123,19 +126,19 @@ assert_out_contains "Plan: 0 to create, 4 to update, 0 to remove, 0 blocked." "e
 for d in "$d_mem" "$d_add" "$d_del" "$d_attr"; do
 	assert_out_contains "~ Domain/$d: " "drift on $d"
 done
-printf '%s\n' "$OUT" | grep -A3 "~ Domain/$d_mem: " | grep -Eq "xml:/domain/memory: 98304 KiB → [0-9]+ KiB" ||
+printf '%s\n' "$OUT" | grep -A3 "~ Domain/$d_mem: " | vf_grep -Eq "xml:/domain/memory: 98304 KiB → [0-9]+ KiB" ||
 	vf_fail "setmaxmem on $d_mem not shown as xml:/domain/memory"
-printf '%s\n' "$OUT" | grep -A3 "~ Domain/$d_add: " | grep -Fq "xml:/domain/devices/watchdog" ||
+printf '%s\n' "$OUT" | grep -A3 "~ Domain/$d_add: " | vf_grep -Fq "xml:/domain/devices/watchdog" ||
 	vf_fail "the watchdog added to $d_add not shown"
-printf '%s\n' "$OUT" | grep -A40 "~ Domain/$d_del: " | grep -Eq "xml:/domain/devices/$del_what(\[[0-9]+\])?(/.*)?: " ||
+printf '%s\n' "$OUT" | grep -A40 "~ Domain/$d_del: " | vf_grep -Eq "xml:/domain/devices/$del_what(\[[0-9]+\])?(/.*)?: " ||
 	vf_fail "the $del_what removed from $d_del not shown"
-printf '%s\n' "$OUT" | grep -A3 "~ Domain/$d_attr: " | grep -Fq "xml:/domain/on_crash: restart → destroy" ||
+printf '%s\n' "$OUT" | grep -A3 "~ Domain/$d_attr: " | vf_grep -Fq "xml:/domain/on_crash: restart → destroy" ||
 	vf_fail "on_crash changed on $d_attr not shown"
 
 vf_run apply "$MAN" >/dev/null
 assert_rc 0 "apply undoing the out-of-band changes"
 vf_run plan "$MAN" >/dev/null
 assert_rc 0 "plan after undoing them"
-inactive "$d_add" | grep -q "<watchdog model='i6300esb' action='reset'/>" && vf_fail "the watchdog is still on $d_add"
-inactive "$d_attr" | grep -q "<on_crash>destroy</on_crash>" || vf_fail "on_crash is not destroy again on $d_attr"
+inactive "$d_add" | vf_grep -q "<watchdog model='i6300esb' action='reset'/>" && vf_fail "the watchdog is still on $d_add"
+inactive "$d_attr" | vf_grep -q "<on_crash>destroy</on_crash>" || vf_fail "on_crash is not destroy again on $d_attr"
 vf_pass

@@ -62,7 +62,7 @@ qemu-img compare -q "$WWW/base.qcow2" "$POOLS/pool/base.qcow2" ||
 cmp -n 3145728 "$WWW/data.raw" "$POOLS/pool/data.raw" ||
 	vf_fail "content of volume data.raw differs from the decompressed image"
 assert_eq $((4 * 1024 * 1024)) "$(vol_capacity "$pool" data.raw)" "data.raw grown to 4MiB"
-vsh vol-dumpxml --pool "$pool" base.qcow2 | grep -q "<format type='qcow2'/>" ||
+vsh vol-dumpxml --pool "$pool" base.qcow2 | vf_grep -q "<format type='qcow2'/>" ||
 	vf_fail "base.qcow2 is not seen as qcow2 by libvirt"
 assert_domain_state "${P}vm" running
 [ -f "$STATE/ledger.json" ] && grep -q "\"sha256:$sum_qcow2\"" "$STATE/ledger.json" ||

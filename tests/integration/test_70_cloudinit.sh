@@ -32,8 +32,8 @@ check_seed() { # expected-packages-line
 	iso=$(vf_mktemp)/seed.iso
 	vsh vol-download --pool "$pool" "$seed" "$iso" || vf_fail "virsh vol-download of the seed failed"
 	assert_eq cidata "$(isoinfo -d -i "$iso" | sed -n 's/^Volume id: //p')" "the seed's volume label"
-	isoinfo -d -i "$iso" | grep -q '^Rock Ridge signatures version' || vf_fail "the seed has no Rock Ridge"
-	isoinfo -d -i "$iso" | grep -q '^Joliet with UCS level' || vf_fail "the seed has no Joliet"
+	isoinfo -d -i "$iso" | vf_grep -q '^Rock Ridge signatures version' || vf_fail "the seed has no Rock Ridge"
+	isoinfo -d -i "$iso" | vf_grep -q '^Joliet with UCS level' || vf_fail "the seed has no Joliet"
 	assert_eq "$(printf '#cloud-config\npackages:\n- %s\nruncmd:\n- - sh\n  - -c\n  - '"'"'echo "hi there" > /tmp/x'"'"'\n' "$1")" \
 		"$(isoinfo -R -i "$iso" -x /user-data)" "user-data on the seed"
 	local uuid
@@ -50,8 +50,8 @@ vf_run apply "$MAN"
 assert_rc 0 "first apply"
 assert_vol_exists "$pool" "$seed"
 xml=$(vsh dumpxml --inactive "$dom")
-printf '%s\n' "$xml" | grep -q "<source pool='$pool' volume='$seed'/>" || vf_fail "the domain has no seed CD-ROM: $xml"
-printf '%s\n' "$xml" | tr -d '\n' | grep -qE "<disk type='volume' device='cdrom'>.*<source pool='$pool' volume='$seed'/>.*<target dev='sda' bus='sata'/>.*<readonly/>" ||
+printf '%s\n' "$xml" | vf_grep -q "<source pool='$pool' volume='$seed'/>" || vf_fail "the domain has no seed CD-ROM: $xml"
+printf '%s\n' "$xml" | tr -d '\n' | vf_grep -qE "<disk type='volume' device='cdrom'>.*<source pool='$pool' volume='$seed'/>.*<target dev='sda' bus='sata'/>.*<readonly/>" ||
 	vf_fail "the seed is not a read-only sata CD-ROM at sda: $xml"
 check_seed nginx
 

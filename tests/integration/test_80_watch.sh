@@ -31,7 +31,7 @@ assert_out_contains "pid $WATCH_PID" "the refusal names the holder"
 
 # Edited: the change is applied (memory, a next-boot change, in the inactive XML).
 vf_manifest web.yaml "$(yaml_domain "$web" - 'state: running' | sed 's/memory: 128MiB/memory: 192MiB/')"
-wait_for "vsh dumpxml --inactive $web | grep -q \"<memory unit='KiB'>196608<\"" 120 ||
+wait_for "vsh dumpxml --inactive $web | vf_grep -q \"<memory unit='KiB'>196608<\"" 120 ||
 	watch_fail "the memory edit was not applied"
 
 # Destroyed out of band: running again long before the 3600 s resync.
@@ -41,7 +41,7 @@ grep -q 'reconcile (libvirt event)' "$WATCH_LOG" || watch_fail "the restart did 
 
 # Invalid: reported with file:line, the last good set still enforced.
 printf 'apiVersion: virtform/v1\nkind: Domain\nmetadata:\n  name: %sbad\nspec:\n  vcpus: many\n' "$P" >"$MAN/bad.yaml"
-wait_for 'watch_status_json | grep -q "\"manifests_state\":\"invalid\""' 60 ||
+wait_for 'watch_status_json | vf_grep -q "\"manifests_state\":\"invalid\""' 60 ||
 	watch_fail "status did not report the invalid manifest"
 RC=0
 OUT=$(watch_status 2>&1) || RC=$?
@@ -55,7 +55,7 @@ assert_domain_absent "${P}bad"
 
 # Fixed: picked up on the next change.
 rm -f "$MAN/bad.yaml"
-wait_for 'watch_status_json | grep -q "\"manifests_state\":\"valid\""' 60 || watch_fail "the fix was not picked up"
+wait_for 'watch_status_json | vf_grep -q "\"manifests_state\":\"valid\""' 60 || watch_fail "the fix was not picked up"
 
 # Removed: the owned domain goes (another manifest keeps the set from
 # being empty, which would remove nothing: test_13_empty.sh).

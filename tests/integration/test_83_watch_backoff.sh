@@ -18,7 +18,7 @@ assert_rc 0 "the manifests are valid (the failure comes only when starting)"
 
 watch_start --max-backoff 4
 wait_for "[ \"\$(domstate $good)\" = running ]" 120 || watch_fail "$good did not converge next to a failing object"
-wait_for 'watch_status_json | grep -q "\"failures\":3"' 120 || watch_fail "$bad was not retried three times"
+wait_for 'watch_status_json | vf_grep -q "\"failures\":3"' 120 || watch_fail "$bad was not retried three times"
 RC=0
 OUT=$(watch_status 2>&1) || RC=$?
 assert_rc 0 "status"

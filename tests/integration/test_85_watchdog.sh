@@ -124,7 +124,7 @@ OUT=$(gaps "$(python3 -c "print($from + 0.2)")" "$(python3 -c "print($to - 0.3)"
 	{ awk -v f="$from" '{ printf "%.2f %s\n", $1 - f, $2 }' "$NOTES" | tail -8; watch_fail "watchdog pings during the shutdown wait: $OUT"; }
 vf_log "during the shutdown wait: $OUT; the last notifications, seconds after SIGTERM:"
 awk -v t="$term" '$1 > t { printf "#   %+.2f %s\n", $1 - t, substr($0, index($0, " ") + 1) }' "$NOTES" | awk '/EXTEND/ || ++n <= 2 { print; next } { last[NR] = $0 } END { for (i = NR - 2; i <= NR; i++) if (i in last) print last[i] }'
-awk -v t="$term" '$1 > t && $2 ~ /^EXTEND_TIMEOUT_USEC=/' "$NOTES" | grep -q . ||
+awk -v t="$term" '$1 > t && $2 ~ /^EXTEND_TIMEOUT_USEC=/' "$NOTES" | vf_grep -q . ||
 	watch_fail "no EXTEND_TIMEOUT_USEC after SIGTERM, while the step finished"
 grep -q ' STOPPING=1' "$NOTES" || watch_fail "no STOPPING=1"
 vf_pass

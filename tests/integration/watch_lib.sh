@@ -23,7 +23,7 @@ watch_start() {
 		--resync 3600 --log-level debug "$@" "$MAN" >>"$WATCH_LOG" 2>&1 &
 	WATCH_PID=$!
 	vf_log "virtform watch started (pid $WATCH_PID), log $WATCH_LOG"
-	wait_for 'watch_status_json | grep -q "\"last_reconcile\""' 120 ||
+	wait_for 'watch_status_json | vf_grep -q "\"last_reconcile\""' 120 ||
 		watch_fail "the daemon did not report a first reconcile"
 }
 
