@@ -37,7 +37,9 @@ wait_for "vsh dumpxml --inactive $web | vf_grep -q \"<memory unit='KiB'>196608<\
 # Destroyed out of band: running again long before the 3600 s resync.
 vsh destroy "$web" >/dev/null || vf_fail "virsh destroy $web"
 wait_for "[ \"\$(domstate $web)\" = running ]" 60 || watch_fail "$web was not restarted after virsh destroy"
-grep -q 'reconcile (libvirt event)' "$WATCH_LOG" || watch_fail "the restart did not come from a libvirt event"
+# the pass logs its result after observing again, a moment after the start
+wait_for "grep -q 'reconcile (libvirt event)' '$WATCH_LOG'" 60 ||
+	watch_fail "the restart did not come from a libvirt event"
 
 # Invalid: reported with file:line, the last good set still enforced.
 printf 'apiVersion: virtform/v1\nkind: Domain\nmetadata:\n  name: %sbad\nspec:\n  vcpus: many\n' "$P" >"$MAN/bad.yaml"

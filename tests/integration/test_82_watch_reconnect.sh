@@ -63,7 +63,9 @@ else
 	sleep 2 # let a reconnect attempt or two fail
 	priv_start
 	wait_for "[ \"\$(pstate $dom)\" = running ]" 120 || watch_fail "$dom was not restored after libvirtd came back"
-	grep -q 'reconcile (reconnected)' "$WATCH_LOG" || watch_fail "no reconcile after the reconnect"
+	# the pass logs its result after observing again, a moment after the
+	# domain runs (longer under ASan): wait for the line, do not race it
+	wait_for "grep -q 'reconcile (reconnected)' '$WATCH_LOG'" 60 || watch_fail "no reconcile after the reconnect"
 	# Events were registered again: an out-of-band destroy is undone.
 	virsh -q -c "$PRIV_URI" destroy "$dom" >/dev/null || vf_fail "virsh destroy $dom"
 	wait_for "[ \"\$(pstate $dom)\" = running ]" 60 || watch_fail "events were not re-registered after the reconnect"
