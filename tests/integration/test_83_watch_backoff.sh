@@ -37,7 +37,8 @@ wait_for "[ \"\$(domstate $good)\" = running ]" 60 || watch_fail "$good not rest
 # 4 s away, converges it, and the retry is forgotten.
 truncate -s 1M "$POOLS/missing-disk.img" || vf_fail "cannot create the disk file"
 wait_for "[ \"\$(domstate $bad)\" = running ]" 120 || watch_fail "$bad did not converge once fixed"
-grep -q "reconcile (retry)" "$WATCH_LOG" || watch_fail "no pass was started by a retry coming due"
+# logged when the pass ends, after observing again: wait, do not race it
+wait_for "grep -q 'reconcile (retry)' '$WATCH_LOG'" 60 || watch_fail "no pass was started by a retry coming due"
 wait_for 'watch_status_json | python3 -c "import json, sys; sys.exit(json.load(sys.stdin)[\"retrying\"] != [])"' 60 ||
 	watch_fail "the retry was not cleared"
 watch_stop TERM
