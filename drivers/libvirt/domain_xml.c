@@ -402,10 +402,16 @@ int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err)
 	d->seed_hash = vf_lv__xstr(ctx, NULL,
 				   "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']"
 				   "/@*[local-name()='seed' and namespace-uri()='" VF_METADATA_NS "']");
-	_cleanup_xobj_ xmlXPathObjectPtr owner =
+	xmlXPathObjectPtr owner =
 		vf_lv__xnodes(ctx, NULL, "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']");
-	if (owner && owner->nodesetval && owner->nodesetval->nodeNr > 0 &&
-	    vf_lv__record_read(owner->nodesetval->nodeTab[0], &d->applied))
+	bool recorded = owner && owner->nodesetval && owner->nodesetval->nodeNr > 0 &&
+			vf_lv__record_read(owner->nodesetval->nodeTab[0], &d->applied);
+	/* Free the node set before the strip frees the nodes it points to:
+	 * xmlXPathFreeObject reads each node's type (valgrind saw that read
+	 * of freed memory; ASan cannot, the read is inside libxml2). */
+	if (owner)
+		xmlXPathFreeObject(owner);
+	if (recorded)
 		d->xml_bare = vf_lv__record_strip_dump(x.doc); /* last: it changes the tree */
 	return 0;
 }
