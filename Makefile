@@ -36,6 +36,14 @@ DEB_PKGS := gcc make pkg-config libyaml-dev libxml2-dev libvirt-dev libcurl4-ope
 	etcd-server ovmf python3 python3-yaml python3-jsonschema \
 	liblzma-dev zlib1g-dev libzstd-dev xz-utils zstd \
 	libisofs-dev genisoimage
+# Networks (kind: Network): libvirt runs dnsmasq for a network's DHCP and DNS.
+DEB_PKGS += dnsmasq-base
+# Remote URIs: the integration suite runs a second sshd on 127.0.0.1.
+DEB_PKGS += openssh-server openssh-client
+# Containers: lxc:/// on a private libvirtd.
+DEB_PKGS += libvirt-daemon-driver-lxc
+# make e2e builds a small Debian cloud image (no loop devices, no mounts).
+DEB_PKGS += mmdebstrap e2fsprogs fdisk grub-pc-bin
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wwrite-strings \
