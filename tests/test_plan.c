@@ -1212,6 +1212,32 @@ static void test_replace_volume_blocked_while_a_guest_runs(void **state)
 	}
 }
 
+/* A mistyped --replace is refused before anything is observed: ignored, it
+ * would leave the user believing the replacement they asked for happened. */
+static void test_replace_must_name_a_declared_object(void **state)
+{
+	(void)state;
+	fx *f = fx_new();
+	add_pool(f, "images", "/srv/images", "a.yaml", 1);
+	add_vol(f, "images", "root", 1 << 20, "a.yaml", 10);
+	add_dom(f, "web", "a.yaml", 20);
+	const char *good[] = { "StoragePool/images", "Volume/images/root", "Domain/web" };
+	vf_plan_opts opts = { .replace = good, .n_replace = 3 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_plan_check_replace(&f->d, &opts, &err), 0);
+	/* a known one first, then the unknown one: the unknown is named */
+	const char *bad[][2] = { { "Domain/web", "Volume/root" }, { "Domain/web", "Domain/wbe" } };
+	for (size_t i = 0; i < 2; i++) {
+		opts = (vf_plan_opts){ .replace = bad[i], .n_replace = 2 };
+		assert_int_equal(vf_plan_check_replace(&f->d, &opts, &err), -VF_E_USAGE);
+		_cleanup_free_ char *want = vf_asprintf(
+			"--replace %s: the manifests declare no such object; nothing was changed", bad[i][1]);
+		assert_string_equal(err.message, want);
+		vf_error_clear(&err);
+	}
+	fx_free(f);
+}
+
 static void test_removals_follow_deletion_policy(void **state)
 {
 	(void)state;
@@ -1531,6 +1557,7 @@ int main(void)
 		cmocka_unit_test(test_free_volume_ops_carry_the_path_to_lock),
 		cmocka_unit_test(test_start_blocked_by_someone_elses_lease),
 		cmocka_unit_test(test_xmldiff_ignores_libvirt_additions),
+		cmocka_unit_test(test_replace_must_name_a_declared_object),
 		cmocka_unit_test(test_json_output),
 		cmocka_unit_test(test_color_only_when_asked),
 	};

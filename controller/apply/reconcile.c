@@ -116,6 +116,10 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	vf_source_size *sources = NULL; /* image sizes the plan shows (volumes from URLs) */
 	int r;
 
+	res->phase = VF_PHASE_PLAN;
+	r = vf_plan_check_replace(desired, &opts->plan, &res->err);
+	if (r < 0)
+		goto out;
 	res->phase = VF_PHASE_LEDGER;
 	r = vf_ledger_load(opts->state_dir, &ledger, &res->err);
 	if (r < 0)

@@ -116,6 +116,24 @@ bool vf_plan__replace_allowed(const vf_plan_ctx *c, const char *ref)
 	return false;
 }
 
+int vf_plan_check_replace(const vf_desired *desired, const vf_plan_opts *opts, vf_error *err)
+{
+	for (size_t i = 0; opts && desired && i < opts->n_replace; i++) {
+		bool found = false;
+		for (size_t j = 0; j < desired->n && !found; j++) {
+			const vf_object *o = &desired->objs[j];
+			const char *pool = o->kind == VF_KIND_VOLUME ? o->u.volume.pool : NULL;
+			_cleanup_free_ char *ref = vf_plan__ref(o->kind, pool, o->name);
+			found = vf_streq(ref, opts->replace[i]);
+		}
+		if (!found)
+			return vf_error_set(err, VF_E_USAGE,
+					    "--replace %s: the manifests declare no such object; nothing was changed",
+					    opts->replace[i]);
+	}
+	return 0;
+}
+
 /* "spec.type and spec.target.path": the fields that need a replacement. */
 char *vf_plan__replace_fields(const vf_step *s)
 {

@@ -132,6 +132,11 @@ typedef struct vf_plan_opts {
 	size_t n_sources;
 } vf_plan_opts;
 
+/* Every --replace names an object the manifests declare: a mistyped name
+ * would otherwise be ignored and the replacement the user asked for never
+ * happen. Returns 0, or -VF_E_USAGE naming the first unknown one. Pure. */
+int vf_plan_check_replace(const vf_desired *desired, const vf_plan_opts *opts, vf_error *err);
+
 /* Build the plan. Returns 0 with *out filled, or -VF_E_CONFLICT with every
  * conflict appended to *conflicts (and *out untouched). Pure: no I/O. */
 int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
