@@ -28,16 +28,17 @@ const char vf_usage_main[] =
 	"Manifest format: man virtform.yaml (docs/virtform.yaml.5).\n";
 
 const char vf_usage_validate[] =
-	"Usage: virtform validate [--json] PATH...\n"
+	"Usage: virtform validate [--json] [--allow-empty] PATH...\n"
 	"\n"
 	"Load every *.yaml/*.yml under each PATH (a directory, recursively, or a\n"
 	"file) strictly and report every problem as FILE:LINE:COL. Touches no host.\n"
 	"\n"
 	"  --json          print the result as JSON\n"
+	"  --allow-empty   accept PATHs that hold no manifest at all\n"
 	"  --color WHEN    auto (default), always or never\n"
 	"  -h, --help      show this help\n"
 	"\n"
-	"Exit status: 0 valid, 1 invalid, 2 usage error.\n";
+	"Exit status: 0 valid, 1 invalid (or no manifest found), 2 usage error.\n";
 
 const char vf_usage_plan[] =
 	"Usage: virtform plan [OPTIONS] PATH...\n"
@@ -214,8 +215,6 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 			cli->json = true;
 			break;
 		case OPT_ALLOW_EMPTY:
-			if (is_validate)
-				return vf_usage_error(cli->command, "'validate' takes no --allow-empty option");
 			cli->allow_empty = true;
 			break;
 		case OPT_COLOR:

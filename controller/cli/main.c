@@ -56,6 +56,12 @@ static int vf_cmd_validate(vf_cli *cli)
 	vf_desired d = { 0 };
 	vf_diags diags = { 0 };
 	int r = vf_manifest_load((const char *const *)cli->paths, cli->n_paths, &d, &diags);
+	/* A wrong path (or manifests named *.yaml.txt) validates nothing: say so
+	 * rather than report success, unless an empty set is what was meant. */
+	if (r >= 0 && !diags.n && d.n == 0 && !cli->allow_empty)
+		vf_diag_add(&diags, VF_E_EMPTY, (vf_pos){ 0 },
+			    "no manifest found under %s%s (only *.yaml and *.yml files are read); pass --allow-empty if an empty set is meant",
+			    cli->paths[0], cli->n_paths > 1 ? " and the other paths" : "");
 	int rc = (r < 0 || diags.n) ? VF_EXIT_FAIL : VF_EXIT_OK;
 	if (cli->json) {
 		json_object *root = json_object_new_object();

@@ -57,4 +57,14 @@ spec: {type: dir, target: {path: $POOLS/other}
 EOF2
 check_rejected "$d" 'syntax\.yaml:[0-9]+:[0-9]+' "broken YAML"
 assert_pool_absent "${P}other"
+
+# A path with no manifest (a typo, or files named *.yaml.txt) validates
+# nothing: validate says so and exits 1, unless an empty set is meant.
+d=$(vf_mktemp)
+echo "kind: StoragePool" >"$d/pool.yaml.txt"
+vf_run validate "$d"
+assert_rc 1 "validate of a directory with no manifest"
+assert_out_contains "no manifest found under $d" "validate names the empty path"
+vf_run validate --allow-empty "$d"
+assert_rc 0 "validate --allow-empty of a directory with no manifest"
 vf_pass
