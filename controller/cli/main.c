@@ -20,6 +20,7 @@
 #include "controller/cli/progress.h"
 #include "controller/core/statedir.h"
 #include "controller/watch/watch.h"
+#include "drivers/snapshot/snapshot.h"
 
 static volatile sig_atomic_t vf_stop_requested;
 
@@ -47,6 +48,11 @@ static int vf_cli_load(const vf_cli *cli, vf_desired *out)
 
 static void vf_print_error(const char *what, const vf_error *e)
 {
+	/* a snapshot's or saved plan's problem: at its line:col, like a compiler */
+	if (e->pos.file && e->pos.line > 0) {
+		vf_error_print(stderr, e, vf_color_auto() && isatty(STDERR_FILENO));
+		return;
+	}
 	fprintf(stderr, "virtform: %s%s%s\n", what ? what : "", what ? ": " : "",
 		e->message ? e->message : vf_code_to_string(e->code));
 }
@@ -126,12 +132,11 @@ static void vf_session_close(vf_session *s)
 	vf_desired_free(&s->desired);
 }
 
-/* Returns 0, or an exit code after printing why. */
-static int vf_session_open(const vf_cli *cli, vf_session *s, bool take_lock)
+/* Connect (and for apply lock the state directory): returns 0, or an
+ * exit code after printing why. */
+static int vf_session_connect(const vf_cli *cli, vf_session *s, bool take_lock)
 {
 	vf_error err = { 0 };
-	if (vf_cli_load(cli, &s->desired) < 0)
-		return VF_EXIT_FAIL;
 	/* Refuse a state directory others could change (a missing one is
 	 * created 0700 by a run that writes, and is fine for a plan). */
 	if (vf_statedir_check(cli->state_dir, "state directory", take_lock ? 0700 : 0, &err) < 0)
@@ -166,6 +171,60 @@ fail:
 	vf_print_error(NULL, &err);
 	vf_error_clear(&err);
 	return VF_EXIT_FAIL;
+}
+
+/* Load the manifests, then connect to the host, or (plan --snapshot)
+ * read the snapshot into *snap and play it back: no connection, no state
+ * directory, no lock. Returns 0, or an exit code after printing why. */
+static int vf_session_open(const vf_cli *cli, vf_session *s, bool take_lock, vf_snapshot *snap)
+{
+	if (vf_cli_load(cli, &s->desired) < 0)
+		return VF_EXIT_FAIL;
+	if (!cli->snapshot)
+		return vf_session_connect(cli, s, take_lock);
+	vf_error err = { 0 };
+	if (vf_snapshot_read(cli->snapshot, snap, &err) < 0) {
+		vf_print_error(NULL, &err);
+		vf_error_clear(&err);
+		return VF_EXIT_FAIL;
+	}
+	s->backend = &vf_snapshot_backend;
+	vf_snapshot_conn(snap, &s->conn);
+	return 0;
+}
+
+/* virtform snapshot: observe as plan does, and write it all down. */
+static int vf_cmd_snapshot(vf_cli *cli)
+{
+	vf_session s = { 0 };
+	vf_snapshot snap = { 0 };
+	vf_error err = { 0 };
+	_cleanup_free_ char *text = NULL;
+	int rc = vf_session_connect(cli, &s, false);
+	if (rc != 0)
+		goto out;
+	vf_reconcile_opts opts = { .state_dir = cli->state_dir, .dry_run = true };
+	rc = VF_EXIT_FAIL;
+	if (vf_reconcile_snapshot(s.backend, s.conn, &opts, &snap, &err) < 0) {
+		vf_print_error(NULL, &err);
+		goto out;
+	}
+	text = vf_snapshot_to_text(&snap);
+	if (cli->out) {
+		if (vf_statefile_write(cli->out, text, strlen(text), &err) < 0) {
+			vf_print_error(NULL, &err);
+			goto out;
+		}
+	} else if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "virtform: cannot write the snapshot to stdout: %s\n", strerror(errno));
+		goto out;
+	}
+	rc = VF_EXIT_OK;
+out:
+	vf_error_clear(&err);
+	vf_snapshot_free(&snap);
+	vf_session_close(&s);
+	return rc;
 }
 
 static json_object *vf_plan_json_object(const vf_plan *plan, const vf_diags *conflicts)
@@ -290,8 +349,9 @@ static int vf_cmd_reconcile(vf_cli *cli)
 	vf_session s = { 0 };
 	vf_reconcile_result res = { 0 };
 	vf_progress_state ps = { .cli = cli };
+	vf_snapshot snap = { 0 };         /* plan --snapshot */
 	_cleanup_free_ char *lost = NULL; /* vf_lost_message() */
-	int rc = vf_session_open(cli, &s, !dry);
+	int rc = vf_session_open(cli, &s, !dry, &snap);
 	if (rc != 0)
 		goto out;
 
@@ -311,6 +371,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 		.locks = &vf_fcntl_lock_driver,
 		.lock_wait_ms = cli->lock_wait_ms,
 		.fetch_opts = &fo,
+		.snapshot = cli->snapshot ? &snap : NULL,
 	};
 	if (!dry) {
 		signal(SIGINT, vf_on_signal);
@@ -364,6 +425,7 @@ out:
 	free(ps.lost_why);
 	vf_reconcile_result_free(&res);
 	vf_session_close(&s);
+	vf_snapshot_free(&snap);
 	return rc;
 }
 
@@ -405,6 +467,9 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "apply") == 0) {
 		run = vf_cmd_reconcile;
 		usage = vf_usage_apply;
+	} else if (strcmp(cmd, "snapshot") == 0) {
+		run = vf_cmd_snapshot;
+		usage = vf_usage_snapshot;
 	} else if (strcmp(cmd, "watch") == 0) {
 		return vf_watch_main(argc - 1, argv + 1);
 	} else if (strcmp(cmd, "status") == 0) {
