@@ -163,6 +163,11 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	}
 	int er = vf_reconcile__guard_empty(desired, opts->allow_empty, opts->dry_run, &res->plan,
 					   &res->err);
+	if (er == 0 && opts->check_plan) {
+		r = opts->check_plan(&res->plan, &observed, &ledger, opts->userdata, &res->err);
+		if (r < 0)
+			goto out;
+	}
 	if (opts->on_plan)
 		opts->on_plan(&res->plan, opts->userdata);
 	if (er < 0) {

@@ -41,6 +41,13 @@ typedef struct vf_reconcile_opts {
 	bool allow_empty;
 	/* optional: called with the plan before anything is applied */
 	void (*on_plan)(const vf_plan *plan, void *userdata);
+	/* optional: called with every plan made (not a rejected or an empty-set
+	 * blocked one), before on_plan, with what it was made against: plan
+	 * --out saves it, apply --plan checks it against the saved one. A
+	 * negative return stops the pass there (phase PLAN): nothing is
+	 * shown or applied. */
+	int (*check_plan)(const vf_plan *plan, const vf_observed *o, const vf_ledger *l,
+			  void *userdata, vf_error *err);
 	vf_apply_progress_fn progress; /* optional */
 	void *userdata;
 	volatile sig_atomic_t *stop;   /* optional: stop between steps */

@@ -297,6 +297,9 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 			return vf_usage_error(cli->command, "'snapshot' plans nothing: no --replace or --allow-empty");
 		return -1;
 	}
+	if (cli->plan_file && (cli->replace || cli->allow_empty))
+		return vf_usage_error(cli->command,
+				      "a saved plan carries the --replace and --allow-empty it was made with; give them to plan --out");
 	if (cli->snapshot && cli->uri)
 		return vf_usage_error(cli->command, "--snapshot plans without a connection; it takes no -c");
 	if (cli->n_paths == 0)

@@ -21,6 +21,7 @@
 #include "controller/core/statedir.h"
 #include "controller/watch/watch.h"
 #include "drivers/snapshot/snapshot.h"
+#include "controller/apply/saved.h"
 
 static volatile sig_atomic_t vf_stop_requested;
 
@@ -246,7 +247,58 @@ typedef struct vf_progress_state {
 	json_object *steps;       /* --json: one entry per step outcome */
 	char *lost_at;            /* the step the connection was lost in: "removing Domain/web" */
 	char *lost_why;           /* and the driver's message for it */
+	const vf_saved_plan *saved; /* apply --plan: what the plan made now must match */
+	const vf_saved_meta *save;  /* plan --out: recorded beside the plan */
 } vf_progress_state;
+
+/* plan --out writes the plan with what it was made against; apply --plan
+ * goes ahead only when that all still holds. */
+static int vf_check_plan(const vf_plan *plan, const vf_observed *o, const vf_ledger *l,
+			 void *userdata, vf_error *err)
+{
+	vf_progress_state *ps = userdata;
+	if (ps->saved)
+		return vf_saved_plan_check(ps->saved, plan, o, l, err);
+	if (!ps->save)
+		return 0;
+	_cleanup_free_ char *text = vf_saved_plan_text(ps->save, plan, o, l);
+	return vf_statefile_write(ps->cli->out, text, strlen(text), err);
+}
+
+/* What a saved plan records besides the objects: the manifest set's
+ * digest, the host and the state directory (a snapshot's own when
+ * planning offline), and the options. */
+static int vf_saved_inputs(const vf_cli *cli, const vf_session *s, const vf_snapshot *snap,
+			   vf_saved_meta *m, vf_error *err)
+{
+	m->manifest_digest = vf_saved_manifest_digest(&s->desired, (const char *const *)cli->paths,
+						      cli->n_paths, err);
+	if (!m->manifest_digest)
+		return -VF_E_IO;
+	if (cli->snapshot) {
+		m->host = (vf_host_id){ .uri = vf_strdup(snap->host.uri),
+					.uuid = vf_strdup(snap->host.uuid),
+					.uuid_hardware = snap->host.uuid_hardware,
+					.hostname = vf_strdup(snap->host.hostname) };
+		m->state_dir = (vf_statedir_id){ .path = vf_strdup(snap->state_dir.path),
+						 .device = snap->state_dir.device,
+						 .inode = snap->state_dir.inode };
+	} else {
+		if (s->backend->hv->host_identity) {
+			int r = s->backend->hv->host_identity(s->conn, &m->host, err);
+			if (r < 0)
+				return r;
+		} else {
+			m->host.uri = vf_strdup(s->backend->hv->uri(s->conn));
+		}
+		vf_statedir_identify(cli->state_dir, &m->state_dir);
+	}
+	size_t cap = 0;
+	for (size_t i = 0; i < cli->n_replace; i++)
+		VF_APPEND(m->replace, m->n_replace, cap, vf_strdup(cli->replace[i]));
+	m->allow_empty = cli->allow_empty;
+	return 0;
+}
 
 /* The one line a lost connection is reported with, whatever the step:
  * the URI, what virtform was doing and to which object, the driver's
@@ -350,10 +402,29 @@ static int vf_cmd_reconcile(vf_cli *cli)
 	vf_reconcile_result res = { 0 };
 	vf_progress_state ps = { .cli = cli };
 	vf_snapshot snap = { 0 };         /* plan --snapshot */
+	vf_saved_plan saved = { 0 };      /* apply --plan */
+	vf_saved_meta meta = { 0 };       /* plan --out; apply --plan: as it is now */
+	vf_error serr = { 0 };
 	_cleanup_free_ char *lost = NULL; /* vf_lost_message() */
-	int rc = vf_session_open(cli, &s, !dry, &snap);
+	int rc;
+	if (cli->plan_file && vf_saved_plan_read(cli->plan_file, &saved, &serr) < 0) {
+		vf_print_error(NULL, &serr);
+		rc = VF_EXIT_FAIL;
+		goto out;
+	}
+	rc = vf_session_open(cli, &s, !dry, &snap);
 	if (rc != 0)
 		goto out;
+	if ((cli->out || cli->plan_file) &&
+	    (vf_saved_inputs(cli, &s, &snap, &meta, &serr) < 0 ||
+	     (cli->plan_file && vf_saved_plan_check_inputs(&saved, &meta.host, &meta.state_dir,
+							    meta.manifest_digest, &serr) < 0))) {
+		vf_print_error(NULL, &serr);
+		rc = VF_EXIT_FAIL;
+		goto out;
+	}
+	ps.saved = cli->plan_file ? &saved : NULL;
+	ps.save = cli->out ? &meta : NULL;
 
 	if (cli->json)
 		ps.steps = json_object_new_array();
@@ -364,6 +435,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 		.plan = { .replace = cli->replace, .n_replace = cli->n_replace },
 		.dry_run = dry,
 		.allow_empty = cli->allow_empty,
+		.check_plan = vf_check_plan,
 		.on_plan = vf_on_plan,
 		.progress = vf_apply_progress,
 		.userdata = &ps,
@@ -373,6 +445,12 @@ static int vf_cmd_reconcile(vf_cli *cli)
 		.fetch_opts = &fo,
 		.snapshot = cli->snapshot ? &snap : NULL,
 	};
+	if (cli->plan_file) {
+		/* the options it was planned with */
+		opts.plan.replace = (const char *const *)saved.meta.replace;
+		opts.plan.n_replace = saved.meta.n_replace;
+		opts.allow_empty = saved.meta.allow_empty;
+	}
 	if (!dry) {
 		signal(SIGINT, vf_on_signal);
 		signal(SIGTERM, vf_on_signal);
@@ -426,6 +504,9 @@ out:
 	vf_reconcile_result_free(&res);
 	vf_session_close(&s);
 	vf_snapshot_free(&snap);
+	vf_saved_plan_free(&saved);
+	vf_saved_meta_clear(&meta);
+	vf_error_clear(&serr);
 	return rc;
 }
 

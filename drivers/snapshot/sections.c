@@ -468,12 +468,20 @@ static void vf_snap__read_caps(vf_jr *jr, json_object *v, const char *path, vf_o
 	out->kvm = vf_jr_bool(jr, v, path, "kvm");
 }
 
+/* Figures libvirt reports that no plan reads and that move by themselves
+ * (free space, a guest's writes): never drift, so never staleness. */
+static const char *const vf_snap_pool_unplanned[] = { "capacity", "available", NULL };
+static const char *const vf_snap_volume_unplanned[] = { "allocation", NULL };
+
 /* ---- the table ---------------------------------------------------------------- */
 
 const vf_snap_section vf_snap_sections[] = {
-	{ "capabilities", VF_KIND_MAX, vf_snap__caps, vf_snap__read_caps, NULL },
-	{ "pools", VF_KIND_POOL, vf_snap__pools, vf_snap__read_pools, vf_snap__one_pool },
-	{ "volumes", VF_KIND_VOLUME, vf_snap__volumes, vf_snap__read_volumes, vf_snap__one_volume },
-	{ "domains", VF_KIND_DOMAIN, vf_snap__domains, vf_snap__read_domains, vf_snap__one_domain },
+	{ "capabilities", VF_KIND_MAX, vf_snap__caps, vf_snap__read_caps, NULL, NULL },
+	{ "pools", VF_KIND_POOL, vf_snap__pools, vf_snap__read_pools, vf_snap__one_pool,
+	  vf_snap_pool_unplanned },
+	{ "volumes", VF_KIND_VOLUME, vf_snap__volumes, vf_snap__read_volumes, vf_snap__one_volume,
+	  vf_snap_volume_unplanned },
+	{ "domains", VF_KIND_DOMAIN, vf_snap__domains, vf_snap__read_domains, vf_snap__one_domain,
+	  NULL },
 };
 const size_t vf_snap_n_sections = VF_ARRAY_SIZE(vf_snap_sections);

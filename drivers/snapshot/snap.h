@@ -20,6 +20,9 @@ typedef struct vf_snap_section {
 	void (*read)(vf_jr *jr, json_object *v, const char *path, vf_observed *o);
 	/* optional (objects only): one object's record, NULL when absent */
 	json_object *(*one)(const vf_observed *o, const char *pool, const char *name);
+	/* optional (NULL-ended): members no plan reads, which change on their
+	 * own (a pool's free space); left out of saved plans' fingerprints */
+	const char *const *unplanned;
 } vf_snap_section;
 
 extern const vf_snap_section vf_snap_sections[];

@@ -37,6 +37,44 @@ void vf_snapshot_free(vf_snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+json_object *vf_snapshot_host_json(const vf_host_id *host)
+{
+	json_object *h = json_object_new_object();
+	vf_jw_str(h, "uri", host->uri);
+	vf_jw_str(h, "uuid", host->uuid);
+	vf_jw_bool(h, "uuid_hardware", host->uuid_hardware);
+	vf_jw_str(h, "hostname", host->hostname);
+	return h;
+}
+
+json_object *vf_snapshot_statedir_json(const vf_statedir_id *id)
+{
+	json_object *sd = json_object_new_object();
+	vf_jw_str(sd, "path", id->path);
+	vf_jw_u64(sd, "device", id->device);
+	vf_jw_u64(sd, "inode", id->inode);
+	return sd;
+}
+
+void vf_snapshot_host_read(vf_jr *jr, json_object *h, const char *path, vf_host_id *out)
+{
+	if (!vf_jr_object(jr, h, path, vf_snap_host_keys))
+		return;
+	out->uri = vf_jr_str(jr, h, path, "uri", false);
+	out->uuid = vf_jr_str(jr, h, path, "uuid", true);
+	out->uuid_hardware = vf_jr_bool(jr, h, path, "uuid_hardware");
+	out->hostname = vf_jr_str(jr, h, path, "hostname", true);
+}
+
+void vf_snapshot_statedir_read(vf_jr *jr, json_object *sd, const char *path, vf_statedir_id *out)
+{
+	if (!vf_jr_object(jr, sd, path, vf_snap_sd_keys))
+		return;
+	out->path = vf_jr_str(jr, sd, path, "path", true);
+	out->device = vf_jr_u64(jr, sd, path, "device");
+	out->inode = vf_jr_u64(jr, sd, path, "inode");
+}
+
 char *vf_snapshot_to_text(const vf_snapshot *s)
 {
 	json_object *doc = json_object_new_object();
@@ -44,17 +82,8 @@ char *vf_snapshot_to_text(const vf_snapshot *s)
 	vf_jw_i64(doc, "format_version", VF_SNAPSHOT_FORMAT);
 	vf_jw_str(doc, "virtform_version", VF_VERSION); /* written by this version */
 	vf_jw_str(doc, "taken_at", s->taken_at);
-	json_object *h = json_object_new_object();
-	vf_jw_str(h, "uri", s->host.uri);
-	vf_jw_str(h, "uuid", s->host.uuid);
-	vf_jw_bool(h, "uuid_hardware", s->host.uuid_hardware);
-	vf_jw_str(h, "hostname", s->host.hostname);
-	json_object_object_add(doc, "host", h);
-	json_object *sd = json_object_new_object();
-	vf_jw_str(sd, "path", s->state_dir.path);
-	vf_jw_u64(sd, "device", s->state_dir.device);
-	vf_jw_u64(sd, "inode", s->state_dir.inode);
-	json_object_object_add(doc, "state_dir", sd);
+	json_object_object_add(doc, "host", vf_snapshot_host_json(&s->host));
+	json_object_object_add(doc, "state_dir", vf_snapshot_statedir_json(&s->state_dir));
 	for (size_t i = 0; i < vf_snap_n_sections; i++)
 		json_object_object_add(doc, vf_snap_sections[i].key,
 				       vf_snap_sections[i].write(&s->observed));
@@ -129,19 +158,8 @@ int vf_snapshot_from_text(const char *text, const char *file, vf_snapshot *out, 
 
 	s.virtform_version = vf_jr_str(&jr, doc, "", "virtform_version", false);
 	s.taken_at = vf_jr_str(&jr, doc, "", "taken_at", true);
-	json_object *h = vf_jr_get(doc, "host");
-	if (vf_jr_object(&jr, h, "host", vf_snap_host_keys)) {
-		s.host.uri = vf_jr_str(&jr, h, "host", "uri", false);
-		s.host.uuid = vf_jr_str(&jr, h, "host", "uuid", true);
-		s.host.uuid_hardware = vf_jr_bool(&jr, h, "host", "uuid_hardware");
-		s.host.hostname = vf_jr_str(&jr, h, "host", "hostname", true);
-	}
-	json_object *sd = vf_jr_get(doc, "state_dir");
-	if (vf_jr_object(&jr, sd, "state_dir", vf_snap_sd_keys)) {
-		s.state_dir.path = vf_jr_str(&jr, sd, "state_dir", "path", true);
-		s.state_dir.device = vf_jr_u64(&jr, sd, "state_dir", "device");
-		s.state_dir.inode = vf_jr_u64(&jr, sd, "state_dir", "inode");
-	}
+	vf_snapshot_host_read(&jr, vf_jr_get(doc, "host"), "host", &s.host);
+	vf_snapshot_statedir_read(&jr, vf_jr_get(doc, "state_dir"), "state_dir", &s.state_dir);
 	for (size_t i = 0; i < vf_snap_n_sections && !jr.failed; i++)
 		vf_snap_sections[i].read(&jr, vf_jr_get(doc, vf_snap_sections[i].key),
 					 vf_snap_sections[i].key, &s.observed);
@@ -197,8 +215,14 @@ int vf_snapshot_read(const char *path, vf_snapshot *out, vf_error *err)
 json_object *vf_snapshot_object_json(const vf_observed *o, vf_kind kind, const char *pool,
 				     const char *name)
 {
-	for (size_t i = 0; i < vf_snap_n_sections; i++)
-		if (vf_snap_sections[i].kind == kind && vf_snap_sections[i].one)
-			return vf_snap_sections[i].one(o, pool, name);
+	for (size_t i = 0; i < vf_snap_n_sections; i++) {
+		const vf_snap_section *sec = &vf_snap_sections[i];
+		if (sec->kind != kind || !sec->one)
+			continue;
+		json_object *r = sec->one(o, pool, name);
+		for (size_t k = 0; r && sec->unplanned && sec->unplanned[k]; k++)
+			json_object_object_del(r, sec->unplanned[k]);
+		return r;
+	}
 	return NULL;
 }

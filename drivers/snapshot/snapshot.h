@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "controller/core/jsondoc.h"
 #include "drivers/driver.h"
 
 #define VF_SNAPSHOT_KIND "virtform-snapshot"
@@ -57,11 +58,18 @@ char *vf_snapshot_to_text(const vf_snapshot *s);
 int vf_snapshot_from_text(const char *text, const char *file, vf_snapshot *out, vf_error *err);
 int vf_snapshot_read(const char *path, vf_snapshot *out, vf_error *err);
 
-/* One kind's observed objects as the snapshot's JSON and back, shared with
- * saved plans (their fingerprints are these records). NULL/false when
- * `name` is not observed. */
+/* One observed object's record as the snapshot writes it, without the
+ * figures no plan reads (a pool's capacity and free space, a volume's
+ * allocation), for saved plans' fingerprints. NULL when `name` is not
+ * observed. */
 json_object *vf_snapshot_object_json(const vf_observed *o, vf_kind kind, const char *pool,
 				     const char *name);
+
+/* The host and state directory members, shared with saved plans. */
+json_object *vf_snapshot_host_json(const vf_host_id *host);
+json_object *vf_snapshot_statedir_json(const vf_statedir_id *id);
+void vf_snapshot_host_read(vf_jr *jr, json_object *h, const char *path, vf_host_id *out);
+void vf_snapshot_statedir_read(vf_jr *jr, json_object *sd, const char *path, vf_statedir_id *out);
 
 /* The snapshot backend: a connection over a loaded snapshot (borrowed; it
  * must outlive the connection). observe() hands out a fresh copy of the
