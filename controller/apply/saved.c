@@ -350,8 +350,12 @@ int vf_saved_plan_check_inputs(const vf_saved_plan *sp, const vf_host_id *host,
 			       vf_error *err)
 {
 	const vf_host_id *was = &sp->meta.host;
-	bool same_host = was->uuid && host->uuid ? strcmp(was->uuid, host->uuid) == 0
-						 : vf_streq(was->uri, host->uri);
+	/* as rule 10 decides: the host UUID, or, when libvirt made both up (it
+	 * does at each start on a machine without SMBIOS data), the same URI
+	 * and host name */
+	bool same_host = vf_streq(was->uuid, host->uuid) ||
+		(!was->uuid_hardware && !host->uuid_hardware && vf_streq(was->uri, host->uri) &&
+		 vf_streq_null(was->hostname, host->hostname));
 	if (!same_host)
 		return vf_error_set(err, VF_E_STALE,
 				    "saved plan was made for another host (%s, host UUID %s), not %s (host UUID %s); "
