@@ -5,9 +5,6 @@
  * which fields changed. Not for planning or applying. */
 #include "controller/apply/saved.h"
 
-#include <errno.h>
-#include <stdio.h>
-
 #include "controller/plan/planprint.h"
 
 void vf_saved_meta_clear(vf_saved_meta *m)
@@ -34,27 +31,6 @@ void vf_saved_plan_free(vf_saved_plan *sp)
 
 /* ---- the manifest set ------------------------------------------------------ */
 
-static char *vf_saved__slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	vf_buf b = { 0 };
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		vf_buf_addn(&b, chunk, n);
-	bool bad = ferror(f);
-	fclose(f);
-	*len = b.len;
-	char *text = vf_buf_steal(&b);
-	if (bad) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
 char *vf_saved_manifest_digest(const vf_desired *d, const char *const *paths, size_t n_paths,
 			       vf_error *err)
 {
@@ -75,15 +51,13 @@ char *vf_saved_manifest_digest(const vf_desired *d, const char *const *paths, si
 				break;
 			}
 		}
-		size_t len = 0;
-		_cleanup_free_ char *text = vf_saved__slurp(f, &len);
-		if (!text) {
+		_cleanup_free_ char *text = NULL;
+		if (vf_jr_read_file(f, "manifest", &text, err) < 0) {
 			vf_buf_free(&b);
-			vf_error_set(err, VF_E_IO, "cannot read manifest %s: %s", f, strerror(errno));
 			return NULL;
 		}
 		char hex[65];
-		vf_sha256_hex(text, len, hex);
+		vf_sha256_hex(text, strlen(text), hex);
 		vf_buf_printf(&b, "file %s %s\n", rel, hex);
 	}
 	for (size_t i = 0; i < d->n; i++) {
@@ -260,16 +234,13 @@ static const char *const vf_saved_obj_keys[] = { "object", "kind", "pool", "name
 
 int vf_saved_plan_read(const char *path, vf_saved_plan *out, vf_error *err)
 {
-	size_t len = 0;
-	_cleanup_free_ char *text = vf_saved__slurp(path, &len);
-	if (!text)
-		return vf_error_set(err, VF_E_IO, "cannot read saved plan %s: %s", path, strerror(errno));
+	_cleanup_free_ char *text = NULL;
+	int r = vf_jr_read_file(path, "saved plan", &text, err);
+	if (r < 0)
+		return r;
 	vf_jr jr = { .file = path, .text = text, .what = "saved plan", .err = err };
-	if (strlen(text) != len)
-		return vf_error_set(err, VF_E_FORMAT, "saved plan %s holds a NUL byte: not a JSON document",
-				    path);
 	json_object *doc = NULL;
-	int r = vf_jr_parse(&jr, &doc);
+	r = vf_jr_parse(&jr, &doc);
 	if (r < 0)
 		return r;
 	vf_saved_plan sp = { .doc = doc };

@@ -3,6 +3,7 @@
  * saved.c) or for the printed plan (planprint.c). */
 #include "controller/core/jsondoc.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -187,6 +188,30 @@ int vf_jr_fail(vf_jr *jr, const char *path, const char *key, const char *fmt, ..
 	if (*full)
 		return vf_error_set_pos(jr->err, VF_E_FORMAT, pos, "%s %s: %s", jr->what, full, msg);
 	return vf_error_set_pos(jr->err, VF_E_FORMAT, pos, "%s: %s", jr->what, msg);
+}
+
+int vf_jr_read_file(const char *path, const char *what, char **ret_text, vf_error *err)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return vf_error_set(err, VF_E_IO, "cannot open %s %s: %s", what, path, strerror(errno));
+	vf_buf b = { 0 };
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		vf_buf_addn(&b, chunk, n);
+	bool bad = ferror(f);
+	fclose(f);
+	size_t len = b.len;
+	char *text = vf_buf_steal(&b);
+	if (bad || strlen(text) != len) {
+		free(text);
+		return bad ? vf_error_set(err, VF_E_IO, "cannot read %s %s", what, path)
+			   : vf_error_set(err, VF_E_FORMAT, "%s %s holds a NUL byte: not a JSON document",
+					  what, path);
+	}
+	*ret_text = text;
+	return 0;
 }
 
 int vf_jr_parse(vf_jr *jr, json_object **out)

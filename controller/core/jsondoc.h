@@ -42,6 +42,11 @@ typedef struct vf_jr {
 	bool failed;              /* err holds the first problem; later ones are dropped */
 } vf_jr;
 
+/* The whole file at `path` for a reader (caller frees *ret_text): VF_E_IO
+ * when it cannot be read, VF_E_FORMAT when it holds a NUL byte (no JSON
+ * document does). `what` names it: "snapshot", "saved plan". */
+int vf_jr_read_file(const char *path, const char *what, char **ret_text, vf_error *err);
+
 /* Parse jr->text. A syntax error, a truncated document or anything after
  * it is refused at its line:col. Returns 0 and *out, or -VF_E_FORMAT. */
 int vf_jr_parse(vf_jr *jr, json_object **out);

@@ -78,6 +78,14 @@ static json_object *vf_snap__strings(char *const *v, size_t n)
 	return a;
 }
 
+static bool vf_snap__is_array(vf_jr *jr, json_object *v, const char *path)
+{
+	if (json_object_is_type(v, json_type_array))
+		return true;
+	vf_jr_fail(jr, path, NULL, "expected an array");
+	return false;
+}
+
 /* Walk an array member: for each element, its path and value. */
 #define VF_SNAP_EACH(jr, arr, path, i, epath, ev)                                            \
 	for (size_t i = 0, n_##i = (arr) ? json_object_array_length(arr) : 0; i < n_##i &&   \
@@ -134,10 +142,8 @@ static json_object *vf_snap__pools(const vf_observed *o)
 static void vf_snap__read_pools(vf_jr *jr, json_object *v, const char *path, vf_observed *out)
 {
 	size_t cap = 0;
-	if (!json_object_is_type(v, json_type_array)) {
-		vf_jr_fail(jr, path, NULL, "expected an array");
+	if (!vf_snap__is_array(jr, v, path))
 		return;
-	}
 	VF_SNAP_EACH(jr, v, path, i, ep, e) {
 		if (!vf_jr_object(jr, e, ep, vf_snap_pool_keys))
 			break;
@@ -217,10 +223,8 @@ static json_object *vf_snap__volumes(const vf_observed *o)
 static void vf_snap__read_volumes(vf_jr *jr, json_object *v, const char *path, vf_observed *out)
 {
 	size_t cap = 0;
-	if (!json_object_is_type(v, json_type_array)) {
-		vf_jr_fail(jr, path, NULL, "expected an array");
+	if (!vf_snap__is_array(jr, v, path))
 		return;
-	}
 	VF_SNAP_EACH(jr, v, path, i, ep, e) {
 		if (!vf_jr_object(jr, e, ep, vf_snap_volume_keys))
 			break;
@@ -387,10 +391,8 @@ static void vf_snap__read_ifaces(vf_jr *jr, json_object *e, const char *ep, vf_o
 static void vf_snap__read_domains(vf_jr *jr, json_object *v, const char *path, vf_observed *out)
 {
 	size_t cap = 0;
-	if (!json_object_is_type(v, json_type_array)) {
-		vf_jr_fail(jr, path, NULL, "expected an array");
+	if (!vf_snap__is_array(jr, v, path))
 		return;
-	}
 	VF_SNAP_EACH(jr, v, path, i, ep, e) {
 		if (!vf_jr_object(jr, e, ep, vf_snap_domain_keys))
 			break;

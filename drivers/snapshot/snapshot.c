@@ -3,9 +3,6 @@
  * sections of sections.c in their order, the ledger and image cache, and
  * a digest over all of it. Reading refuses the whole file at the first
  * problem. Not for observing (the libvirt driver) or planning. */
-#include <errno.h>
-#include <stdio.h>
-
 #include "snap.h"
 
 static const char *const vf_snap_host_keys[] = { "uri", "uuid", "uuid_hardware", "hostname",
@@ -192,23 +189,10 @@ out:
 
 int vf_snapshot_read(const char *path, vf_snapshot *out, vf_error *err)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return vf_error_set(err, VF_E_IO, "cannot open snapshot %s: %s", path, strerror(errno));
-	vf_buf b = { 0 };
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		vf_buf_addn(&b, chunk, n);
-	bool bad = ferror(f);
-	fclose(f);
-	size_t len = b.len;
-	_cleanup_free_ char *text = vf_buf_steal(&b);
-	if (bad)
-		return vf_error_set(err, VF_E_IO, "cannot read snapshot %s", path);
-	if (strlen(text) != len)
-		return vf_error_set(err, VF_E_FORMAT, "snapshot %s holds a NUL byte: not a JSON document",
-				    path);
+	_cleanup_free_ char *text = NULL;
+	int r = vf_jr_read_file(path, "snapshot", &text, err);
+	if (r < 0)
+		return r;
 	return vf_snapshot_from_text(text, path, out, err);
 }
 
