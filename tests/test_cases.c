@@ -7,7 +7,11 @@
  * with the file relative to the case folder. In observed.xml, @CASEDIR@
  * stands for the case folder's absolute path (pools whose target is a real
  * directory of the case, which the driver reads); the plan shows it as
- * @CASEDIR@ too. Adding a case is adding a folder. VF_UPDATE_GOLDEN=1 rewrites expected-plan.txt (review the diff!). */
+ * @CASEDIR@ too. Adding a case is adding a folder. VF_UPDATE_GOLDEN=1 rewrites expected-plan.txt (review the diff!).
+ * Every case runs twice: the second pass writes the observed state and
+ * the ledger to a snapshot, reads it back through the snapshot backend
+ * (plan --snapshot's path) and wants the plan's text and JSON
+ * byte-identical to the first pass's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +27,7 @@
 #include "controller/plan/plan.h"
 #include "controller/plan/planprint.h"
 #include "drivers/driver.h"
+#include "drivers/snapshot/snapshot.h"
 #include "harness/harness.h"
 
 static bool exists(const char *path)
@@ -51,6 +56,33 @@ static char *replace_all(const char *text, const char *from, const char *to)
 	}
 	vf_buf_add(&b, text);
 	return vf_buf_steal(&b);
+}
+
+/* Plan one case's inputs: the text `virtform plan` prints (a rejected
+ * plan: its conflicts, one line each) and the JSON `plan --json` prints. */
+static void plan_case(const vf_desired *d, const vf_observed *o, const vf_ledger *l,
+		      const vf_plan_opts *opts, const char *dir, char **ret_text, char **ret_json)
+{
+	vf_plan plan = { 0 };
+	vf_diags conflicts = { 0 };
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+	bool ok = vf_plan_build(d, o, l, opts, &plan, &conflicts) == 0;
+	if (ok) {
+		vf_plan_print_text(m, &plan, false);
+	} else {
+		for (size_t i = 0; i < conflicts.n; i++) {
+			const vf_error *e = &conflicts.items[i];
+			fprintf(m, "%s:%d:%d: error: %s\n", rel(e->pos.file, dir), e->pos.line,
+				e->pos.col, e->message);
+		}
+	}
+	fclose(m);
+	*ret_json = vf_plan_to_json(ok ? &plan : NULL, &conflicts);
+	*ret_text = out;
+	vf_plan_free(&plan);
+	vf_diags_free(&conflicts);
 }
 
 /* Run one case; returns what `virtform plan` would show. Caller frees. */
@@ -103,23 +135,41 @@ static char *run_case(const char *dir)
 		replace[n_replace++] = tok;
 	vf_plan_opts opts = { .replace = replace, .n_replace = n_replace };
 
-	vf_plan plan = { 0 };
-	vf_diags conflicts = { 0 };
-	char *out = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&out, &len);
-	if (vf_plan_build(&d, &o, &l, &opts, &plan, &conflicts) == 0) {
-		vf_plan_print_text(m, &plan, false);
-	} else {
-		for (size_t i = 0; i < conflicts.n; i++) {
-			const vf_error *e = &conflicts.items[i];
-			fprintf(m, "%s:%d:%d: error: %s\n", rel(e->pos.file, dir), e->pos.line,
-				e->pos.col, e->message);
-		}
-	}
-	fclose(m);
-	vf_plan_free(&plan);
-	vf_diags_free(&conflicts);
+	char *out = NULL, *json = NULL;
+	plan_case(&d, &o, &l, &opts, dir, &out, &json);
+
+	/* the second pass: the same inputs through a snapshot */
+	char host_uri[] = "test:///case";
+	vf_snapshot w = { .observed = o, .host = { .uri = host_uri } };
+	w.ledger = l.n || l.host.uri ? vf_ledger_to_json(&l) : NULL;
+	_cleanup_free_ char *text = vf_snapshot_to_text(&w);
+	o = w.observed;
+	json_object_put(w.ledger);
+	vf_snapshot r2 = { 0 };
+	if (vf_snapshot_from_text(text, "case.json", &r2, &err) < 0)
+		fail_msg("%s: snapshot does not read back: %s", dir, err.message);
+	vf_conn *sc = NULL;
+	vf_observed o2 = { 0 };
+	vf_ledger l2 = { 0 };
+	vf_snapshot_conn(&r2, &sc);
+	if (vf_snapshot_backend.hv->observe(sc, &o2, &err) < 0 ||
+	    (r2.ledger && vf_ledger_from_json(r2.ledger, "case.json", &l2, &err) < 0))
+		fail_msg("%s: snapshot does not play back: %s", dir, err.message);
+	vf_snapshot_backend.hv->close(sc);
+	char *out2 = NULL, *json2 = NULL;
+	plan_case(&d, &o2, &l2, &opts, dir, &out2, &json2);
+	if (strcmp(out, out2) != 0)
+		fail_msg("%s: plan --snapshot text differs.\n--- plan\n%s--- plan --snapshot\n%s", dir,
+			 out, out2);
+	if (strcmp(json, json2) != 0)
+		fail_msg("%s: plan --snapshot JSON differs.\n--- plan\n%s\n--- plan --snapshot\n%s", dir,
+			 json, json2);
+	free(out2);
+	free(json2);
+	free(json);
+	vf_ledger_free(&l2);
+	vf_observed_free(&o2);
+	vf_snapshot_free(&r2);
 	vf_ledger_free(&l);
 	vf_observed_free(&o);
 	vf_diags_free(&diags);

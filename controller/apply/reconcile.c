@@ -3,6 +3,7 @@
  * that is what makes "converged" a fact and not a hope. */
 #include "controller/apply/reconcile.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 /* What is known of the images that volumes still to be created come from:
@@ -35,7 +36,17 @@ static vf_source_size *vf_reconcile__sources(const vf_reconcile_opts *opts, cons
 		vf_error err = { 0 };
 		vf_fetch_opts fo = opts->fetch_opts ? *opts->fetch_opts : (vf_fetch_opts){ 0 };
 		fo.ca_file = src->ca_file;
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (opts->snapshot) {
+			/* offline: the cache as it was; nobody is asked */
+			const vf_snapshot *snap = opts->snapshot;
+			size_t k = 0;
+			while (k < snap->n_cache && !vf_streq(snap->cache[k].name, name))
+				k++;
+			if (k == snap->n_cache)
+				continue;
+			e.size = snap->cache[k].size;
+			e.image_size = e.cached = true;
+		} else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 			e.size = (uint64_t)st.st_size;
 			e.image_size = e.cached = true;
 		} else if (f->head(src->url, &fo, &e.size, &err) == 0) {
@@ -121,7 +132,14 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	if (r < 0)
 		goto out;
 	res->phase = VF_PHASE_LEDGER;
-	r = vf_ledger_load(opts->state_dir, &ledger, &res->err);
+	if (opts->snapshot && !opts->dry_run)
+		r = vf_error_set(&res->err, VF_E_USAGE, "a snapshot can be planned against, not applied");
+	else if (opts->snapshot)
+		r = opts->snapshot->ledger
+			? vf_ledger_from_json(opts->snapshot->ledger, "in the snapshot", &ledger, &res->err)
+			: 0;
+	else
+		r = vf_ledger_load(opts->state_dir, &ledger, &res->err);
 	if (r < 0)
 		goto out;
 	r = vf_reconcile__host(backend, conn, opts, &ledger, &res->err);
@@ -149,6 +167,11 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	}
 	int er = vf_reconcile__guard_empty(desired, opts->allow_empty, opts->dry_run, &res->plan,
 					   &res->err);
+	if (er == 0 && opts->check_plan) {
+		r = opts->check_plan(&res->plan, &observed, &ledger, opts->userdata, &res->err);
+		if (r < 0)
+			goto out;
+	}
 	if (opts->on_plan)
 		opts->on_plan(&res->plan, opts->userdata);
 	if (er < 0) {
@@ -222,6 +245,88 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 out:
 	free(sources);
 	vf_observed_free(&observed);
+	vf_ledger_free(&ledger);
+	return r;
+}
+
+void vf_statedir_identify(const char *dir, vf_statedir_id *out)
+{
+	struct stat st;
+	*out = (vf_statedir_id){ .path = vf_strdup(dir) };
+	if (stat(dir, &st) == 0) {
+		out->device = (uint64_t)st.st_dev;
+		out->inode = (uint64_t)st.st_ino;
+	}
+}
+
+static int vf_reconcile__cache_cmp(const void *a, const void *b)
+{
+	return strcmp(((const vf_cache_entry *)a)->name, ((const vf_cache_entry *)b)->name);
+}
+
+/* The image cache's complete entries: regular files, not a download in
+ * progress or a temp file (vf_statedir_clean's patterns). */
+static void vf_reconcile__cache(const char *state_dir, vf_snapshot *s)
+{
+	_cleanup_free_ char *dir = vf_asprintf("%s/cache", state_dir);
+	DIR *dp = opendir(dir);
+	size_t cap = 0;
+	for (struct dirent *e; dp && (e = readdir(dp));) {
+		const char *n = e->d_name;
+		size_t len = strlen(n);
+		if (n[0] == '.' || strstr(n, ".tmp.") ||
+		    (len > 5 && strcmp(n + len - 5, ".part") == 0) ||
+		    (len > 7 && strcmp(n + len - 7, ".unpack") == 0))
+			continue;
+		_cleanup_free_ char *path = vf_asprintf("%s/%s", dir, n);
+		struct stat st;
+		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		vf_cache_entry ce = { .name = vf_strdup(n), .size = (uint64_t)st.st_size };
+		VF_APPEND(s->cache, s->n_cache, cap, ce);
+	}
+	if (dp)
+		closedir(dp);
+	if (s->n_cache)
+		qsort(s->cache, s->n_cache, sizeof(*s->cache), vf_reconcile__cache_cmp);
+}
+
+int vf_reconcile_snapshot(const vf_backend *backend, vf_conn *conn, const vf_reconcile_opts *opts,
+			  vf_snapshot *out, vf_error *err)
+{
+	vf_ledger ledger = { 0 };
+	vf_snapshot s = { 0 };
+	vf_reconcile_opts dry = *opts;
+	dry.dry_run = true;
+	int r = vf_ledger_load(opts->state_dir, &ledger, err);
+	if (r < 0)
+		goto out;
+	bool has_ledger = ledger.n > 0 || ledger.host.uri;
+	/* as the file holds it: the offline plan binds it as a plan would */
+	s.ledger = has_ledger ? vf_ledger_to_json(&ledger) : NULL;
+	r = vf_reconcile__host(backend, conn, &dry, &ledger, err);
+	if (r < 0)
+		goto out;
+	if (backend->hv->host_identity) {
+		r = backend->hv->host_identity(conn, &s.host, err);
+		if (r < 0)
+			goto out;
+	} else {
+		s.host.uri = vf_strdup(backend->hv->uri(conn));
+	}
+	r = backend->hv->observe(conn, &s.observed, err);
+	if (r < 0)
+		goto out;
+	if (!backend->hv->files_local || backend->hv->files_local(conn))
+		vf_leases_observe(&s.observed, opts->lockd_conf);
+	vf_reconcile__cache(opts->state_dir, &s);
+	vf_statedir_identify(opts->state_dir, &s.state_dir);
+	s.virtform_version = vf_strdup(VF_VERSION);
+	s.taken_at = vf_format_time(time(NULL));
+	*out = s;
+	s = (vf_snapshot){ 0 };
+out:
+	vf_snapshot_free(&s);
 	vf_ledger_free(&ledger);
 	return r;
 }

@@ -10,6 +10,7 @@
 #include "controller/state/ledger.h"
 #include "controller/core/model.h"
 #include "controller/plan/plan.h"
+#include "drivers/snapshot/snapshot.h"
 
 typedef enum vf_reconcile_phase {
 	VF_PHASE_LEDGER,          /* reading the ledger */
@@ -40,6 +41,13 @@ typedef struct vf_reconcile_opts {
 	bool allow_empty;
 	/* optional: called with the plan before anything is applied */
 	void (*on_plan)(const vf_plan *plan, void *userdata);
+	/* optional: called with every plan made (not a rejected or an empty-set
+	 * blocked one), before on_plan, with what it was made against: plan
+	 * --out saves it, apply --plan checks it against the saved one. A
+	 * negative return stops the pass there (phase PLAN): nothing is
+	 * shown or applied. */
+	int (*check_plan)(const vf_plan *plan, const vf_observed *o, const vf_ledger *l,
+			  void *userdata, vf_error *err);
 	vf_apply_progress_fn progress; /* optional */
 	void *userdata;
 	volatile sig_atomic_t *stop;   /* optional: stop between steps */
@@ -51,6 +59,11 @@ typedef struct vf_reconcile_opts {
 	 * created from a URL is looked up in the cache or asked with a HEAD. */
 	const vf_fetch_driver *fetch;
 	const vf_fetch_opts *fetch_opts;
+	/* optional (plan --snapshot, dry runs only): plan against this
+	 * snapshot, whose backend and connection the caller passes: its
+	 * ledger instead of state_dir's, its image cache instead of
+	 * state_dir/cache, and no server is asked for an image's size. */
+	const vf_snapshot *snapshot;
 } vf_reconcile_opts;
 
 /* Run one pass. Returns 0 when the host converged (dry run: when nothing
@@ -60,3 +73,15 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		 const vf_reconcile_opts *opts, vf_reconcile_result *result);
 
 void vf_reconcile_result_free(vf_reconcile_result *r);
+
+/* What a plan of this host would read, as a snapshot (`virtform
+ * snapshot`): the ledger in opts->state_dir (checked against the host as
+ * a plan checks it, rule 10), the host's identity, the observed state
+ * with its leases, the image cache's entries. Fills *out only on
+ * success; free it with vf_snapshot_free. */
+int vf_reconcile_snapshot(const vf_backend *backend, vf_conn *conn, const vf_reconcile_opts *opts,
+			  vf_snapshot *out, vf_error *err);
+
+/* Which state directory `dir` is: its path as given, and its device and
+ * inode when it exists (0 when it does not). */
+void vf_statedir_identify(const char *dir, vf_statedir_id *out);

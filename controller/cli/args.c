@@ -22,6 +22,8 @@ const char vf_usage_main[] =
 	"  watch DIR          keep converging: react to manifest changes and\n"
 	"                     libvirt events (docs/watch.md)\n"
 	"  status             ask the running watch daemon how things stand\n"
+	"  snapshot           write what a plan reads from the host to a file,\n"
+	"                     for plan --snapshot (docs/ci.md)\n"
 	"  version            print the version\n"
 	"\n"
 	"Run 'virtform COMMAND --help' for a command's options.\n"
@@ -54,6 +56,10 @@ const char vf_usage_plan[] =
 	"                        (otherwise they are blocked and plan exits 1)\n"
 	"      --connect-timeout SECONDS  give up when libvirtd has not answered\n"
 	"                        the connection within this long (default 15; 0: wait)\n"
+	"      --snapshot FILE   plan against a snapshot (virtform snapshot) instead of\n"
+	"                        the host: no connection, no lock, no network\n"
+	"      --out FILE        also save the plan to FILE for apply --plan\n"
+	"                        (specs/saved-plan.schema.json)\n"
 	"      --json            print the plan as JSON (specs/plan.schema.json)\n"
 	"      --color WHEN      auto (default), always or never\n"
 	"  -h, --help            show this help\n"
@@ -78,11 +84,30 @@ const char vf_usage_apply[] =
 	"                        file before changing it (default 60)\n"
 	"      --connect-timeout SECONDS  give up when libvirtd has not answered\n"
 	"                        the connection within this long (default 15; 0: wait)\n"
+	"      --plan FILE       apply exactly the steps saved by plan --out, and only\n"
+	"                        while everything they touch is as it was planned\n"
 	"      --json            print the plan and the result as JSON\n"
 	"      --color WHEN      auto (default), always or never\n"
 	"  -h, --help            show this help\n"
 	"\n"
-	"Exit status: 0 converged, 1 error, rejected, blocked or not converged, 2 usage error.\n";
+	"Exit status: 0 converged, 1 error, rejected, blocked, stale plan or not converged,\n"
+	"2 usage error.\n";
+
+const char vf_usage_snapshot[] =
+	"Usage: virtform snapshot [-c URI] [--state-dir DIR] [--out FILE]\n"
+	"\n"
+	"Observe the host and write everything a plan reads from it (pools, volumes,\n"
+	"domains, leases, the ledger, the host's identity, the image cache) as one JSON\n"
+	"document (specs/snapshot.schema.json), for plan --snapshot. Changes nothing.\n"
+	"\n"
+	"  -c, --connect URI     libvirt URI (default: libvirt's default)\n"
+	"      --state-dir DIR   where the ownership ledger lives (" VF_DEFAULT_STATE_DIR ")\n"
+	"      --out FILE        write it to FILE (atomically) instead of stdout\n"
+	"      --connect-timeout SECONDS  give up when libvirtd has not answered\n"
+	"                        the connection within this long (default 15; 0: wait)\n"
+	"  -h, --help            show this help\n"
+	"\n"
+	"Exit status: 0 written, 1 error, 2 usage error.\n";
 
 int vf_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -145,6 +170,9 @@ enum {
 	OPT_LOCK_WAIT,
 	OPT_ALLOW_EMPTY,
 	OPT_CONNECT_TIMEOUT,
+	OPT_SNAPSHOT,
+	OPT_OUT,
+	OPT_PLAN,
 };
 
 /* Parse the options of `cmd`; returns -1 to go on, else an exit code. */
@@ -160,11 +188,16 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 		{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
 		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
 		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "plan", required_argument, NULL, OPT_PLAN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	bool is_validate = strcmp(cli->command, "validate") == 0;
 	bool is_apply = strcmp(cli->command, "apply") == 0;
+	bool is_plan = strcmp(cli->command, "plan") == 0;
+	bool is_snapshot = strcmp(cli->command, "snapshot") == 0;
 	int c;
 	opterr = 0;
 	optind = 1;
@@ -211,7 +244,24 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 						      "--connect-timeout takes seconds (0 to 86400), not '%s'",
 						      optarg);
 			break;
+		case OPT_SNAPSHOT:
+			if (!is_plan)
+				return vf_usage_error(cli->command, "--snapshot is for plan only");
+			cli->snapshot = optarg;
+			break;
+		case OPT_OUT:
+			if (!is_plan && !is_snapshot)
+				return vf_usage_error(cli->command, "--out is for plan and snapshot only");
+			cli->out = optarg;
+			break;
+		case OPT_PLAN:
+			if (!is_apply)
+				return vf_usage_error(cli->command, "--plan is for apply only");
+			cli->plan_file = optarg;
+			break;
 		case OPT_JSON:
+			if (is_snapshot)
+				return vf_usage_error(cli->command, "a snapshot is JSON already; 'snapshot' takes no --json");
 			cli->json = true;
 			break;
 		case OPT_ALLOW_EMPTY:
@@ -239,6 +289,18 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 	}
 	cli->paths = argv + optind;
 	cli->n_paths = (size_t)(argc - optind);
+	if (is_snapshot) {
+		if (cli->n_paths)
+			return vf_usage_error(cli->command, "'snapshot' takes no manifest PATH");
+		if (cli->replace || cli->allow_empty)
+			return vf_usage_error(cli->command, "'snapshot' plans nothing: no --replace or --allow-empty");
+		return -1;
+	}
+	if (cli->plan_file && (cli->replace || cli->allow_empty))
+		return vf_usage_error(cli->command,
+				      "a saved plan carries the --replace and --allow-empty it was made with; give them to plan --out");
+	if (cli->snapshot && cli->uri)
+		return vf_usage_error(cli->command, "--snapshot plans without a connection; it takes no -c");
 	if (cli->n_paths == 0)
 		return vf_usage_error(cli->command, "'%s' needs at least one manifest PATH",
 				      cli->command);

@@ -30,6 +30,9 @@ typedef struct vf_cli {
 	size_t cap_replace;
 	char **paths;
 	size_t n_paths;
+	const char *snapshot;     /* plan --snapshot FILE: plan offline against it */
+	const char *out;          /* plan --out FILE: save the plan; snapshot --out FILE */
+	const char *plan_file;    /* apply --plan FILE: apply that saved plan */
 } vf_cli;
 
 /* The usage texts (--help). */
@@ -37,6 +40,7 @@ extern const char vf_usage_main[];
 extern const char vf_usage_validate[];
 extern const char vf_usage_plan[];
 extern const char vf_usage_apply[];
+extern const char vf_usage_snapshot[];
 
 /* "virtform: MESSAGE" and where to find help on stderr; the exit code
  * (1 for plan, whose 2 means changes pending; else 2). */

@@ -20,6 +20,8 @@
 #include "controller/cli/progress.h"
 #include "controller/core/statedir.h"
 #include "controller/watch/watch.h"
+#include "drivers/snapshot/snapshot.h"
+#include "controller/apply/saved.h"
 
 static volatile sig_atomic_t vf_stop_requested;
 
@@ -47,6 +49,11 @@ static int vf_cli_load(const vf_cli *cli, vf_desired *out)
 
 static void vf_print_error(const char *what, const vf_error *e)
 {
+	/* a snapshot's or saved plan's problem: at its line:col, like a compiler */
+	if (e->pos.file && e->pos.line > 0) {
+		vf_error_print(stderr, e, vf_color_auto() && isatty(STDERR_FILENO));
+		return;
+	}
 	fprintf(stderr, "virtform: %s%s%s\n", what ? what : "", what ? ": " : "",
 		e->message ? e->message : vf_code_to_string(e->code));
 }
@@ -132,12 +139,11 @@ static void vf_session_close(vf_session *s)
 	vf_desired_free(&s->desired);
 }
 
-/* Returns 0, or an exit code after printing why. */
-static int vf_session_open(const vf_cli *cli, vf_session *s, bool take_lock)
+/* Connect (and for apply lock the state directory): returns 0, or an
+ * exit code after printing why. */
+static int vf_session_connect(const vf_cli *cli, vf_session *s, bool take_lock)
 {
 	vf_error err = { 0 };
-	if (vf_cli_load(cli, &s->desired) < 0)
-		return VF_EXIT_FAIL;
 	/* Refuse a state directory others could change (a missing one is
 	 * created 0700 by a run that writes, and is fine for a plan). */
 	if (vf_statedir_check(cli->state_dir, "state directory", take_lock ? 0700 : 0, &err) < 0)
@@ -174,6 +180,60 @@ fail:
 	return VF_EXIT_FAIL;
 }
 
+/* Load the manifests, then connect to the host, or (plan --snapshot)
+ * read the snapshot into *snap and play it back: no connection, no state
+ * directory, no lock. Returns 0, or an exit code after printing why. */
+static int vf_session_open(const vf_cli *cli, vf_session *s, bool take_lock, vf_snapshot *snap)
+{
+	if (vf_cli_load(cli, &s->desired) < 0)
+		return VF_EXIT_FAIL;
+	if (!cli->snapshot)
+		return vf_session_connect(cli, s, take_lock);
+	vf_error err = { 0 };
+	if (vf_snapshot_read(cli->snapshot, snap, &err) < 0) {
+		vf_print_error(NULL, &err);
+		vf_error_clear(&err);
+		return VF_EXIT_FAIL;
+	}
+	s->backend = &vf_snapshot_backend;
+	vf_snapshot_conn(snap, &s->conn);
+	return 0;
+}
+
+/* virtform snapshot: observe as plan does, and write it all down. */
+static int vf_cmd_snapshot(vf_cli *cli)
+{
+	vf_session s = { 0 };
+	vf_snapshot snap = { 0 };
+	vf_error err = { 0 };
+	_cleanup_free_ char *text = NULL;
+	int rc = vf_session_connect(cli, &s, false);
+	if (rc != 0)
+		goto out;
+	vf_reconcile_opts opts = { .state_dir = cli->state_dir, .dry_run = true };
+	rc = VF_EXIT_FAIL;
+	if (vf_reconcile_snapshot(s.backend, s.conn, &opts, &snap, &err) < 0) {
+		vf_print_error(NULL, &err);
+		goto out;
+	}
+	text = vf_snapshot_to_text(&snap);
+	if (cli->out) {
+		if (vf_statefile_write(cli->out, text, strlen(text), &err) < 0) {
+			vf_print_error(NULL, &err);
+			goto out;
+		}
+	} else if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "virtform: cannot write the snapshot to stdout: %s\n", strerror(errno));
+		goto out;
+	}
+	rc = VF_EXIT_OK;
+out:
+	vf_error_clear(&err);
+	vf_snapshot_free(&snap);
+	vf_session_close(&s);
+	return rc;
+}
+
 static json_object *vf_plan_json_object(const vf_plan *plan, const vf_diags *conflicts)
 {
 	_cleanup_free_ char *text = vf_plan_to_json(plan, conflicts);
@@ -193,7 +253,58 @@ typedef struct vf_progress_state {
 	json_object *steps;       /* --json: one entry per step outcome */
 	char *lost_at;            /* the step the connection was lost in: "removing Domain/web" */
 	char *lost_why;           /* and the driver's message for it */
+	const vf_saved_plan *saved; /* apply --plan: what the plan made now must match */
+	const vf_saved_meta *save;  /* plan --out: recorded beside the plan */
 } vf_progress_state;
+
+/* plan --out writes the plan with what it was made against; apply --plan
+ * goes ahead only when that all still holds. */
+static int vf_check_plan(const vf_plan *plan, const vf_observed *o, const vf_ledger *l,
+			 void *userdata, vf_error *err)
+{
+	vf_progress_state *ps = userdata;
+	if (ps->saved)
+		return vf_saved_plan_check(ps->saved, plan, o, l, err);
+	if (!ps->save)
+		return 0;
+	_cleanup_free_ char *text = vf_saved_plan_text(ps->save, plan, o, l);
+	return vf_statefile_write(ps->cli->out, text, strlen(text), err);
+}
+
+/* What a saved plan records besides the objects: the manifest set's
+ * digest, the host and the state directory (a snapshot's own when
+ * planning offline), and the options. */
+static int vf_saved_inputs(const vf_cli *cli, const vf_session *s, const vf_snapshot *snap,
+			   vf_saved_meta *m, vf_error *err)
+{
+	m->manifest_digest = vf_saved_manifest_digest(&s->desired, (const char *const *)cli->paths,
+						      cli->n_paths, err);
+	if (!m->manifest_digest)
+		return -VF_E_IO;
+	if (cli->snapshot) {
+		m->host = (vf_host_id){ .uri = vf_strdup(snap->host.uri),
+					.uuid = vf_strdup(snap->host.uuid),
+					.uuid_hardware = snap->host.uuid_hardware,
+					.hostname = vf_strdup(snap->host.hostname) };
+		m->state_dir = (vf_statedir_id){ .path = vf_strdup(snap->state_dir.path),
+						 .device = snap->state_dir.device,
+						 .inode = snap->state_dir.inode };
+	} else {
+		if (s->backend->hv->host_identity) {
+			int r = s->backend->hv->host_identity(s->conn, &m->host, err);
+			if (r < 0)
+				return r;
+		} else {
+			m->host.uri = vf_strdup(s->backend->hv->uri(s->conn));
+		}
+		vf_statedir_identify(cli->state_dir, &m->state_dir);
+	}
+	size_t cap = 0;
+	for (size_t i = 0; i < cli->n_replace; i++)
+		VF_APPEND(m->replace, m->n_replace, cap, vf_strdup(cli->replace[i]));
+	m->allow_empty = cli->allow_empty;
+	return 0;
+}
 
 /* The one line a lost connection is reported with, whatever the step:
  * the URI, what virtform was doing and to which object, the driver's
@@ -296,10 +407,30 @@ static int vf_cmd_reconcile(vf_cli *cli)
 	vf_session s = { 0 };
 	vf_reconcile_result res = { 0 };
 	vf_progress_state ps = { .cli = cli };
+	vf_snapshot snap = { 0 };         /* plan --snapshot */
+	vf_saved_plan saved = { 0 };      /* apply --plan */
+	vf_saved_meta meta = { 0 };       /* plan --out; apply --plan: as it is now */
+	vf_error serr = { 0 };
 	_cleanup_free_ char *lost = NULL; /* vf_lost_message() */
-	int rc = vf_session_open(cli, &s, !dry);
+	int rc;
+	if (cli->plan_file && vf_saved_plan_read(cli->plan_file, &saved, &serr) < 0) {
+		vf_print_error(NULL, &serr);
+		rc = VF_EXIT_FAIL;
+		goto out;
+	}
+	rc = vf_session_open(cli, &s, !dry, &snap);
 	if (rc != 0)
 		goto out;
+	if ((cli->out || cli->plan_file) &&
+	    (vf_saved_inputs(cli, &s, &snap, &meta, &serr) < 0 ||
+	     (cli->plan_file && vf_saved_plan_check_inputs(&saved, &meta.host, &meta.state_dir,
+							    meta.manifest_digest, &serr) < 0))) {
+		vf_print_error(NULL, &serr);
+		rc = VF_EXIT_FAIL;
+		goto out;
+	}
+	ps.saved = cli->plan_file ? &saved : NULL;
+	ps.save = cli->out ? &meta : NULL;
 
 	if (cli->json)
 		ps.steps = json_object_new_array();
@@ -310,6 +441,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 		.plan = { .replace = cli->replace, .n_replace = cli->n_replace },
 		.dry_run = dry,
 		.allow_empty = cli->allow_empty,
+		.check_plan = vf_check_plan,
 		.on_plan = vf_on_plan,
 		.progress = vf_apply_progress,
 		.userdata = &ps,
@@ -317,7 +449,14 @@ static int vf_cmd_reconcile(vf_cli *cli)
 		.locks = &vf_fcntl_lock_driver,
 		.lock_wait_ms = cli->lock_wait_ms,
 		.fetch_opts = &fo,
+		.snapshot = cli->snapshot ? &snap : NULL,
 	};
+	if (cli->plan_file) {
+		/* the options it was planned with */
+		opts.plan.replace = (const char *const *)saved.meta.replace;
+		opts.plan.n_replace = saved.meta.n_replace;
+		opts.allow_empty = saved.meta.allow_empty;
+	}
 	if (!dry) {
 		signal(SIGINT, vf_on_signal);
 		signal(SIGTERM, vf_on_signal);
@@ -370,6 +509,10 @@ out:
 	free(ps.lost_why);
 	vf_reconcile_result_free(&res);
 	vf_session_close(&s);
+	vf_snapshot_free(&snap);
+	vf_saved_plan_free(&saved);
+	vf_saved_meta_clear(&meta);
+	vf_error_clear(&serr);
 	return rc;
 }
 
@@ -411,6 +554,9 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "apply") == 0) {
 		run = vf_cmd_reconcile;
 		usage = vf_usage_apply;
+	} else if (strcmp(cmd, "snapshot") == 0) {
+		run = vf_cmd_snapshot;
+		usage = vf_usage_snapshot;
 	} else if (strcmp(cmd, "watch") == 0) {
 		return vf_watch_main(argc - 1, argv + 1);
 	} else if (strcmp(cmd, "status") == 0) {

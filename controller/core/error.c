@@ -24,6 +24,8 @@ static const char *const vf_code_table[VF_CODE_MAX] = {
 	[VF_E_EMPTY] = "empty",
 	[VF_E_HOST] = "host",
 	[VF_E_CONNECTION] = "connection",
+	[VF_E_FORMAT] = "format",
+	[VF_E_STALE] = "stale",
 };
 VF_STRING_TABLE(vf_code, vf_code, VF_CODE_MAX)
 

@@ -27,6 +27,8 @@ typedef enum vf_code {
 	VF_E_EMPTY,        /* the manifest set is empty and would remove what virtform owns */
 	VF_E_HOST,         /* the state directory belongs to another host */
 	VF_E_CONNECTION,   /* libvirtd did not answer in time, or the connection to it was lost */
+	VF_E_FORMAT,       /* a snapshot or saved plan that is truncated, edited, foreign or of another version */
+	VF_E_STALE,        /* a saved plan no longer fits the host, state directory or manifests */
 	VF_CODE_MAX,
 } vf_code;
 

@@ -141,7 +141,13 @@ int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err)
 	if (!root)
 		return vf_error_set(err, VF_E_IO, "cannot read ledger %s: %s", path,
 				    json_util_get_last_err());
+	int r = vf_ledger_from_json(root, path, out, err);
+	json_object_put(root);
+	return r;
+}
 
+int vf_ledger_from_json(json_object *root, const char *path, vf_ledger *out, vf_error *err)
+{
 	int r = 0;
 	vf_ledger l = { 0 };
 	json_object *entries = NULL, *ver = NULL;
@@ -202,7 +208,6 @@ int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err)
 	l = (vf_ledger){ 0 };
 out:
 	vf_ledger_free(&l);
-	json_object_put(root);
 	return r;
 }
 
@@ -212,6 +217,19 @@ int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 		return vf_error_set(err, VF_E_IO, "cannot create state directory %s: %s",
 				    state_dir, strerror(errno));
 
+	json_object *root = vf_ledger_to_json(l);
+	const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								JSON_C_TO_STRING_NOSLASHESCAPE);
+	_cleanup_free_ char *data = vf_asprintf("%s\n", text);
+	json_object_put(root);
+
+	_cleanup_free_ char *path = vf_asprintf("%s/%s", state_dir, VF_LEDGER_FILE);
+	/* temp name, O_EXCL|O_NOFOLLOW, fsync, rename, fsync of the folder */
+	return vf_statefile_write(path, data, strlen(data), err);
+}
+
+json_object *vf_ledger_to_json(const vf_ledger *l)
+{
 	json_object *root = json_object_new_object();
 	json_object_object_add(root, "version", json_object_new_int(VF_LEDGER_VERSION));
 	if (l->host.uri)
@@ -243,14 +261,7 @@ int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err)
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "entries", arr);
-	const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								JSON_C_TO_STRING_NOSLASHESCAPE);
-	_cleanup_free_ char *data = vf_asprintf("%s\n", text);
-	json_object_put(root);
-
-	_cleanup_free_ char *path = vf_asprintf("%s/%s", state_dir, VF_LEDGER_FILE);
-	/* temp name, O_EXCL|O_NOFOLLOW, fsync, rename, fsync of the folder */
-	return vf_statefile_write(path, data, strlen(data), err);
+	return root;
 }
 
 /* ---- the host a state directory belongs to -------------------------------- */

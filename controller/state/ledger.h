@@ -4,6 +4,7 @@
  * objects: the planner does that. */
 #pragma once
 
+#include <json-c/json.h>
 #include <uuid/uuid.h>
 
 #include "drivers/driver.h"
@@ -47,6 +48,11 @@ int vf_ledger_load(const char *state_dir, vf_ledger *out, vf_error *err);
 /* Write it atomically; creates state_dir (0700) when missing. */
 int vf_ledger_save(const char *state_dir, const vf_ledger *l, vf_error *err);
 void vf_ledger_free(vf_ledger *l);
+/* The ledger as ledger.json holds it, and back (a snapshot carries it so);
+ * `path` names the document in errors. from_json fills *out only on
+ * success; to_json's result is the caller's (json_object_put). */
+int vf_ledger_from_json(json_object *root, const char *path, vf_ledger *out, vf_error *err);
+json_object *vf_ledger_to_json(const vf_ledger *l);
 
 /* Rule 10 (docs/concepts.md): a state directory belongs to one host. Check
  * that `live` is the host the ledger is bound to, and bind an unbound
