@@ -142,6 +142,10 @@ typedef struct vf_obs_domain {
 				   * `applied.normalised` was, so equal documents compare equal */
 	uint32_t live_vcpus;      /* running domains: current vCPUs; else 0 */
 	uint64_t live_memory;     /* running domains: current balloon in bytes; else 0 */
+	uint32_t live_max_vcpus;  /* running domains: the vCPUs they booted with (the most a
+				   * live change may set); 0 unknown */
+	uint64_t live_max_memory; /* running domains: the memory they booted with, in bytes
+				   * (the most the balloon may give); 0 unknown */
 } vf_obs_domain;
 
 typedef struct vf_observed {

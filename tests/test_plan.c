@@ -645,6 +645,23 @@ static void dc_memory_shrink_running(fx *f)
 	live_dom(f, "web", VF_RUN_RUNNING, true)->vcpus = 4;
 }
 
+/* A next-boot raise already written (128MiB -> 512MiB in the definition)
+ * leaves the running guest at its boot maximum of 128MiB and 1 vCPU: 256MiB
+ * and 2 vCPUs are within the definition's maximum but not the guest's, so
+ * they wait for the next boot (setting them live fails in libvirt). */
+static void dc_memory_above_the_running_maximum(fx *f)
+{
+	vf_object *d = add_dom(f, "web", "d.yaml", 1);
+	d->u.domain.has_memory = true;
+	d->u.domain.memory = 256ull << 20;
+	d->u.domain.has_vcpus = true;
+	d->u.domain.vcpus = 2;
+	vf_obs_domain *l = live_dom(f, "web", VF_RUN_RUNNING, true);
+	l->vcpus = 4;
+	l->live_max_vcpus = 1;
+	l->live_max_memory = 128ull << 20;
+}
+
 static void dc_memory_shutoff_domain(fx *f)
 {
 	vf_object *d = add_dom(f, "web", "d.yaml", 1);
@@ -792,6 +809,12 @@ static const drift_case drift_cases[] = {
 	  "~ Domain/web: 2 fields differ from the manifest\n"
 	  "    spec.vcpus: 4 \u2192 1 (live)\n"
 	  "    spec.memory: 512MiB \u2192 256MiB (live)\n"
+	  "\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n" },
+	{ "the running guest's maximum, not the definition's, bounds a live change",
+	  dc_memory_above_the_running_maximum,
+	  "~ Domain/web: 2 fields differ from the manifest\n"
+	  "    spec.vcpus: 4 \u2192 2 (next-boot)\n"
+	  "    spec.memory: 512MiB \u2192 256MiB (next-boot)\n"
 	  "\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n" },
 	{ "a shut-off domain sees changes at its next boot", dc_memory_shutoff_domain,
 	  "~ Domain/web: 1 field differs from the manifest\n"

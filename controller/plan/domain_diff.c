@@ -343,10 +343,19 @@ int vf_diff__domain(const vf_plan_ctx *c, const vf_object *want, const vf_obs_do
 		*ret_redefine = s->n_changes > 0;
 	} else {
 		/* vCPUs and memory: live on a running domain when within the
-		 * maximum it booted with; otherwise they wait for the next boot. */
+		 * maximum it booted with; otherwise they wait for the next boot.
+		 * That maximum is the running guest's, not the definition's: a
+		 * next-boot change already written (128MiB -> 256MiB) does not
+		 * raise what the running guest can take. */
 		uint32_t vcpus = vf_dom_vcpus(ds);
+		uint32_t max_vcpus = have->vcpus;
+		if (have->live_max_vcpus && have->live_max_vcpus < max_vcpus)
+			max_vcpus = have->live_max_vcpus;
+		uint64_t max_mem = have->memory;
+		if (have->live_max_memory && have->live_max_memory < max_mem)
+			max_mem = have->live_max_memory;
 		if (vcpus != have->vcpus) {
-			bool live = running && vcpus <= have->vcpus;
+			bool live = running && vcpus <= max_vcpus;
 			_cleanup_free_ char *o = vf_asprintf("%u", have->vcpus);
 			_cleanup_free_ char *n = vf_asprintf("%u", vcpus);
 			vf_step__change(s, "spec.vcpus", o, n, live ? VF_EFFECT_LIVE : VF_EFFECT_NEXT_BOOT);
@@ -361,7 +370,7 @@ int vf_diff__domain(const vf_plan_ctx *c, const vf_object *want, const vf_obs_do
 		}
 		uint64_t mem = vf_dom_memory(ds);
 		if (mem != have->memory) {
-			bool live = running && mem <= have->memory;
+			bool live = running && mem <= max_mem;
 			vf_step__change_take(s, "spec.memory", vf_format_size(have->memory),
 					     vf_format_size(mem),
 					     live ? VF_EFFECT_LIVE : VF_EFFECT_NEXT_BOOT);

@@ -264,6 +264,10 @@ void vf_lv__domain_stats(virConnectPtr conn, vf_lv_dom_facts *f)
 		st->has_vcpus = virTypedParamsGetUInt(params, np, "vcpu.current", &st->vcpus) == 1;
 		st->has_memory = virTypedParamsGetULLong(params, np, "balloon.current",
 							 &st->memory_kib) == 1;
+		if (virTypedParamsGetUInt(params, np, "vcpu.maximum", &st->max_vcpus) != 1)
+			st->max_vcpus = 0;
+		if (virTypedParamsGetULLong(params, np, "balloon.maximum", &st->max_memory_kib) != 1)
+			st->max_memory_kib = 0;
 		f->n_stats++;
 	}
 	virDomainStatsRecordListFree(recs);
@@ -343,9 +347,16 @@ static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts,
 	if (active && st && st->has_vcpus && st->has_memory) {
 		d.live_vcpus = st->vcpus;
 		d.live_memory = (uint64_t)st->memory_kib * 1024;
+		d.live_max_vcpus = st->max_vcpus;
+		d.live_max_memory = (uint64_t)st->max_memory_kib * 1024;
 	} else if (active && virDomainGetInfo(dom, &info) == 0) {
 		d.live_vcpus = info.nrVirtCpu;
 		d.live_memory = (uint64_t)info.memory * 1024;
+		d.live_max_memory = (uint64_t)info.maxMem * 1024;
+	}
+	if (active && !d.live_max_vcpus) {
+		int max = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM);
+		d.live_max_vcpus = max > 0 ? (uint32_t)max : 0;
 	}
 	vf_lv__parse_domain(xml, &d, err);
 	*out = d;

@@ -296,7 +296,9 @@ typedef struct vf_lv_dom_stats {
 	int reason;
 	int state;
 	unsigned vcpus;           /* vcpu.current */
+	unsigned max_vcpus;       /* vcpu.maximum; 0 unknown */
 	unsigned long long memory_kib; /* balloon.current */
+	unsigned long long max_memory_kib; /* balloon.maximum; 0 unknown */
 } vf_lv_dom_stats;
 
 /* Domains: which are active, autostarted, persistent, and their stats

@@ -254,7 +254,8 @@ static const char *const vf_snap_domain_keys[] = {
 	"name", "uuid", "type", "vcpus", "boot_vcpus", "memory", "current_memory", "cpu_mode",
 	"machine", "firmware", "boot", "disks", "interfaces", "graphics", "graphics_listen",
 	"serial_console", "state", "state_name", "autostart", "persistent", "managed",
-	"seed_hash", "xml", "applied", "xml_bare", "live_vcpus", "live_memory", NULL,
+	"seed_hash", "xml", "applied", "xml_bare", "live_vcpus", "live_memory", "live_max_vcpus",
+	"live_max_memory", NULL,
 };
 static const char *const vf_snap_disk_keys[] = {
 	"type", "path", "pool", "volume", "target", "bus", "device", "readonly", "shareable",
@@ -338,6 +339,8 @@ static json_object *vf_snap__domain(const vf_obs_domain *d)
 	vf_jw_str(o, "xml_bare", d->xml_bare);
 	vf_jw_u64(o, "live_vcpus", d->live_vcpus);
 	vf_jw_u64(o, "live_memory", d->live_memory);
+	vf_jw_u64(o, "live_max_vcpus", d->live_max_vcpus);
+	vf_jw_u64(o, "live_max_memory", d->live_max_memory);
 	return o;
 }
 
@@ -441,6 +444,8 @@ static void vf_snap__read_domains(vf_jr *jr, json_object *v, const char *path, v
 		d->xml_bare = vf_jr_str(jr, e, ep, "xml_bare", true);
 		d->live_vcpus = (uint32_t)vf_jr_i64(jr, e, ep, "live_vcpus", 0, UINT32_MAX);
 		d->live_memory = vf_jr_u64(jr, e, ep, "live_memory");
+		d->live_max_vcpus = (uint32_t)vf_jr_i64(jr, e, ep, "live_max_vcpus", 0, UINT32_MAX);
+		d->live_max_memory = vf_jr_u64(jr, e, ep, "live_max_memory");
 	}
 }
 
