@@ -5,13 +5,14 @@
 #   make            build build/virtform
 #   make deps       apt-install the Debian packages virtform needs (root)
 #   make run        deps, build, apply examples/quickstart to test:///default
-#   make check      deps, build, unit tests, schema tests, integration tests
+#   make check      deps, build, unit tests, schema tests, completion, integration tests
 #   make SAN=1 ...  the same with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 VERSION := 0.1.0
 
@@ -71,6 +72,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(OUT)/bench/%)
 
 .SECONDARY:
 .PHONY: all deps run check unit integration schema-check install clean bench
+.PHONY: completion-check
 all: $(OUT)/virtform
 
 # Quiet by default; V=1 shows the commands.
@@ -119,9 +121,14 @@ schema-check: $(OUT)/virtform
 integration: $(OUT)/virtform
 	@sh tests/integration/run.sh $(OUT)/virtform
 
+# bash completion (controller/cli/completion.bash) in a simulated bash -i; no libvirt.
+completion-check: $(OUT)/virtform
+	@bash tests/completion/run.sh $(OUT)/virtform
+
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory schema-check
+	@$(MAKE) --no-print-directory completion-check
 	@$(MAKE) --no-print-directory integration
 
 bench: deps $(OUT)/virtform $(BENCH_BINS)
@@ -132,6 +139,8 @@ install: $(OUT)/virtform
 	install -m 0755 $(OUT)/virtform $(DESTDIR)$(BINDIR)/virtform
 	install -m 0644 docs/virtform.1 $(DESTDIR)$(MANDIR)/man1/virtform.1
 	install -m 0644 docs/virtform.yaml.5 $(DESTDIR)$(MANDIR)/man5/virtform.yaml.5
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 controller/cli/completion.bash $(DESTDIR)$(BASHCOMPDIR)/virtform
 
 clean:
 	rm -rf build
