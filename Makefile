@@ -45,6 +45,8 @@ DEB_PKGS += openssh-server openssh-client
 DEB_PKGS += libvirt-daemon-driver-lxc
 # make e2e builds a small Debian cloud image (no loop devices, no mounts).
 DEB_PKGS += mmdebstrap e2fsprogs fdisk grub-pc-bin
+# The Ansible module's test (tests/integration/test_95_ansible.sh) runs ansible-playbook.
+DEB_PKGS += ansible-core
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wwrite-strings \
