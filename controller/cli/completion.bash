@@ -63,7 +63,7 @@ _virtform() {
 		case $w in
 		-c | --connect | --state-dir | --replace | --color | --lock-timeout | --lock-wait | \
 			--connect-timeout | --runtime-dir | --config | --debounce | --resync | \
-			--max-backoff | --log-level | --socket-group) ((i++)) ;;
+			--max-backoff | --log-level | --socket-group | --metrics) ((i++)) ;;
 		-*) ;;
 		*) paths+=("$w") ;;
 		esac
@@ -104,6 +104,9 @@ _virtform() {
 	--config)
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -f -- "$val")
+		return 0 ;;
+	--metrics)
+		_virtform_reply "127.0.0.1: unix:/run/virtform/metrics.sock" "$val"
 		return 0 ;;
 	--lock-timeout | --lock-wait | --connect-timeout | --debounce | --resync | --max-backoff)
 		COMPREPLY=()
