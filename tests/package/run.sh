@@ -5,8 +5,9 @@
 # a fresh bookworm chroot made with mmdebstrap from the archive apt is
 # configured with, and checks there: `virtform --version`, `virtform validate`
 # of the shipped examples, `man virtform`, the state directory's owner and
-# mode, the conffile, the unit installed but not enabled, the completion, and
-# that `dpkg --purge` leaves no file but the admin's manifests.
+# mode, the conffile, the unit installed but not enabled, the completion, the
+# Ansible module, and that `dpkg --purge` leaves no file but the admin's
+# manifests.
 # Needs root and the archive: without it, prints SKIP and exits 0.
 # Usage: bash tests/package/run.sh   (from make package-check)
 set -euo pipefail
@@ -71,6 +72,7 @@ check "conf parses, all commented" '! grep -q "^[a-z]" /etc/virtform/virtform.co
 	virtform watch --config /etc/virtform/virtform.conf 2>&1 | grep -q "no manifest directory"'
 check "unit installed" 'grep -q "^ExecStart=/usr/bin/virtform watch" /lib/systemd/system/virtform.service'
 check "unit not enabled" '! ls /etc/systemd/system/*.wants/virtform.service >/dev/null 2>&1'
+check "ansible module" '[ -s /usr/share/ansible/plugins/modules/virtform.py ]'
 check "completion" 'bash -c ". /usr/share/bash-completion/completions/virtform; complete -p virtform" | grep -q _virtform'
 # The admin's work: manifests, and a run that leaves a ledger behind.
 mkdir -p /srv/virtform/manifests
