@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "controller/watch/config.h"
+#include "controller/watch/metrics.h"
 
 static const char *const vf_log_level_table[VF_LOG_LEVEL_MAX] = {
 	[VF_LOG_ERR] = "err",
@@ -20,6 +21,7 @@ static const char *const vf_config__keys[] = {
 	"connect", "manifests", "state_dir", "debounce_ms", "resync_seconds",
 	"max_backoff_seconds", "log_level", "socket_group", "runtime_dir",
 	"allowEmpty", /* Argo CD's name for the same setting, hence not snake_case */
+	"metrics",
 };
 
 #define VF_CONFIG_MAX_BYTES (1024 * 1024)
@@ -33,6 +35,7 @@ void vf_config_free(vf_config *c)
 	free(c->state_dir);
 	free(c->socket_group);
 	free(c->runtime_dir);
+	free(c->metrics);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -60,6 +63,10 @@ int vf_config_set(vf_config *c, const char *key, const char *value, vf_error *er
 	unsigned u;
 	if (strcmp(key, "connect") == 0) {
 		vf_config__set_str(&c->connect, value);
+	} else if (strcmp(key, "metrics") == 0) {
+		if (vf_metrics_addr_check(value, err) < 0)
+			return -VF_E_USAGE;
+		vf_config__set_str(&c->metrics, value);
 	} else if (strcmp(key, "manifests") == 0 || strcmp(key, "state_dir") == 0 ||
 		   strcmp(key, "socket_group") == 0 || strcmp(key, "runtime_dir") == 0) {
 		if (!*value)
@@ -343,6 +350,8 @@ void vf_config_merge(vf_config *base, const vf_config *over)
 		vf_config__set_str(&base->socket_group, over->socket_group);
 	if (over->runtime_dir)
 		vf_config__set_str(&base->runtime_dir, over->runtime_dir);
+	if (over->metrics)
+		vf_config__set_str(&base->metrics, over->metrics);
 	if (over->has_debounce_ms) {
 		base->debounce_ms = over->debounce_ms;
 		base->has_debounce_ms = true;

@@ -38,6 +38,7 @@ typedef struct vf_config {
 	vf_log_level log_level;   /* default info */
 	bool has_allow_empty;
 	bool allow_empty;         /* allowEmpty: an empty manifest set may remove; default false */
+	char *metrics;            /* Prometheus metrics address (metrics.h); NULL: off */
 } vf_config;
 
 /* Parse config text; `path` names it in errors ("FILE:LINE:COL: ..."; the

@@ -18,6 +18,7 @@
 #include "controller/watch/watch_conn.h"
 #include "controller/watch/watch_loop.h"
 #include "controller/watch/watch_pass.h"
+#include "controller/watch/metrics.h"
 
 
 enum {
@@ -48,6 +49,8 @@ static const char vf_usage_watch[] =
 	"      --socket-group GROUP   group allowed to use watch-ro.sock\n"
 	"      --allow-empty          an empty manifest set removes what virtform\n"
 	"                             owns (default: keep enforcing the last set)\n"
+	"      --metrics ADDR         serve Prometheus metrics on unix:/PATH or\n"
+	"                             127.0.0.1:PORT (default: off)\n"
 	"  -h, --help                 show this help\n"
 	"\n"
 	"Flags override the config file. See docs/watch.md.\n";
@@ -90,6 +93,7 @@ enum {
 	OPT_RUNTIME_DIR,
 	OPT_JSON,
 	OPT_ALLOW_EMPTY,
+	OPT_METRICS,
 };
 
 static const struct {
@@ -104,6 +108,7 @@ static const struct {
 	{ OPT_LOG_LEVEL, "log_level" },
 	{ OPT_SOCKET_GROUP, "socket_group" },
 	{ OPT_RUNTIME_DIR, "runtime_dir" },
+	{ OPT_METRICS, "metrics" },
 };
 
 /* Parse watch's options into w->flags; -1 to go on, else an exit code. */
@@ -120,6 +125,7 @@ static int vf_watch__parse(vf_watch *w, int argc, char **argv)
 		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
 		{ "runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -181,6 +187,7 @@ static void vf_watch__teardown(vf_watch *w)
 	if (w->loop)
 		w->loop->loop_stop();
 	vf_tree_watch_stop(w->tree);
+	vf_metrics_serve_stop();
 	vf_watch_serve_stop(w->serve); /* before the sockets it serves */
 	vf_status_server_close(w->status);
 	vf_fcntl_lock_driver.unlock(w->lock);
@@ -248,6 +255,8 @@ int vf_watch_main(int argc, char **argv)
 	    vf_watch_serve_start(w.status, vf_watch_pipe[1], &w.serve, &err) < 0)
 		return vf_watch__fail(&w, &err);
 	if (vf_tree_watch_start(w.cfg.manifests, &w.tree, &err) < 0)
+		return vf_watch__fail(&w, &err);
+	if (w.cfg.metrics && vf_metrics_serve_start(w.cfg.metrics, &err) < 0)
 		return vf_watch__fail(&w, &err);
 	char real[PATH_MAX];
 	if (realpath(w.cfg.manifests, real))

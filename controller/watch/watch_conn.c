@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "controller/watch/watch_conn.h"
+#include "controller/watch/metrics.h"
 
 #define VF_RECONNECT_MAX_MS 30000u
 
@@ -51,6 +52,7 @@ void vf_watch_disconnect(vf_watch *w, const char *why)
 	if (w->conn)
 		w->backend->hv->close(w->conn);
 	w->conn = NULL;
+	vf_metrics_connection(false, false);
 	w->reconnect_failures = 0;
 	w->reconnect_at = vf_now_ms() + 1000;
 	vf_watch_notify("STATUS=disconnected from libvirt; reconnecting");
@@ -69,6 +71,7 @@ void vf_watch__connect(vf_watch *w)
 	    w->backend->hv->open(w->cfg.connect, NULL, &w->conn, &err) == 0) {
 		vf_watch_log(w->reconnect_failures || w->last_result ? 5 : 6, "connected to %s",
 			     w->backend->hv->uri(w->conn));
+		vf_metrics_connection(true, w->last_result != NULL);
 		w->reconnect_failures = 0;
 		w->reconnect_at = 0;
 		w->pass_now = true;

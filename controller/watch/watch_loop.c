@@ -18,6 +18,7 @@
 #include "controller/watch/watch_conn.h"
 #include "controller/watch/watch_loop.h"
 #include "controller/watch/watch_pass.h"
+#include "controller/watch/metrics.h"
 
 /* Libvirt events are folded this long before a pass: long enough to
  * gather one action's several events, short enough to restore a destroyed
@@ -191,6 +192,7 @@ static void vf_watch__run_pass(vf_watch *w, const char *trigger)
 	w->last_pass_ms = vf_now_ms();
 	vf_watch_serve_begin(w->serve, vf_watch_status_json(w), trigger);
 	vf_watch_pass(w, trigger);
+	vf_metrics_pass(w->last_result, vf_now_ms() - w->last_pass_ms);
 	vf_watch_serve_end(w->serve);
 	if (!w->ready_sent) {
 		vf_watch_notify("READY=1");

@@ -9,6 +9,7 @@
 #include "controller/apply/reconcile.h"
 #include "controller/watch/watch_conn.h"
 #include "controller/watch/watch_pass.h"
+#include "controller/watch/metrics.h"
 
 typedef struct vf_pass_ctx {
 	vf_watch *w;
@@ -139,6 +140,7 @@ static void vf_watch__progress(const vf_step *s, vf_step_outcome o, const vf_err
 	vf_watch *w = ctx->w;
 	_cleanup_free_ char *key = vf_step_key(s);
 	const char *act = vf_action_to_string(s->action);
+	vf_metrics_step(s->kind, s->action, o);
 	switch (o) {
 	case VF_STEP_STARTED: {
 		vf_watch_log(7, "%s: %s: starting: %s", key, act, s->reason ? s->reason : "");
@@ -177,7 +179,9 @@ static void vf_watch__progress(const vf_step *s, vf_step_outcome o, const vf_err
 static void vf_watch__fetch_progress(const char *url, uint64_t bytes, uint64_t total, double rate,
 				     bool done, void *userdata)
 {
-	(void)url, (void)bytes, (void)total, (void)rate, (void)done;
+	(void)url, (void)total, (void)rate;
+	if (done)
+		vf_metrics_download(bytes);
 	vf_watch_heartbeat(userdata);
 }
 
@@ -393,8 +397,10 @@ void vf_watch_pass(vf_watch *w, const char *trigger)
 
 	vf_reconcile_result res = { 0 };
 	vf_pass_ctx ctx = { 0 };
+	size_t n_rejected = 0; /* conflicts of a new set that did not plan, for the metrics */
 	int r = vf_watch__run(w, cand_ok ? &cand : &w->desired, &res, &ctx);
 	if (cand_ok && r == -VF_E_CONFLICT && res.phase == VF_PHASE_PLAN) {
+		n_rejected = res.conflicts.n;
 		/* The new set does not plan: keep enforcing the last good one. */
 		vf_watch__set_problems(w, &res.conflicts, "rejected");
 		vf_desired_free(&cand);
@@ -427,6 +433,8 @@ void vf_watch_pass(vf_watch *w, const char *trigger)
 		: res.phase > VF_PHASE_PLAN ? &res.plan : NULL;
 	vf_watch__objects(w, left, &ctx.held);
 	vf_watch__record(w, r, &res, &ctx, trigger, t0);
+	vf_metrics_plan(&res.plan, n_rejected + res.conflicts.n);
+	vf_metrics_managed(&w->desired);
 
 	/* The first failing step stopped the run; run again now so objects
 	 * after it converge while the failed one backs off. */
