@@ -215,18 +215,29 @@ int vf_lv_domain_undefine(vf_conn *c, const char *name, bool keep_nvram, vf_erro
 	unsigned base = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA;
 	unsigned nvram = keep_nvram ? VIR_DOMAIN_UNDEFINE_KEEP_NVRAM : VIR_DOMAIN_UNDEFINE_NVRAM;
 	/* Drivers that do not know a flag reject it (the test driver knows
-	 * neither NVRAM nor checkpoints): retry with fewer, never with more. */
+	 * neither NVRAM nor checkpoints, LXC none at all): retry with fewer,
+	 * never with more. Each flag only allows removing what it names, so
+	 * a driver that rejects it refuses to undefine a domain that still
+	 * has such a thing (qemu: "cannot undefine domain with nvram")
+	 * rather than delete it: dropping one never deletes more. */
 	const unsigned tries[] = {
 		base | nvram | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
 		base | nvram,
 		base,
+		0,
 	};
 	for (size_t i = 0; i < VF_ARRAY_SIZE(tries); i++) {
 		if (virDomainUndefineFlags(d, tries[i]) == 0)
 			return 0;
-		if (vf_lv__code() != VIR_ERR_INVALID_ARG)
+		if (vf_lv__code() == VIR_ERR_NO_SUPPORT)
 			break;
+		if (vf_lv__code() != VIR_ERR_INVALID_ARG)
+			goto fail;
 	}
+	/* A driver without UndefineFlags at all: the plain call is flags 0. */
+	if (vf_lv__code() == VIR_ERR_NO_SUPPORT && virDomainUndefine(d) == 0)
+		return 0;
+fail:
 	return vf_error_set(err, VF_E_DRIVER, "cannot undefine domain \"%s\": %s", name,
 			    vf_lv__msg());
 }
