@@ -110,6 +110,15 @@ typedef struct vf_xml_record {
 	char *normalised;         /* libvirt's inactive XML right after the define, virtform's element removed */
 } vf_xml_record;
 
+/* A container's <filesystem>. */
+typedef struct vf_obs_fs {
+	vf_fs_type type;          /* UNSET: a type virtform does not write */
+	char *source;             /* dir, dev or file; NULL for ram */
+	char *target;
+	bool readonly;
+	uint64_t usage;           /* ram: bytes */
+} vf_obs_fs;
+
 typedef struct vf_obs_domain {
 	char *name;
 	uuid_t uuid;
@@ -142,6 +151,17 @@ typedef struct vf_obs_domain {
 				   * `applied.normalised` was, so equal documents compare equal */
 	uint32_t live_vcpus;      /* running domains: current vCPUs; else 0 */
 	uint64_t live_memory;     /* running domains: current balloon in bytes; else 0 */
+	char *init;               /* containers: <os><init>; NULL none */
+	char **init_args;         /* <os><initarg>, in order */
+	size_t n_init_args;
+	vf_kv *init_env;          /* <os><initenv name=...>, in order */
+	size_t n_init_env;
+	vf_obs_fs *filesystems;   /* <devices><filesystem> */
+	size_t n_filesystems;
+	vf_idmap_range *uidmap;   /* <idmap><uid>, in order */
+	size_t n_uidmap;
+	vf_idmap_range *gidmap;   /* <idmap><gid> */
+	size_t n_gidmap;
 } vf_obs_domain;
 
 typedef struct vf_observed {
@@ -153,6 +173,10 @@ typedef struct vf_observed {
 	size_t n_domains;
 	char *hv_type;            /* virConnectGetType(): "QEMU", "Test", ... */
 	bool kvm;                 /* the host can run type='kvm' domains */
+	/* 1u << vf_domain_type for each of kvm, qemu and lxc the host's
+	 * capabilities offer on its own architecture; 0: not known (the
+	 * test driver, an observed state from before this field). */
+	unsigned domain_types;
 } vf_observed;
 
 void vf_observed_free(vf_observed *o);
@@ -224,7 +248,7 @@ typedef struct vf_hypervisor_driver {
 
 	/* required: define (or redefine, same UUID) a domain from its spec,
 	 * with virtform's metadata element. `type` is the resolved domain type
-	 * (kvm or qemu; never auto); on libvirt's test driver, whose only type
+	 * (kvm, qemu or lxc; never auto); on libvirt's test driver, whose only type
 	 * is "test", the driver uses that instead. */
 	int (*domain_define)(vf_conn *c, const vf_object *dom, vf_domain_type type,
 			     vf_error *err);

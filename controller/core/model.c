@@ -42,8 +42,17 @@ static const char *const vf_domain_type_table[VF_DOMAIN_TYPE_MAX] = {
 	[VF_DOMAIN_KVM] = "kvm",
 	[VF_DOMAIN_QEMU] = "qemu",
 	[VF_DOMAIN_AUTO] = "auto",
+	[VF_DOMAIN_LXC] = "lxc",
 };
 VF_STRING_TABLE(vf_domain_type, vf_domain_type, VF_DOMAIN_TYPE_MAX)
+
+static const char *const vf_fs_type_table[VF_FS_TYPE_MAX] = {
+	[VF_FS_MOUNT] = "mount",
+	[VF_FS_BLOCK] = "block",
+	[VF_FS_FILE] = "file",
+	[VF_FS_RAM] = "ram",
+};
+VF_STRING_TABLE(vf_fs_type, vf_fs_type, VF_FS_TYPE_MAX)
 
 static const char *const vf_firmware_table[VF_FIRMWARE_MAX] = {
 	[VF_FIRMWARE_BIOS] = "bios",
@@ -141,6 +150,22 @@ static void vf_domain_spec_clear(vf_domain_spec *d)
 	free(d->cloudinit.network_config);
 	free(d->cloudinit.seed_pool);
 	free(d->cloudinit.seed_volume);
+	free(d->init.path);
+	for (size_t i = 0; i < d->init.n_args; i++)
+		free(d->init.args[i]);
+	free(d->init.args);
+	for (size_t i = 0; i < d->init.n_env; i++) {
+		free(d->init.env[i].key);
+		free(d->init.env[i].value);
+	}
+	free(d->init.env);
+	for (size_t i = 0; i < d->n_filesystems; i++) {
+		free(d->filesystems[i].source);
+		free(d->filesystems[i].target);
+	}
+	free(d->filesystems);
+	free(d->uidmap);
+	free(d->gidmap);
 }
 
 void vf_object_clear(vf_object *o)

@@ -17,10 +17,16 @@ static const char *vf_lv__domain_type(vf_conn *c, vf_domain_type type)
 		return "kvm";
 	case VF_DOMAIN_QEMU:
 		return "qemu";
+	case VF_DOMAIN_LXC:
+		return "lxc";
 	default: {
 		/* The controller resolves auto; this is only a safety net. */
 		_cleanup_free_ char *caps = virConnectGetCapabilities(c->conn);
-		return caps && vf_lv__caps_have_kvm(caps) ? "kvm" : "qemu";
+		unsigned t = caps ? vf_lv__caps_domain_types(caps) : 0;
+		return t & (1u << VF_DOMAIN_KVM)    ? "kvm"
+		       : t & (1u << VF_DOMAIN_QEMU) ? "qemu"
+		       : t & (1u << VF_DOMAIN_LXC)  ? "lxc"
+						    : "qemu";
 	}
 	}
 }
