@@ -59,7 +59,7 @@ static void vf_dec__kind_fields(vf_dec *d, const vf_ynode *spec, vf_domain_spec 
 			ds->vm_field_pos = k->pos;
 		}
 		if (ct && !ds->ct_field) {
-			ds->ct_field = k->value;
+			ds->ct_field = ct;
 			ds->ct_field_pos = k->pos;
 		}
 		if (instead && ds->type == VF_DOMAIN_LXC)
@@ -68,7 +68,7 @@ static void vf_dec__kind_fields(vf_dec *d, const vf_ynode *spec, vf_domain_spec 
 				     k->value, instead);
 		if (ct && (ds->type == VF_DOMAIN_KVM || ds->type == VF_DOMAIN_QEMU))
 			vf_dec__fail(d, VF_E_SCHEMA, k->pos,
-				     "spec.%s is for containers (spec.type: lxc), and this domain is a virtual machine (spec.type: %s)",
+				     "spec.%s is for containers (spec.type: lxc), and this domain is a virtual machine (spec.type: %s): a virtual machine boots from its disks",
 				     k->value, vf_domain_type_to_string(ds->type));
 	}
 }

@@ -5,19 +5,22 @@
  * Pure. Not for the fields every domain has (domain_diff.c). */
 #include "controller/plan/domain_diff.h"
 
+/* "[-c, run]"; "" for none (shown as absent). */
 static char *vf_diff__strlist(char *const *items, size_t n)
 {
 	vf_buf b = { 0 };
 	for (size_t i = 0; i < n; i++)
-		vf_buf_printf(&b, "%s%s", i ? " " : "", items[i]);
+		vf_buf_printf(&b, "%s%s%s", i ? ", " : "[", items[i], i + 1 == n ? "]" : "");
 	return vf_buf_steal(&b);
 }
 
+/* "{A: 1, B: 2}"; "" for none. */
 static char *vf_diff__env(const vf_kv *env, size_t n)
 {
 	vf_buf b = { 0 };
 	for (size_t i = 0; i < n; i++)
-		vf_buf_printf(&b, "%s%s=%s", i ? " " : "", env[i].key, env[i].value);
+		vf_buf_printf(&b, "%s%s: %s%s", i ? ", " : "{", env[i].key, env[i].value,
+			      i + 1 == n ? "}" : "");
 	return vf_buf_steal(&b);
 }
 
@@ -29,14 +32,14 @@ static char *vf_diff__idmap(const vf_idmap_range *r, size_t n)
 	return vf_buf_steal(&b);
 }
 
-/* "mount /srv/web -> /data (readonly)", for both sides alike. */
+/* "mount /srv/web at /data (readonly)", for both sides alike. */
 static char *vf_diff__fs_desc(vf_fs_type type, const char *source, const char *target,
 			      bool readonly, uint64_t usage)
 {
 	const char *t = type ? vf_fs_type_to_string(type) : "(other)";
 	_cleanup_free_ char *src = type == VF_FS_RAM ? vf_format_size(usage)
 						     : vf_strdup(source ? source : "-");
-	return vf_asprintf("%s %s -> %s%s", t, src, target ? target : "-",
+	return vf_asprintf("%s %s at %s%s", t, src, target ? target : "-",
 			   readonly ? " (readonly)" : "");
 }
 
