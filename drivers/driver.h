@@ -110,15 +110,6 @@ typedef struct vf_xml_record {
 	char *normalised;         /* libvirt's inactive XML right after the define, virtform's element removed */
 } vf_xml_record;
 
-/* A container's <filesystem>. */
-typedef struct vf_obs_fs {
-	vf_fs_type type;          /* UNSET: a type virtform does not write */
-	char *source;             /* dir, dev or file; NULL for ram */
-	char *target;
-	bool readonly;
-	uint64_t usage;           /* ram: bytes */
-} vf_obs_fs;
-
 typedef struct vf_obs_domain {
 	char *name;
 	uuid_t uuid;
@@ -156,7 +147,7 @@ typedef struct vf_obs_domain {
 	size_t n_init_args;
 	vf_kv *init_env;          /* <os><initenv name=...>, in order */
 	size_t n_init_env;
-	vf_obs_fs *filesystems;   /* <devices><filesystem> */
+	vf_filesystem *filesystems; /* <devices><filesystem>; type UNSET: one virtform does not write */
 	size_t n_filesystems;
 	vf_idmap_range *uidmap;   /* <idmap><uid>, in order */
 	size_t n_uidmap;

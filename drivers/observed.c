@@ -58,19 +58,9 @@ static void vf_obs_domain_clear(vf_obs_domain *d)
 	free(d->applied.normalised);
 	free(d->seed_hash);
 	free(d->init);
-	for (size_t i = 0; i < d->n_init_args; i++)
-		free(d->init_args[i]);
-	free(d->init_args);
-	for (size_t i = 0; i < d->n_init_env; i++) {
-		free(d->init_env[i].key);
-		free(d->init_env[i].value);
-	}
-	free(d->init_env);
-	for (size_t i = 0; i < d->n_filesystems; i++) {
-		free(d->filesystems[i].source);
-		free(d->filesystems[i].target);
-	}
-	free(d->filesystems);
+	vf_strv_free(d->init_args, d->n_init_args);
+	vf_kvs_free(d->init_env, d->n_init_env);
+	vf_filesystems_free(d->filesystems, d->n_filesystems);
 	free(d->uidmap);
 	free(d->gidmap);
 }

@@ -351,15 +351,22 @@ static void expect_one_diag(fx *f, vf_code code, const char *expected)
 	assert_string_equal(t, expected);
 }
 
-static void test_type_auto_resolves_from_the_host(void **state)
+/* A fixture on an LXC host (lxc:///system): it offers containers only. */
+static fx *fx_new_lxc(void)
 {
-	(void)state;
-	/* an LXC host (lxc:///system): auto is a container */
 	fx *f = fx_new();
 	free(f->o.hv_type);
 	f->o.hv_type = vf_strdup("LXC");
 	f->o.kvm = false;
 	f->o.domain_types = 1u << VF_DOMAIN_LXC;
+	return f;
+}
+
+static void test_type_auto_resolves_from_the_host(void **state)
+{
+	(void)state;
+	/* an LXC host: auto is a container */
+	fx *f = fx_new_lxc();
 	vf_object *ct = add_dom(f, "ct", "ct.yaml", 1);
 	ct->u.domain.init.path = vf_strdup("/bin/sh");
 	ct->u.domain.ct_field = "init";
@@ -386,11 +393,7 @@ static void test_type_the_host_does_not_offer_is_a_plan_error(void **state)
 	/* issue 20: a qemu VM on lxc:///system; before, the pool and volume
 	 * were created and the define failed ("could not find capabilities
 	 * for arch=x86_64 domaintype=qemu") */
-	fx *f = fx_new();
-	free(f->o.hv_type);
-	f->o.hv_type = vf_strdup("LXC");
-	f->o.kvm = false;
-	f->o.domain_types = 1u << VF_DOMAIN_LXC;
+	fx *f = fx_new_lxc();
 	add_pool(f, "images", "/srv/images", "p.yaml", 1);
 	add_vol(f, "images", "disk.qcow2", 1 << 20, "v.yaml", 1);
 	vf_object *vm = add_dom(f, "vm", "vm.yaml", 1);

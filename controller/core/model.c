@@ -111,13 +111,29 @@ static const char *const vf_run_state_table[VF_RUN_MAX] = {
 };
 VF_STRING_TABLE(vf_run_state, vf_run_state, VF_RUN_MAX)
 
-static void vf_kvs_free(vf_kv *kv, size_t n)
+void vf_kvs_free(vf_kv *kv, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(kv[i].key);
 		free(kv[i].value);
 	}
 	free(kv);
+}
+
+void vf_filesystems_free(vf_filesystem *fs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(fs[i].source);
+		free(fs[i].target);
+	}
+	free(fs);
+}
+
+void vf_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 static void vf_volref_clear(vf_volref *r)
@@ -151,19 +167,9 @@ static void vf_domain_spec_clear(vf_domain_spec *d)
 	free(d->cloudinit.seed_pool);
 	free(d->cloudinit.seed_volume);
 	free(d->init.path);
-	for (size_t i = 0; i < d->init.n_args; i++)
-		free(d->init.args[i]);
-	free(d->init.args);
-	for (size_t i = 0; i < d->init.n_env; i++) {
-		free(d->init.env[i].key);
-		free(d->init.env[i].value);
-	}
-	free(d->init.env);
-	for (size_t i = 0; i < d->n_filesystems; i++) {
-		free(d->filesystems[i].source);
-		free(d->filesystems[i].target);
-	}
-	free(d->filesystems);
+	vf_strv_free(d->init.args, d->init.n_args);
+	vf_kvs_free(d->init.env, d->init.n_env);
+	vf_filesystems_free(d->filesystems, d->n_filesystems);
 	free(d->uidmap);
 	free(d->gidmap);
 }

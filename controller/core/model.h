@@ -42,6 +42,10 @@ typedef struct vf_kv {
 	char *value;
 } vf_kv;
 
+/* Free n pairs (or strings) and the array; NULL is fine. */
+void vf_kvs_free(vf_kv *kv, size_t n);
+void vf_strv_free(char **v, size_t n);
+
 /* `permissions: {owner, group, mode}` on pools and volumes. */
 typedef struct vf_perms {
 	int64_t owner;            /* uid; -1 unset. Names are resolved at load */
@@ -310,6 +314,8 @@ typedef struct vf_filesystem {
 	uint64_t usage;           /* ram: the tmpfs size in bytes (required, multiple of 1KiB) */
 	vf_pos pos;
 } vf_filesystem;
+
+void vf_filesystems_free(vf_filesystem *fs, size_t n);
 
 /* spec.idmap.uid[i] / gid[i]: container ids start..start+count-1 are host
  * ids target..target+count-1. */

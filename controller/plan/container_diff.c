@@ -70,7 +70,7 @@ void vf_diff__container(const vf_domain_spec *ds, const vf_obs_domain *have, vf_
 		for (size_t i = 0; i < n; i++) {
 			_cleanup_free_ char *f = vf_asprintf("spec.filesystems[%zu]", i);
 			const vf_filesystem *w = i < ds->n_filesystems ? &ds->filesystems[i] : NULL;
-			const vf_obs_fs *h = i < have->n_filesystems ? &have->filesystems[i] : NULL;
+			const vf_filesystem *h = i < have->n_filesystems ? &have->filesystems[i] : NULL;
 			char *wd = w ? vf_diff__fs_desc(w->type ? w->type : VF_FS_MOUNT, w->source,
 							 w->target, w->readonly, w->usage)
 				     : vf_strdup("");

@@ -109,7 +109,7 @@ static uint64_t vf_lv__ram_usage(xmlXPathContextPtr ctx, xmlNodePtr n)
 	return (uint64_t)v * scale;
 }
 
-static void vf_lv__parse_fs(xmlXPathContextPtr ctx, xmlNodePtr n, vf_obs_fs *fs)
+static void vf_lv__parse_fs(xmlXPathContextPtr ctx, xmlNodePtr n, vf_filesystem *fs)
 {
 	_cleanup_free_ char *type = vf_lv__xstr(ctx, n, "@type");
 	int t = vf_fs_type_from_string(type ? type : "mount");
@@ -170,7 +170,7 @@ void vf_lv__parse_container(xmlXPathContextPtr ctx, vf_obs_domain *d)
 	_cleanup_xobj_ xmlXPathObjectPtr fss = vf_lv__xnodes(ctx, NULL, "/domain/devices/filesystem");
 	cap = 0;
 	for (int i = 0; fss && fss->nodesetval && i < fss->nodesetval->nodeNr; i++) {
-		vf_obs_fs fs = { 0 };
+		vf_filesystem fs = { 0 };
 		vf_lv__parse_fs(ctx, fss->nodesetval->nodeTab[i], &fs);
 		VF_APPEND(d->filesystems, d->n_filesystems, cap, fs);
 	}
