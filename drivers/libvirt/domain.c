@@ -3,6 +3,7 @@
  * suspend, resume, autostart, live vCPU and memory changes, undefine; and
  * observing every domain, with one bulk statistics call for their state.
  * Not for building or reading its XML: domain_xml.c does that. */
+#include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -124,9 +125,28 @@ int vf_lv_domain_shutdown(vf_conn *c, const char *name, unsigned timeout_s, vf_e
 	/* A paused guest cannot answer ACPI: let it run so it can shut down. */
 	if (vf_lv__state(d) == VIR_DOMAIN_PAUSED)
 		(void)virDomainResume(d);
+	/* A container (os type "exe", libvirt's LXC driver): libvirt 9.0 asks
+	 * its init through initctl and, finding no initctl pipe, reports
+	 * success without sending the SIGTERM it promises; so send it
+	 * ourselves (VIR_DOMAIN_SHUTDOWN_SIGNAL) once the init has had a
+	 * moment to answer initctl: at a third of the timeout, at most 3 s. */
+	_cleanup_free_ char *os = virDomainGetOSType(d);
+	unsigned long signal_ms = ULONG_MAX;
+	if (os && strcmp(os, "exe") == 0) {
+		signal_ms = (unsigned long)timeout_s * 1000 / 3;
+		if (signal_ms > 3000)
+			signal_ms = 3000;
+	}
+	if (!os)
+		virResetLastError();
 	if (virDomainShutdown(d) == 0) {
 		/* Poll every 100 ms until it is off or the deadline passes. */
 		for (unsigned long waited_ms = 0;; waited_ms += 100) {
+			if (waited_ms >= signal_ms) {
+				if (virDomainShutdownFlags(d, VIR_DOMAIN_SHUTDOWN_SIGNAL) < 0)
+					virResetLastError(); /* it may have stopped meanwhile */
+				signal_ms = ULONG_MAX; /* once */
+			}
 			int st = vf_lv__state(d);
 			/* libvirtd went away: waiting out the timeout would only
 			 * repeat the same failure (and force it off blindly after). */
