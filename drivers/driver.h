@@ -146,6 +146,17 @@ typedef struct vf_obs_domain {
 				   * live change may set); 0 unknown */
 	uint64_t live_max_memory; /* running domains: the memory they booted with, in bytes
 				   * (the most the balloon may give); 0 unknown */
+	char *init;               /* containers: <os><init>; NULL none */
+	char **init_args;         /* <os><initarg>, in order */
+	size_t n_init_args;
+	vf_kv *init_env;          /* <os><initenv name=...>, in order */
+	size_t n_init_env;
+	vf_filesystem *filesystems; /* <devices><filesystem>; type UNSET: one virtform does not write */
+	size_t n_filesystems;
+	vf_idmap_range *uidmap;   /* <idmap><uid>, in order */
+	size_t n_uidmap;
+	vf_idmap_range *gidmap;   /* <idmap><gid> */
+	size_t n_gidmap;
 } vf_obs_domain;
 
 typedef struct vf_observed {
@@ -157,6 +168,10 @@ typedef struct vf_observed {
 	size_t n_domains;
 	char *hv_type;            /* virConnectGetType(): "QEMU", "Test", ... */
 	bool kvm;                 /* the host can run type='kvm' domains */
+	/* 1u << vf_domain_type for each of kvm, qemu and lxc the host's
+	 * capabilities offer on its own architecture; 0: not known (the
+	 * test driver, an observed state from before this field). */
+	unsigned domain_types;
 } vf_observed;
 
 void vf_observed_free(vf_observed *o);
@@ -228,7 +243,7 @@ typedef struct vf_hypervisor_driver {
 
 	/* required: define (or redefine, same UUID) a domain from its spec,
 	 * with virtform's metadata element. `type` is the resolved domain type
-	 * (kvm or qemu; never auto); on libvirt's test driver, whose only type
+	 * (kvm, qemu or lxc; never auto); on libvirt's test driver, whose only type
 	 * is "test", the driver uses that instead. */
 	int (*domain_define)(vf_conn *c, const vf_object *dom, vf_domain_type type,
 			     vf_error *err);

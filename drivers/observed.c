@@ -57,6 +57,12 @@ static void vf_obs_domain_clear(vf_obs_domain *d)
 	free(d->applied.manifest);
 	free(d->applied.normalised);
 	free(d->seed_hash);
+	free(d->init);
+	vf_strv_free(d->init_args, d->n_init_args);
+	vf_kvs_free(d->init_env, d->n_init_env);
+	vf_filesystems_free(d->filesystems, d->n_filesystems);
+	free(d->uidmap);
+	free(d->gidmap);
 }
 
 void vf_observed_free(vf_observed *o)

@@ -1092,6 +1092,84 @@ static void test_open_gives_up_on_a_silent_peer(void **state)
 	HV->close(c);
 }
 
+/* A container's XML (type lxc) as libvirt's LXC driver reads it, and read
+ * back into observed state: init, args, env, every filesystem type, idmap,
+ * a console, and none of a VM's elements. (The test driver defines only
+ * type "test", so the define itself is proven by test_16_lxc.) */
+static void test_container_xml_round_trip(void **state)
+{
+	(void)state;
+	vf_object ct = domain_obj("ct");
+	vf_domain_spec *s = &ct.u.domain;
+	s->type = VF_DOMAIN_LXC;
+	s->has_memory = true;
+	s->memory = 64ull << 20;
+	s->init.path = vf_strdup("/bin/sh");
+	s->init.args = vf_calloc(2, sizeof(char *));
+	s->init.args[s->init.n_args++] = vf_strdup("-c");
+	s->init.args[s->init.n_args++] = vf_strdup("echo <hi> & bye");
+	s->init.env = vf_calloc(1, sizeof(vf_kv));
+	s->init.env[s->init.n_env++] = (vf_kv){ vf_strdup("MARK"), vf_strdup("m 42") };
+	s->filesystems = vf_calloc(4, sizeof(vf_filesystem));
+	s->filesystems[s->n_filesystems++] = (vf_filesystem){ .source = vf_strdup("/srv/data"),
+							      .target = vf_strdup("/data"),
+							      .readonly = true };
+	s->filesystems[s->n_filesystems++] = (vf_filesystem){ .type = VF_FS_BLOCK,
+							      .source = vf_strdup("/dev/vg0/log"),
+							      .target = vf_strdup("/var/log") };
+	s->filesystems[s->n_filesystems++] = (vf_filesystem){ .type = VF_FS_FILE,
+							      .source = vf_strdup("/srv/img.raw"),
+							      .target = vf_strdup("/img") };
+	s->filesystems[s->n_filesystems++] = (vf_filesystem){ .type = VF_FS_RAM,
+							      .target = vf_strdup("/tmp"),
+							      .usage = 16ull << 20 };
+	s->uidmap = vf_calloc(1, sizeof(vf_idmap_range));
+	s->uidmap[s->n_uidmap++] = (vf_idmap_range){ 0, 100000, 65536, { 0 } };
+	s->gidmap = vf_calloc(1, sizeof(vf_idmap_range));
+	s->gidmap[s->n_gidmap++] = (vf_idmap_range){ 0, 200000, 1000, { 0 } };
+	vf_lv_disk_info info = { 0 };
+	_cleanup_free_ char *xml = vf_lv__domain_xml(&ct, "lxc", &info);
+	assert_non_null(strstr(xml, "<type>exe</type>"));
+	assert_non_null(strstr(xml, "<initarg>echo &lt;hi&gt; &amp; bye</initarg>"));
+	assert_non_null(strstr(xml, "<source usage=\"16384\" units=\"KiB\"/>"));
+	assert_non_null(strstr(xml, "<target type=\"lxc\" port=\"0\"/>"));
+	assert_null(strstr(xml, "<features>"));
+	assert_null(strstr(xml, "<serial"));
+	assert_null(strstr(xml, "hvm"));
+
+	vf_obs_domain d = { 0 };
+	OK(vf_lv__parse_domain(xml, &d, err));
+	assert_string_equal(d.type, "lxc");
+	assert_string_equal(d.init, "/bin/sh");
+	assert_int_equal(d.n_init_args, 2);
+	assert_string_equal(d.init_args[1], "echo <hi> & bye");
+	assert_int_equal(d.n_init_env, 1);
+	assert_string_equal(d.init_env[0].key, "MARK");
+	assert_string_equal(d.init_env[0].value, "m 42");
+	assert_int_equal(d.n_filesystems, 4);
+	assert_int_equal(d.filesystems[0].type, VF_FS_MOUNT);
+	assert_string_equal(d.filesystems[0].source, "/srv/data");
+	assert_true(d.filesystems[0].readonly);
+	assert_int_equal(d.filesystems[1].type, VF_FS_BLOCK);
+	assert_string_equal(d.filesystems[1].source, "/dev/vg0/log");
+	assert_int_equal(d.filesystems[2].type, VF_FS_FILE);
+	assert_string_equal(d.filesystems[2].target, "/img");
+	assert_int_equal(d.filesystems[3].type, VF_FS_RAM);
+	assert_int_equal(d.filesystems[3].usage, 16ull << 20);
+	assert_int_equal(d.n_uidmap, 1);
+	assert_int_equal(d.uidmap[0].target, 100000);
+	assert_int_equal(d.gidmap[0].count, 1000);
+	assert_true(d.serial_console);
+	assert_true(d.managed);
+
+	vf_observed obs = { 0 };
+	obs.domains = vf_calloc(1, sizeof(d));
+	obs.domains[0] = d;
+	obs.n_domains = 1;
+	vf_observed_free(&obs);
+	vf_object_clear(&ct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1114,6 +1192,7 @@ int main(void)
 		cmocka_unit_test(test_pool_lifecycle_and_delete_data),
 		cmocka_unit_test(test_errors_carry_libvirt_message),
 		cmocka_unit_test(test_open_gives_up_on_a_silent_peer),
+		cmocka_unit_test(test_container_xml_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -161,10 +161,10 @@ static void test_valid_fixtures(void **state)
 	assert_string_equal(got, "");
 	assert_int_equal(r, 0);
 	/* hidden files, editor temporaries and README.txt are skipped; order is by path */
-	assert_int_equal(d.n, 24);
-	assert_int_equal(d.n_files, 9);
+	assert_int_equal(d.n, 25);
+	assert_int_equal(d.n_files, 10);
 	static const char *const order[] = {
-		"valid/domains/minimal.yaml", "valid/domains/nested/deeper/db.yml",
+		"valid/domains/container.yaml", "valid/domains/minimal.yaml", "valid/domains/nested/deeper/db.yml",
 		"valid/domains/styles.yaml", "valid/domains/targets.yaml", "valid/domains/web.yaml",
 		"valid/pools-remote.yml",
 		"valid/pools.yaml", "valid/sizes.yml", "valid/volumes.yaml",
@@ -395,6 +395,36 @@ static void test_valid_fixtures(void **state)
 	assert_int_equal(s->n_disks, 0);
 	assert_int_equal(s->autostart, VF_TRI_UNSET);
 	assert_int_equal(s->serial_console, VF_TRI_UNSET);
+	assert_null(s->vm_field);
+	assert_null(s->ct_field);
+
+	/* Domain web-ct: a container's init, filesystems and idmap */
+	o = find(&d, VF_KIND_DOMAIN, NULL, "web-ct");
+	s = &o->u.domain;
+	assert_int_equal(s->type, VF_DOMAIN_LXC);
+	assert_int_equal(s->type_pos.line, 7);
+	assert_string_equal(s->init.path, "/sbin/init");
+	assert_int_equal(s->init.n_args, 1);
+	assert_string_equal(s->init.args[0], "--log-target=console");
+	assert_int_equal(s->init.n_env, 2);
+	assert_string_equal(s->init.env[1].key, "TIER");
+	assert_string_equal(s->init.env[1].value, "3");
+	assert_int_equal(s->n_filesystems, 5);
+	assert_int_equal(s->filesystems[0].type, VF_FS_TYPE_UNSET);
+	assert_string_equal(s->filesystems[0].target, "/");
+	assert_true(s->filesystems[1].readonly);
+	assert_int_equal(s->filesystems[2].type, VF_FS_FILE);
+	assert_string_equal(s->filesystems[3].source, "/dev/vg0/web-log");
+	assert_int_equal(s->filesystems[4].type, VF_FS_RAM);
+	assert_null(s->filesystems[4].source);
+	assert_int_equal(s->filesystems[4].usage, 64ull << 20);
+	assert_int_equal(s->n_uidmap, 1);
+	assert_int_equal(s->uidmap[0].target, 100000);
+	assert_int_equal(s->gidmap[0].count, 65536);
+	assert_int_equal(s->n_ifaces, 1);
+	assert_null(s->vm_field);
+	assert_string_equal(s->ct_field, "init");
+	assert_int_equal(s->ct_field_pos.line, 10);
 
 	vf_diags_free(&diags);
 	vf_desired_free(&d);

@@ -336,6 +336,94 @@ static void test_create_inactive_pool_and_shutoff_domain_on_tcg_host(void **stat
 	fx_free(f);
 }
 
+/* ---- domain types: what the host offers decides (issue 20) ---------------- */
+
+/* The one diag of a rejected plan: its code, "file:line:col: message". */
+static void expect_one_diag(fx *f, vf_code code, const char *expected)
+{
+	assert_int_equal(build(f), -VF_E_CONFLICT);
+	assert_int_equal(f->plan.n, 0);
+	assert_int_equal(f->conflicts.n, 1);
+	const vf_error *e = &f->conflicts.items[0];
+	assert_int_equal(e->code, code);
+	_cleanup_free_ char *t = vf_asprintf("%s:%d:%d: %s", e->pos.file, e->pos.line, e->pos.col,
+					     e->message);
+	assert_string_equal(t, expected);
+}
+
+/* A fixture on an LXC host (lxc:///system): it offers containers only. */
+static fx *fx_new_lxc(void)
+{
+	fx *f = fx_new();
+	free(f->o.hv_type);
+	f->o.hv_type = vf_strdup("LXC");
+	f->o.kvm = false;
+	f->o.domain_types = 1u << VF_DOMAIN_LXC;
+	return f;
+}
+
+static void test_type_auto_resolves_from_the_host(void **state)
+{
+	(void)state;
+	/* an LXC host: auto is a container */
+	fx *f = fx_new_lxc();
+	vf_object *ct = add_dom(f, "ct", "ct.yaml", 1);
+	ct->u.domain.init.path = vf_strdup("/bin/sh");
+	ct->u.domain.ct_field = "init";
+	ct->u.domain.ct_field_pos = at(f, "ct.yaml", 6);
+	expect_plan(f, "+ Domain/ct: define with 1 vCPU and 512MiB, then start it\n"
+		       "\n"
+		       "Plan: 1 to create, 0 to update, 0 to remove, 0 blocked.\n");
+	assert_int_equal(f->plan.steps[0].ops[1].dtype, VF_DOMAIN_LXC);
+	fx_free(f);
+
+	/* a TCG-only qemu host: qemu, not kvm */
+	f = fx_new();
+	f->o.kvm = false;
+	f->o.domain_types = 1u << VF_DOMAIN_QEMU;
+	add_dom(f, "vm", "vm.yaml", 1);
+	assert_int_equal(build(f), 0);
+	assert_int_equal(f->plan.steps[0].ops[1].dtype, VF_DOMAIN_QEMU);
+	fx_free(f);
+}
+
+static void test_type_the_host_does_not_offer_is_a_plan_error(void **state)
+{
+	(void)state;
+	/* issue 20: a qemu VM on lxc:///system; before, the pool and volume
+	 * were created and the define failed ("could not find capabilities
+	 * for arch=x86_64 domaintype=qemu") */
+	fx *f = fx_new_lxc();
+	add_pool(f, "images", "/srv/images", "p.yaml", 1);
+	add_vol(f, "images", "disk.qcow2", 1 << 20, "v.yaml", 1);
+	vf_object *vm = add_dom(f, "vm", "vm.yaml", 1);
+	vm->u.domain.type = VF_DOMAIN_QEMU;
+	vm->u.domain.type_pos = at(f, "vm.yaml", 6);
+	dom_disk_vol(f, vm, "images", "disk.qcow2", 9);
+	vm->u.domain.vm_field = "disks";
+	vm->u.domain.vm_field_pos = at(f, "vm.yaml", 8);
+	expect_one_diag(f, VF_E_UNSUPPORTED,
+			"vm.yaml:6:3: Domain \"vm\": spec.type qemu is not offered by this host: its hypervisor (LXC) offers lxc; use one of those or type auto");
+
+	/* auto makes it a container here: its disks are refused where they are */
+	vm->u.domain.type = VF_DOMAIN_AUTO;
+	vf_plan_free(&f->plan);
+	vf_diags_free(&f->conflicts);
+	expect_one_diag(f, VF_E_UNSUPPORTED,
+			"vm.yaml:8:3: Domain \"vm\": spec.disks is for virtual machines, and spec.type auto makes this domain a container on this host (its hypervisor, LXC, offers lxc); remove spec.disks, or run it on a host that offers kvm or qemu");
+	fx_free(f);
+
+	/* and spec.init on a host that offers only VMs */
+	f = fx_new();
+	f->o.domain_types = (1u << VF_DOMAIN_KVM) | (1u << VF_DOMAIN_QEMU);
+	vf_object *ct = add_dom(f, "ct", "ct.yaml", 1);
+	ct->u.domain.ct_field = "init";
+	ct->u.domain.ct_field_pos = at(f, "ct.yaml", 6);
+	expect_one_diag(f, VF_E_UNSUPPORTED,
+			"ct.yaml:6:3: Domain \"ct\": spec.init is for containers, and spec.type auto makes this domain a virtual machine on this host (its hypervisor, QEMU, offers kvm, qemu); remove spec.init, or run it on a host that offers lxc");
+	fx_free(f);
+}
+
 /* ---- conflicts ------------------------------------------------------------ */
 
 typedef struct conflict_case {
@@ -1556,6 +1644,8 @@ int main(void)
 		cmocka_unit_test(test_empty_plan),
 		cmocka_unit_test(test_creates_in_dependency_order),
 		cmocka_unit_test(test_create_inactive_pool_and_shutoff_domain_on_tcg_host),
+		cmocka_unit_test(test_type_auto_resolves_from_the_host),
+		cmocka_unit_test(test_type_the_host_does_not_offer_is_a_plan_error),
 		cmocka_unit_test(test_conflict_table),
 		cmocka_unit_test(test_conflict_identity_messages),
 		cmocka_unit_test(test_every_conflict_reported_at_once),

@@ -26,6 +26,7 @@ static const char *const vf_code_table[VF_CODE_MAX] = {
 	[VF_E_CONNECTION] = "connection",
 	[VF_E_FORMAT] = "format",
 	[VF_E_STALE] = "stale",
+	[VF_E_UNSUPPORTED] = "unsupported",
 };
 VF_STRING_TABLE(vf_code, vf_code, VF_CODE_MAX)
 

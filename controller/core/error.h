@@ -29,6 +29,7 @@ typedef enum vf_code {
 	VF_E_CONNECTION,   /* libvirtd did not answer in time, or the connection to it was lost */
 	VF_E_FORMAT,       /* a snapshot or saved plan that is truncated, edited, foreign or of another version */
 	VF_E_STALE,        /* a saved plan no longer fits the host, state directory or manifests */
+	VF_E_UNSUPPORTED,  /* the host cannot run what the manifest asks (a domain type it does not offer) */
 	VF_CODE_MAX,
 } vf_code;
 

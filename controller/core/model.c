@@ -42,8 +42,17 @@ static const char *const vf_domain_type_table[VF_DOMAIN_TYPE_MAX] = {
 	[VF_DOMAIN_KVM] = "kvm",
 	[VF_DOMAIN_QEMU] = "qemu",
 	[VF_DOMAIN_AUTO] = "auto",
+	[VF_DOMAIN_LXC] = "lxc",
 };
 VF_STRING_TABLE(vf_domain_type, vf_domain_type, VF_DOMAIN_TYPE_MAX)
+
+static const char *const vf_fs_type_table[VF_FS_TYPE_MAX] = {
+	[VF_FS_MOUNT] = "mount",
+	[VF_FS_BLOCK] = "block",
+	[VF_FS_FILE] = "file",
+	[VF_FS_RAM] = "ram",
+};
+VF_STRING_TABLE(vf_fs_type, vf_fs_type, VF_FS_TYPE_MAX)
 
 static const char *const vf_firmware_table[VF_FIRMWARE_MAX] = {
 	[VF_FIRMWARE_BIOS] = "bios",
@@ -102,13 +111,29 @@ static const char *const vf_run_state_table[VF_RUN_MAX] = {
 };
 VF_STRING_TABLE(vf_run_state, vf_run_state, VF_RUN_MAX)
 
-static void vf_kvs_free(vf_kv *kv, size_t n)
+void vf_kvs_free(vf_kv *kv, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(kv[i].key);
 		free(kv[i].value);
 	}
 	free(kv);
+}
+
+void vf_filesystems_free(vf_filesystem *fs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(fs[i].source);
+		free(fs[i].target);
+	}
+	free(fs);
+}
+
+void vf_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 static void vf_volref_clear(vf_volref *r)
@@ -141,6 +166,12 @@ static void vf_domain_spec_clear(vf_domain_spec *d)
 	free(d->cloudinit.network_config);
 	free(d->cloudinit.seed_pool);
 	free(d->cloudinit.seed_volume);
+	free(d->init.path);
+	vf_strv_free(d->init.args, d->init.n_args);
+	vf_kvs_free(d->init.env, d->init.n_env);
+	vf_filesystems_free(d->filesystems, d->n_filesystems);
+	free(d->uidmap);
+	free(d->gidmap);
 }
 
 void vf_object_clear(vf_object *o)

@@ -42,6 +42,10 @@ typedef struct vf_kv {
 	char *value;
 } vf_kv;
 
+/* Free n pairs (or strings) and the array; NULL is fine. */
+void vf_kvs_free(vf_kv *kv, size_t n);
+void vf_strv_free(char **v, size_t n);
+
 /* `permissions: {owner, group, mode}` on pools and volumes. */
 typedef struct vf_perms {
 	int64_t owner;            /* uid; -1 unset. Names are resolved at load */
@@ -167,7 +171,8 @@ typedef enum vf_domain_type {
 	VF_DOMAIN_TYPE_UNSET = 0, /* = auto */
 	VF_DOMAIN_KVM,            /* "kvm" */
 	VF_DOMAIN_QEMU,           /* "qemu" (TCG) */
-	VF_DOMAIN_AUTO,           /* "auto": kvm when the host offers it, else qemu */
+	VF_DOMAIN_AUTO,           /* "auto": the host's hypervisor decides: kvm, else qemu, else lxc */
+	VF_DOMAIN_LXC,            /* "lxc": a container (libvirt's LXC driver) */
 	VF_DOMAIN_TYPE_MAX,
 } vf_domain_type;
 VF_STRING_TABLE_DECL(vf_domain_type, vf_domain_type);
@@ -289,6 +294,48 @@ typedef struct vf_cloudinit {
 	char hash[65];            /* lower-case hex SHA-256 of the three texts */
 } vf_cloudinit;
 
+/* spec.filesystems[i].type: what a container's filesystem is made of. */
+typedef enum vf_fs_type {
+	VF_FS_TYPE_UNSET = 0,     /* = mount */
+	VF_FS_MOUNT,              /* "mount": a host directory bind-mounted */
+	VF_FS_BLOCK,              /* "block": a host block device */
+	VF_FS_FILE,               /* "file": a host image file, loop-mounted */
+	VF_FS_RAM,                /* "ram": a tmpfs of spec.filesystems[i].usage */
+	VF_FS_TYPE_MAX,
+} vf_fs_type;
+VF_STRING_TABLE_DECL(vf_fs_type, vf_fs_type);
+
+/* spec.filesystems[i] (containers). */
+typedef struct vf_filesystem {
+	vf_fs_type type;          /* default mount */
+	char *source;             /* mount: dir; block: device; file: image; NULL for ram */
+	char *target;             /* the path inside the container (required, absolute) */
+	bool readonly;            /* default false */
+	uint64_t usage;           /* ram: the tmpfs size in bytes (required, multiple of 1KiB) */
+	vf_pos pos;
+} vf_filesystem;
+
+void vf_filesystems_free(vf_filesystem *fs, size_t n);
+
+/* spec.idmap.uid[i] / gid[i]: container ids start..start+count-1 are host
+ * ids target..target+count-1. */
+typedef struct vf_idmap_range {
+	uint32_t start;
+	uint32_t target;
+	uint32_t count;
+	vf_pos pos;
+} vf_idmap_range;
+
+/* spec.init (containers): the process the container runs as its pid 1. */
+typedef struct vf_init {
+	char *path;               /* init.path: absolute, inside the container; NULL = libvirt's /sbin/init */
+	char **args;              /* init.args */
+	size_t n_args;
+	vf_kv *env;               /* init.env, in manifest order */
+	size_t n_env;
+	vf_pos pos;
+} vf_init;
+
 typedef struct vf_domain_spec {
 	bool has_uuid;
 	uuid_t uuid;              /* spec.uuid, or derived */
@@ -319,6 +366,22 @@ typedef struct vf_domain_spec {
 	char xml_hash[65];        /* SHA-256 (hex) of spec.xml as written; "" without spec.xml */
 	vf_pos xml_pos;
 	vf_cloudinit cloudinit;   /* spec.cloudInit: the NoCloud seed (not with spec.xml) */
+	vf_init init;             /* spec.init (containers) */
+	vf_filesystem *filesystems; /* spec.filesystems (containers) */
+	size_t n_filesystems;
+	vf_idmap_range *uidmap;   /* spec.idmap.uid (containers) */
+	size_t n_uidmap;
+	vf_idmap_range *gidmap;   /* spec.idmap.gid */
+	size_t n_gidmap;
+	vf_pos idmap_pos;
+	vf_pos type_pos;          /* spec.type's value; file NULL when not given */
+	/* The first field given that only a virtual machine has, and the first
+	 * only a container has (static strings, NULL none): refused at load
+	 * for an explicit type, at plan time when auto resolves. */
+	const char *vm_field;
+	vf_pos vm_field_pos;
+	const char *ct_field;
+	vf_pos ct_field_pos;
 } vf_domain_spec;
 
 /* ---- objects and the desired set --------------------------------------- */

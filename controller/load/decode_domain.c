@@ -286,11 +286,12 @@ static void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name,
 {
 	static const char *const fields[] = { "uuid", "type", "vcpus", "memory", "cpu", "machine", "firmware",
 					      "boot", "disks", "interfaces", "graphics", "serialConsole", "state",
-					      "autostart", "shutdownTimeout", "adopt", "xml", "cloudInit", NULL };
+					      "autostart", "shutdownTimeout", "adopt", "xml", "cloudInit",
+					      "init", "filesystems", "idmap", NULL };
 	/* the fields spec.xml replaces */
 	static const char *const structured[] = { "type", "vcpus", "memory", "cpu", "machine", "firmware",
 						  "boot", "disks", "interfaces", "graphics", "serialConsole",
-						  "cloudInit", NULL };
+						  "cloudInit", "init", "filesystems", "idmap", NULL };
 	vf_dec__fields(d, spec, fields, "Domain spec");
 	const vf_ynode *v;
 	bool xml = vf_ynode_get(spec, "xml") != NULL;
@@ -406,6 +407,7 @@ static void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name,
 		vf_dec__tri(d, v, "spec.serialConsole", &ds->serial_console);
 	if ((v = vf_ynode_get(spec, "cloudInit")))
 		vf_dec__cloudinit(d, v, &ds->cloudinit);
+	vf_dec__container(d, spec, ds);
 }
 
 static void vf_dec__domain_spec(vf_dec *d, const vf_ynode *spec, vf_object *o)

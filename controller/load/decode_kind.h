@@ -26,3 +26,8 @@ typedef struct vf_dec_kind {
 extern const vf_dec_kind vf_dec_kind_pool;   /* decode_pool.c */
 extern const vf_dec_kind vf_dec_kind_volume; /* decode_volume.c */
 extern const vf_dec_kind vf_dec_kind_domain; /* decode_domain.c */
+
+/* decode_container.c: spec.init, spec.filesystems and spec.idmap, and the
+ * refusal of VM-only fields on containers (and the reverse); after
+ * spec.type is decoded. */
+void vf_dec__container(vf_dec *d, const vf_ynode *spec, vf_domain_spec *ds);

@@ -9,11 +9,68 @@
 
 /* ---- domains -------------------------------------------------------------- */
 
-static vf_domain_type vf_plan__dtype(const vf_plan_ctx *c, const vf_domain_spec *ds)
+/* "kvm, qemu" for a set of domain type bits. Caller frees. */
+static char *vf_plan__types_str(unsigned bits)
 {
-	if (ds->type == VF_DOMAIN_KVM || ds->type == VF_DOMAIN_QEMU)
-		return ds->type;
-	return c->o && c->o->kvm ? VF_DOMAIN_KVM : VF_DOMAIN_QEMU;
+	vf_buf b = { 0 };
+	for (int t = 0; t < VF_DOMAIN_TYPE_MAX; t++)
+		if (bits & (1u << t))
+			vf_buf_printf(&b, "%s%s", b.len ? ", " : "", vf_domain_type_to_string(t));
+	char *out = vf_buf_steal(&b);
+	if (*out)
+		return out;
+	free(out);
+	return vf_strdup("none");
+}
+
+/* The type a structured domain is defined with: spec.type, or for auto
+ * what the host's hypervisor offers (kvm, else qemu, else lxc). Checked
+ * against the types the host's capabilities offer, when the driver knows
+ * them, so an impossible type rejects the plan before anything is
+ * created; and a domain whose fields are of the other kind (a container
+ * with disks, a VM with spec.init) is refused once auto is resolved.
+ * VF_DOMAIN_TYPE_UNSET after a diag. */
+static vf_domain_type vf_plan__dtype(vf_plan_builder *b, const vf_object *o)
+{
+	const vf_domain_spec *ds = &o->u.domain;
+	const vf_observed *obs = b->c.o;
+	unsigned offered = obs ? obs->domain_types : 0;
+	bool explicit = ds->type == VF_DOMAIN_KVM || ds->type == VF_DOMAIN_QEMU ||
+			ds->type == VF_DOMAIN_LXC;
+	vf_pos tpos = ds->type_pos.file ? ds->type_pos : o->pos;
+	const char *hv = obs && obs->hv_type ? obs->hv_type : "unknown";
+	/* spec.xml names its own type; not known (the test driver): as before */
+	if (ds->xml || !offered)
+		return explicit ? ds->type : obs && obs->kvm ? VF_DOMAIN_KVM : VF_DOMAIN_QEMU;
+	_cleanup_free_ char *list = vf_plan__types_str(offered);
+	vf_domain_type t = ds->type;
+	if (explicit && !(offered & (1u << t))) {
+		vf_diag_add(&b->diags, VF_E_UNSUPPORTED, tpos,
+			    "Domain \"%s\": spec.type %s is not offered by this host: its hypervisor (%s) offers %s; use one of those or type auto",
+			    o->name, vf_domain_type_to_string(t), hv, list);
+		return VF_DOMAIN_TYPE_UNSET;
+	}
+	if (!explicit) {
+		static const vf_domain_type pref[] = { VF_DOMAIN_KVM, VF_DOMAIN_QEMU, VF_DOMAIN_LXC };
+		t = VF_DOMAIN_TYPE_UNSET;
+		for (size_t i = 0; i < VF_ARRAY_SIZE(pref) && !t; i++)
+			if (offered & (1u << pref[i]))
+				t = pref[i];
+	}
+	bool ct = t == VF_DOMAIN_LXC;
+	if (ct && ds->vm_field) {
+		vf_diag_add(&b->diags, VF_E_UNSUPPORTED, ds->vm_field_pos,
+			    "Domain \"%s\": spec.%s is for virtual machines, and spec.type auto makes this domain a container on this host (its hypervisor, %s, offers %s); remove spec.%s, or run it on a host that offers kvm or qemu",
+			    o->name, ds->vm_field, hv, list, ds->vm_field);
+		return VF_DOMAIN_TYPE_UNSET;
+	}
+	if (!ct && ds->ct_field) {
+		vf_diag_add(&b->diags, VF_E_UNSUPPORTED, ds->ct_field_pos,
+			    "Domain \"%s\": spec.%s is for containers, and spec.type auto makes this domain a virtual machine on this host (its hypervisor, %s, offers %s); remove spec.%s, or run it on a host that offers lxc",
+			    o->name, ds->ct_field, hv, list, ds->ct_field);
+		return VF_DOMAIN_TYPE_UNSET;
+	}
+	return t;
 }
 
 /* Ops that take a domain from `have` to `want` running state. */
@@ -121,8 +178,10 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 	const vf_cloudinit *ci = &ds->cloudinit;
 	if (!vf_plan__seed_ok(b, o))
 		return;
+	vf_domain_type dtype = vf_plan__dtype(b, o);
+	if (dtype == VF_DOMAIN_TYPE_UNSET)
+		return;
 	vf_step s = vf_step__new(VF_KIND_DOMAIN, NULL, o->name, o->pos);
-	vf_domain_type dtype = vf_plan__dtype(&b->c, ds);
 	vf_run_state want_state = vf_dom_state(ds);
 	bool want_auto = vf_tri_get(ds->autostart, false);
 

@@ -201,7 +201,7 @@ static void vf_diff__cloudinit(const vf_plan_ctx *c, const vf_domain_spec *ds,
 static void vf_diff__domain_fields(const vf_plan_ctx *c, const vf_domain_spec *ds,
 				   const vf_obs_domain *have, vf_step *s)
 {
-	if ((ds->type == VF_DOMAIN_KVM || ds->type == VF_DOMAIN_QEMU) &&
+	if ((ds->type == VF_DOMAIN_KVM || ds->type == VF_DOMAIN_QEMU || ds->type == VF_DOMAIN_LXC) &&
 	    !vf_diff__test_driver(c->o) &&
 	    !vf_streq(have->type, vf_domain_type_to_string(ds->type)))
 		vf_step__change(s, "spec.type", have->type, vf_domain_type_to_string(ds->type),
@@ -249,6 +249,7 @@ static void vf_diff__domain_fields(const vf_plan_ctx *c, const vf_domain_spec *d
 	    vf_tri_get(ds->serial_console, true) != have->serial_console)
 		vf_step__change(s, "spec.serialConsole", vf_plan__bool_str(have->serial_console),
 				vf_plan__bool_str(vf_tri_get(ds->serial_console, true)), VF_EFFECT_NEXT_BOOT);
+	vf_diff__container(ds, have, s);
 }
 
 /* ---- domains: raw XML ----------------------------------------------------- */
@@ -355,7 +356,8 @@ int vf_diff__domain(const vf_plan_ctx *c, const vf_object *want, const vf_obs_do
 		if (have->live_max_memory && have->live_max_memory < max_mem)
 			max_mem = have->live_max_memory;
 		if (vcpus != have->vcpus) {
-			bool live = running && vcpus <= max_vcpus;
+			/* libvirt's LXC driver cannot change a container's vCPUs live */
+			bool live = running && vcpus <= max_vcpus && !vf_streq(have->type, "lxc");
 			_cleanup_free_ char *o = vf_asprintf("%u", have->vcpus);
 			_cleanup_free_ char *n = vf_asprintf("%u", vcpus);
 			vf_step__change(s, "spec.vcpus", o, n, live ? VF_EFFECT_LIVE : VF_EFFECT_NEXT_BOOT);

@@ -16,3 +16,7 @@ int vf_diff__domain(const vf_plan_ctx *c, const vf_object *want, const vf_obs_do
  * (re)written: its hash differs from the live domain's virtform:seed, or
  * its volume is missing. */
 bool vf_diff__seed_stale(const vf_plan_ctx *c, const vf_object *want, const vf_obs_domain *have);
+
+/* container_diff.c: drift in spec.init, spec.filesystems and spec.idmap
+ * (containers), appended to s as next-boot changes. */
+void vf_diff__container(const vf_domain_spec *ds, const vf_obs_domain *have, vf_step *s);

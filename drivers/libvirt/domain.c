@@ -3,6 +3,7 @@
  * suspend, resume, autostart, live vCPU and memory changes, undefine; and
  * observing every domain, with one bulk statistics call for their state.
  * Not for building or reading its XML: domain_xml.c does that. */
+#include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -17,10 +18,16 @@ static const char *vf_lv__domain_type(vf_conn *c, vf_domain_type type)
 		return "kvm";
 	case VF_DOMAIN_QEMU:
 		return "qemu";
+	case VF_DOMAIN_LXC:
+		return "lxc";
 	default: {
 		/* The controller resolves auto; this is only a safety net. */
 		_cleanup_free_ char *caps = virConnectGetCapabilities(c->conn);
-		return caps && vf_lv__caps_have_kvm(caps) ? "kvm" : "qemu";
+		unsigned t = caps ? vf_lv__caps_domain_types(caps) : 0;
+		return t & (1u << VF_DOMAIN_KVM)    ? "kvm"
+		       : t & (1u << VF_DOMAIN_QEMU) ? "qemu"
+		       : t & (1u << VF_DOMAIN_LXC)  ? "lxc"
+						    : "qemu";
 	}
 	}
 }
@@ -118,9 +125,28 @@ int vf_lv_domain_shutdown(vf_conn *c, const char *name, unsigned timeout_s, vf_e
 	/* A paused guest cannot answer ACPI: let it run so it can shut down. */
 	if (vf_lv__state(d) == VIR_DOMAIN_PAUSED)
 		(void)virDomainResume(d);
+	/* A container (os type "exe", libvirt's LXC driver): libvirt 9.0 asks
+	 * its init through initctl and, finding no initctl pipe, reports
+	 * success without sending the SIGTERM it promises; so send it
+	 * ourselves (VIR_DOMAIN_SHUTDOWN_SIGNAL) once the init has had a
+	 * moment to answer initctl: at a third of the timeout, at most 3 s. */
+	_cleanup_free_ char *os = virDomainGetOSType(d);
+	unsigned long signal_ms = ULONG_MAX;
+	if (os && strcmp(os, "exe") == 0) {
+		signal_ms = (unsigned long)timeout_s * 1000 / 3;
+		if (signal_ms > 3000)
+			signal_ms = 3000;
+	}
+	if (!os)
+		virResetLastError();
 	if (virDomainShutdown(d) == 0) {
 		/* Poll every 100 ms until it is off or the deadline passes. */
 		for (unsigned long waited_ms = 0;; waited_ms += 100) {
+			if (waited_ms >= signal_ms) {
+				if (virDomainShutdownFlags(d, VIR_DOMAIN_SHUTDOWN_SIGNAL) < 0)
+					virResetLastError(); /* it may have stopped meanwhile */
+				signal_ms = ULONG_MAX; /* once */
+			}
 			int st = vf_lv__state(d);
 			/* libvirtd went away: waiting out the timeout would only
 			 * repeat the same failure (and force it off blindly after). */
@@ -215,18 +241,29 @@ int vf_lv_domain_undefine(vf_conn *c, const char *name, bool keep_nvram, vf_erro
 	unsigned base = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA;
 	unsigned nvram = keep_nvram ? VIR_DOMAIN_UNDEFINE_KEEP_NVRAM : VIR_DOMAIN_UNDEFINE_NVRAM;
 	/* Drivers that do not know a flag reject it (the test driver knows
-	 * neither NVRAM nor checkpoints): retry with fewer, never with more. */
+	 * neither NVRAM nor checkpoints, LXC none at all): retry with fewer,
+	 * never with more. Each flag only allows removing what it names, so
+	 * a driver that rejects it refuses to undefine a domain that still
+	 * has such a thing (qemu: "cannot undefine domain with nvram")
+	 * rather than delete it: dropping one never deletes more. */
 	const unsigned tries[] = {
 		base | nvram | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
 		base | nvram,
 		base,
+		0,
 	};
 	for (size_t i = 0; i < VF_ARRAY_SIZE(tries); i++) {
 		if (virDomainUndefineFlags(d, tries[i]) == 0)
 			return 0;
-		if (vf_lv__code() != VIR_ERR_INVALID_ARG)
+		if (vf_lv__code() == VIR_ERR_NO_SUPPORT)
 			break;
+		if (vf_lv__code() != VIR_ERR_INVALID_ARG)
+			goto fail;
 	}
+	/* A driver without UndefineFlags at all: the plain call is flags 0. */
+	if (vf_lv__code() == VIR_ERR_NO_SUPPORT && virDomainUndefine(d) == 0)
+		return 0;
+fail:
 	return vf_error_set(err, VF_E_DRIVER, "cannot undefine domain \"%s\": %s", name,
 			    vf_lv__msg());
 }

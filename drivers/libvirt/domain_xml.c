@@ -205,6 +205,19 @@ char *vf_lv__domain_xml(const vf_object *o, const char *type, const vf_lv_disk_i
 	vf_lv__add(root, "vcpu", vcpus);
 
 	xmlNodePtr os = vf_lv__add(root, "os", NULL);
+	if (strcmp(type, "lxc") == 0) {
+		/* a container: its init, filesystems, idmap and a console; the
+		 * loader and the planner refused every VM-only field */
+		vf_lv__container_os(os, s);
+		vf_lv__container_idmap(root, s);
+		xmlNodePtr devs = vf_lv__add(root, "devices", NULL);
+		vf_lv__container_devices(devs, s);
+		for (size_t i = 0; i < s->n_ifaces; i++)
+			vf_lv__iface(devs, &s->ifaces[i]);
+		if (vf_tri_get(s->serial_console, true))
+			vf_lv__container_console(devs);
+		return vf_lv__dump_free(doc);
+	}
 	if (s->firmware == VF_FIRMWARE_UEFI)
 		vf_lv__attr(os, "firmware", "efi");
 	xmlNodePtr ostype = vf_lv__add(os, "type", "hvm");
@@ -397,6 +410,7 @@ int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err)
 				vf_lv__xstr(ctx, NULL, "/domain/devices/graphics[1]/@listen");
 	}
 	d->serial_console = vf_lv__xbool(ctx, NULL, "/domain/devices/serial | /domain/devices/console");
+	vf_lv__parse_container(ctx, d);
 	d->managed = vf_lv__xbool(ctx, NULL,
 				  "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']");
 	d->seed_hash = vf_lv__xstr(ctx, NULL,

@@ -191,6 +191,8 @@ void vf_lv__perms(xmlNodePtr target, const vf_perms *p);
 void vf_lv__uuid(xmlNodePtr root, const uuid_t uuid);
 /* The capabilities offer type='kvm' guests for the host's architecture. */
 bool vf_lv__caps_have_kvm(const char *caps_xml);
+/* 1u << vf_domain_type for each of kvm, qemu, lxc offered on the host's arch. */
+unsigned vf_lv__caps_domain_types(const char *caps_xml);
 /* A pool's type from its XML ("dir", "logical", ...); NULL unknown. */
 char *vf_lv__pool_type(const char *pool_xml);
 
@@ -215,6 +217,14 @@ char *vf_lv__volume_xml(const vf_object *vol, bool with_format, const char *back
 char *vf_lv__domain_xml(const vf_object *dom, const char *type, const vf_lv_disk_info *disks);
 /* spec.xml with a UUID when it has none and virtform's metadata element. */
 int vf_lv__domain_xml_raw(const vf_object *dom, char **out, vf_error *err);
+
+/* ---- container_xml.c: what only a container's domain XML has ------------- */
+void vf_lv__container_os(xmlNodePtr os, const vf_domain_spec *s);
+void vf_lv__container_idmap(xmlNodePtr root, const vf_domain_spec *s);
+void vf_lv__container_devices(xmlNodePtr devs, const vf_domain_spec *s);
+void vf_lv__container_console(xmlNodePtr devs);
+/* init, its arguments and environment, filesystems and idmap into d */
+void vf_lv__parse_container(xmlXPathContextPtr ctx, vf_obs_domain *d);
 
 /* ---- xml_record.c: the record of a raw-XML define ----------------------- */
 

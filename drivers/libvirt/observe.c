@@ -34,6 +34,7 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 		goto cleanup;
 	}
 	o.kvm = vf_lv__caps_have_kvm(caps);
+	o.domain_types = vf_lv__caps_domain_types(caps);
 
 	n_pools = virConnectListAllStoragePools(c->conn, &pools, 0);
 	if (n_pools < 0) {

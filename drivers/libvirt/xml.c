@@ -199,6 +199,25 @@ bool vf_lv__caps_have_kvm(const char *caps_xml)
 	return false;
 }
 
+unsigned vf_lv__caps_domain_types(const char *caps_xml)
+{
+	_cleanup_(vf_lv__xdoc_free) vf_lv_xdoc x = { 0 };
+	if (vf_lv__xdoc_open(&x, caps_xml, "the capabilities", NULL) < 0)
+		return 0;
+	_cleanup_free_ char *arch = vf_lv__xstr(x.ctx, NULL, "/capabilities/host/cpu/arch");
+	static const vf_domain_type types[] = { VF_DOMAIN_KVM, VF_DOMAIN_QEMU, VF_DOMAIN_LXC };
+	unsigned out = 0;
+	for (size_t i = 0; arch && i < VF_ARRAY_SIZE(types); i++) {
+		/* the type name and the arch come from a fixed table and libvirt */
+		_cleanup_free_ char *q = vf_asprintf(
+			"/capabilities/guest/arch[@name='%s'][domain/@type='%s']", arch,
+			vf_domain_type_to_string(types[i]));
+		if (strchr(arch, '\'') == NULL && vf_lv__xbool(x.ctx, NULL, q))
+			out |= 1u << types[i];
+	}
+	return out;
+}
+
 char *vf_lv__pool_type(const char *pool_xml)
 {
 	_cleanup_(vf_lv__xdoc_free) vf_lv_xdoc x = { 0 };

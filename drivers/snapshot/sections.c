@@ -78,6 +78,29 @@ static json_object *vf_snap__strings(char *const *v, size_t n)
 	return a;
 }
 
+/* Walk an array member: for each element, its path and value. */
+#define VF_SNAP_EACH(jr, arr, path, i, epath, ev)                                            \
+	for (size_t i = 0, n_##i = (arr) ? json_object_array_length(arr) : 0; i < n_##i &&   \
+	     !(jr)->failed; i++)                                                              \
+		for (char *epath = vf_jr_index(path, i), *once_##i = epath; once_##i;                \
+		     free(epath), once_##i = NULL)                                               \
+			for (json_object *ev = json_object_array_get_idx(arr, i); ev; ev = NULL)
+
+static void vf_snap__read_strings(vf_jr *jr, json_object *o, const char *path, const char *key,
+				  char ***out, size_t *n_out)
+{
+	size_t n = 0, cap = 0;
+	json_object *arr = vf_jr_array(jr, o, path, key, &n);
+	_cleanup_free_ char *ap = vf_jr_path(path, key);
+	VF_SNAP_EACH(jr, arr, ap, k, xp, x) {
+		if (!json_object_is_type(x, json_type_string)) {
+			vf_jr_fail(jr, xp, NULL, "expected a string");
+			break;
+		}
+		VF_APPEND(*out, *n_out, cap, vf_strdup(json_object_get_string(x)));
+	}
+}
+
 static bool vf_snap__is_array(vf_jr *jr, json_object *v, const char *path)
 {
 	if (json_object_is_type(v, json_type_array))
@@ -86,13 +109,6 @@ static bool vf_snap__is_array(vf_jr *jr, json_object *v, const char *path)
 	return false;
 }
 
-/* Walk an array member: for each element, its path and value. */
-#define VF_SNAP_EACH(jr, arr, path, i, epath, ev)                                            \
-	for (size_t i = 0, n_##i = (arr) ? json_object_array_length(arr) : 0; i < n_##i &&   \
-	     !(jr)->failed; i++)                                                              \
-		for (char *epath = vf_jr_index(path, i), *once_##i = epath; once_##i;                \
-		     free(epath), once_##i = NULL)                                               \
-			for (json_object *ev = json_object_array_get_idx(arr, i); ev; ev = NULL)
 
 /* ---- pools ------------------------------------------------------------------ */
 
@@ -168,16 +184,7 @@ static void vf_snap__read_pools(vf_jr *jr, json_object *v, const char *path, vf_
 		vf_snap__read_perms(jr, e, ep, &p->owner, &p->group, &p->mode);
 		p->capacity = vf_jr_u64(jr, e, ep, "capacity");
 		p->available = vf_jr_u64(jr, e, ep, "available");
-		size_t n = 0, ecap = 0;
-		json_object *ents = vf_jr_array(jr, e, ep, "entries", &n);
-		_cleanup_free_ char *entp = vf_jr_path(ep, "entries");
-		VF_SNAP_EACH(jr, ents, entp, k, xp, x) {
-			if (!json_object_is_type(x, json_type_string)) {
-				vf_jr_fail(jr, xp, NULL, "expected a string");
-				break;
-			}
-			VF_APPEND(p->entries, p->n_entries, ecap, vf_strdup(json_object_get_string(x)));
-		}
+		vf_snap__read_strings(jr, e, ep, "entries", &p->entries, &p->n_entries);
 		p->contents_known = vf_jr_bool(jr, e, ep, "contents_known");
 		p->contents_note = vf_jr_str(jr, e, ep, "contents_note", true);
 	}
@@ -255,8 +262,12 @@ static const char *const vf_snap_domain_keys[] = {
 	"machine", "firmware", "boot", "disks", "interfaces", "graphics", "graphics_listen",
 	"serial_console", "state", "state_name", "autostart", "persistent", "managed",
 	"seed_hash", "xml", "applied", "xml_bare", "live_vcpus", "live_memory", "live_max_vcpus",
-	"live_max_memory", NULL,
+	"live_max_memory", "init", "init_args", "init_env", "filesystems", "uidmap", "gidmap", NULL,
 };
+static const char *const vf_snap_fs_keys[] = { "type", "source", "target", "readonly", "usage",
+					       NULL };
+static const char *const vf_snap_idmap_keys[] = { "start", "target", "count", NULL };
+static const char *const vf_snap_env_keys[] = { "name", "value", NULL };
 static const char *const vf_snap_disk_keys[] = {
 	"type", "path", "pool", "volume", "target", "bus", "device", "readonly", "shareable",
 	"cache", "lease", NULL,
@@ -274,6 +285,96 @@ static int vf_snap__disk_type(const char *s)
 		if (strcmp(vf_snap_disk_type_table[i], s) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* ---- containers' parts of a domain ---- */
+
+static json_object *vf_snap__idmap(const vf_idmap_range *r, size_t n)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *j = json_object_new_object();
+		vf_jw_u64(j, "start", r[i].start);
+		vf_jw_u64(j, "target", r[i].target);
+		vf_jw_u64(j, "count", r[i].count);
+		json_object_array_add(a, j);
+	}
+	return a;
+}
+
+static void vf_snap__container(json_object *o, const vf_obs_domain *d)
+{
+	vf_jw_str(o, "init", d->init);
+	json_object_object_add(o, "init_args", vf_snap__strings(d->init_args, d->n_init_args));
+	json_object *env = json_object_new_array();
+	for (size_t i = 0; i < d->n_init_env; i++) {
+		json_object *j = json_object_new_object();
+		vf_jw_str(j, "name", d->init_env[i].key);
+		vf_jw_str(j, "value", d->init_env[i].value);
+		json_object_array_add(env, j);
+	}
+	json_object_object_add(o, "init_env", env);
+	json_object *fss = json_object_new_array();
+	for (size_t i = 0; i < d->n_filesystems; i++) {
+		const vf_filesystem *fs = &d->filesystems[i];
+		json_object *j = json_object_new_object();
+		vf_jw_str(j, "type", fs->type ? vf_fs_type_to_string(fs->type) : NULL);
+		vf_jw_str(j, "source", fs->source);
+		vf_jw_str(j, "target", fs->target);
+		vf_jw_bool(j, "readonly", fs->readonly);
+		vf_jw_u64(j, "usage", fs->usage);
+		json_object_array_add(fss, j);
+	}
+	json_object_object_add(o, "filesystems", fss);
+	json_object_object_add(o, "uidmap", vf_snap__idmap(d->uidmap, d->n_uidmap));
+	json_object_object_add(o, "gidmap", vf_snap__idmap(d->gidmap, d->n_gidmap));
+}
+
+static void vf_snap__read_idmap(vf_jr *jr, json_object *e, const char *ep, const char *key,
+				vf_idmap_range **out, size_t *n_out)
+{
+	size_t n = 0, cap = 0;
+	json_object *arr = vf_jr_array(jr, e, ep, key, &n);
+	_cleanup_free_ char *path = vf_jr_path(ep, key);
+	VF_SNAP_EACH(jr, arr, path, i, kp, k) {
+		if (!vf_jr_object(jr, k, kp, vf_snap_idmap_keys))
+			break;
+		vf_idmap_range *x = VF_SNAP_APPEND(*out, *n_out, cap);
+		x->start = (uint32_t)vf_jr_i64(jr, k, kp, "start", 0, UINT32_MAX);
+		x->target = (uint32_t)vf_jr_i64(jr, k, kp, "target", 0, UINT32_MAX);
+		x->count = (uint32_t)vf_jr_i64(jr, k, kp, "count", 0, UINT32_MAX);
+	}
+}
+
+static void vf_snap__read_container(vf_jr *jr, json_object *e, const char *ep, vf_obs_domain *d)
+{
+	d->init = vf_jr_str(jr, e, ep, "init", true);
+	vf_snap__read_strings(jr, e, ep, "init_args", &d->init_args, &d->n_init_args);
+	size_t n = 0, cap = 0;
+	json_object *env = vf_jr_array(jr, e, ep, "init_env", &n);
+	_cleanup_free_ char *envp = vf_jr_path(ep, "init_env");
+	VF_SNAP_EACH(jr, env, envp, i, kp, k) {
+		if (!vf_jr_object(jr, k, kp, vf_snap_env_keys))
+			break;
+		vf_kv *x = VF_SNAP_APPEND(d->init_env, d->n_init_env, cap);
+		x->key = vf_jr_str(jr, k, kp, "name", false);
+		x->value = vf_jr_str(jr, k, kp, "value", false);
+	}
+	cap = 0;
+	json_object *fss = vf_jr_array(jr, e, ep, "filesystems", &n);
+	_cleanup_free_ char *fsp = vf_jr_path(ep, "filesystems");
+	VF_SNAP_EACH(jr, fss, fsp, i, kp, k) {
+		if (!vf_jr_object(jr, k, kp, vf_snap_fs_keys))
+			break;
+		vf_filesystem *x = VF_SNAP_APPEND(d->filesystems, d->n_filesystems, cap);
+		x->type = vf_jr_enum(jr, k, kp, "type", vf_fs_type_from_string, true, 0);
+		x->source = vf_jr_str(jr, k, kp, "source", true);
+		x->target = vf_jr_str(jr, k, kp, "target", true);
+		x->readonly = vf_jr_bool(jr, k, kp, "readonly");
+		x->usage = vf_jr_u64(jr, k, kp, "usage");
+	}
+	vf_snap__read_idmap(jr, e, ep, "uidmap", &d->uidmap, &d->n_uidmap);
+	vf_snap__read_idmap(jr, e, ep, "gidmap", &d->gidmap, &d->n_gidmap);
 }
 
 static json_object *vf_snap__domain(const vf_obs_domain *d)
@@ -341,6 +442,7 @@ static json_object *vf_snap__domain(const vf_obs_domain *d)
 	vf_jw_u64(o, "live_memory", d->live_memory);
 	vf_jw_u64(o, "live_max_vcpus", d->live_max_vcpus);
 	vf_jw_u64(o, "live_max_memory", d->live_max_memory);
+	vf_snap__container(o, d);
 	return o;
 }
 
@@ -446,6 +548,7 @@ static void vf_snap__read_domains(vf_jr *jr, json_object *v, const char *path, v
 		d->live_memory = vf_jr_u64(jr, e, ep, "live_memory");
 		d->live_max_vcpus = (uint32_t)vf_jr_i64(jr, e, ep, "live_max_vcpus", 0, UINT32_MAX);
 		d->live_max_memory = vf_jr_u64(jr, e, ep, "live_max_memory");
+		vf_snap__read_container(jr, e, ep, d);
 	}
 }
 
@@ -457,13 +560,19 @@ static json_object *vf_snap__one_domain(const vf_observed *o, const char *pool, 
 
 /* ---- capabilities: what the planner reads of the host itself ---------------- */
 
-static const char *const vf_snap_caps_keys[] = { "hypervisor", "kvm", NULL };
+static const char *const vf_snap_caps_keys[] = { "hypervisor", "kvm", "domain_types", NULL };
 
 static json_object *vf_snap__caps(const vf_observed *o)
 {
 	json_object *c = json_object_new_object();
 	vf_jw_str(c, "hypervisor", o->hv_type);
 	vf_jw_bool(c, "kvm", o->kvm);
+	/* by name, not as the bit set: the enum's order is not the format */
+	json_object *types = json_object_new_array();
+	for (int t = 0; t < VF_DOMAIN_TYPE_MAX; t++)
+		if (o->domain_types & (1u << t))
+			json_object_array_add(types, json_object_new_string(vf_domain_type_to_string(t)));
+	json_object_object_add(c, "domain_types", types);
 	return c;
 }
 
@@ -473,6 +582,18 @@ static void vf_snap__read_caps(vf_jr *jr, json_object *v, const char *path, vf_o
 		return;
 	out->hv_type = vf_jr_str(jr, v, path, "hypervisor", true);
 	out->kvm = vf_jr_bool(jr, v, path, "kvm");
+	size_t n = 0;
+	json_object *types = vf_jr_array(jr, v, path, "domain_types", &n);
+	_cleanup_free_ char *tp = vf_jr_path(path, "domain_types");
+	VF_SNAP_EACH(jr, types, tp, i, xp, x) {
+		int t = json_object_is_type(x, json_type_string)
+			? vf_domain_type_from_string(json_object_get_string(x)) : -1;
+		if (t != VF_DOMAIN_KVM && t != VF_DOMAIN_QEMU && t != VF_DOMAIN_LXC) {
+			vf_jr_fail(jr, xp, NULL, "expected a domain type (kvm, qemu, lxc)");
+			break;
+		}
+		out->domain_types |= 1u << t;
+	}
 }
 
 /* Figures libvirt reports that no plan reads and that move by themselves

@@ -124,3 +124,24 @@ vf_private_libvirtd_restart() {
 vf_private_virtlockd_pid() {
 	cat "$VFIT_PRIV_BASE/virtlockd.pid"
 }
+
+# vf_private_host_lxc_cgroups: let libvirt_lxc start on a host that mixes
+# cgroup v1 and v2 ("hybrid": every controller on a v1 hierarchy, and an
+# empty cgroup2 at /sys/fs/cgroup/unified). libvirt 9.0's LXC driver binds
+# both into the container and fails on the v2 one ("Unable to create
+# directory /sys/fs/cgroup/unified"). libvirt limits a container through
+# the v1 controllers (memory, cpu, devices...), so hiding the v2 mount
+# loses at most a controller no v1 hierarchy has (hugetlb here): unmount
+# it in this test's own mount namespace (the host's mount stays). A real host needs one layout or the other:
+# all v1, or all v2 (systemd.unified_cgroup_hierarchy=1, Debian's default).
+# Call after vf_private_host, before vf_private_host_start.
+vf_private_host_lxc_cgroups() {
+	[ -n "${VFIT_IN_PRIVATE_HOST:-}" ] || vf_fail "vf_private_host_lxc_cgroups outside vf_private_host"
+	local u=/sys/fs/cgroup/unified
+	if mountpoint -q "$u" && [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
+		local ctl
+		ctl=$(cat "$u/cgroup.controllers" 2>/dev/null)
+		umount "$u" || vf_fail "cannot unmount $u in the private mount namespace"
+		vf_log "hid the cgroup2 at $u (controllers: ${ctl:-none}) from libvirt_lxc (hybrid cgroup host)"
+	fi
+}
