@@ -161,8 +161,19 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	popts.sources = sources;
 	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->plan, &res->conflicts);
 	if (r < 0) {
-		vf_error_set(&res->err, VF_E_CONFLICT, "plan rejected: %zu conflict%s; nothing was changed",
-			     res->conflicts.n, res->conflicts.n == 1 ? "" : "s");
+		/* "1 conflict", "2 problems": identity clashes by name, anything
+		 * else the planner refuses (a type the host lacks) counted apart */
+		size_t nc = 0;
+		for (size_t i = 0; i < res->conflicts.n; i++)
+			nc += res->conflicts.items[i].code == VF_E_CONFLICT;
+		size_t n = res->conflicts.n;
+		vf_code code = nc || !n ? VF_E_CONFLICT : res->conflicts.items[0].code;
+		if (nc == n)
+			vf_error_set(&res->err, code, "plan rejected: %zu conflict%s; nothing was changed",
+				     n, n == 1 ? "" : "s");
+		else
+			vf_error_set(&res->err, code, "plan rejected: %zu problem%s; nothing was changed",
+				     n, n == 1 ? "" : "s");
 		goto out;
 	}
 	int er = vf_reconcile__guard_empty(desired, opts->allow_empty, opts->dry_run, &res->plan,
