@@ -286,6 +286,8 @@ typedef struct vf_cloudinit {
 	vf_pos network_config_pos;
 	char *seed_pool;          /* pool of the first volume disk; NULL = none (a plan error) */
 	char *seed_volume;        /* "<domain>-cidata.iso" */
+	vf_disk_bus bus;          /* spec.cloudInit.bus; UNSET = scsi (a CD-ROM on virtio-scsi) */
+	vf_pos bus_pos;
 	char hash[65];            /* lower-case hex SHA-256 of the three texts */
 } vf_cloudinit;
 
@@ -368,6 +370,11 @@ vf_object *vf_desired_find(const vf_desired *d, vf_kind kind, const char *pool, 
 /* UUIDv5 under virtform's fixed namespace from "<Kind>/<name>" (volumes:
  * "Volume/<pool>/<name>"), so every host and every run agrees. */
 void vf_uuid_derive(vf_kind kind, const char *pool, const char *name, uuid_t out);
+
+/* The seed's bus: spec.cloudInit.bus, default scsi (docs/cloud-init.md); and
+ * the device it is on that bus: a plain disk on virtio, else a CD-ROM. */
+vf_disk_bus vf_cloudinit_bus(const vf_cloudinit *ci);
+vf_disk_device vf_cloudinit_seed_device(vf_disk_bus bus);
 
 /* Limits shared by the loader and the docs. */
 #define VF_NAME_MAX 200       /* bytes in metadata.name */

@@ -264,7 +264,7 @@ static void vf_dec__cloudinit_part(vf_dec *d, const vf_ynode *n, const char *fie
  * known (vf_cloudinit_finish). */
 static void vf_dec__cloudinit(vf_dec *d, const vf_ynode *n, vf_cloudinit *ci)
 {
-	static const char *const fields[] = { "userData", "metaData", "networkConfig", NULL };
+	static const char *const fields[] = { "userData", "metaData", "networkConfig", "bus", NULL };
 	if (!vf_dec__map(d, n, "spec.cloudInit"))
 		return;
 	vf_dec__fields(d, n, fields, "Domain spec.cloudInit");
@@ -279,6 +279,16 @@ static void vf_dec__cloudinit(vf_dec *d, const vf_ynode *n, vf_cloudinit *ci)
 	if ((v = vf_ynode_get(n, "networkConfig")))
 		vf_dec__cloudinit_part(d, v, "networkConfig", NULL, &ci->network_config,
 				       &ci->network_config_pos);
+	if ((v = vf_ynode_get(n, "bus"))) {
+		/* the buses a NoCloud seed can sit on (docs/cloud-init.md); usb is not one */
+		ci->bus_pos = v->pos;
+		if (VF_DEC_ENUM(d, v, "spec.cloudInit.bus", vf_disk_bus, VF_BUS_MAX, &ci->bus) &&
+		    ci->bus == VF_BUS_USB) {
+			ci->bus = VF_BUS_UNSET;
+			vf_dec__fail(d, VF_E_SCHEMA, v->pos,
+				     "invalid spec.cloudInit.bus \"usb\": use scsi (the default), virtio, sata or ide");
+		}
+	}
 }
 
 static void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name,
