@@ -365,7 +365,9 @@ static void test_valid_fixtures(void **state)
 	assert_int_equal(s->disks[3].cache, VF_CACHE_DEFAULT);
 	assert_string_equal(s->ifaces[0].mac, "52:54:00:00:00:02");
 	assert_int_equal(s->shutdown_timeout, 3600);
-	assert_int_equal(s->serial_console, VF_TRI_TRUE);
+	assert_int_equal(s->serial_console, VF_TRI_TRUE); /* {log: ...} is on, with a log */
+	assert_string_equal(s->serial_log, "/var/log/libvirt/qemu/styles-console.log");
+	assert_true(s->serial_log_append);
 	assert_int_equal(s->state, VF_RUN_RUNNING);
 
 	/* Domain targets: a name of each bus; an unnamed disk keeps no target */

@@ -135,6 +135,7 @@ static void vf_domain_spec_clear(vf_domain_spec *d)
 	}
 	free(d->ifaces);
 	free(d->graphics_listen);
+	free(d->serial_log);
 	free(d->xml);
 	free(d->cloudinit.user_data);
 	free(d->cloudinit.meta_data);

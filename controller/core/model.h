@@ -312,6 +312,8 @@ typedef struct vf_domain_spec {
 	vf_graphics_type graphics;/* spec.graphics.type */
 	char *graphics_listen;    /* spec.graphics.listen, default 127.0.0.1 */
 	vf_tri serial_console;    /* spec.serialConsole, default true (a pty serial + console) */
+	char *serial_log;         /* spec.serialConsole.log: an absolute file; NULL = no log */
+	bool serial_log_append;   /* spec.serialConsole.append, default false (truncated at start) */
 	vf_run_state state;       /* spec.state, default running */
 	vf_tri autostart;         /* spec.autostart, default false */
 	bool has_shutdown_timeout;

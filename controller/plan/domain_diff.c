@@ -254,6 +254,16 @@ static void vf_diff__domain_fields(const vf_plan_ctx *c, const vf_domain_spec *d
 	    vf_tri_get(ds->serial_console, true) != have->serial_console)
 		vf_step__change(s, "spec.serialConsole", vf_plan__bool_str(have->serial_console),
 				vf_plan__bool_str(vf_tri_get(ds->serial_console, true)), VF_EFFECT_NEXT_BOOT);
+	/* the log only when serialConsole is declared: `true` means no log */
+	if (vf_tri_get(ds->serial_console, false) && have->serial_console) {
+		if (!vf_streq(ds->serial_log, have->serial_log))
+			vf_step__change(s, "spec.serialConsole.log", have->serial_log, ds->serial_log,
+					VF_EFFECT_NEXT_BOOT);
+		else if (ds->serial_log && ds->serial_log_append != have->serial_log_append)
+			vf_step__change(s, "spec.serialConsole.append",
+					vf_plan__bool_str(have->serial_log_append),
+					vf_plan__bool_str(ds->serial_log_append), VF_EFFECT_NEXT_BOOT);
+	}
 }
 
 /* ---- domains: raw XML ----------------------------------------------------- */

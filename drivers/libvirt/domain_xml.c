@@ -169,10 +169,17 @@ static void vf_lv__graphics(xmlNodePtr devs, const vf_domain_spec *s)
 	vf_lv__attr(l, "address", s->graphics_listen ? s->graphics_listen : "127.0.0.1");
 }
 
-static void vf_lv__serial_console(xmlNodePtr devs)
+/* A pty serial port and its console; with spec.serialConsole.log, libvirt
+ * (virtlogd) also copies what the guest prints to that file. */
+static void vf_lv__serial_console(xmlNodePtr devs, const vf_domain_spec *s)
 {
 	xmlNodePtr ser = vf_lv__add(devs, "serial", NULL);
 	vf_lv__attr(ser, "type", "pty");
+	if (s->serial_log) {
+		xmlNodePtr log = vf_lv__add(ser, "log", NULL);
+		vf_lv__attr(log, "file", s->serial_log);
+		vf_lv__attr(log, "append", s->serial_log_append ? "on" : "off");
+	}
 	vf_lv__attr(vf_lv__add(ser, "target", NULL), "port", "0");
 	xmlNodePtr con = vf_lv__add(devs, "console", NULL);
 	vf_lv__attr(con, "type", "pty");
@@ -238,7 +245,7 @@ char *vf_lv__domain_xml(const vf_object *o, const char *type, const vf_lv_disk_i
 		vf_lv__iface(devs, &s->ifaces[i]);
 	vf_lv__graphics(devs, s);
 	if (vf_tri_get(s->serial_console, true))
-		vf_lv__serial_console(devs);
+		vf_lv__serial_console(devs, s);
 	return vf_lv__dump_free(doc);
 }
 
@@ -407,6 +414,9 @@ int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err)
 				vf_lv__xstr(ctx, NULL, "/domain/devices/graphics[1]/@listen");
 	}
 	d->serial_console = vf_lv__xbool(ctx, NULL, "/domain/devices/serial | /domain/devices/console");
+	d->serial_log = vf_lv__xstr(ctx, NULL, "/domain/devices/serial[1]/log/@file");
+	_cleanup_free_ char *append = vf_lv__xstr(ctx, NULL, "/domain/devices/serial[1]/log/@append");
+	d->serial_log_append = vf_streq(append, "on");
 	d->managed = vf_lv__xbool(ctx, NULL,
 				  "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']");
 	d->seed_hash = vf_lv__xstr(ctx, NULL,
