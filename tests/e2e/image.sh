@@ -45,7 +45,8 @@ mmdebstrap --quiet --variant=minbase \
 	--include=systemd-sysv,udev,linux-image-amd64,linux-image-cloud-amd64,cloud-init,cloud-guest-utils,e2fsprogs,fdisk \
 	--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
 	--dpkgopt='path-exclude=/usr/share/locale/*' \
-	--customize-hook='echo "datasource_list: [ NoCloud, None ]" > "$1/etc/cloud/cloud.cfg.d/90-virtform-e2e.cfg"' \
+	--customize-hook='printf "datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\n" > "$1/etc/cloud/cloud.cfg.d/90-virtform-e2e.cfg"' \
+	--customize-hook='chroot "$1" systemctl enable systemd-networkd.service >/dev/null 2>&1; chroot "$1" systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1' \
 	--customize-hook='echo "LABEL=vfroot / ext4 defaults 0 1" > "$1/etc/fstab"' \
 	--customize-hook='rm -f "$1/etc/hostname" "$1/etc/machine-id"; touch "$1/etc/machine-id"' \
 	"$suite" "$work/root" "$@" >&2
