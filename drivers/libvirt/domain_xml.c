@@ -78,8 +78,8 @@ static void vf_lv__disk(xmlNodePtr devs, const vf_disk *d, const char *target,
 
 /* The cloud-init seed (docs/cloud-init.md): read-only, on spec.cloudInit.bus
  * at the first name of that bus no declared disk has. The default, scsi, is a
- * CD-ROM on a virtio-scsi controller: every common cloud kernel has
- * virtio_scsi and sr_mod, on i440fx and q35 alike, while Debian's cloud
+ * CD-ROM on a virtio-scsi controller: Debian's generic and cloud kernels
+ * both have virtio_scsi and sr_mod, on i440fx and q35 alike, while the cloud
  * kernel has no AHCI (sata) and q35 has no IDE. virtio is a plain disk. */
 static void vf_lv__seed(xmlNodePtr devs, const vf_domain_spec *s, char **assigned)
 {

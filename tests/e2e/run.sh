@@ -8,14 +8,17 @@
 # console log within a bounded time: the guest booted, the user-data ran
 # (a hash of a per-run token: the hash is not in the seed), the instance-id
 # is the domain's UUID, the host name is the domain's name, the guest sees
-# the grown disk. A network check runs once `kind: Network` exists.
+# the grown disk. The generic kernel runs on pc (i440fx), the cloud one on
+# q35. A network check runs once `kind: Network` exists.
 # Not for the image recipe (image.sh) or for planner rules (tests/cases).
 #
 #   bash tests/e2e/run.sh build/virtform
 # Environment: VF_E2E_KERNELS ("generic cloud"), VF_E2E_BOOT_TIMEOUT (seconds
 # per run for every guest to finish cloud-init; 900), VF_E2E_TYPE (kvm or
 # qemu: skip the detection), VF_E2E_BENCH (a file: "KERNEL SECONDS" lines,
-# apply start to cloud-init finished, for make bench), VF_E2E_CACHE (image.sh).
+# apply start to cloud-init finished, for make bench), VF_E2E_SEED_BUS (a
+# cloudInit.bus to try, e.g. sata: the cloud kernel then never sees its seed
+# and the test fails), VF_E2E_CACHE (image.sh).
 here=$(cd "$(dirname "$0")" && pwd)
 VF_BIN=$(realpath "${1:?usage: run.sh VIRTFORM_BINARY}")
 export VF_BIN
@@ -73,7 +76,8 @@ NET=
 probe=$(vf_mktemp)
 mkdir -p "$probe/m" "$probe/s"
 printf 'apiVersion: virtform/v1\nkind: Network\nmetadata: {name: probe}\nspec: {}\n' >"$probe/m/n.yaml"
-if "$VF_BIN" plan -c test:///default --state-dir "$probe/s" "$probe/m" 2>&1 | grep -q 'unknown kind "Network"'; then
+probe_out=$("$VF_BIN" plan -c test:///default --state-dir "$probe/s" "$probe/m" 2>&1)
+if printf '%s\n' "$probe_out" | grep -q 'unknown kind "Network"'; then
 	say "network check SKIPPED: this virtform has no kind: Network yet (issue 14); the guests get no NIC"
 else
 	NET=${P}net
@@ -94,6 +98,9 @@ $(i=10; for k in $KERNELS; do echo "          - {mac: \"52:54:00:77:00:$i\", nam
 fi
 
 # ---- manifests -------------------------------------------------------------
+# Each run covers both machine types: the generic kernel on pc (i440fx),
+# the cloud kernel on q35 (no IDE there, and that kernel has no AHCI).
+machine_for() { case "$1" in cloud) echo q35 ;; *) echo pc ;; esac; }
 pool=${P}pool
 TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 WANT_HASH=$(printf '%s' "$TOKEN" | sha256sum | cut -c1-16)
@@ -123,6 +130,7 @@ kind: Domain
 metadata: {name: $dom}
 spec:
   type: $DTYPE
+  machine: $(machine_for "$k")
   vcpus: 1
   memory: 768MiB
   disks:
@@ -130,6 +138,7 @@ spec:
 $iface
   serialConsole: {log: /var/log/libvirt/qemu/$dom-console.log}
   cloudInit:
+$([ -n "${VF_E2E_SEED_BUS:-}" ] && echo "    bus: $VF_E2E_SEED_BUS")
     userData:
       runcmd:
         - - sh
@@ -137,7 +146,7 @@ $iface
           - 'echo \"VFE2E-RESULT token=\$(printf %s $TOKEN | sha256sum | cut -c1-16) instance=\$(cat /var/lib/cloud/data/instance-id) host=\$(hostname) disk=\$(blockdev --getsize64 /dev/vda) root=\$(df -B1 --output=size / | tail -n 1 | tr -d \" \") seed=\$(blkid -L cidata) ip=\$(hostname -I | tr -d \" \") end\" >/dev/ttyS0'"
 	i=$((i + 1))
 done
-vf_on_exit 'rm -f /var/log/libvirt/qemu/"$VFIT_PREFIX"*.log'
+vf_on_exit 'rm -f /var/log/libvirt/qemu/"$VFIT_PREFIX"*-console.log'
 
 # ---- apply, then read the guests' consoles --------------------------------
 applied=$(date +%s)
@@ -190,7 +199,7 @@ for k in $KERNELS; do
 	root=$(field root)
 	[ -n "$root" ] && [ "$root" -gt $((2 << 30)) ] ||
 		vf_fail "$k: the root file system is $root bytes: growpart did not grow it to the disk"
-	say "$k: seed on $(field seed), root file system grown to $root bytes"
+	say "$k: machine $(machine_for "$k"), seed on $(field seed), root file system grown to $root bytes"
 	if [ -n "$NET" ]; then
 		n=$((10 + $(echo $KERNELS | tr ' ' '\n' | grep -n "^$k\$" | cut -d: -f1) - 1))
 		assert_eq "$NET_SUBNET.$n" "$(field ip)" "$k: the guest holds its declared DHCP lease"
