@@ -10,15 +10,28 @@
 #   sh tests/e2e/image.sh            prints the cache folder holding
 #                                    debian-generic.qcow2 and debian-cloud.qcow2
 # VF_E2E_CACHE (default /var/cache/virtform-e2e) holds one folder per recipe
-# hash: a change to this file (the recipe) builds anew; old folders are removed.
+# hash: a change to the recipe (below) builds anew; old folders are removed.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache_root=${VF_E2E_CACHE:-/var/cache/virtform-e2e}
 . /etc/os-release
 suite=${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}
-recipe=$( (cat "$here/image.sh"; echo "$suite") | sha256sum | cut -c1-16)
+# The recipe is the part of this file between the two "recipe" markers
+# (and the suite): editing the comments or the plumbing above does not
+# rebuild, editing what goes into the image does.
+recipe=$( (sed -n '/^# ---- recipe/,/^# ---- end of recipe/p' "$here/image.sh"; echo "$suite") |
+	sha256sum | cut -c1-16)
 out=$cache_root/$recipe
+if [ -f "$out/done" ]; then
+	echo "$out"
+	exit 0
+fi
+# One build at a time per cache: a second `make e2e` waits for the first's
+# image instead of building (or deleting) it alongside.
+mkdir -p "$cache_root"
+exec 9>"$cache_root/.lock"
+flock 9
 if [ -f "$out/done" ]; then
 	echo "$out"
 	exit 0
@@ -26,6 +39,7 @@ fi
 for old in "$cache_root"/*; do
 	[ -d "$old" ] && [ "$old" != "$out" ] && rm -rf "$old"
 done
+rm -rf "$out"
 mkdir -p "$out"
 work=$(mktemp -d "$out/work.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -38,6 +52,7 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.l
 done
 [ $# -gt 0 ] || { echo "image.sh: no apt sources on this machine" >&2; exit 1; }
 
+# ---- recipe
 start=$(date +%s)
 echo "image.sh: building $out (mmdebstrap $suite from this machine's apt sources)" >&2
 # Both kernels in one tree; each image keeps one of them.
@@ -79,7 +94,7 @@ CFG
 	truncate -s 1M "$disk"
 	cat "$work/fs.img" >>"$disk"
 	rm -f "$work/fs.img"
-	echo 'start=2048, type=83, bootable' | sfdisk -q "$disk"
+	echo 'start=2048, type=83, bootable' | sfdisk -q --wipe-partitions never "$disk"
 	grub-mkimage -O i386-pc -o "$work/core.img" -p '(hd0,msdos1)/boot/grub' \
 		biosdisk part_msdos ext2 normal linux configfile serial terminal search
 	dd if=/usr/lib/grub/i386-pc/boot.img of="$disk" bs=440 count=1 conv=notrunc status=none
@@ -88,6 +103,7 @@ CFG
 	rm -f "$disk"
 	sha256sum "$out/debian-$flavour.qcow2" | cut -d' ' -f1 >"$out/debian-$flavour.qcow2.sha256"
 done
+# ---- end of recipe
 echo "image.sh: built in $(($(date +%s) - start))s" >&2
 touch "$out/done"
 echo "$out"
