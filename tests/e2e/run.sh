@@ -27,7 +27,6 @@ BOOT_TIMEOUT=${VF_E2E_BOOT_TIMEOUT:-900}
 CAPACITY_GIB=3
 VFIT_PREFIX=vfit-e2e$$-
 . "$here/../integration/lib.sh"
-vf_setup
 start=$(date +%s)
 say() { printf 'e2e: %s\n' "$*"; }
 
@@ -39,7 +38,7 @@ e2e_domain_type() {
 	if [ -n "${VF_E2E_TYPE:-}" ]; then
 		say "domain type $VF_E2E_TYPE (VF_E2E_TYPE)"
 		echo "$VF_E2E_TYPE" >&3
-	elif [ "$DTYPE" != kvm ]; then
+	elif [ "$(vf_domain_type)" != kvm ]; then
 		say "domain type qemu (TCG): no usable /dev/kvm"
 		echo qemu >&3
 	elif [ -d /sys/module/kvm_pvm ] || dmesg 2>/dev/null | grep -q 'kvm-pvm'; then
@@ -54,7 +53,8 @@ e2e_domain_type() {
 		echo kvm >&3
 	fi
 }
-DTYPE=$(e2e_domain_type 3>&1 >&2)
+VFIT_DOMAIN_TYPE=$(e2e_domain_type 3>&1 >&2)
+vf_setup # DTYPE=$VFIT_DOMAIN_TYPE
 
 # ---- the images, served on 127.0.0.1 --------------------------------------
 IMG=$(sh "$here/image.sh") || vf_fail "building the image failed"
