@@ -7,6 +7,7 @@
 #   make run        deps, build, apply examples/quickstart to test:///default
 #   make check      deps, build, unit tests, schema tests, completion, integration tests
 #   make SAN=1 ...  the same with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make e2e        a Debian cloud image boots and cloud-init applies its user-data (tests/e2e)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -135,6 +136,12 @@ check: deps
 
 bench: deps $(OUT)/virtform $(BENCH_BINS)
 	@sh tests/bench/run.sh $(OUT)
+
+# End to end (issue 15): builds the image once per machine (cached in
+# /var/cache/virtform-e2e), boots it with both Debian kernels.
+.PHONY: e2e
+e2e: deps $(OUT)/virtform
+	@bash tests/e2e/run.sh $(OUT)/virtform
 
 install: $(OUT)/virtform
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

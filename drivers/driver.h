@@ -130,6 +130,8 @@ typedef struct vf_obs_domain {
 	vf_graphics_type graphics;/* NONE when there is no <graphics> */
 	char *graphics_listen;
 	bool serial_console;      /* a <serial> or <console> device exists */
+	char *serial_log;         /* the first <serial>'s <log file>; NULL none */
+	bool serial_log_append;   /* its append='on' */
 	vf_run_state state;       /* RUNNING, SHUTOFF or PAUSED; others map to SHUTOFF... */
 	char *state_name;         /* ...and libvirt's own word is kept here ("crashed") */
 	bool autostart;

@@ -50,6 +50,7 @@ static void vf_obs_domain_clear(vf_obs_domain *d)
 	}
 	free(d->ifaces);
 	free(d->graphics_listen);
+	free(d->serial_log);
 	free(d->state_name);
 	free(d->xml);
 	free(d->xml_bare);

@@ -292,6 +292,9 @@ static void test_decode_errors_have_positions(void **state)
 
 	_cleanup_free_ char *e4 = load_errors("  cloudInit: [userData]\n");
 	assert_string_equal(e4, "8:14: spec.cloudInit must be a mapping, not a list\n");
+
+	_cleanup_free_ char *e5 = load_errors("  cloudInit:\n    bus: usb\n");
+	assert_string_equal(e5, "9:10: invalid spec.cloudInit.bus \"usb\": use scsi (the default), virtio, sata or ide\n");
 }
 
 static void test_cloud_init_with_xml_is_an_error(void **state)
@@ -539,6 +542,45 @@ static void test_plan_writes_the_seed_before_defining(void **state)
 	vf_desired_free(&d);
 }
 
+/* The seed's bus (docs/cloud-init.md): a domain made with the old sata seed
+ * keeps it (its plan is empty: no redefine, no restart); a declared bus moves
+ * it once; a virtio seed is a disk, not a CD-ROM, and is attached as such. */
+static void test_plan_seed_bus(void **state)
+{
+	vf_desired d = { 0 };
+	const vf_object *o = load_ok("  cloudInit:\n    userData: {packages: [nginx]}\n    bus: scsi\n", &d);
+	vf_observed obs;
+	observed_for(o, o->u.domain.cloudinit.hash, &obs);
+	vf_plan p = { 0 };
+	vf_diags conflicts = { 0 };
+	assert_int_equal(vf_plan_build(&d, &obs, NULL, NULL, &p, &conflicts), 0);
+	const vf_step *s = NN(domain_step(&p));
+	assert_int_equal(s->n_changes, 1);
+	assert_string_equal(s->changes[0].field, "spec.cloudInit.bus");
+	assert_string_equal(s->changes[0].old_value, "sata");
+	assert_string_equal(s->changes[0].new_value, "scsi");
+	assert_int_equal(s->changes[0].effect, VF_EFFECT_NEXT_BOOT);
+	vf_plan_free(&p);
+	/* once moved: nothing to do */
+	obs.domains[0].disks[1].bus = VF_BUS_SCSI;
+	assert_int_equal(vf_plan_build(&d, &obs, NULL, NULL, &p, &conflicts), 0);
+	assert_true(vf_plan_empty(&p));
+	vf_plan_free(&p);
+	vf_observed_free(&obs);
+	vf_desired_free(&d);
+
+	vf_desired d2 = { 0 };
+	o = load_ok("  cloudInit:\n    userData: {packages: [nginx]}\n    bus: virtio\n", &d2);
+	observed_for(o, o->u.domain.cloudinit.hash, &obs);
+	obs.domains[0].disks[1].bus = VF_BUS_VIRTIO;
+	obs.domains[0].disks[1].device = VF_DISK_DEVICE_DISK;
+	assert_int_equal(vf_plan_build(&d2, &obs, NULL, NULL, &p, &conflicts), 0);
+	assert_true(vf_plan_empty(&p));
+	vf_plan_free(&p);
+	vf_observed_free(&obs);
+	vf_desired_free(&d2);
+}
+
 static void test_plan_regenerates_a_changed_seed(void **state)
 {
 	vf_desired d = { 0 };
@@ -659,7 +701,7 @@ static void test_domain_xml_carries_the_seed_cdrom(void **state)
 	assert_string_equal(cd->pool, "images");
 	assert_string_equal(cd->volume, "web-cidata.iso");
 	assert_int_equal(cd->device, VF_DISK_DEVICE_CDROM);
-	assert_int_equal(cd->bus, VF_BUS_SATA);
+	assert_int_equal(cd->bus, VF_BUS_SCSI); /* the default: a CD-ROM on virtio-scsi */
 	assert_true(cd->readonly);
 	assert_string_equal(cd->target, "sdb");
 	assert_string_equal(dom->disks[1].target, "sda");
@@ -697,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_cloud_init_with_xml_is_an_error),
 		cmocka_unit_test(test_hash_follows_content_only),
 		cmocka_unit_test(test_iso_reads_back_as_cidata),
+		cmocka_unit_test(test_plan_seed_bus),
 		cmocka_unit_test(test_iso_write_error_names_the_file),
 		cmocka_unit_test(test_plan_writes_the_seed_before_defining),
 		cmocka_unit_test(test_plan_regenerates_a_changed_seed),

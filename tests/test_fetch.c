@@ -631,7 +631,7 @@ static void test_content_length_over_bound(void **state)
 	_cleanup_free_ char *p2 = NULL;
 	o.max_size = 49999;
 	assert_int_equal(fetch("/files/b.img", "b.img", &o, &p2, &err), -VF_E_LIMIT);
-	assert_contains(err.message, "is 50000 bytes, more than 49999B, the capacity of Volume p/exact");
+	assert_contains(err.message, "is 50000 bytes, more than 48.8KiB (49999 bytes), the capacity of Volume p/exact");
 	assert_true(exists(p));
 	vf_error_clear(&err);
 }
@@ -895,6 +895,7 @@ static void test_clone_and_upload_on_test_driver(void **state)
 
 #include "controller/load/manifest.h"
 #include "controller/plan/plan.h"
+#include "controller/cli/progress.h"
 
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -978,6 +979,25 @@ static vf_object vol_from(const char *name, uint64_t cap, vf_vol_format fmt, con
 	return o;
 }
 
+/* The download line says a size as the plan does (issue 15: the plan said
+ * 194221KiB, the download line 189.7MiB, for one image). */
+static void test_progress_lines_use_the_plan_units(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	vf_progress_printer p = { .out = f };
+	vf_progress_print("http://h/img.qcow2", 194221ull << 10, 194221ull << 10, 12.5 * 1048576, true, &p);
+	p.tty = true;
+	vf_progress_print("http://h/img.qcow2", 120ull << 20, 300ull << 20, 11.8 * 1048576, false, &p);
+	fclose(f);
+	assert_contains(text, "downloaded http://h/img.qcow2: 189.7MiB\n");
+	assert_contains(text, " 40%  120MiB/300MiB  11.8MiB/s");
+	free(text);
+}
+
 static void test_source_planning(void **state)
 {
 	(void)state;
@@ -998,6 +1018,12 @@ static void test_source_planning(void **state)
 	assert_int_equal(plan.n, 1);
 	assert_contains(plan.steps[0].reason, "from http://h/img.qcow2 (300MiB, sha256)");
 	assert_int_equal(plan.steps[0].n_ops, 4);
+	vf_plan_free(&plan);
+	/* the size in the style the download line prints it too */
+	known.size = 194221ull << 10;
+	assert_int_equal(vf_plan_build(&d, &obs, &l, &opts, &plan, &diags), 0);
+	assert_contains(plan.steps[0].reason, "from http://h/img.qcow2 (189.7MiB, sha256)");
+	known.size = 300ull << 20;
 	assert_int_equal(plan.steps[0].ops[1].type, VF_OP_VOLUME_FETCH);
 	assert_int_equal(plan.steps[0].ops[2].type, VF_OP_VOLUME_UPLOAD);
 	assert_int_equal(plan.steps[0].ops[3].type, VF_OP_VOLUME_RESIZE);
@@ -1076,6 +1102,7 @@ int main(void)
 		cmocka_unit_test(test_clone_and_upload_on_test_driver),
 		cmocka_unit_test(test_source_decoding),
 		cmocka_unit_test(test_source_planning),
+		cmocka_unit_test(test_progress_lines_use_the_plan_units),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -476,6 +476,40 @@ static void test_define_and_observe_back(void **state)
 	unlink(tmp);
 }
 
+/* spec.serialConsole.log is libvirt's <log file append> on the serial port,
+ * and observation reads it back for the plan's drift check. */
+static void test_serial_console_log(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_object dom = domain_obj("console");
+	dom.u.domain.serial_console = VF_TRI_TRUE;
+	dom.u.domain.serial_log = vf_strdup("/var/log/libvirt/qemu/console-console.log");
+	dom.u.domain.serial_log_append = true;
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_QEMU, err));
+	vf_observed o = observe(c);
+	vf_obs_domain *d = vf_observed_domain(&o, "console");
+	assert_non_null(d);
+	assert_true(d->serial_console);
+	assert_string_equal(d->serial_log, "/var/log/libvirt/qemu/console-console.log");
+	assert_true(d->serial_log_append);
+	assert_contains(d->xml, "<log file='/var/log/libvirt/qemu/console-console.log' append='on'/>");
+	vf_observed_free(&o);
+
+	/* serialConsole: true again: no log */
+	free(dom.u.domain.serial_log);
+	dom.u.domain.serial_log = NULL;
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_QEMU, err));
+	o = observe(c);
+	d = vf_observed_domain(&o, "console");
+	assert_true(d->serial_console);
+	assert_null(d->serial_log);
+	assert_false(d->serial_log_append);
+	vf_observed_free(&o);
+	vf_object_clear(&dom);
+	HV->close(c);
+}
+
 static void test_redefine_in_place(void **state)
 {
 	(void)state;
@@ -1179,6 +1213,7 @@ int main(void)
 		cmocka_unit_test(test_observe_pool_contents),
 		cmocka_unit_test(test_define_and_observe_back),
 		cmocka_unit_test(test_redefine_in_place),
+		cmocka_unit_test(test_serial_console_log),
 		cmocka_unit_test(test_hostile_names_round_trip),
 		cmocka_unit_test(test_raw_xml_keeps_user_metadata),
 		cmocka_unit_test(test_raw_xml_records_what_libvirt_made),

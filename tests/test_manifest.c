@@ -365,7 +365,9 @@ static void test_valid_fixtures(void **state)
 	assert_int_equal(s->disks[3].cache, VF_CACHE_DEFAULT);
 	assert_string_equal(s->ifaces[0].mac, "52:54:00:00:00:02");
 	assert_int_equal(s->shutdown_timeout, 3600);
-	assert_int_equal(s->serial_console, VF_TRI_TRUE);
+	assert_int_equal(s->serial_console, VF_TRI_TRUE); /* {log: ...} is on, with a log */
+	assert_string_equal(s->serial_log, "/var/log/libvirt/qemu/styles-console.log");
+	assert_true(s->serial_log_append);
 	assert_int_equal(s->state, VF_RUN_RUNNING);
 
 	/* Domain targets: a name of each bus; an unnamed disk keeps no target */
@@ -436,6 +438,35 @@ static void test_valid_fixtures(void **state)
 	assert_string_equal(d.objs[0].pos.file, "valid/domains/web.yaml");
 	vf_desired_free(&d);
 	assert_int_equal(chdir(cwd), 0);
+}
+
+/* One size style everywhere (plan, errors, download lines): the largest IEC
+ * unit reached, whole when exact (and then a manifest reads it back to the
+ * same bytes), else one decimal; bounds add the bytes. */
+static void test_size_format(void **state)
+{
+	(void)state;
+	static const struct { uint64_t in; const char *out, *exact; } cases[] = {
+		{ 0, "0B", "0B" }, { 1000, "1000B", "1000B" }, { 1024, "1KiB", "1KiB" },
+		{ 512ull << 20, "512MiB", "512MiB" }, { 1536ull << 20, "1.5GiB", "1.5GiB" },
+		{ 20ull << 30, "20GiB", "20GiB" },
+		/* the image the plan called 194221KiB and the download line 189.7MiB */
+		{ 194221ull << 10, "189.7MiB", "189.7MiB (198882304 bytes)" },
+		{ 49999, "48.8KiB", "48.8KiB (49999 bytes)" },
+		{ (1ull << 30) - 1, "1.0GiB", "1.0GiB (1073741823 bytes)" },
+		{ (1ull << 30) + 1, "1.0GiB", "1.0GiB (1073741825 bytes)" },
+	};
+	for (size_t i = 0; i < VF_ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *s = vf_format_size(cases[i].in);
+		_cleanup_free_ char *e = vf_format_size_exact(cases[i].in);
+		assert_string_equal(s, cases[i].out);
+		assert_string_equal(e, cases[i].exact);
+		uint64_t back = 0;
+		if (!strchr(s, '.') || strcmp(s, e) == 0) {
+			assert_int_equal(vf_size_parse(s, &back, NULL), 0);
+			assert_int_equal(back, cases[i].in);
+		}
+	}
 }
 
 static void test_size_parser(void **state)
@@ -673,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_codes),
 		cmocka_unit_test(test_valid_fixtures),
 		cmocka_unit_test(test_size_parser),
+		cmocka_unit_test(test_size_format),
 		cmocka_unit_test(test_name_check),
 		cmocka_unit_test(test_other_parsers),
 		cmocka_unit_test(test_discovery),

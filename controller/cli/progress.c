@@ -19,16 +19,11 @@ static double vf_progress__now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* "120.0MiB": one decimal, binary units. */
+/* The plan's style (vf_format_size): "120MiB", "189.7MiB". */
 static void vf_progress__size(char *buf, size_t n, double bytes)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	size_t u = 0;
-	while (bytes >= 1024 && u + 1 < VF_ARRAY_SIZE(units)) {
-		bytes /= 1024;
-		u++;
-	}
-	snprintf(buf, n, u ? "%.1f%s" : "%.0f%s", bytes, units[u]);
+	_cleanup_free_ char *s = vf_format_size(bytes > 0 ? (uint64_t)bytes : 0);
+	snprintf(buf, n, "%s", s);
 }
 
 static const char *vf_progress__base(const char *url)

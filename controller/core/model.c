@@ -160,6 +160,7 @@ static void vf_domain_spec_clear(vf_domain_spec *d)
 	}
 	free(d->ifaces);
 	free(d->graphics_listen);
+	free(d->serial_log);
 	free(d->xml);
 	free(d->cloudinit.user_data);
 	free(d->cloudinit.meta_data);
@@ -270,4 +271,14 @@ char *vf_volume_source_key(const vf_volume_spec *vs)
 	if (s->algo != VF_CHECKSUM_NONE && s->checksum)
 		return vf_asprintf("%s:%s", vf_checksum_algo_to_string(s->algo), s->checksum);
 	return vf_asprintf("url:%s", s->url ? s->url : "");
+}
+
+vf_disk_bus vf_cloudinit_bus(const vf_cloudinit *ci)
+{
+	return ci->bus ? ci->bus : VF_BUS_SCSI;
+}
+
+vf_disk_device vf_cloudinit_seed_device(vf_disk_bus bus)
+{
+	return bus == VF_BUS_VIRTIO ? VF_DISK_DEVICE_DISK : VF_DISK_DEVICE_CDROM;
 }

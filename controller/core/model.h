@@ -291,6 +291,8 @@ typedef struct vf_cloudinit {
 	vf_pos network_config_pos;
 	char *seed_pool;          /* pool of the first volume disk; NULL = none (a plan error) */
 	char *seed_volume;        /* "<domain>-cidata.iso" */
+	vf_disk_bus bus;          /* spec.cloudInit.bus; UNSET = scsi (a CD-ROM on virtio-scsi) */
+	vf_pos bus_pos;
 	char hash[65];            /* lower-case hex SHA-256 of the three texts */
 } vf_cloudinit;
 
@@ -357,6 +359,8 @@ typedef struct vf_domain_spec {
 	vf_graphics_type graphics;/* spec.graphics.type */
 	char *graphics_listen;    /* spec.graphics.listen, default 127.0.0.1 */
 	vf_tri serial_console;    /* spec.serialConsole, default true (a pty serial + console) */
+	char *serial_log;         /* spec.serialConsole.log: an absolute file; NULL = no log */
+	bool serial_log_append;   /* spec.serialConsole.append, default false (truncated at start) */
 	vf_run_state state;       /* spec.state, default running */
 	vf_tri autostart;         /* spec.autostart, default false */
 	bool has_shutdown_timeout;
@@ -431,6 +435,11 @@ vf_object *vf_desired_find(const vf_desired *d, vf_kind kind, const char *pool, 
 /* UUIDv5 under virtform's fixed namespace from "<Kind>/<name>" (volumes:
  * "Volume/<pool>/<name>"), so every host and every run agrees. */
 void vf_uuid_derive(vf_kind kind, const char *pool, const char *name, uuid_t out);
+
+/* The seed's bus: spec.cloudInit.bus, default scsi (docs/cloud-init.md); and
+ * the device it is on that bus: a plain disk on virtio, else a CD-ROM. */
+vf_disk_bus vf_cloudinit_bus(const vf_cloudinit *ci);
+vf_disk_device vf_cloudinit_seed_device(vf_disk_bus bus);
 
 /* Limits shared by the loader and the docs. */
 #define VF_NAME_MAX 200       /* bytes in metadata.name */

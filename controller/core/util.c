@@ -136,16 +136,49 @@ char *vf_format_time(time_t t)
 	return vf_strdup(buf);
 }
 
-char *vf_format_size(uint64_t bytes)
+/* One style for every size virtform prints (plan, progress, download lines):
+ * the largest IEC unit the value reaches, whole when exact ("2GiB",
+ * "512MiB"), else one decimal ("1.5GiB" = 1536MiB exact, "189.7MiB" not).
+ * *exact says whether the text is the value itself. */
+static char *vf_format__size(uint64_t bytes, bool *exact)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 	size_t u = 0;
-	uint64_t v = bytes;
-	while (u + 1 < VF_ARRAY_SIZE(units) && v != 0 && v % 1024 == 0) {
-		v /= 1024;
+	while (u + 1 < VF_ARRAY_SIZE(units) && bytes >> (10 * (u + 1)))
 		u++;
+	uint64_t unit = 1ull << (10 * u);
+	*exact = bytes % unit == 0;
+	if (*exact)
+		return vf_asprintf("%llu%s", (unsigned long long)(bytes / unit), units[u]);
+	/* tenths, rounded; 1023.96MiB is 1.0GiB, not 1024.0MiB */
+	long double t = (long double)bytes * 10 / (long double)unit;
+	uint64_t tenths = (uint64_t)(t + 0.5L);
+	*exact = (long double)tenths == t;
+	if (tenths >= 10240 && u + 1 < VF_ARRAY_SIZE(units)) {
+		u++;
+		tenths = (tenths + 512) / 1024;
+		*exact = false;
 	}
-	return vf_asprintf("%llu%s", (unsigned long long)v, units[u]);
+	/* "1.0GiB" for 1.02GiB: the decimal says it is not exact */
+	return vf_asprintf("%llu.%llu%s", (unsigned long long)(tenths / 10),
+			   (unsigned long long)(tenths % 10), units[u]);
+}
+
+char *vf_format_size(uint64_t bytes)
+{
+	bool exact;
+	return vf_format__size(bytes, &exact);
+}
+
+char *vf_format_size_exact(uint64_t bytes)
+{
+	bool exact;
+	char *s = vf_format__size(bytes, &exact);
+	if (exact)
+		return s;
+	char *both = vf_asprintf("%s (%llu bytes)", s, (unsigned long long)bytes);
+	free(s);
+	return both;
 }
 
 size_t vf_edit_distance(const char *a, const char *b)

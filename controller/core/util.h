@@ -95,8 +95,14 @@ void vf_buf_printf(vf_buf *b, const char *fmt, ...) VF_PRINTF(2, 3);
 char *vf_buf_steal(vf_buf *b);  /* returns "" rather than NULL when empty */
 void vf_buf_free(vf_buf *b);
 
-/* Format a byte count the way manifests write it ("20GiB", "512MiB", "1000B"). */
+/* Format a byte count in the one style virtform prints sizes in (plan,
+ * errors, progress and download lines): the largest IEC unit it reaches,
+ * whole when exact ("20GiB", "512MiB", "1.5GiB"), else one decimal
+ * ("189.7MiB"). A manifest accepts the exact forms as written. */
 char *vf_format_size(uint64_t bytes);
+/* The same, followed by " (N bytes)" when the short form is not exact: for
+ * bounds, where a byte decides ("48.8KiB (49999 bytes)"). */
+char *vf_format_size_exact(uint64_t bytes);
 
 /* ISO 8601 in UTC, "2026-11-21T05:00:00Z"; NULL when t cannot be broken down. */
 char *vf_format_time(time_t t);

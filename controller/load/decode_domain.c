@@ -264,7 +264,7 @@ static void vf_dec__cloudinit_part(vf_dec *d, const vf_ynode *n, const char *fie
  * known (vf_cloudinit_finish). */
 static void vf_dec__cloudinit(vf_dec *d, const vf_ynode *n, vf_cloudinit *ci)
 {
-	static const char *const fields[] = { "userData", "metaData", "networkConfig", NULL };
+	static const char *const fields[] = { "userData", "metaData", "networkConfig", "bus", NULL };
 	if (!vf_dec__map(d, n, "spec.cloudInit"))
 		return;
 	vf_dec__fields(d, n, fields, "Domain spec.cloudInit");
@@ -279,6 +279,58 @@ static void vf_dec__cloudinit(vf_dec *d, const vf_ynode *n, vf_cloudinit *ci)
 	if ((v = vf_ynode_get(n, "networkConfig")))
 		vf_dec__cloudinit_part(d, v, "networkConfig", NULL, &ci->network_config,
 				       &ci->network_config_pos);
+	if ((v = vf_ynode_get(n, "bus"))) {
+		/* the buses a NoCloud seed can sit on (docs/cloud-init.md); usb is not one */
+		ci->bus_pos = v->pos;
+		if (VF_DEC_ENUM(d, v, "spec.cloudInit.bus", vf_disk_bus, VF_BUS_MAX, &ci->bus) &&
+		    ci->bus == VF_BUS_USB) {
+			ci->bus = VF_BUS_UNSET;
+			vf_dec__fail(d, VF_E_SCHEMA, v->pos,
+				     "invalid spec.cloudInit.bus \"usb\": use scsi (the default), virtio, sata or ide");
+		}
+	}
+}
+
+/* spec.serialConsole: true/false, or {log: PATH, append: BOOL}, which is on
+ * with a log file (docs/virtform.yaml.5). The path is absolute and plain
+ * (no "." or ".." parts, no "//", not a folder) so the plan compares it as
+ * libvirt keeps it. */
+static void vf_dec__serial_console(vf_dec *d, const vf_ynode *n, vf_domain_spec *ds)
+{
+	if (n->type != VF_YNODE_MAP) {
+		vf_dec__tri(d, n, "spec.serialConsole", &ds->serial_console);
+		return;
+	}
+	static const char *const fields[] = { "log", "append", NULL };
+	vf_dec__fields(d, n, fields, "Domain spec.serialConsole");
+	ds->serial_console = VF_TRI_TRUE;
+	const vf_ynode *log = vf_ynode_get(n, "log"), *app = vf_ynode_get(n, "append");
+	if (app)
+		vf_dec__bool(d, app, "spec.serialConsole.append", &ds->serial_log_append);
+	if (!log) {
+		vf_dec__missing(d, n, "log", "Domain spec.serialConsole",
+				" (a file such as /var/log/libvirt/qemu/NAME-console.log; or write serialConsole: true)");
+		return;
+	}
+	char *p = NULL;
+	vf_dec__abspath(d, log, "spec.serialConsole.log", &p);
+	if (!p)
+		return;
+	size_t len = strlen(p);
+	bool bad = p[len - 1] == '/' || strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../") ||
+		   (len >= 2 && strcmp(p + len - 2, "/.") == 0) ||
+		   (len >= 3 && strcmp(p + len - 3, "/..") == 0);
+	for (size_t i = 0; i < len && !bad; i++)
+		bad = (unsigned char)p[i] < 0x20 || p[i] == 0x7f;
+	if (bad || len >= 4096) {
+		_cleanup_free_ char *q = vf_decode_quote(p, len);
+		vf_dec__fail(d, VF_E_SCHEMA, log->pos,
+			     "invalid spec.serialConsole.log %s: must name a file by a plain absolute path (no \".\" or \"..\" parts, no \"//\", no trailing \"/\", no control characters)",
+			     q);
+		free(p);
+		return;
+	}
+	ds->serial_log = p;
 }
 
 static void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name,
@@ -404,7 +456,7 @@ static void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name,
 			vf_dec__str(d, l, "spec.graphics.listen", &ds->graphics_listen);
 	}
 	if ((v = vf_ynode_get(spec, "serialConsole")))
-		vf_dec__tri(d, v, "spec.serialConsole", &ds->serial_console);
+		vf_dec__serial_console(d, v, ds);
 	if ((v = vf_ynode_get(spec, "cloudInit")))
 		vf_dec__cloudinit(d, v, &ds->cloudinit);
 	vf_dec__container(d, spec, ds);

@@ -188,8 +188,13 @@ static void vf_diff__cloudinit(const vf_plan_ctx *c, const vf_domain_spec *ds,
 	} else if (!vf_index_volume(c->ix, ci->seed_pool, ci->seed_volume)) {
 		note = "seed volume missing (seed regenerated; next-boot)";
 	} else if (!disk || !vf_streq(disk->pool, ci->seed_pool) ||
-		   disk->device != VF_DISK_DEVICE_CDROM) {
-		note = "seed not attached (CD-ROM re-added; next-boot)";
+		   disk->device != vf_cloudinit_seed_device(disk->bus)) {
+		note = "seed not attached (seed re-attached; next-boot)";
+	} else if (ci->bus && disk->bus != ci->bus) {
+		/* Only a declared bus moves a seed: a domain made before the default
+		 * became scsi keeps its sata seed, which its first boot already read. */
+		vf_step__change(s, "spec.cloudInit.bus", vf_disk_bus_to_string(disk->bus),
+				vf_disk_bus_to_string(ci->bus), VF_EFFECT_NEXT_BOOT);
 	}
 	if (!note)
 		return;
@@ -250,6 +255,16 @@ static void vf_diff__domain_fields(const vf_plan_ctx *c, const vf_domain_spec *d
 		vf_step__change(s, "spec.serialConsole", vf_plan__bool_str(have->serial_console),
 				vf_plan__bool_str(vf_tri_get(ds->serial_console, true)), VF_EFFECT_NEXT_BOOT);
 	vf_diff__container(ds, have, s);
+	/* the log only when serialConsole is declared: `true` means no log */
+	if (vf_tri_get(ds->serial_console, false) && have->serial_console) {
+		if (!vf_streq(ds->serial_log, have->serial_log))
+			vf_step__change(s, "spec.serialConsole.log", have->serial_log, ds->serial_log,
+					VF_EFFECT_NEXT_BOOT);
+		else if (ds->serial_log && ds->serial_log_append != have->serial_log_append)
+			vf_step__change(s, "spec.serialConsole.append",
+					vf_plan__bool_str(have->serial_log_append),
+					vf_plan__bool_str(ds->serial_log_append), VF_EFFECT_NEXT_BOOT);
+	}
 }
 
 /* ---- domains: raw XML ----------------------------------------------------- */

@@ -45,7 +45,7 @@ static bool vf_diff__volume(const vf_plan_ctx *c, const vf_object *want, const v
 	if (vs->capacity != have->capacity) {
 		bool grow = vs->capacity > have->capacity;
 		vf_step__change_take(s, "spec.capacity",
-				     vf_format_size(have->capacity), vf_format_size(vs->capacity),
+				     vf_format_size_exact(have->capacity), vf_format_size_exact(vs->capacity),
 				     grow ? VF_EFFECT_LIVE : VF_EFFECT_REPLACE);
 		replace |= !grow;
 	}
@@ -125,7 +125,7 @@ static void vf_plan__volume_source(vf_plan_builder *b, const vf_object *o, vf_st
 		vf_step__reason(s, "create %s %s volume as a copy of %s/%s", size, fmt,
 			       src->volume.pool, src->volume.name);
 		if (have > vs->capacity) {
-			_cleanup_free_ char *h = vf_format_size(have);
+			_cleanup_free_ char *h = vf_format_size_exact(have);
 			vf_diag_add(&b->diags, VF_E_CONFLICT, vs->capacity_pos,
 				    "Volume \"%s\": capacity %s is smaller than source volume %s/%s (%s); a copy cannot shrink",
 				    o->name, size, src->volume.pool, src->volume.name, h);
@@ -144,10 +144,13 @@ static void vf_plan__volume_source(vf_plan_builder *b, const vf_object *o, vf_st
 		vf_step__reason(s, "create %s %s volume from %s (%s%s, %s)", size, fmt, src->url, k,
 			       known->cached ? ", cached" : "", verify);
 		/* qcow2's virtual size is in its header: checked at apply time */
-		if (known->image_size && vf_vol_fmt(vs) == VF_VOL_RAW && known->size > vs->capacity)
+		if (known->image_size && vf_vol_fmt(vs) == VF_VOL_RAW && known->size > vs->capacity) {
+			_cleanup_free_ char *ke = vf_format_size_exact(known->size);
+			_cleanup_free_ char *ce = vf_format_size_exact(vs->capacity);
 			vf_diag_add(&b->diags, VF_E_CONFLICT, vs->capacity_pos,
 				    "Volume \"%s\": capacity %s is smaller than the image %s (%s)",
-				    o->name, size, src->url, k);
+				    o->name, ce, src->url, ke);
+		}
 	} else {
 		vf_step__reason(s, "create %s %s volume from %s (size unknown, %s)", size, fmt,
 			       src->url, verify);

@@ -121,7 +121,7 @@ typedef enum vf_over { VF_OVER_SERVED, VF_OVER_UNPACKED, VF_OVER_ANNOUNCED, VF_O
 static int vf_dl__over_error(const vf_dl *d, vf_over what, uint64_t size, const char *path,
 			     vf_error *err)
 {
-	_cleanup_free_ char *max = vf_format_size(d->opts->max_size);
+	_cleanup_free_ char *max = vf_format_size_exact(d->opts->max_size);
 	const char *vol = d->opts->volume ? d->opts->volume : "?";
 	switch (what) {
 	case VF_OVER_SERVED:

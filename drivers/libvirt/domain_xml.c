@@ -76,16 +76,20 @@ static void vf_lv__disk(xmlNodePtr devs, const vf_disk *d, const char *target,
 		vf_lv__add(n, "shareable", NULL);
 }
 
-/* The cloud-init seed (docs/cloud-init.md): a read-only SATA CD-ROM on the
- * seed volume, at the first sd* name no declared disk has. */
-static void vf_lv__seed_cdrom(xmlNodePtr devs, const vf_domain_spec *s, char **assigned)
+/* The cloud-init seed (docs/cloud-init.md): read-only, on spec.cloudInit.bus
+ * at the first name of that bus no declared disk has. The default, scsi, is a
+ * CD-ROM on a virtio-scsi controller: Debian's generic and cloud kernels
+ * both have virtio_scsi and sr_mod, on i440fx and q35 alike, while the cloud
+ * kernel has no AHCI (sata) and q35 has no IDE. virtio is a plain disk. */
+static void vf_lv__seed(xmlNodePtr devs, const vf_domain_spec *s, char **assigned)
 {
 	const vf_cloudinit *ci = &s->cloudinit;
 	if (!ci->present || !ci->seed_pool || !ci->seed_volume)
 		return;
+	vf_disk_bus bus = vf_cloudinit_bus(ci);
 	char *target = NULL;
 	for (size_t idx = 0; !target; idx++) {
-		target = vf_lv__disk_name("sd", idx);
+		target = vf_lv__disk_name(vf_lv__bus_prefix(bus), idx);
 		if (vf_lv__target_taken(s, assigned, target)) {
 			free(target);
 			target = NULL;
@@ -94,14 +98,20 @@ static void vf_lv__seed_cdrom(xmlNodePtr devs, const vf_domain_spec *s, char **a
 	vf_disk seed = {
 		.has_volume = true,
 		.volume = { .pool = ci->seed_pool, .name = ci->seed_volume },
-		.bus = VF_BUS_SATA,
-		.device = VF_DISK_DEVICE_CDROM,
+		.bus = bus,
+		.device = vf_cloudinit_seed_device(bus),
 		.readonly = true,
 	};
 	char raw[] = "raw";
 	vf_lv_disk_info info = { .format = raw };
 	vf_lv__disk(devs, &seed, target, &info);
 	free(target);
+	/* without a model libvirt would pick lsilogic, which cloud kernels lack */
+	if (bus == VF_BUS_SCSI) {
+		xmlNodePtr c = vf_lv__add(devs, "controller", NULL);
+		vf_lv__attr(c, "type", "scsi");
+		vf_lv__attr(c, "model", "virtio-scsi");
+	}
 }
 
 static void vf_lv__disks(xmlNodePtr devs, const vf_domain_spec *s, const vf_lv_disk_info *info)
@@ -125,7 +135,7 @@ static void vf_lv__disks(xmlNodePtr devs, const vf_domain_spec *s, const vf_lv_d
 		const char *target = s->disks[i].target ? s->disks[i].target : assigned[i];
 		vf_lv__disk(devs, &s->disks[i], target, &info[i]);
 	}
-	vf_lv__seed_cdrom(devs, s, assigned);
+	vf_lv__seed(devs, s, assigned);
 	for (size_t i = 0; i < s->n_disks; i++)
 		free(assigned[i]);
 	free(assigned);
@@ -159,10 +169,17 @@ static void vf_lv__graphics(xmlNodePtr devs, const vf_domain_spec *s)
 	vf_lv__attr(l, "address", s->graphics_listen ? s->graphics_listen : "127.0.0.1");
 }
 
-static void vf_lv__serial_console(xmlNodePtr devs)
+/* A pty serial port and its console; with spec.serialConsole.log, libvirt
+ * (virtlogd) also copies what the guest prints to that file. */
+static void vf_lv__serial_console(xmlNodePtr devs, const vf_domain_spec *s)
 {
 	xmlNodePtr ser = vf_lv__add(devs, "serial", NULL);
 	vf_lv__attr(ser, "type", "pty");
+	if (s->serial_log) {
+		xmlNodePtr log = vf_lv__add(ser, "log", NULL);
+		vf_lv__attr(log, "file", s->serial_log);
+		vf_lv__attr(log, "append", s->serial_log_append ? "on" : "off");
+	}
 	vf_lv__attr(vf_lv__add(ser, "target", NULL), "port", "0");
 	xmlNodePtr con = vf_lv__add(devs, "console", NULL);
 	vf_lv__attr(con, "type", "pty");
@@ -241,7 +258,7 @@ char *vf_lv__domain_xml(const vf_object *o, const char *type, const vf_lv_disk_i
 		vf_lv__iface(devs, &s->ifaces[i]);
 	vf_lv__graphics(devs, s);
 	if (vf_tri_get(s->serial_console, true))
-		vf_lv__serial_console(devs);
+		vf_lv__serial_console(devs, s);
 	return vf_lv__dump_free(doc);
 }
 
@@ -411,6 +428,9 @@ int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err)
 	}
 	d->serial_console = vf_lv__xbool(ctx, NULL, "/domain/devices/serial | /domain/devices/console");
 	vf_lv__parse_container(ctx, d);
+	d->serial_log = vf_lv__xstr(ctx, NULL, "/domain/devices/serial[1]/log/@file");
+	_cleanup_free_ char *append = vf_lv__xstr(ctx, NULL, "/domain/devices/serial[1]/log/@append");
+	d->serial_log_append = vf_streq(append, "on");
 	d->managed = vf_lv__xbool(ctx, NULL,
 				  "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']");
 	d->seed_hash = vf_lv__xstr(ctx, NULL,

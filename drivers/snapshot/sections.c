@@ -260,9 +260,10 @@ static json_object *vf_snap__one_volume(const vf_observed *o, const char *pool, 
 static const char *const vf_snap_domain_keys[] = {
 	"name", "uuid", "type", "vcpus", "boot_vcpus", "memory", "current_memory", "cpu_mode",
 	"machine", "firmware", "boot", "disks", "interfaces", "graphics", "graphics_listen",
-	"serial_console", "state", "state_name", "autostart", "persistent", "managed",
-	"seed_hash", "xml", "applied", "xml_bare", "live_vcpus", "live_memory", "live_max_vcpus",
-	"live_max_memory", "init", "init_args", "init_env", "filesystems", "uidmap", "gidmap", NULL,
+	"serial_console", "serial_log", "serial_log_append", "state", "state_name", "autostart",
+	"persistent", "managed", "seed_hash", "xml", "applied", "xml_bare", "live_vcpus",
+	"live_memory", "live_max_vcpus", "live_max_memory", "init", "init_args", "init_env",
+	"filesystems", "uidmap", "gidmap", NULL,
 };
 static const char *const vf_snap_fs_keys[] = { "type", "source", "target", "readonly", "usage",
 					       NULL };
@@ -425,6 +426,8 @@ static json_object *vf_snap__domain(const vf_obs_domain *d)
 	vf_jw_str(o, "graphics", vf_graphics_type_to_string(d->graphics));
 	vf_jw_str(o, "graphics_listen", d->graphics_listen);
 	vf_jw_bool(o, "serial_console", d->serial_console);
+	vf_jw_str(o, "serial_log", d->serial_log);
+	vf_jw_bool(o, "serial_log_append", d->serial_log_append);
 	vf_jw_str(o, "state", vf_run_state_to_string(d->state));
 	vf_jw_str(o, "state_name", d->state_name);
 	vf_jw_bool(o, "autostart", d->autostart);
@@ -529,6 +532,8 @@ static void vf_snap__read_domains(vf_jr *jr, json_object *v, const char *path, v
 		d->graphics = vf_jr_enum(jr, e, ep, "graphics", vf_graphics_type_from_string, true, 0);
 		d->graphics_listen = vf_jr_str(jr, e, ep, "graphics_listen", true);
 		d->serial_console = vf_jr_bool(jr, e, ep, "serial_console");
+		d->serial_log = vf_jr_str(jr, e, ep, "serial_log", true);
+		d->serial_log_append = vf_jr_bool(jr, e, ep, "serial_log_append");
 		d->state = vf_jr_enum(jr, e, ep, "state", vf_run_state_from_string, true, 0);
 		d->state_name = vf_jr_str(jr, e, ep, "state_name", true);
 		d->autostart = vf_jr_bool(jr, e, ep, "autostart");

@@ -6,7 +6,7 @@
 # vfbench-<pid>- and removed on exit, however it exits.
 # Environment: BENCH_URI (default qemu:///system), BENCH_REPS_SMALL (7),
 # BENCH_REPS_LARGE (5, the N=1000 and N=5000 real-libvirtd cases),
-# BENCH_SKIP_5000=1, BENCH_NO_DOCS=1 (print only).
+# BENCH_SKIP_5000=1, BENCH_SKIP_E2E=1 (no real guest), BENCH_NO_DOCS=1 (print only).
 set -eu
 OUT=${1:?usage: run.sh BUILD_OUT_DIR}
 B=$OUT/bench
@@ -41,6 +41,22 @@ echo "bench: $URI CLI, N=100 ($RS runs), N=1000 ($RL runs)" >&2
 if [ "${BENCH_SKIP_5000:-0}" != 1 ]; then
 	echo "bench: $URI CLI, N=5000 plan only ($RL runs)" >&2
 	"$B/vfbench" -c "$URI" -b "$OUT/virtform" -f "$B/floor" -n 5000 -r "$RL" -p "$PREFIX" -w "$WORK" -P >>"$TABLE"
+fi
+# A real guest (issue 15): apply start to "cloud-init finished" on the guest's
+# console, one run per Debian kernel, measured by tests/e2e/run.sh.
+if [ "${BENCH_SKIP_E2E:-0}" != 1 ]; then
+	echo "bench: $URI e2e, apply -> cloud-init finished (tests/e2e)" >&2
+	: >"$WORK/e2e.txt"
+	if VF_E2E_BENCH=$WORK/e2e.txt bash tests/e2e/run.sh "$OUT/virtform" >"$WORK/e2e.log" 2>&1; then
+		etype=$(sed -n 's/^e2e: domain type \([a-z]*\).*/\1/p' "$WORK/e2e.log" | head -n 1)
+		while read -r k secs; do
+			echo "| $URI e2e ($etype) | 1 | apply → cloud-init finished, Debian $k kernel | ${secs}s | ${secs}s | ${secs}s | — | — | — | — |" >>"$TABLE"
+		done <"$WORK/e2e.txt"
+	else
+		echo "bench: e2e failed; its output:" >&2
+		tail -n 40 "$WORK/e2e.log" >&2
+		exit 1
+	fi
 fi
 took=$(( $(date +%s) - start ))
 cat "$TABLE"

@@ -1,6 +1,6 @@
 # test_70_cloudinit.sh: a domain with spec.cloudInit gets a NoCloud seed
 # volume (<domain>-cidata.iso, in its first volume disk's pool) attached as
-# a read-only SATA CD-ROM; the seed's content, downloaded with virsh
+# a read-only SCSI CD-ROM on a virtio-scsi controller; the seed's content, downloaded with virsh
 # vol-download and read with isoinfo, is exactly what the manifest says
 # (label cidata, user-data, meta-data, network-config); changing userData
 # regenerates it; a second apply does nothing. (Whether a guest reads it
@@ -51,8 +51,10 @@ assert_rc 0 "first apply"
 assert_vol_exists "$pool" "$seed"
 xml=$(vsh dumpxml --inactive "$dom")
 printf '%s\n' "$xml" | vf_grep -q "<source pool='$pool' volume='$seed'/>" || vf_fail "the domain has no seed CD-ROM: $xml"
-printf '%s\n' "$xml" | tr -d '\n' | vf_grep -qE "<disk type='volume' device='cdrom'>.*<source pool='$pool' volume='$seed'/>.*<target dev='sda' bus='sata'/>.*<readonly/>" ||
-	vf_fail "the seed is not a read-only sata CD-ROM at sda: $xml"
+printf '%s\n' "$xml" | tr -d '\n' | vf_grep -qE "<disk type='volume' device='cdrom'>.*<source pool='$pool' volume='$seed'/>.*<target dev='sda' bus='scsi'/>.*<readonly/>" ||
+	vf_fail "the seed is not a read-only scsi CD-ROM at sda: $xml"
+printf '%s\n' "$xml" | vf_grep -q "<controller type='scsi' index='0' model='virtio-scsi'>" ||
+	vf_fail "the seed's SCSI controller is not virtio-scsi: $xml"
 check_seed nginx
 
 vf_run apply "$MAN"
