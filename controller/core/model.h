@@ -412,8 +412,10 @@ typedef struct vf_net_def {
 	char *mac;                /* spec.mac; default derived from the UUID (vf_net_mac_derive) */
 	char *domain;             /* spec.domain.name */
 	vf_tri local_only;        /* spec.domain.localOnly */
+	bool has_ips;             /* spec.ips is given (else libvirt's addresses are not compared) */
 	vf_net_ip *ips;           /* spec.ips */
 	size_t n_ips;
+	bool has_dns;             /* spec.dns is given (else its entries are not compared) */
 	vf_net_dns_host *dns_hosts; /* spec.dns.hosts */
 	size_t n_dns_hosts;
 	vf_net_forwarder *forwarders; /* spec.dns.forwarders */

@@ -421,6 +421,7 @@ static void vf_dec__network(vf_dec *d, const vf_ynode *spec, vf_network_spec *ns
 			vf_dec__net_not(d, spec, "ips", "spec.ips", "to a bridge-mode network; the host bridge's addresses are the host's");
 		else if (vf_dec__seq(d, v, "spec.ips")) {
 			size_t cap = 0;
+			nd->has_ips = true;
 			int v4 = 0, v6 = 0;
 			for (size_t i = 0; i < v->n_items; i++) {
 				vf_net_ip ip = { 0 };
@@ -438,6 +439,7 @@ static void vf_dec__network(vf_dec *d, const vf_ynode *spec, vf_network_spec *ns
 			vf_dec__net_not(d, spec, "dns", "spec.dns", "to a bridge-mode network; libvirt runs no DNS server on a host bridge");
 		else
 			vf_dec__net_dns(d, v, nd);
+		nd->has_dns = true;
 	}
 	if (mode == VF_NET_ISOLATED && nd->forward_dev)
 		vf_dec__fail(d, VF_E_SCHEMA, ns->forward_pos,

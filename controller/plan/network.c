@@ -184,7 +184,10 @@ static void vf_diff__network(const vf_object *o, const vf_obs_network *live, vf_
 		vf_net__cmp(s, nd, "spec.domain.localOnly",
 			    vf_strdup(vf_plan__bool_str(vf_tri_get(h->local_only, false))),
 			    vf_strdup(vf_plan__bool_str(vf_tri_get(w->local_only, false))), false);
-	/* the addresses as a set; each address then its DHCP entries */
+	/* the addresses as a set; each address then its DHCP entries; the
+	 * DNS entries; each only when the manifest gives them */
+	if (!w->has_ips)
+		goto dns;
 	char **a = vf_calloc(w->n_ips + 1, sizeof(*a)), **b = vf_calloc(h->n_ips + 1, sizeof(*b));
 	for (size_t i = 0; i < w->n_ips; i++)
 		a[i] = vf_net__ip_str(&w->ips[i]);
@@ -202,6 +205,9 @@ static void vf_diff__network(const vf_object *o, const vf_obs_network *live, vf_
 		vf_net__cmp(s, nd, fr, vf_net__ranges(hi), vf_net__ranges(wi), true);
 		vf_net__cmp(s, nd, fh, vf_net__hosts(hi), vf_net__hosts(wi), true);
 	}
+dns:
+	if (!w->has_dns)
+		return;
 	vf_net__cmp(s, nd, "spec.dns.hosts", vf_net__dns_hosts(h), vf_net__dns_hosts(w), true);
 	vf_net__cmp(s, nd, "spec.dns.srv", vf_net__srv(h), vf_net__srv(w), true);
 	vf_net__cmp(s, nd, "spec.dns.txt", vf_net__txt(h), vf_net__txt(w), true);
