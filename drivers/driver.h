@@ -153,6 +153,9 @@ typedef struct vf_obs_network {
 	bool persistent;
 	bool managed;             /* carries virtform's <metadata> element */
 	char *live_bridge;        /* the active network's bridge (live XML); NULL inactive */
+	char *xml;                /* inactive XML */
+	vf_xml_record applied;    /* raw-XML networks: the record of the last define; all NULL none */
+	char *xml_bare;           /* with a record: `xml` without virtform's element, as `applied.normalised` */
 } vf_obs_network;
 
 /* A host network interface and its addresses, as the kernel lists them

@@ -64,6 +64,11 @@ static void vf_obs_network_clear(vf_obs_network *n)
 	free(n->name);
 	vf_net_def_clear(&n->def);
 	free(n->live_bridge);
+	free(n->xml);
+	free(n->applied.digest);
+	free(n->applied.manifest);
+	free(n->applied.normalised);
+	free(n->xml_bare);
 }
 
 static void vf_obs_hostif_clear(vf_obs_hostif *h)

@@ -22,6 +22,8 @@
 #include "drivers/driver.h"
 #include "drivers/libvirt/lv.h"
 #include "controller/load/manifest.h"
+#include "controller/plan/plan.h"
+#include "controller/plan/planprint.h"
 #include "harness/harness.h"
 
 #define HV (&vf_libvirt_hypervisor_driver)
@@ -852,6 +854,92 @@ static void test_network_lifecycle(void **state)
 	HV->close(c);
 }
 
+/* The plan of one loaded network against the host, as `virtform plan`
+ * prints it; the network is in the ledger. Caller frees. */
+static char *plan_of(vf_conn *c, const vf_desired *d)
+{
+	vf_observed o = observe(c);
+	vf_ledger l = { 0 };
+	vf_ledger_put(&l, VF_KIND_NETWORK, NULL, d->objs[0].name, d->objs[0].uuid);
+	vf_plan plan = { 0 };
+	vf_diags conflicts = { 0 };
+	vf_plan_opts opts = { 0 };
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+	if (vf_plan_build(d, &o, &l, &opts, &plan, &conflicts) == 0)
+		vf_plan_print_text(m, &plan, false);
+	else
+		fprintf(m, "rejected: %s\n", conflicts.items[0].message);
+	fclose(m);
+	vf_plan_free(&plan);
+	vf_diags_free(&conflicts);
+	vf_ledger_free(&l);
+	vf_observed_free(&o);
+	return out;
+}
+
+#define RAW_NET(extra)                                                                      \
+	"apiVersion: virtform/v1\nkind: Network\nmetadata: {name: rawnet}\nspec:\n  xml: |\n"    \
+	"    <network>\n      <name>rawnet</name>\n      <forward mode='nat'/>\n" extra          \
+	"      <ip address='10.79.0.1' netmask='255.255.255.0'/>\n    </network>\n"
+
+/* A network from spec.xml records what was sent and what libvirt made of
+ * it (libvirt adds a bridge, a MAC, writes the netmask its own way): the
+ * next plan is empty; a change made behind virtform's back shows, and so
+ * does a change of the manifest. */
+static void test_network_raw_xml_three_ways(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_desired d = { 0 };
+	const vf_object *net = load_network(&d, RAW_NET(""));
+	OK(HV->network_define(c, net, err));
+	vf_observed o = observe(c);
+	const vf_obs_network *n = vf_observed_network(&o, "rawnet");
+	assert_non_null(n);
+	assert_true(n->managed);
+	assert_non_null(n->applied.digest);
+	assert_string_equal(n->applied.digest, net->u.network.xml_hash);
+	assert_string_equal(n->applied.normalised, n->xml_bare);
+	vf_observed_free(&o);
+	_cleanup_free_ char *p1 = plan_of(c, &d);
+	assert_string_equal(p1, "~ Network/rawnet: 2 fields differ from the manifest\n"
+				"    spec.state: inactive → active (live)\n"
+				"    spec.autostart: false → true (live)\n"
+				"\nPlan: 0 to create, 1 to update, 0 to remove, 0 blocked.\n");
+	OK(HV->network_start(c, "rawnet", err));
+	OK(HV->network_set_autostart(c, "rawnet", true, err));
+	_cleanup_free_ char *p2 = plan_of(c, &d);
+	assert_string_equal(p2, "No changes. The host matches the manifests.\n");
+
+	/* behind virtform's back: the same document with an MTU (stopped
+	 * first: the test driver shows a running network's live definition) */
+	virNetworkPtr h = virNetworkLookupByName(c->conn, "rawnet");
+	assert_int_equal(virNetworkDestroy(h), 0);
+	char *live = virNetworkGetXMLDesc(h, 0);
+	_cleanup_free_ char *changed = NULL;
+	char *at = strstr(live, "</network>");
+	*at = '\0';
+	changed = vf_asprintf("%s<mtu size='1400'/></network>", live);
+	free(live);
+	virNetworkFree(virNetworkDefineXML(c->conn, changed));
+	virNetworkFree(h);
+	_cleanup_free_ char *p3 = plan_of(c, &d);
+	assert_contains(p3, "changed outside virtform since the last apply");
+	assert_contains(p3, "xml:/network/mtu: <mtu> → (none) (live)");
+
+	/* the manifest changes: the difference from the one applied */
+	vf_desired d2 = { 0 };
+	load_network(&d2, RAW_NET("      <domain name='raw.example'/>\n"));
+	_cleanup_free_ char *p4 = plan_of(c, &d2);
+	assert_contains(p4, "xml:/network/domain: (none) → <domain> (live)");
+	OK(HV->network_undefine(c, "rawnet", err));
+	vf_desired_free(&d);
+	vf_desired_free(&d2);
+	HV->close(c);
+}
+
 /* Enough objects that observe reads them on several threads: every one is
  * there, once, in listing order, each with its own XML. */
 static void test_observe_many_in_parallel(void **state)
@@ -1193,6 +1281,7 @@ int main(void)
 		cmocka_unit_test(test_raw_xml_errors),
 		cmocka_unit_test(test_domain_lifecycle),
 		cmocka_unit_test(test_network_lifecycle),
+		cmocka_unit_test(test_network_raw_xml_three_ways),
 		cmocka_unit_test(test_observe_many_in_parallel),
 		cmocka_unit_test(test_volume_path_and_locality),
 		cmocka_unit_test(test_host_identity),

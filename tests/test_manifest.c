@@ -161,7 +161,7 @@ static void test_valid_fixtures(void **state)
 	assert_string_equal(got, "");
 	assert_int_equal(r, 0);
 	/* hidden files, editor temporaries and README.txt are skipped; order is by path */
-	assert_int_equal(d.n, 28);
+	assert_int_equal(d.n, 29);
 	assert_int_equal(d.n_files, 10);
 	static const char *const order[] = {
 		"valid/domains/minimal.yaml", "valid/domains/nested/deeper/db.yml",

@@ -245,6 +245,7 @@ void vf_object_clear(vf_object *o)
 		break;
 	case VF_KIND_NETWORK:
 		vf_net_def_clear(&o->u.network.def);
+		free(o->u.network.xml);
 		break;
 	case VF_KIND_MAX:
 		break;

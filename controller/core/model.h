@@ -437,6 +437,9 @@ typedef struct vf_network_spec {
 	vf_net_state state;       /* spec.state, default active */
 	vf_tri autostart;         /* spec.autostart, default true */
 	bool adopt;               /* spec.adopt, default false */
+	char *xml;                /* spec.xml: complete libvirt network XML; excludes def's fields */
+	char xml_hash[65];        /* SHA-256 (hex) of spec.xml as written; "" without it */
+	vf_pos xml_pos;
 } vf_network_spec;
 
 /* ---- objects and the desired set --------------------------------------- */

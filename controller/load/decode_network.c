@@ -343,10 +343,12 @@ static void vf_dec__net_not(vf_dec *d, const vf_ynode *map, const char *key, con
 		vf_dec__fail(d, VF_E_SCHEMA, vf_ynode_key(map, key)->pos, "%s does not apply %s", path, why);
 }
 
-static void vf_dec__network(vf_dec *d, const vf_ynode *spec, vf_network_spec *ns)
+static void vf_dec__network(vf_dec *d, const vf_ynode *spec, const char *name, vf_network_spec *ns)
 {
 	static const char *const fields[] = { "uuid", "forward", "bridge", "mtu", "mac", "domain", "ips",
-					      "dns", "autostart", "state", "adopt", NULL };
+					      "dns", "autostart", "state", "adopt", "xml", NULL };
+	/* the fields spec.xml replaces */
+	static const char *const structured[] = { "forward", "bridge", "mtu", "mac", "domain", "ips", "dns", NULL };
 	static const char *const fwd_fields[] = { "mode", "dev", NULL };
 	static const char *const br_fields[] = { "name", "stp", "delay", NULL };
 	static const char *const dom_fields[] = { "name", "localOnly", NULL };
@@ -355,6 +357,16 @@ static void vf_dec__network(vf_dec *d, const vf_ynode *spec, vf_network_spec *ns
 	const vf_ynode *v, *w;
 	if ((v = vf_ynode_get(spec, "uuid")))
 		vf_dec__uuid(d, v, "spec.uuid", &ns->has_uuid, ns->uuid, &ns->uuid_pos);
+	if ((v = vf_ynode_get(spec, "xml"))) {
+		for (size_t i = 0; structured[i]; i++)
+			if ((w = vf_ynode_key(spec, structured[i])))
+				vf_dec__fail(d, VF_E_SCHEMA, w->pos,
+					     "spec.%s cannot be combined with spec.xml; the XML describes the whole network",
+					     structured[i]);
+		vf_dec__raw_xml(d, v, "network", name, &ns->xml, ns->xml_hash, &ns->xml_pos, &ns->has_uuid,
+				ns->uuid, &ns->uuid_pos);
+		nd->has_ips = nd->has_dns = false;
+	}
 	if ((v = vf_ynode_get(spec, "forward")) && vf_dec__map(d, v, "spec.forward")) {
 		vf_dec__fields(d, v, fwd_fields, "Network spec.forward");
 		ns->forward_pos = v->pos;
@@ -454,7 +466,7 @@ static void vf_dec__network(vf_dec *d, const vf_ynode *spec, vf_network_spec *ns
 
 static void vf_dec__network_spec(vf_dec *d, const vf_ynode *spec, vf_object *o)
 {
-	vf_dec__network(d, spec, &o->u.network);
+	vf_dec__network(d, spec, o->name, &o->u.network);
 }
 
 static void vf_dec__network_identity(vf_object *o)

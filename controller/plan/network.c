@@ -9,6 +9,7 @@
 #include "controller/plan/network.h"
 #include "controller/plan/kind.h"
 #include "controller/core/netaddr.h"
+#include "controller/plan/xmldiff.h"
 
 #include <stdio.h>
 
@@ -214,6 +215,47 @@ dns:
 	vf_net__cmp(s, nd, "spec.dns.forwarders", vf_net__forwarders(h), vf_net__forwarders(w), false);
 }
 
+/* spec.xml, three ways as for domains (docs/concepts.md, "Raw XML: three
+ * ways"): with a record, the manifest against the one applied and the live
+ * document against what libvirt made of it, both exact; without one
+ * (adopted), the manifest must be a subset of the live document. Every
+ * difference needs a redefine (and a restart when active). */
+static void vf_diff__network_xml(const vf_object *o, const vf_obs_network *live, vf_step *s,
+				 vf_net_diff *nd, vf_diags *diags)
+{
+	const vf_network_spec *ns = &o->u.network;
+	const vf_xml_record *rec = &live->applied;
+	static const char *const ignore_m[] = { "/network/uuid" };
+	static const char *const ignore[] = { "/network/uuid", "/network/metadata" };
+	nd->restart_effect = live->active ? VF_EFFECT_RESTART : VF_EFFECT_LIVE;
+	vf_xmldiff_list l = { 0 };
+	vf_error err = { 0 };
+	int r = 0;
+	size_t from_manifest = 0;
+	if (rec->digest && live->xml_bare) {
+		if (!vf_streq(rec->digest, ns->xml_hash))
+			r = vf_xmldiff_exact(ns->xml, rec->manifest, ignore_m, 1, &l, &err);
+		from_manifest = l.n;
+		if (r == 0 && !vf_streq(rec->normalised, live->xml_bare))
+			r = vf_xmldiff_exact(rec->normalised, live->xml_bare, NULL, 0, &l, &err);
+	} else {
+		r = vf_xmldiff_subset(ns->xml, live->xml, ignore, 2, &l, &err);
+	}
+	if (r < 0)
+		vf_diag_add(diags, err.code, ns->xml_pos.file ? ns->xml_pos : o->pos, "Network \"%s\": %s",
+			    o->name, err.message);
+	for (size_t i = 0; r == 0 && i < l.n; i++) {
+		_cleanup_free_ char *f = vf_asprintf("xml:%s", l.items[i].path);
+		vf_step__change(s, f, l.items[i].old_value, l.items[i].new_value, nd->restart_effect);
+		nd->restart = true;
+	}
+	if (r == 0 && l.n && !from_manifest)
+		s->reason = vf_asprintf("%zu field%s changed outside virtform since the last apply", l.n,
+					l.n == 1 ? "" : "s");
+	vf_xmldiff_list_free(&l);
+	vf_error_clear(&err);
+}
+
 /* ---- who is on a network -------------------------------------------------- */
 
 /* The running (or paused) live domains with an interface on network
@@ -289,7 +331,10 @@ static void vf_plan__network(vf_plan_builder *b, const vf_object *o)
 		return;
 	}
 	vf_net_diff d = { 0 };
-	vf_diff__network(o, live, &s, &d);
+	if (ns->xml)
+		vf_diff__network_xml(o, live, &s, &d, &b->diags);
+	else
+		vf_diff__network(o, live, &s, &d);
 	if (want_active != live->active)
 		vf_step__change(&s, "spec.state", live->active ? "active" : "inactive",
 				want_active ? "active" : "inactive", VF_EFFECT_LIVE);
@@ -314,11 +359,15 @@ static void vf_plan__network(vf_plan_builder *b, const vf_object *o)
 						 : vf_strdup("; no running domain uses it");
 		if (!vf_plan__replace_allowed(&b->c, ref)) {
 			s.action = VF_ACT_BLOCKED;
+			free(s.reason);
+			s.reason = NULL;
 			vf_step__reason(&s, "changing %s needs the network redefined and restarted%s; use --replace %s",
 				       fields, who, ref);
 			vf_plan__push(b, &s);
 			return;
 		}
+		free(s.reason);
+		s.reason = NULL;
 		vf_step__reason(&s, "restart (--replace %s): changing %s redefines and restarts the network%s",
 			       ref, fields, who);
 		if (!owned)
@@ -329,7 +378,8 @@ static void vf_plan__network(vf_plan_builder *b, const vf_object *o)
 		else
 			vf_step__op(&s, VF_OP_NETWORK_STOP, o);
 	} else {
-		s.reason = vf_plan__drift_reason(s.n_changes, !owned, "network");
+		if (!s.reason)
+			s.reason = vf_plan__drift_reason(s.n_changes, !owned, "network");
 		if (!owned)
 			vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
 		if (d.restart || (d.live && !live->active))

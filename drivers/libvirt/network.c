@@ -40,14 +40,46 @@ static char *vf_lv__net_xml_desc(virNetworkPtr n)
 	return xml;
 }
 
+static int vf_lv__net_define_xml(vf_conn *c, const char *name, const char *xml, virNetworkPtr *out,
+				 vf_error *err)
+{
+	*out = virNetworkDefineXML(c->conn, xml);
+	if (!*out)
+		return vf_error_set(err, VF_E_DRIVER, "cannot define network \"%s\": %s", name, vf_lv__msg());
+	return 0;
+}
+
+/* spec.xml: define it, read back what libvirt made of it, and define it
+ * again carrying that record (docs/concepts.md, "Raw XML: three ways"). */
+static int vf_lv__net_define_raw(vf_conn *c, const vf_object *o, vf_error *err)
+{
+	_cleanup_free_ char *first = NULL, *second = NULL, *back = NULL, *normalised = NULL;
+	_cleanup_net_ virNetworkPtr n = NULL, m = NULL;
+	int r = vf_lv__network_xml_raw(o, NULL, &first, err);
+	if (r == 0)
+		r = vf_lv__net_define_xml(c, o->name, first, &n, err);
+	if (r < 0)
+		return r;
+	back = vf_lv__net_xml_desc(n);
+	_cleanup_doc_ xmlDocPtr doc = back ? vf_lv__xml_read(back) : NULL;
+	if (!doc)
+		return vf_error_set(err, VF_E_DRIVER,
+				    "network \"%s\" was defined, but its XML could not be read back to record it: %s",
+				    o->name, back ? vf_lv__xml_last_error() : vf_lv__msg());
+	normalised = vf_lv__record_strip_dump(doc);
+	r = vf_lv__network_xml_raw(o, normalised, &second, err);
+	if (r == 0)
+		r = vf_lv__net_define_xml(c, o->name, second, &m, err);
+	return r;
+}
+
 int vf_lv_network_define(vf_conn *c, const vf_object *o, vf_error *err)
 {
+	if (o->u.network.xml)
+		return vf_lv__net_define_raw(c, o, err);
 	_cleanup_free_ char *xml = vf_lv__network_xml(o);
-	_cleanup_net_ virNetworkPtr n = virNetworkDefineXML(c->conn, xml);
-	if (!n)
-		return vf_error_set(err, VF_E_DRIVER, "cannot define network \"%s\": %s", o->name,
-				    vf_lv__msg());
-	return 0;
+	_cleanup_net_ virNetworkPtr n = NULL;
+	return vf_lv__net_define_xml(c, o->name, xml, &n, err);
 }
 
 int vf_lv_network_start(vf_conn *c, const char *name, vf_error *err)
@@ -369,6 +401,26 @@ int vf_lv_network_restart(vf_conn *c, const char *name, vf_error *err)
 
 /* ---- observation ----------------------------------------------------------------- */
 
+/* The record of a raw-XML define, and the document without virtform's
+ * element to compare it with. */
+static void vf_lv__net_record(const char *xml, vf_obs_network *n)
+{
+	_cleanup_(vf_lv__xdoc_free) vf_lv_xdoc x = { 0 };
+	vf_error err = { 0 };
+	if (vf_lv__xdoc_open(&x, xml, "a network", &err) < 0) {
+		vf_error_clear(&err);
+		return;
+	}
+	xmlXPathObjectPtr owner =
+		vf_lv__xnodes(x.ctx, NULL, "/network/metadata/*[namespace-uri()='" VF_METADATA_NS "']");
+	bool recorded = owner && owner->nodesetval && owner->nodesetval->nodeNr > 0 &&
+			vf_lv__record_read(owner->nodesetval->nodeTab[0], &n->applied);
+	if (owner)
+		xmlXPathFreeObject(owner); /* before the strip frees its nodes */
+	if (recorded)
+		n->xml_bare = vf_lv__record_strip_dump(x.doc);
+}
+
 static int vf_lv__observe_network(virNetworkPtr net, vf_observed *o, size_t *cap, vf_error *err)
 {
 	const char *name = virNetworkGetName(net);
@@ -387,6 +439,9 @@ static int vf_lv__observe_network(virNetworkPtr net, vf_observed *o, size_t *cap
 	if (n.active)
 		n.live_bridge = virNetworkGetBridgeName(net);
 	int r = vf_lv__parse_network(xml, &n.def, &n.managed, err);
+	if (r == 0)
+		vf_lv__net_record(xml, &n);
+	n.xml = TAKE_PTR(xml);
 	VF_APPEND(o->networks, o->n_networks, *cap, n);
 	return r;
 }

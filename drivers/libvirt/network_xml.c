@@ -257,3 +257,51 @@ int vf_lv__parse_network(const char *xml, vf_net_def *d, bool *managed, vf_error
 				"boolean(/network/metadata/*[namespace-uri()='" VF_METADATA_NS "'])");
 	return 0;
 }
+
+/* ---- spec.xml ------------------------------------------------------------------ */
+
+static xmlNodePtr vf_lv__net_child(xmlNodePtr root, const char *name)
+{
+	for (xmlNodePtr n = root->children; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && !n->ns && xmlStrEqual(n->name, VF_XC(name)))
+			return n;
+	return NULL;
+}
+
+int vf_lv__network_xml_raw(const vf_object *o, const char *normalised, char **out, vf_error *err)
+{
+	const vf_network_spec *s = &o->u.network;
+	xmlDocPtr doc = vf_lv__xml_read(s->xml);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root || !xmlStrEqual(root->name, VF_XC("network"))) {
+		if (doc)
+			xmlFreeDoc(doc);
+		return vf_error_set_pos(err, VF_E_SCHEMA, s->xml_pos,
+					"spec.xml of network \"%s\" is not a <network> document", o->name);
+	}
+	if (!vf_lv__net_child(root, "uuid"))
+		vf_lv__uuid(root, o->uuid);
+	xmlNodePtr meta = vf_lv__net_child(root, "metadata");
+	if (!meta)
+		meta = vf_lv__add(root, "metadata", NULL);
+	for (xmlNodePtr n = meta->children, next; n; n = next) {
+		next = n->next;
+		if (n->type == XML_ELEMENT_NODE && n->ns && xmlStrEqual(n->ns->href, VF_XC(VF_METADATA_NS))) {
+			xmlUnlinkNode(n);
+			xmlFreeNode(n);
+		}
+	}
+	vf_lv__owner(meta, o->name, NULL);
+	if (normalised) {
+		/* the record (xml_record.c reads it back): what was sent, what
+		 * libvirt made of it; networks have no SetMetadata call in every
+		 * libvirt, so it goes in with a second define */
+		xmlNodePtr owner = xmlGetLastChild(meta);
+		xmlNodePtr applied = vf_lv__add(owner, "applied", NULL);
+		vf_lv__attr(applied, "sha256", s->xml_hash);
+		vf_lv__add(applied, "manifest", s->xml);
+		vf_lv__add(applied, "normalised", normalised);
+	}
+	*out = vf_lv__dump_free(doc);
+	return 0;
+}
