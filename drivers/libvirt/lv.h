@@ -228,9 +228,11 @@ char *vf_lv__network_xml(const vf_object *net);
 xmlNodePtr vf_lv__net_dns_host(xmlNodePtr parent, const vf_net_dns_host *h);
 xmlNodePtr vf_lv__net_srv(xmlNodePtr parent, const vf_net_srv *s);
 xmlNodePtr vf_lv__net_txt(xmlNodePtr parent, const vf_net_txt *t);
-/* spec.xml with a UUID when it has none and virtform's owner element,
- * holding the record of this define when `normalised` is given. */
-int vf_lv__network_xml_raw(const vf_object *net, const char *normalised, char **out, vf_error *err);
+/* `base` (NULL: spec.xml) with a UUID when it has none and virtform's
+ * owner element, holding the record of a define when `normalised` is
+ * given. */
+int vf_lv__network_xml_raw(const vf_object *net, const char *base, const char *normalised, char **out,
+			   vf_error *err);
 /* A <network> document into d (its description) and *managed. */
 int vf_lv__parse_network(const char *xml, vf_net_def *d, bool *managed, vf_error *err);
 /* Every network, and the host's interfaces, into o. */

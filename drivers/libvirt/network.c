@@ -49,13 +49,15 @@ static int vf_lv__net_define_xml(vf_conn *c, const char *name, const char *xml, 
 	return 0;
 }
 
-/* spec.xml: define it, read back what libvirt made of it, and define it
- * again carrying that record (docs/concepts.md, "Raw XML: three ways"). */
+/* spec.xml: define it, read back what libvirt made of it, and define that
+ * again carrying the record (docs/concepts.md, "Raw XML: three ways"):
+ * libvirt's document, not spec.xml, or it would fill in what spec.xml
+ * leaves out (a random MAC) anew, unlike the first time. */
 static int vf_lv__net_define_raw(vf_conn *c, const vf_object *o, vf_error *err)
 {
 	_cleanup_free_ char *first = NULL, *second = NULL, *back = NULL, *normalised = NULL;
 	_cleanup_net_ virNetworkPtr n = NULL, m = NULL;
-	int r = vf_lv__network_xml_raw(o, NULL, &first, err);
+	int r = vf_lv__network_xml_raw(o, NULL, NULL, &first, err);
 	if (r == 0)
 		r = vf_lv__net_define_xml(c, o->name, first, &n, err);
 	if (r < 0)
@@ -67,7 +69,7 @@ static int vf_lv__net_define_raw(vf_conn *c, const vf_object *o, vf_error *err)
 				    "network \"%s\" was defined, but its XML could not be read back to record it: %s",
 				    o->name, back ? vf_lv__xml_last_error() : vf_lv__msg());
 	normalised = vf_lv__record_strip_dump(doc);
-	r = vf_lv__network_xml_raw(o, normalised, &second, err);
+	r = vf_lv__network_xml_raw(o, normalised, normalised, &second, err);
 	if (r == 0)
 		r = vf_lv__net_define_xml(c, o->name, second, &m, err);
 	return r;

@@ -268,10 +268,11 @@ static xmlNodePtr vf_lv__net_child(xmlNodePtr root, const char *name)
 	return NULL;
 }
 
-int vf_lv__network_xml_raw(const vf_object *o, const char *normalised, char **out, vf_error *err)
+int vf_lv__network_xml_raw(const vf_object *o, const char *base, const char *normalised, char **out,
+			   vf_error *err)
 {
 	const vf_network_spec *s = &o->u.network;
-	xmlDocPtr doc = vf_lv__xml_read(s->xml);
+	xmlDocPtr doc = vf_lv__xml_read(base ? base : s->xml);
 	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root || !xmlStrEqual(root->name, VF_XC("network"))) {
 		if (doc)
