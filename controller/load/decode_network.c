@@ -462,6 +462,15 @@ static void vf_dec__network(vf_dec *d, const vf_ynode *spec, const char *name, v
 		vf_dec__tri(d, v, "spec.autostart", &ns->autostart);
 	if ((v = vf_ynode_get(spec, "adopt")))
 		vf_dec__bool(d, v, "spec.adopt", &ns->adopt);
+	/* libvirt refuses NAT or routing without an address to do it from
+	 * (an adopted network keeps its own) */
+	if ((mode == VF_NET_NAT || mode == VF_NET_ROUTE) && !vf_ynode_get(spec, "ips") && !ns->adopt &&
+	    !vf_ynode_get(spec, "xml")) {
+		_cleanup_free_ char *why = vf_asprintf(" (forward mode %s%s needs an address to forward from)",
+						       vf_net_forward_to_string(mode),
+						       nd->forward == VF_NET_FORWARD_UNSET ? ", the default," : "");
+		vf_dec__missing(d, spec, "ips", "Network spec", why);
+	}
 }
 
 static void vf_dec__network_spec(vf_dec *d, const vf_ynode *spec, vf_object *o)

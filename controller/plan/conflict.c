@@ -180,8 +180,7 @@ static void vf_conflict__unowned(const vf_plan_ctx *c, const vf_object *o, vf_di
 	}
 	case VF_KIND_NETWORK: {
 		const vf_obs_network *n = vf_observed_network(c->o, o->name);
-		const vf_ledger_entry *e = n ? vf_index_ledger(c->ix, VF_KIND_NETWORK, NULL, n->name) : NULL;
-		if (n && !o->u.network.adopt && !(e && uuid_compare(e->uuid, n->uuid) == 0))
+		if (n && !o->u.network.adopt && !vf_plan__owned_network(c, n))
 			VF_CONFLICT(out, pos, (vf_pos){ 0 },
 				    "%s \"%s\": the live network \"%s\" on the host is not owned by virtform; add \"adopt: true\" to its spec to manage it",
 				    kind, o->name, n->name);

@@ -28,10 +28,14 @@ static const vf_obs_network *vf_net__live(const vf_plan_ctx *c, const char *name
 	return vf_observed_network(c->o, name);
 }
 
-static bool vf_plan__owned_network(const vf_plan_ctx *c, const vf_obs_network *n)
+bool vf_plan__owned_network(const vf_plan_ctx *c, const vf_obs_network *n)
 {
 	const vf_ledger_entry *e = vf_index_ledger(c->ix, VF_KIND_NETWORK, NULL, n->name);
-	return e && uuid_compare(e->uuid, n->uuid) == 0;
+	if (e)
+		return uuid_compare(e->uuid, n->uuid) == 0;
+	/* a lost ledger: virtform's element and the declared UUID, as for domains */
+	const vf_object *o = vf_index_desired(c->ix, VF_KIND_NETWORK, NULL, n->name);
+	return n->managed && o && uuid_compare(o->uuid, n->uuid) == 0;
 }
 
 /* ---- the parts as sorted text, to compare as sets and to show ------------- */

@@ -10,5 +10,8 @@
  * a domain interface on a network that exists nowhere, a static DHCP MAC
  * on two domains. */
 void vf_plan__network_conflicts(const vf_plan_ctx *c, vf_diags *out);
+/* Live network n is virtform's: the ledger says so (with its UUID) or,
+ * without an entry, it carries virtform's metadata and the declared UUID. */
+bool vf_plan__owned_network(const vf_plan_ctx *c, const vf_obs_network *n);
 /* Block each planned domain start whose network will be inactive. */
 void vf_plan__network_gate(vf_plan_builder *b);

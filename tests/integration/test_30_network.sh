@@ -89,14 +89,16 @@ clash() { # name what spec-lines
 	vf_run apply "$MAN"
 	assert_rc 1 "$what"
 	assert_out_contains "error:" "$what"
+	assert_out_contains "Network \"$name\"" "$what: the clash names the new network"
 	assert_eq "$before" "$(vf_prefixed_networks | tr '\n' ' ')" "$what: networks after the rejected apply"
 }
-clash samebr "the same bridge as a live network" "bridge: {name: $br}"
+other=10.$((200 + n)).78 # a subnet of its own: only the bridge clashes
+clash samebr "the same bridge as a live network" "bridge: {name: $br}" "ips: [{address: $other.1, prefix: 24}]"
 clash samesub "an overlapping subnet" "ips: [{address: $sub.129, prefix: 25}]"
 hostif=$(ip -o -4 addr show | awk '$2 != "lo" {print $2, $4; exit}')
 if [ -n "$hostif" ]; then
 	hip=${hostif#* }
-	clash hostbr "a bridge named like a host interface" "bridge: {name: ${hostif%% *}}"
+	clash hostbr "a bridge named like a host interface" "bridge: {name: ${hostif%% *}}" "ips: [{address: $other.1, prefix: 24}]"
 	clash hostsub "a subnet on a host interface" "ips: [{address: ${hip%/*}, prefix: ${hip#*/}}]"
 fi
 rm -f "$MAN/clash.yaml"
