@@ -841,8 +841,13 @@ static void test_network_lifecycle(void **state)
 	assert_string_equal(n->def.dns_hosts[0].names[0], "web2");
 	assert_int_equal(n->def.n_txt, 1);
 	vf_observed_free(&o);
-	/* the probe found the right argument order on this (fixed) libvirt */
+	/* the probe found the right argument order on this (fixed) libvirt,
+	 * and tells the swapped answer (libvirt's words for section 2) apart */
 	assert_int_equal(c->netupdate_order, 1);
+	assert_false(vf_lv__netupdate_swapped(-1, "Requested operation is not valid: couldn't locate a matching DNS TXT record in network lab"));
+	assert_true(vf_lv__netupdate_swapped(-1, "this function is not supported by the connection driver: can't update 'domain' section of network 'txt-lab'"));
+	assert_false(vf_lv__netupdate_swapped(-1, "this function is not supported by the connection driver: virNetworkUpdate"));
+	assert_false(vf_lv__netupdate_swapped(0, NULL));
 
 	OK(HV->network_restart(c, "lab", err));
 	OK(HV->network_undefine(c, "lab", err));

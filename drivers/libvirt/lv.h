@@ -240,6 +240,9 @@ int vf_lv__observe_networks(vf_conn *c, vf_observed *o, vf_error *err);
 /* hostif.c: the host's interfaces and addresses into o (best effort: an
  * interface listing the host refuses leaves o->hostifs empty). */
 void vf_lv__observe_hostifs(vf_conn *c, vf_observed *o);
+/* The probe's answer (virNetworkUpdate's result r and libvirt's message):
+ * did the server read command and section swapped? */
+bool vf_lv__netupdate_swapped(int r, const char *msg);
 int vf_lv_network_define(vf_conn *c, const vf_object *net, vf_error *err);
 int vf_lv_network_start(vf_conn *c, const char *name, vf_error *err);
 int vf_lv_network_stop(vf_conn *c, const char *name, vf_error *err);

@@ -142,7 +142,15 @@ int vf_lv_network_undefine(vf_conn *c, const char *name, vf_error *err)
  * instead, with a call that changes nothing either way: deleting a TXT
  * record that does not exist. In the right order libvirt looks for it and
  * says it found no such TXT record; swapped, it reads command 11 on
- * section 2 (the domain) and refuses that. */
+ * section 2 (the domain) and refuses to update that section. */
+bool vf_lv__netupdate_swapped(int r, const char *msg)
+{
+	/* right: "couldn't locate a matching DNS TXT record"; swapped:
+	 * "can't update 'domain' section of network"; anything else (no
+	 * support, say) proves nothing and keeps the documented order */
+	return r < 0 && msg && strstr(msg, "'domain' section") != NULL;
+}
+
 static int vf_lv__netupdate_probe(vf_conn *c, virNetworkPtr n)
 {
 	if (c->netupdate_order)
@@ -150,8 +158,7 @@ static int vf_lv__netupdate_probe(vf_conn *c, virNetworkPtr n)
 	int r = virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_DNS_TXT, -1,
 				 "<txt name='virtform-probe.invalid' value='x'/>",
 				 VIR_NETWORK_UPDATE_AFFECT_CONFIG);
-	const char *msg = r < 0 ? vf_lv__msg() : "";
-	bool swapped = r < 0 && !strcasestr(msg, "txt");
+	bool swapped = vf_lv__netupdate_swapped(r, r < 0 ? vf_lv__msg() : NULL);
 	c->netupdate_order = swapped ? -1 : 1;
 	return c->netupdate_order;
 }
