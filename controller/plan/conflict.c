@@ -6,6 +6,7 @@
 #include "controller/plan/conflict.h"
 #include "controller/plan/kind.h"
 #include "controller/plan/network.h"
+#include "controller/plan/network_conflict.h"
 
 #include <stdio.h>
 

@@ -1,15 +1,10 @@
 /* network.h: what the rest of the planner asks of network.c beyond its
- * kind table: the clashes networks bring (conflict.c calls it once) and
- * the gate that keeps a domain from starting on an inactive network
- * (plan.c). Internal to controller/plan/. */
+ * kind table: ownership (conflict.c) and the gate that keeps a domain from
+ * starting on an inactive network (plan.c). Internal to controller/plan/. */
 #pragma once
 
 #include "controller/plan/builder.h"
 
-/* Every Network clash, before anything changes: bridge names, subnets,
- * a domain interface on a network that exists nowhere, a static DHCP MAC
- * on two domains. */
-void vf_plan__network_conflicts(const vf_plan_ctx *c, vf_diags *out);
 /* Live network n is virtform's: the ledger says so (with its UUID) or,
  * without an entry, it carries virtform's metadata and the declared UUID. */
 bool vf_plan__owned_network(const vf_plan_ctx *c, const vf_obs_network *n);
