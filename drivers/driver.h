@@ -161,6 +161,29 @@ typedef struct vf_obs_domain {
 	size_t n_gidmap;
 } vf_obs_domain;
 
+typedef struct vf_obs_network {
+	char *name;
+	uuid_t uuid;
+	vf_net_def def;           /* read from the inactive XML; what libvirt filled in included */
+	bool active;
+	bool autostart;
+	bool persistent;
+	bool managed;             /* carries virtform's <metadata> element */
+	char *live_bridge;        /* the active network's bridge (live XML); NULL inactive */
+	char *xml;                /* inactive XML */
+	vf_xml_record applied;    /* raw-XML networks: the record of the last define; all NULL none */
+	char *xml_bare;           /* with a record: `xml` without virtform's element, as `applied.normalised` */
+} vf_obs_network;
+
+/* A host network interface and its addresses, as the kernel lists them
+ * (getifaddrs) on this machine, or libvirt's interface listing on a remote
+ * or test host. */
+typedef struct vf_obs_hostif {
+	char *name;
+	char **addrs;             /* "10.1.2.3/24", "fd00::2/64"; canonical */
+	size_t n_addrs;
+} vf_obs_hostif;
+
 typedef struct vf_observed {
 	vf_obs_pool *pools;
 	size_t n_pools;
@@ -168,6 +191,10 @@ typedef struct vf_observed {
 	size_t n_volumes;
 	vf_obs_domain *domains;
 	size_t n_domains;
+	vf_obs_network *networks;
+	size_t n_networks;
+	vf_obs_hostif *hostifs;   /* host interfaces (bridge names and subnets taken) */
+	size_t n_hostifs;
 	char *hv_type;            /* virConnectGetType(): "QEMU", "Test", ... */
 	bool kvm;                 /* the host can run type='kvm' domains */
 	/* 1u << vf_domain_type for each of kvm, qemu and lxc the host's
@@ -182,6 +209,8 @@ vf_obs_pool *vf_observed_pool_by_uuid(const vf_observed *o, const uuid_t uuid);
 vf_obs_volume *vf_observed_volume(const vf_observed *o, const char *pool, const char *name);
 vf_obs_domain *vf_observed_domain(const vf_observed *o, const char *name);
 vf_obs_domain *vf_observed_domain_by_uuid(const vf_observed *o, const uuid_t uuid);
+vf_obs_network *vf_observed_network(const vf_observed *o, const char *name);
+vf_obs_network *vf_observed_network_by_uuid(const vf_observed *o, const uuid_t uuid);
 
 /* ---- hypervisor and storage drivers -------------------------------------- */
 
@@ -262,6 +291,23 @@ typedef struct vf_hypervisor_driver {
 	int (*domain_set_memory_live)(vf_conn *c, const char *name, uint64_t bytes, vf_error *err);
 	/* required: undefine (must be shut off); keep_nvram keeps UEFI vars */
 	int (*domain_undefine)(vf_conn *c, const char *name, bool keep_nvram, vf_error *err);
+
+	/* optional (NULL: this backend has no networks; a plan with a
+	 * Network op fails): define or redefine (same UUID) a network from
+	 * its spec, with virtform's metadata element */
+	int (*network_define)(vf_conn *c, const vf_object *net, vf_error *err);
+	int (*network_start)(vf_conn *c, const char *name, vf_error *err);
+	int (*network_stop)(vf_conn *c, const char *name, vf_error *err);
+	int (*network_set_autostart)(vf_conn *c, const char *name, bool on, vf_error *err);
+	/* make the running network's DHCP hosts and ranges, DNS hosts, SRV
+	 * and TXT records those of the spec through virNetworkUpdate
+	 * (LIVE|CONFIG): no restart, the bridge stays */
+	int (*network_update_live)(vf_conn *c, const vf_object *net, vf_error *err);
+	/* stop and start the network, then put every running guest's
+	 * interface on it back on its (new) bridge */
+	int (*network_restart)(vf_conn *c, const char *name, vf_error *err);
+	/* stop when active, undefine */
+	int (*network_undefine)(vf_conn *c, const char *name, vf_error *err);
 } vf_hypervisor_driver;
 
 typedef struct vf_storage_driver {
@@ -310,6 +356,7 @@ typedef struct vf_storage_driver {
 typedef struct vf_event_report {
 	unsigned domain_events;   /* lifecycle and metadata changes */
 	unsigned pool_events;     /* storage pool lifecycle */
+	unsigned network_events;  /* network lifecycle */
 	bool closed;              /* the connection dropped (libvirtd went away, say) */
 	char *last;               /* "Domain/web stopped (destroyed)"; NULL when none */
 } vf_event_report;

@@ -66,10 +66,36 @@ static void vf_obs_domain_clear(vf_obs_domain *d)
 	free(d->gidmap);
 }
 
+static void vf_obs_network_clear(vf_obs_network *n)
+{
+	free(n->name);
+	vf_net_def_clear(&n->def);
+	free(n->live_bridge);
+	free(n->xml);
+	free(n->applied.digest);
+	free(n->applied.manifest);
+	free(n->applied.normalised);
+	free(n->xml_bare);
+}
+
+static void vf_obs_hostif_clear(vf_obs_hostif *h)
+{
+	free(h->name);
+	for (size_t i = 0; i < h->n_addrs; i++)
+		free(h->addrs[i]);
+	free(h->addrs);
+}
+
 void vf_observed_free(vf_observed *o)
 {
 	if (!o)
 		return;
+	for (size_t i = 0; i < o->n_networks; i++)
+		vf_obs_network_clear(&o->networks[i]);
+	free(o->networks);
+	for (size_t i = 0; i < o->n_hostifs; i++)
+		vf_obs_hostif_clear(&o->hostifs[i]);
+	free(o->hostifs);
 	for (size_t i = 0; i < o->n_pools; i++)
 		vf_obs_pool_clear(&o->pools[i]);
 	free(o->pools);
@@ -151,4 +177,20 @@ void vf_host_id_clear(vf_host_id *h)
 	free(h->uuid);
 	free(h->hostname);
 	memset(h, 0, sizeof(*h));
+}
+
+vf_obs_network *vf_observed_network(const vf_observed *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_networks; i++)
+		if (vf_streq(o->networks[i].name, name))
+			return &o->networks[i];
+	return NULL;
+}
+
+vf_obs_network *vf_observed_network_by_uuid(const vf_observed *o, const uuid_t uuid)
+{
+	for (size_t i = 0; i < o->n_networks; i++)
+		if (uuid_compare(o->networks[i].uuid, uuid) == 0)
+			return &o->networks[i];
+	return NULL;
 }

@@ -29,6 +29,7 @@ KIND_SCHEMAS = {
     "StoragePool": "storagepool.schema.json",
     "Volume": "volume.schema.json",
     "Domain": "domain.schema.json",
+    "Network": "network.schema.json",
 }
 VALIDATE_TIMEOUT = 60
 

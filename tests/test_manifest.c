@@ -161,16 +161,43 @@ static void test_valid_fixtures(void **state)
 	assert_string_equal(got, "");
 	assert_int_equal(r, 0);
 	/* hidden files, editor temporaries and README.txt are skipped; order is by path */
-	assert_int_equal(d.n, 25);
-	assert_int_equal(d.n_files, 10);
+	assert_int_equal(d.n, 30);
+	assert_int_equal(d.n_files, 11);
 	static const char *const order[] = {
 		"valid/domains/container.yaml", "valid/domains/minimal.yaml", "valid/domains/nested/deeper/db.yml",
 		"valid/domains/styles.yaml", "valid/domains/targets.yaml", "valid/domains/web.yaml",
-		"valid/pools-remote.yml",
+		"valid/networks.yaml", "valid/pools-remote.yml",
 		"valid/pools.yaml", "valid/sizes.yml", "valid/volumes.yaml",
 	};
 	for (size_t i = 0; i < VF_ARRAY_SIZE(order); i++)
 		assert_string_equal(d.files[i], order[i]);
+
+	/* Network lab: every network field, addresses in canonical form */
+	const vf_object *n = find(&d, VF_KIND_NETWORK, NULL, "lab");
+	const vf_net_def *nd = &n->u.network.def;
+	assert_int_equal(nd->forward, VF_NET_NAT);
+	assert_string_equal(nd->bridge, "virbr-lab");
+	assert_int_equal(nd->stp, VF_TRI_TRUE);
+	assert_true(nd->has_delay && nd->delay == 0);
+	assert_true(nd->has_mtu && nd->mtu == 1500);
+	assert_string_equal(nd->mac, "52:54:00:12:34:56");
+	assert_string_equal(nd->domain, "lab.example");
+	assert_int_equal(nd->local_only, VF_TRI_TRUE);
+	assert_int_equal(nd->n_ips, 2);
+	assert_int_equal(nd->ips[0].family, 4);
+	assert_int_equal(nd->ips[0].prefix, 24);
+	assert_string_equal(nd->ips[0].ranges[0].end, "10.77.0.199");
+	assert_string_equal(nd->ips[0].hosts[0].name, "web1");
+	assert_int_equal(nd->ips[1].family, 6);
+	assert_string_equal(nd->ips[1].address, "fd00:77::1");
+	assert_string_equal(nd->dns_hosts[0].names[0], "web1");
+	assert_string_equal(nd->forwarders[0].addr, "192.0.2.53");
+	assert_int_equal(nd->srv[0].port, 80);
+	assert_int_equal(nd->srv[0].weight, -1);
+	assert_string_equal(nd->txt[0].value, "v=1");
+	assert_int_equal(n->u.network.state, VF_NET_ACTIVE);
+	assert_true(find(&d, VF_KIND_NETWORK, NULL, "default")->u.network.adopt);
+	assert_null(find(&d, VF_KIND_NETWORK, NULL, "quiet")->u.network.def.ips[0].hosts[0].mac);
 
 	/* StoragePool images: every pool field */
 	const vf_object *o = find(&d, VF_KIND_POOL, NULL, "images");

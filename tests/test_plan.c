@@ -703,6 +703,10 @@ static void dc_unset_fields_are_not_drift(fx *f)
 				       .mac = vf_strdup("52:54:00:aa:bb:cc") };
 	o->graphics = VF_GRAPHICS_VNC;
 	o->cpu_mode = VF_CPU_HOST_MODEL;
+	/* the network it is on exists (a domain on a missing one is a conflict) */
+	f->o.networks = vf_calloc(1, sizeof(vf_obs_network));
+	f->o.networks[0] = (vf_obs_network){ .name = vf_strdup("default"), .active = true };
+	f->o.n_networks = 1;
 	add_pool(f, "images", "/srv/images", "p.yaml", 1);
 	vf_obs_pool *p = live_pool(f, "images", "/srv/images", true);
 	p->capacity = 1ull << 40;

@@ -366,6 +366,41 @@ static void test_lifecycle_event_reaches_the_loop(void **state)
 	evd->loop_stop();
 }
 
+/* A network stopped out of band reaches the loop too (Network/NAME). */
+static void test_network_event_reaches_the_loop(void **state)
+{
+	(void)state;
+	vf_error err = { 0 };
+	const vf_event_driver *evd = vf_backend_for_uri("test:///default")->events;
+	assert_int_equal(evd->loop_start(&err), 0);
+	vf_event_source *ev = NULL;
+	if (evd->open("test:///default", &ev, &err) < 0)
+		fail_msg("%s", err.message);
+	virConnectPtr other = virConnectOpen("test:///default");
+	assert_non_null(other);
+	virNetworkPtr net = virNetworkLookupByName(other, "default");
+	assert_non_null(net);
+	assert_int_equal(virNetworkDestroy(net), 0);
+
+	vf_event_report rep = { 0 };
+	uint64_t until = vf_now_ms() + WAIT_MS;
+	while (!rep.last || !strstr(rep.last, "Network/default stopped")) {
+		uint64_t now = vf_now_ms();
+		if (now >= until)
+			fail_msg("no network event; last: %s", rep.last ? rep.last : "none");
+		vf_event_report_clear(&rep);
+		if (wait_readable(evd->fd(ev), (int)(until - now)))
+			evd->take(ev, &rep);
+	}
+	assert_true(rep.network_events >= 1);
+	vf_event_report_clear(&rep);
+	assert_int_equal(virNetworkCreate(net), 0);
+	virNetworkFree(net);
+	virConnectClose(other);
+	evd->close(ev);
+	evd->loop_stop();
+}
+
 /* ---- status socket ------------------------------------------------------------ */
 
 static json_object *answer(const char *command, bool privileged, void *userdata)
@@ -939,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_tree_watch_follows_files_and_new_dirs),
 		cmocka_unit_test(test_tree_watch_follows_a_swapped_symlink),
 		cmocka_unit_test(test_lifecycle_event_reaches_the_loop),
+		cmocka_unit_test(test_network_event_reaches_the_loop),
 		cmocka_unit_test(test_status_sockets_answer_and_separate_privilege),
 		cmocka_unit_test(test_status_answered_during_a_pass),
 		cmocka_unit_test(test_slow_client_is_dropped_at_the_request_deadline),

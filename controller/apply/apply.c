@@ -74,6 +74,7 @@ static bool vf_apply__is_create(const vf_step *s, const vf_op *op)
 	case VF_OP_POOL_DEFINE:
 		return s->action == VF_ACT_CREATE || vf_apply__has_op(s, VF_OP_POOL_UNDEFINE);
 	case VF_OP_DOMAIN_DEFINE:
+	case VF_OP_NETWORK_DEFINE:
 		return s->action == VF_ACT_CREATE;
 	default:
 		return false;
@@ -268,6 +269,30 @@ static int vf_apply__seed_write(const vf_apply_ctx *ctx, const vf_op *op, vf_err
 	return r;
 }
 
+/* A Network op, through the hypervisor driver's optional network members. */
+static int vf_apply__network_op(const vf_hypervisor_driver *hv, vf_conn *c, const vf_op *op,
+				vf_error *err)
+{
+	if (!hv->network_define)
+		return vf_error_set(err, VF_E_DRIVER, "the %s driver cannot manage networks", hv->name);
+	switch (op->type) {
+	case VF_OP_NETWORK_DEFINE:
+		return hv->network_define(c, op->obj, err);
+	case VF_OP_NETWORK_START:
+		return hv->network_start(c, op->name, err);
+	case VF_OP_NETWORK_STOP:
+		return hv->network_stop(c, op->name, err);
+	case VF_OP_NETWORK_AUTOSTART:
+		return hv->network_set_autostart(c, op->name, op->flag, err);
+	case VF_OP_NETWORK_UPDATE:
+		return hv->network_update_live(c, op->obj, err);
+	case VF_OP_NETWORK_RESTART:
+		return hv->network_restart(c, op->name, err);
+	default:
+		return hv->network_undefine(c, op->name, err);
+	}
+}
+
 static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 {
 	const vf_hypervisor_driver *hv = ctx->backend->hv;
@@ -329,6 +354,14 @@ static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 		return vf_apply__seed_write(ctx, op, err);
 	case VF_OP_SEED_DELETE:
 		return st->volume_delete(c, op->pool, op->name, err);
+	case VF_OP_NETWORK_DEFINE:
+	case VF_OP_NETWORK_START:
+	case VF_OP_NETWORK_STOP:
+	case VF_OP_NETWORK_AUTOSTART:
+	case VF_OP_NETWORK_UPDATE:
+	case VF_OP_NETWORK_RESTART:
+	case VF_OP_NETWORK_UNDEFINE:
+		return vf_apply__network_op(hv, c, op, err);
 	case VF_OP_MAX:
 		break;
 	}

@@ -2,10 +2,13 @@
  * desired-state model. Not for loading (manifest.c) or comparing (plan.c). */
 #include "controller/core/model.h"
 
+#include <stdio.h>
+
 static const char *const vf_kind_table[VF_KIND_MAX] = {
 	[VF_KIND_POOL] = "StoragePool",
 	[VF_KIND_VOLUME] = "Volume",
 	[VF_KIND_DOMAIN] = "Domain",
+	[VF_KIND_NETWORK] = "Network",
 };
 VF_STRING_TABLE(vf_kind, vf_kind, VF_KIND_MAX)
 
@@ -175,6 +178,74 @@ static void vf_domain_spec_clear(vf_domain_spec *d)
 	free(d->gidmap);
 }
 
+static const char *const vf_net_forward_table[VF_NET_FORWARD_MAX] = {
+	[VF_NET_NAT] = "nat",		[VF_NET_ROUTE] = "route",   [VF_NET_OPEN] = "open",
+	[VF_NET_ISOLATED] = "isolated", [VF_NET_BRIDGE] = "bridge",
+};
+VF_STRING_TABLE(vf_net_forward, vf_net_forward, VF_NET_FORWARD_MAX)
+
+static const char *const vf_net_state_table[VF_NET_STATE_MAX] = {
+	[VF_NET_ACTIVE] = "active",
+	[VF_NET_INACTIVE] = "inactive",
+};
+VF_STRING_TABLE(vf_net_state, vf_net_state, VF_NET_STATE_MAX)
+
+void vf_net_def_clear(vf_net_def *n)
+{
+	if (!n)
+		return;
+	free(n->forward_dev);
+	free(n->bridge);
+	free(n->mac);
+	free(n->domain);
+	for (size_t i = 0; i < n->n_ips; i++) {
+		vf_net_ip *ip = &n->ips[i];
+		free(ip->address);
+		for (size_t k = 0; k < ip->n_ranges; k++) {
+			free(ip->ranges[k].start);
+			free(ip->ranges[k].end);
+		}
+		free(ip->ranges);
+		for (size_t k = 0; k < ip->n_hosts; k++) {
+			free(ip->hosts[k].mac);
+			free(ip->hosts[k].name);
+			free(ip->hosts[k].ip);
+		}
+		free(ip->hosts);
+	}
+	free(n->ips);
+	for (size_t i = 0; i < n->n_dns_hosts; i++) {
+		free(n->dns_hosts[i].ip);
+		for (size_t k = 0; k < n->dns_hosts[i].n_names; k++)
+			free(n->dns_hosts[i].names[k]);
+		free(n->dns_hosts[i].names);
+	}
+	free(n->dns_hosts);
+	for (size_t i = 0; i < n->n_forwarders; i++) {
+		free(n->forwarders[i].addr);
+		free(n->forwarders[i].domain);
+	}
+	free(n->forwarders);
+	for (size_t i = 0; i < n->n_srv; i++) {
+		free(n->srv[i].service);
+		free(n->srv[i].protocol);
+		free(n->srv[i].domain);
+		free(n->srv[i].target);
+	}
+	free(n->srv);
+	for (size_t i = 0; i < n->n_txt; i++) {
+		free(n->txt[i].name);
+		free(n->txt[i].value);
+	}
+	free(n->txt);
+	memset(n, 0, sizeof(*n));
+}
+
+void vf_net_mac_derive(const uuid_t uuid, char out[18])
+{
+	snprintf(out, 18, "52:54:00:%02x:%02x:%02x", uuid[13], uuid[14], uuid[15]);
+}
+
 void vf_object_clear(vf_object *o)
 {
 	if (!o)
@@ -203,6 +274,10 @@ void vf_object_clear(vf_object *o)
 		break;
 	case VF_KIND_DOMAIN:
 		vf_domain_spec_clear(&o->u.domain);
+		break;
+	case VF_KIND_NETWORK:
+		vf_net_def_clear(&o->u.network.def);
+		free(o->u.network.xml);
 		break;
 	case VF_KIND_MAX:
 		break;

@@ -22,6 +22,7 @@ typedef enum vf_kind {
 	VF_KIND_POOL,     /* "StoragePool" */
 	VF_KIND_VOLUME,   /* "Volume" */
 	VF_KIND_DOMAIN,   /* "Domain" */
+	VF_KIND_NETWORK,  /* "Network" */
 	VF_KIND_MAX,
 } vf_kind;
 VF_STRING_TABLE_DECL(vf_kind, vf_kind);
@@ -388,6 +389,126 @@ typedef struct vf_domain_spec {
 	vf_pos ct_field_pos;
 } vf_domain_spec;
 
+/* ---- Network ------------------------------------------------------------ */
+
+typedef enum vf_net_forward {
+	VF_NET_FORWARD_UNSET = 0, /* default: nat */
+	VF_NET_NAT,               /* "nat" */
+	VF_NET_ROUTE,             /* "route" */
+	VF_NET_OPEN,              /* "open" */
+	VF_NET_ISOLATED,          /* "isolated": no <forward> element */
+	VF_NET_BRIDGE,            /* "bridge": an existing host bridge (bridge.name) */
+	VF_NET_FORWARD_MAX,
+} vf_net_forward;
+VF_STRING_TABLE_DECL(vf_net_forward, vf_net_forward);
+
+typedef enum vf_net_state {
+	VF_NET_STATE_UNSET = 0,   /* default: active */
+	VF_NET_ACTIVE,            /* "active" */
+	VF_NET_INACTIVE,          /* "inactive" */
+	VF_NET_STATE_MAX,
+} vf_net_state;
+VF_STRING_TABLE_DECL(vf_net_state, vf_net_state);
+
+/* ips[].dhcp.ranges[i]: both ends inside the ip's subnet, start <= end. */
+typedef struct vf_net_range {
+	char *start;              /* canonical text (inet_ntop) */
+	char *end;
+	vf_pos pos;
+} vf_net_range;
+
+/* ips[].dhcp.hosts[i]: a static lease; mac (IPv4) and/or name, and ip. */
+typedef struct vf_net_host {
+	char *mac;                /* canonical lower case; NULL for IPv6 hosts by name */
+	char *name;
+	char *ip;                 /* canonical; inside the subnet */
+	vf_pos pos;
+} vf_net_host;
+
+typedef struct vf_net_ip {
+	int family;               /* 4 or 6 (ips[].family, default from the address) */
+	char *address;            /* canonical text of the bridge's address */
+	uint32_t prefix;          /* 0..32 / 0..128 */
+	vf_net_range *ranges;
+	size_t n_ranges;
+	vf_net_host *hosts;
+	size_t n_hosts;
+	vf_pos pos;
+} vf_net_ip;
+
+typedef struct vf_net_dns_host {
+	char *ip;
+	char **names;
+	size_t n_names;
+	vf_pos pos;
+} vf_net_dns_host;
+
+typedef struct vf_net_forwarder {
+	char *addr;               /* NULL with only domain */
+	char *domain;
+	vf_pos pos;
+} vf_net_forwarder;
+
+typedef struct vf_net_srv {
+	char *service;            /* required */
+	char *protocol;           /* required: tcp or udp */
+	char *domain;
+	char *target;
+	int32_t port, priority, weight; /* -1 unset */
+	vf_pos pos;
+} vf_net_srv;
+
+typedef struct vf_net_txt {
+	char *name;
+	char *value;
+	vf_pos pos;
+} vf_net_txt;
+
+/* The parts of a network libvirt's <network> describes. The loader fills
+ * it from the manifest, the libvirt driver from live XML (so the planner
+ * compares like with like). Unset: NULL, 0 with has_* false, VF_TRI_UNSET. */
+typedef struct vf_net_def {
+	vf_net_forward forward;   /* spec.forward.mode, default nat */
+	char *forward_dev;        /* spec.forward.dev */
+	char *bridge;             /* spec.bridge.name; libvirt picks virbrN when unset */
+	vf_tri stp;               /* spec.bridge.stp, libvirt's default true */
+	bool has_delay;
+	uint32_t delay;           /* spec.bridge.delay seconds, libvirt's default 0 */
+	bool has_mtu;
+	uint32_t mtu;             /* spec.mtu */
+	char *mac;                /* spec.mac; default derived from the UUID (vf_net_mac_derive) */
+	char *domain;             /* spec.domain.name */
+	vf_tri local_only;        /* spec.domain.localOnly */
+	bool has_ips;             /* spec.ips is given (else libvirt's addresses are not compared) */
+	vf_net_ip *ips;           /* spec.ips */
+	size_t n_ips;
+	bool has_dns;             /* spec.dns is given (else its entries are not compared) */
+	vf_net_dns_host *dns_hosts; /* spec.dns.hosts */
+	size_t n_dns_hosts;
+	vf_net_forwarder *forwarders; /* spec.dns.forwarders */
+	size_t n_forwarders;
+	vf_net_srv *srv;          /* spec.dns.srv */
+	size_t n_srv;
+	vf_net_txt *txt;          /* spec.dns.txt */
+	size_t n_txt;
+} vf_net_def;
+
+typedef struct vf_network_spec {
+	bool has_uuid;
+	uuid_t uuid;              /* spec.uuid, or derived */
+	vf_pos uuid_pos;
+	vf_net_def def;
+	vf_pos forward_pos;       /* spec.forward */
+	vf_pos bridge_pos;        /* spec.bridge.name */
+	vf_pos mac_pos;
+	vf_net_state state;       /* spec.state, default active */
+	vf_tri autostart;         /* spec.autostart, default true */
+	bool adopt;               /* spec.adopt, default false */
+	char *xml;                /* spec.xml: complete libvirt network XML; excludes def's fields */
+	char xml_hash[65];        /* SHA-256 (hex) of spec.xml as written; "" without it */
+	vf_pos xml_pos;
+} vf_network_spec;
+
 /* ---- objects and the desired set --------------------------------------- */
 
 typedef struct vf_object {
@@ -404,6 +525,7 @@ typedef struct vf_object {
 		vf_pool_spec pool;
 		vf_volume_spec volume;
 		vf_domain_spec domain;
+		vf_network_spec network;
 	} u;
 } vf_object;
 
@@ -440,6 +562,12 @@ void vf_uuid_derive(vf_kind kind, const char *pool, const char *name, uuid_t out
  * the device it is on that bus: a plain disk on virtio, else a CD-ROM. */
 vf_disk_bus vf_cloudinit_bus(const vf_cloudinit *ci);
 vf_disk_device vf_cloudinit_seed_device(vf_disk_bus bus);
+/* Free what a network description holds and zero it; accepts NULL. */
+void vf_net_def_clear(vf_net_def *n);
+/* The bridge MAC virtform gives a network without spec.mac: 52:54:00 (the
+ * prefix libvirt uses) and three bytes of its UUID, so a re-created bridge
+ * keeps its MAC. out holds 18 bytes. */
+void vf_net_mac_derive(const uuid_t uuid, char out[18]);
 
 /* Limits shared by the loader and the docs. */
 #define VF_NAME_MAX 200       /* bytes in metadata.name */

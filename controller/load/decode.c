@@ -15,6 +15,7 @@ static const vf_dec_kind *const vf_dec_kinds[] = {
 	&vf_dec_kind_pool,
 	&vf_dec_kind_volume,
 	&vf_dec_kind_domain,
+	&vf_dec_kind_network,
 };
 #define VF_DEC_N_KINDS VF_ARRAY_SIZE(vf_dec_kinds)
 

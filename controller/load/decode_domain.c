@@ -151,74 +151,8 @@ static void vf_dec__iface(vf_dec *d, const vf_ynode *n, size_t idx, vf_iface *if
 
 static void vf_dec__xml(vf_dec *d, const vf_ynode *n, const char *name, vf_domain_spec *ds)
 {
-	if (!vf_dec__str(d, n, "spec.xml", &ds->xml))
-		return;
-	ds->xml_pos = n->pos;
-	vf_sha256_hex(ds->xml, strlen(ds->xml), ds->xml_hash);
-	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
-	if (!ctxt)
-		abort();
-	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, ds->xml, (int)strlen(ds->xml), "spec.xml", NULL,
-					  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
-		_cleanup_free_ char *msg = vf_strdup(e && e->message ? e->message : "unknown error");
-		size_t l = strlen(msg);
-		while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
-			msg[--l] = '\0';
-		vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: not well-formed XML (line %d of the XML): %s",
-			     e ? e->line : 0, msg);
-		xmlFreeParserCtxt(ctxt);
-		return;
-	}
-	xmlFreeParserCtxt(ctxt);
-	xmlNodePtr root = xmlDocGetRootElement(doc);
-	if (doc->intSubset) {
-		vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: a DOCTYPE is not allowed");
-	} else if (!root || strcmp((const char *)root->name, "domain") != 0) {
-		vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: the root element must be <domain>, not <%s>",
-			     root ? (const char *)root->name : "");
-	} else {
-		xmlChar *xname = NULL, *xuuid = NULL;
-		for (xmlNodePtr c = root->children; c; c = c->next) {
-			if (c->type != XML_ELEMENT_NODE)
-				continue;
-			if (!xname && strcmp((const char *)c->name, "name") == 0)
-				xname = xmlNodeGetContent(c);
-			else if (!xuuid && strcmp((const char *)c->name, "uuid") == 0)
-				xuuid = xmlNodeGetContent(c);
-		}
-		if (!xname)
-			vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: <name> is missing; it must be \"%s\" (metadata.name)",
-				     name ? name : "");
-		else if (name && strcmp((const char *)xname, name) != 0) {
-			_cleanup_free_ char *q = vf_decode_quote((const char *)xname, strlen((const char *)xname));
-			vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: <name> is %s but metadata.name is \"%s\"",
-				     q, name);
-		}
-		if (xuuid) {
-			uuid_t u;
-			char s[37];
-			_cleanup_free_ char *q = vf_decode_quote((const char *)xuuid, strlen((const char *)xuuid));
-			vf_error err = { 0 };
-			if (vf_uuid_parse_strict((const char *)xuuid, u, &err) < 0) {
-				vf_error_clear(&err);
-				vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: <uuid> %s is not a valid UUID", q);
-			} else if (ds->has_uuid && uuid_compare(u, ds->uuid) != 0) {
-				uuid_unparse_lower(ds->uuid, s);
-				vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: <uuid> is %s but spec.uuid is \"%s\"",
-					     q, s);
-			} else if (!ds->has_uuid) {
-				/* the XML's own UUID is the identity libvirt will use */
-				uuid_copy(ds->uuid, u);
-				ds->has_uuid = true;
-				ds->uuid_pos = n->pos;
-			}
-		}
-		xmlFree(xname);
-		xmlFree(xuuid);
-	}
-	xmlFreeDoc(doc);
+	vf_dec__raw_xml(d, n, "domain", name, &ds->xml, ds->xml_hash, &ds->xml_pos, &ds->has_uuid,
+			ds->uuid, &ds->uuid_pos);
 }
 
 /* One of spec.cloudInit's parts: an inline mapping (emitted back to YAML;

@@ -26,6 +26,7 @@ typedef struct vf_dec_kind {
 extern const vf_dec_kind vf_dec_kind_pool;   /* decode_pool.c */
 extern const vf_dec_kind vf_dec_kind_volume; /* decode_volume.c */
 extern const vf_dec_kind vf_dec_kind_domain; /* decode_domain.c */
+extern const vf_dec_kind vf_dec_kind_network; /* decode_network.c */
 
 /* decode_container.c: spec.init, spec.filesystems and spec.idmap, and the
  * refusal of VM-only fields on containers (and the reverse); after

@@ -8,6 +8,9 @@
 #include <pwd.h>
 #include <stdarg.h>
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
 #include "controller/load/decode_value.h"
 
 void vf_dec__fail(vf_dec *d, vf_code code, vf_pos pos, const char *fmt, ...)
@@ -464,4 +467,81 @@ void vf_dec__spec_uuid(vf_object *o, bool has, uuid_t spec_uuid)
 	}
 	vf_uuid_derive(o->kind, NULL, o->name, o->uuid);
 	uuid_copy(spec_uuid, o->uuid);
+}
+
+/* ---- spec.xml (decode_value.h) -------------------------------------------- */
+
+void vf_dec__raw_xml(vf_dec *d, const vf_ynode *n, const char *root_name, const char *name,
+		     char **ret_xml, char hash[65], vf_pos *xml_pos, bool *has_uuid, uuid_t uuid,
+		     vf_pos *uuid_pos)
+{
+	if (!vf_dec__str(d, n, "spec.xml", ret_xml))
+		return;
+	const char *xml = *ret_xml;
+	*xml_pos = n->pos;
+	vf_sha256_hex(xml, strlen(xml), hash);
+	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+	if (!ctxt)
+		abort();
+	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, xml, (int)strlen(xml), "spec.xml", NULL,
+					  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc) {
+		const xmlError *e = xmlCtxtGetLastError(ctxt);
+		_cleanup_free_ char *msg = vf_strdup(e && e->message ? e->message : "unknown error");
+		size_t l = strlen(msg);
+		while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
+			msg[--l] = '\0';
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: not well-formed XML (line %d of the XML): %s",
+			     e ? e->line : 0, msg);
+		xmlFreeParserCtxt(ctxt);
+		return;
+	}
+	xmlFreeParserCtxt(ctxt);
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	if (doc->intSubset) {
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: a DOCTYPE is not allowed");
+	} else if (!root || strcmp((const char *)root->name, root_name) != 0) {
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: the root element must be <%s>, not <%s>",
+			     root_name, root ? (const char *)root->name : "");
+	} else {
+		xmlChar *xname = NULL, *xuuid = NULL;
+		for (xmlNodePtr c = root->children; c; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE)
+				continue;
+			if (!xname && strcmp((const char *)c->name, "name") == 0)
+				xname = xmlNodeGetContent(c);
+			else if (!xuuid && strcmp((const char *)c->name, "uuid") == 0)
+				xuuid = xmlNodeGetContent(c);
+		}
+		if (!xname)
+			vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: <name> is missing; it must be \"%s\" (metadata.name)",
+				     name ? name : "");
+		else if (name && strcmp((const char *)xname, name) != 0) {
+			_cleanup_free_ char *q = vf_decode_quote((const char *)xname, strlen((const char *)xname));
+			vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: <name> is %s but metadata.name is \"%s\"",
+				     q, name);
+		}
+		if (xuuid) {
+			uuid_t u;
+			char s[37];
+			_cleanup_free_ char *q = vf_decode_quote((const char *)xuuid, strlen((const char *)xuuid));
+			vf_error err = { 0 };
+			if (vf_uuid_parse_strict((const char *)xuuid, u, &err) < 0) {
+				vf_error_clear(&err);
+				vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: <uuid> %s is not a valid UUID", q);
+			} else if (*has_uuid && uuid_compare(u, uuid) != 0) {
+				uuid_unparse_lower(uuid, s);
+				vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: <uuid> is %s but spec.uuid is \"%s\"",
+					     q, s);
+			} else if (!*has_uuid) {
+				/* the XML's own UUID is the identity libvirt will use */
+				uuid_copy(uuid, u);
+				*has_uuid = true;
+				*uuid_pos = n->pos;
+			}
+		}
+		xmlFree(xname);
+		xmlFree(xuuid);
+	}
+	xmlFreeDoc(doc);
 }

@@ -62,6 +62,15 @@ void vf_dec__perms(vf_dec *d, const vf_ynode *n, vf_perms *p);
  * and written back to spec_uuid. */
 void vf_dec__spec_uuid(vf_object *o, bool has, uuid_t spec_uuid);
 
+/* spec.xml of a kind with the escape hatch (domains, networks): a string
+ * into *ret_xml with its SHA-256 (hex) in hash and its position, checked
+ * to be well-formed XML without a DOCTYPE whose root is <root_name>, whose
+ * <name> is `name` and whose <uuid>, when given, is spec.uuid (or becomes
+ * the identity: *has_uuid, uuid, *uuid_pos). */
+void vf_dec__raw_xml(vf_dec *d, const vf_ynode *n, const char *root_name, const char *name,
+		     char **ret_xml, char hash[65], vf_pos *xml_pos, bool *has_uuid, uuid_t uuid,
+		     vf_pos *uuid_pos);
+
 /* Decode an enum field through the model's string table; *out untouched on error. */
 #define VF_DEC_ENUM(d, n, path, name, max, out)                                          \
 	({                                                                               \

@@ -5,6 +5,8 @@
  * and live objects virtform does not own. Each conflict names both sides. Not for drift (the kinds' files). */
 #include "controller/plan/conflict.h"
 #include "controller/plan/kind.h"
+#include "controller/plan/network.h"
+#include "controller/plan/network_conflict.h"
 
 #include <stdio.h>
 
@@ -15,17 +17,22 @@ static void vf_uuid_str(const uuid_t u, char out[37])
 
 static vf_pos vf_conflict__uuid_pos(const vf_object *o)
 {
-	bool has = o->kind == VF_KIND_POOL     ? o->u.pool.has_uuid
-		   : o->kind == VF_KIND_DOMAIN ? o->u.domain.has_uuid
-					       : false;
-	vf_pos p = has ? (o->kind == VF_KIND_POOL ? o->u.pool.uuid_pos : o->u.domain.uuid_pos)
+	bool has = o->kind == VF_KIND_POOL      ? o->u.pool.has_uuid
+		   : o->kind == VF_KIND_DOMAIN  ? o->u.domain.has_uuid
+		   : o->kind == VF_KIND_NETWORK ? o->u.network.has_uuid
+						: false;
+	vf_pos p = has ? (o->kind == VF_KIND_POOL     ? o->u.pool.uuid_pos
+			  : o->kind == VF_KIND_DOMAIN ? o->u.domain.uuid_pos
+						      : o->u.network.uuid_pos)
 		       : o->name_pos;
 	return p.file ? p : o->pos;
 }
 
 static bool vf_conflict__has_uuid(const vf_object *o)
 {
-	return o->kind == VF_KIND_POOL ? o->u.pool.has_uuid : o->u.domain.has_uuid;
+	return o->kind == VF_KIND_POOL	   ? o->u.pool.has_uuid
+	       : o->kind == VF_KIND_NETWORK ? o->u.network.has_uuid
+					    : o->u.domain.has_uuid;
 }
 
 static vf_pos vf_conflict__name_pos(const vf_object *o)
@@ -78,7 +85,7 @@ static void vf_conflict__same_uuid(const vf_plan_ctx *c, vf_diags *out)
 /* Returns true when it reported a clash for `o`. */
 static bool vf_conflict__live_identity(const vf_plan_ctx *c, const vf_object *o, vf_diags *out)
 {
-	const char *what = o->kind == VF_KIND_POOL ? "pool" : "domain";
+	const char *what = o->kind == VF_KIND_POOL ? "pool" : o->kind == VF_KIND_NETWORK ? "network" : "domain";
 	const char *kind = vf_kind_to_string(o->kind);
 	const uuid_t *by_name = NULL;
 	const char *by_uuid_name = NULL;
@@ -87,13 +94,20 @@ static bool vf_conflict__live_identity(const vf_plan_ctx *c, const vf_object *o,
 		const vf_obs_pool *q = vf_index_pool_by_uuid(c->ix, o->uuid);
 		by_name = p ? &p->uuid : NULL;
 		by_uuid_name = q ? q->name : NULL;
+	} else if (o->kind == VF_KIND_NETWORK) {
+		const vf_obs_network *p = vf_observed_network(c->o, o->name);
+		const vf_obs_network *q = vf_observed_network_by_uuid(c->o, o->uuid);
+		by_name = p ? &p->uuid : NULL;
+		by_uuid_name = q ? q->name : NULL;
 	} else {
 		const vf_obs_domain *p = vf_index_domain(c->ix, o->name);
 		const vf_obs_domain *q = vf_index_domain_by_uuid(c->ix, o->uuid);
 		by_name = p ? &p->uuid : NULL;
 		by_uuid_name = q ? q->name : NULL;
 	}
-	bool adopt = o->kind == VF_KIND_POOL ? o->u.pool.adopt : o->u.domain.adopt;
+	bool adopt = o->kind == VF_KIND_POOL	  ? o->u.pool.adopt
+		     : o->kind == VF_KIND_NETWORK ? o->u.network.adopt
+						  : o->u.domain.adopt;
 	bool found = false;
 	char want[37], have[37];
 	vf_uuid_str(o->uuid, want);
@@ -163,6 +177,14 @@ static void vf_conflict__unowned(const vf_plan_ctx *c, const vf_object *o, vf_di
 			VF_CONFLICT(out, pos, (vf_pos){ 0 },
 				    "%s \"%s\": the live domain \"%s\" on the host is not owned by virtform (not in the ledger, no virtform metadata); add \"adopt: true\" to its spec to manage it",
 				    kind, o->name, dom->name);
+		break;
+	}
+	case VF_KIND_NETWORK: {
+		const vf_obs_network *n = vf_observed_network(c->o, o->name);
+		if (n && !o->u.network.adopt && !vf_plan__owned_network(c, n))
+			VF_CONFLICT(out, pos, (vf_pos){ 0 },
+				    "%s \"%s\": the live network \"%s\" on the host is not owned by virtform; add \"adopt: true\" to its spec to manage it",
+				    kind, o->name, n->name);
 		break;
 	}
 	case VF_KIND_MAX:
@@ -295,4 +317,5 @@ void vf_plan__conflicts(const vf_plan_ctx *c, vf_diags *out)
 	}
 	vf_conflict__pool_places(c, out);
 	vf_conflict__disks(c, out);
+	vf_plan__network_conflicts(c, out);
 }

@@ -4,6 +4,7 @@
 const vf_plan_kind *const vf_plan_kinds[] = {
 	&vf_plan_kind_pool,
 	&vf_plan_kind_volume,
+	&vf_plan_kind_network,
 	&vf_plan_kind_domain,
 };
 const size_t vf_plan_n_kinds = VF_ARRAY_SIZE(vf_plan_kinds);

@@ -42,6 +42,7 @@ typedef struct vf_plan_kind {
 extern const vf_plan_kind vf_plan_kind_pool;   /* pool.c */
 extern const vf_plan_kind vf_plan_kind_volume; /* volume.c */
 extern const vf_plan_kind vf_plan_kind_domain; /* domain.c */
+extern const vf_plan_kind vf_plan_kind_network; /* network.c */
 
 /* Every kind, in the order they are planned (a volume needs its pool, a
  * domain its volumes); removed in the reverse (kind.c). */

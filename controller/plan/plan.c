@@ -6,6 +6,7 @@
  * drift included (a Domain's in domain_diff.c). Pure: no I/O, no libvirt. */
 #include "controller/plan/conflict.h"
 #include "controller/plan/kind.h"
+#include "controller/plan/network.h"
 #include "controller/plan/plan_leases.h"
 
 #include <stdio.h>
@@ -21,6 +22,7 @@ static const char *const vf_effect_table[VF_EFFECT_MAX] = {
 	[VF_EFFECT_LIVE] = "live",
 	[VF_EFFECT_NEXT_BOOT] = "next-boot",
 	[VF_EFFECT_REPLACE] = "replace",
+	[VF_EFFECT_RESTART] = "restart",
 };
 VF_STRING_TABLE(vf_effect, vf_effect, VF_EFFECT_MAX)
 
@@ -49,6 +51,13 @@ static const char *const vf_op_type_table[VF_OP_MAX] = {
 	[VF_OP_VOLUME_CLONE] = "volume-clone",
 	[VF_OP_SEED_WRITE] = "seed-write",
 	[VF_OP_SEED_DELETE] = "seed-delete",
+	[VF_OP_NETWORK_DEFINE] = "network-define",
+	[VF_OP_NETWORK_START] = "network-start",
+	[VF_OP_NETWORK_STOP] = "network-stop",
+	[VF_OP_NETWORK_AUTOSTART] = "network-autostart",
+	[VF_OP_NETWORK_UPDATE] = "network-update",
+	[VF_OP_NETWORK_RESTART] = "network-restart",
+	[VF_OP_NETWORK_UNDEFINE] = "network-undefine",
 };
 VF_STRING_TABLE(vf_op_type, vf_op_type, VF_OP_MAX)
 
@@ -237,6 +246,7 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 			for (size_t i = 0; i < n; i++)
 				vf_plan_kinds[k]->plan(&b, objs[i]);
 	}
+	vf_plan__network_gate(&b);
 	for (size_t k = vf_plan_n_kinds; k-- > 0;)
 		vf_plan__removals(&b, vf_plan_kinds[k]);
 	vf_plan__leases(&b.c, &b.plan);

@@ -23,6 +23,7 @@ typedef enum vf_effect {
 	VF_EFFECT_LIVE,           /* "live": applied now, running or not */
 	VF_EFFECT_NEXT_BOOT,      /* "next-boot": config redefined; a running domain sees it after a restart */
 	VF_EFFECT_REPLACE,        /* "replace": needs the object destroyed and recreated (--replace) */
+	VF_EFFECT_RESTART,        /* "restart": a network redefined and restarted (--replace) */
 	VF_EFFECT_MAX,
 } vf_effect;
 VF_STRING_TABLE_DECL(vf_effect, vf_effect);
@@ -61,6 +62,13 @@ typedef enum vf_op_type {
 	VF_OP_VOLUME_CLONE,       /* create the volume as a copy of spec.source.volume */
 	VF_OP_SEED_WRITE,         /* domains: build the cloud-init seed ISO, replace volume pool/name with it */
 	VF_OP_SEED_DELETE,        /* domains: delete the seed volume pool/name */
+	VF_OP_NETWORK_DEFINE,     /* define or redefine (same UUID) */
+	VF_OP_NETWORK_START,
+	VF_OP_NETWORK_STOP,
+	VF_OP_NETWORK_AUTOSTART,  /* flag */
+	VF_OP_NETWORK_UPDATE,     /* DHCP and DNS entries through virNetworkUpdate, live and config */
+	VF_OP_NETWORK_RESTART,    /* stop, start, guests' interfaces back on the bridge */
+	VF_OP_NETWORK_UNDEFINE,
 	VF_OP_MAX,
 } vf_op_type;
 VF_STRING_TABLE_DECL(vf_op_type, vf_op_type);

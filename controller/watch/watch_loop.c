@@ -163,7 +163,7 @@ static void vf_watch__take_events(vf_watch *w, uint64_t now)
 {
 	vf_event_report rep;
 	w->backend->events->take(w->events, &rep);
-	if (rep.domain_events || rep.pool_events) {
+	if (rep.domain_events || rep.pool_events || rep.network_events) {
 		vf_watch_log(7, "libvirt: %s", rep.last ? rep.last : "event");
 		vf_debounce_poke(&w->libvirt, now, VF_EVENT_DEBOUNCE_MS);
 	}

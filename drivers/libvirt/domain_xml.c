@@ -191,7 +191,7 @@ static void vf_lv__serial_console(xmlNodePtr devs, const vf_domain_spec *s)
 /* <virtform:owner xmlns:virtform="VF_METADATA_NS" name="..."/> under
  * `metadata`; with a cloud-init seed also virtform:seed="<sha256>", which
  * the planner reads back to know whether the seed is current. */
-static void vf_lv__owner(xmlNodePtr metadata, const char *name, const char *seed_hash)
+void vf_lv__owner(xmlNodePtr metadata, const char *name, const char *seed_hash)
 {
 	xmlNodePtr owner = vf_lv__add(metadata, "owner", NULL);
 	xmlNsPtr ns = xmlNewNs(owner, VF_XC(VF_METADATA_NS), VF_XC(VF_METADATA_PREFIX));

@@ -119,6 +119,7 @@ struct vf_event_source {
 	int cb_lifecycle;         /* callback ids; -1 when not registered */
 	int cb_metadata;
 	int cb_pool;
+	int cb_network;           /* network lifecycle (counted in network_events) */
 	bool close_cb;
 	atomic_bool closed;
 	pthread_mutex_t lock;     /* guards `pending` (written on the event thread) */
@@ -197,6 +198,27 @@ static void vf_lv__ev_on_pool(virConnectPtr conn, virStoragePoolPtr pool, int ev
 		       vf_asprintf("StoragePool/%s %s", virStoragePoolGetName(pool), word));
 }
 
+/* Indexed by virNetworkEventLifecycleType. */
+static const char *const vf_lv__ev_network_words[] = {
+	"defined", "undefined", "started", "stopped",
+};
+
+static void vf_lv__ev_on_network(virConnectPtr conn, virNetworkPtr net, int event, int detail,
+				 void *opaque)
+{
+	(void)conn;
+	(void)detail;
+	vf_event_source *s = opaque;
+	const char *word = event >= 0 && (size_t)event < VF_ARRAY_SIZE(vf_lv__ev_network_words)
+		? vf_lv__ev_network_words[event] : "changed";
+	pthread_mutex_lock(&s->lock);
+	s->pending.network_events++;
+	free(s->pending.last);
+	s->pending.last = vf_asprintf("Network/%s %s", virNetworkGetName(net), word);
+	pthread_mutex_unlock(&s->lock);
+	vf_lv__ev_kick(s);
+}
+
 static void vf_lv__ev_on_close(virConnectPtr conn, int reason, void *opaque)
 {
 	(void)conn;
@@ -216,7 +238,7 @@ int vf_lv_events_open(const char *uri, vf_event_source **out, vf_error *err)
 {
 	vf_event_source *s = vf_calloc(1, sizeof(*s));
 	int r;
-	s->cb_lifecycle = s->cb_metadata = s->cb_pool = -1;
+	s->cb_lifecycle = s->cb_metadata = s->cb_pool = s->cb_network = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->efd < 0) {
@@ -252,6 +274,11 @@ int vf_lv_events_open(const char *uri, vf_event_source **out, vf_error *err)
 							   s, NULL);
 	if (s->cb_pool < 0)
 		virResetLastError(); /* a hypervisor-only URI has no storage events */
+	s->cb_network = virConnectNetworkEventRegisterAny(s->conn, NULL, VIR_NETWORK_EVENT_ID_LIFECYCLE,
+							  VIR_NETWORK_EVENT_CALLBACK(vf_lv__ev_on_network),
+							  s, NULL);
+	if (s->cb_network < 0)
+		virResetLastError(); /* nor of network events */
 	*out = s;
 	return 0;
 fail:
@@ -291,6 +318,8 @@ void vf_lv_events_close(vf_event_source *s)
 			virConnectDomainEventDeregisterAny(s->conn, s->cb_metadata);
 		if (s->cb_pool >= 0)
 			virConnectStoragePoolEventDeregisterAny(s->conn, s->cb_pool);
+		if (s->cb_network >= 0)
+			virConnectNetworkEventDeregisterAny(s->conn, s->cb_network);
 		if (s->close_cb)
 			virConnectUnregisterCloseCallback(s->conn, vf_lv__ev_on_close);
 		virResetLastError();

@@ -36,6 +36,7 @@ struct vf_conn {
 	char *uri;                /* virConnectGetURI() */
 	char *hv_type;            /* virConnectGetType(): "QEMU", "TEST", ... */
 	bool is_test;             /* libvirt's built-in test driver */
+	int netupdate_order;      /* virNetworkUpdate's argument order, probed once: 0 unknown, 1 right, -1 swapped */
 	bool keepalive;           /* libvirt's keepalive runs on it (remote transports, loop running) */
 	bool local_known;         /* `local` was worked out (vf_lv_files_local) */
 	bool local;               /* the far end is this machine, by its host UUID */
@@ -225,6 +226,39 @@ void vf_lv__container_devices(xmlNodePtr devs, const vf_domain_spec *s);
 void vf_lv__container_console(xmlNodePtr devs);
 /* init, its arguments and environment, filesystems and idmap into d */
 void vf_lv__parse_container(xmlXPathContextPtr ctx, vf_obs_domain *d);
+/* <virtform:owner name="..."/> (and virtform:seed) under `metadata`
+ * (domain_xml.c; networks use it too). */
+void vf_lv__owner(xmlNodePtr metadata, const char *name, const char *seed_hash);
+
+/* ---- network.c: networks and the host's interfaces ---------------------- */
+
+/* network_xml.c: the whole document, and one DNS element for virNetworkUpdate */
+char *vf_lv__network_xml(const vf_object *net);
+xmlNodePtr vf_lv__net_dns_host(xmlNodePtr parent, const vf_net_dns_host *h);
+xmlNodePtr vf_lv__net_srv(xmlNodePtr parent, const vf_net_srv *s);
+xmlNodePtr vf_lv__net_txt(xmlNodePtr parent, const vf_net_txt *t);
+/* `base` (NULL: spec.xml) with a UUID when it has none and virtform's
+ * owner element, holding the record of a define when `normalised` is
+ * given. */
+int vf_lv__network_xml_raw(const vf_object *net, const char *base, const char *normalised, char **out,
+			   vf_error *err);
+/* A <network> document into d (its description) and *managed. */
+int vf_lv__parse_network(const char *xml, vf_net_def *d, bool *managed, vf_error *err);
+/* Every network, and the host's interfaces, into o. */
+int vf_lv__observe_networks(vf_conn *c, vf_observed *o, vf_error *err);
+/* hostif.c: the host's interfaces and addresses into o (best effort: an
+ * interface listing the host refuses leaves o->hostifs empty). */
+void vf_lv__observe_hostifs(vf_conn *c, vf_observed *o);
+/* The probe's answer (virNetworkUpdate's result r and libvirt's message):
+ * did the server read command and section swapped? */
+bool vf_lv__netupdate_swapped(int r, const char *msg);
+int vf_lv_network_define(vf_conn *c, const vf_object *net, vf_error *err);
+int vf_lv_network_start(vf_conn *c, const char *name, vf_error *err);
+int vf_lv_network_stop(vf_conn *c, const char *name, vf_error *err);
+int vf_lv_network_set_autostart(vf_conn *c, const char *name, bool on, vf_error *err);
+int vf_lv_network_update_live(vf_conn *c, const vf_object *net, vf_error *err);
+int vf_lv_network_restart(vf_conn *c, const char *name, vf_error *err);
+int vf_lv_network_undefine(vf_conn *c, const char *name, vf_error *err);
 
 /* ---- xml_record.c: the record of a raw-XML define ----------------------- */
 

@@ -65,6 +65,8 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 	vf_lv__domain_set(c->conn, VIR_CONNECT_LIST_DOMAINS_PERSISTENT, &facts.persistent);
 	vf_lv__domain_stats(c->conn, &facts);
 	r = vf_lv__observe_domains(doms, (size_t)n_doms, &facts, &o, err);
+	if (r == 0)
+		r = vf_lv__observe_networks(c, &o, err);
 
 cleanup:
 	vf_lv__cycle_reset(c, r < 0 ? &(vf_observed){ 0 } : &o);

@@ -49,6 +49,14 @@ VF_LV_CLASSIFIED(vf_lv_volume_upload,
 		 (vf_conn *c, const vf_object *vol, const char *local_file, vf_error *err),
 		 c, vol, local_file, err)
 VF_LV_CLASSIFIED(vf_lv_volume_clone, (vf_conn *c, const vf_object *vol, vf_error *err), c, vol, err)
+VF_LV_CLASSIFIED(vf_lv_network_define, (vf_conn *c, const vf_object *net, vf_error *err), c, net, err)
+VF_LV_CLASSIFIED(vf_lv_network_start, (vf_conn *c, const char *name, vf_error *err), c, name, err)
+VF_LV_CLASSIFIED(vf_lv_network_stop, (vf_conn *c, const char *name, vf_error *err), c, name, err)
+VF_LV_CLASSIFIED(vf_lv_network_set_autostart, (vf_conn *c, const char *name, bool on, vf_error *err),
+		 c, name, on, err)
+VF_LV_CLASSIFIED(vf_lv_network_update_live, (vf_conn *c, const vf_object *net, vf_error *err), c, net, err)
+VF_LV_CLASSIFIED(vf_lv_network_restart, (vf_conn *c, const char *name, vf_error *err), c, name, err)
+VF_LV_CLASSIFIED(vf_lv_network_undefine, (vf_conn *c, const char *name, vf_error *err), c, name, err)
 
 const vf_hypervisor_driver vf_libvirt_hypervisor_driver = {
 	.name = "libvirt",
@@ -69,6 +77,14 @@ const vf_hypervisor_driver vf_libvirt_hypervisor_driver = {
 	.domain_set_vcpus_live = vf_lv_domain_set_vcpus_live_c,
 	.domain_set_memory_live = vf_lv_domain_set_memory_live_c,
 	.domain_undefine = vf_lv_domain_undefine_c,
+	/* network.c */
+	.network_define = vf_lv_network_define_c,
+	.network_start = vf_lv_network_start_c,
+	.network_stop = vf_lv_network_stop_c,
+	.network_set_autostart = vf_lv_network_set_autostart_c,
+	.network_update_live = vf_lv_network_update_live_c,
+	.network_restart = vf_lv_network_restart_c,
+	.network_undefine = vf_lv_network_undefine_c,
 };
 
 const vf_storage_driver vf_libvirt_storage_driver = {

@@ -5,6 +5,7 @@
  * A new kind (Network, say) adds its write/read/one functions here and one
  * line to vf_snap_sections. */
 #include "snap.h"
+#include "drivers/libvirt/lv.h" /* vf_lv__parse_network: a network's XML, read back */
 
 #define VF_SNAP_APPEND(arr, n, cap) (vf_grow(&(arr), &(cap), (n) + 1, sizeof(*(arr))), \
 				     memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
@@ -288,6 +289,28 @@ static int vf_snap__disk_type(const char *s)
 	return -1;
 }
 
+/* ---- the record of an xml: define (domains, networks) ---- */
+
+static json_object *vf_snap__record(const vf_xml_record *r)
+{
+	json_object *a = json_object_new_object();
+	vf_jw_str(a, "digest", r->digest);
+	vf_jw_str(a, "manifest", r->manifest);
+	vf_jw_str(a, "normalised", r->normalised);
+	return a;
+}
+
+static void vf_snap__read_record(vf_jr *jr, json_object *e, const char *ep, vf_xml_record *r)
+{
+	_cleanup_free_ char *ap = vf_jr_path(ep, "applied");
+	json_object *a = vf_jr_get(e, "applied");
+	if (vf_jr_object(jr, a, ap, vf_snap_applied_keys)) {
+		r->digest = vf_jr_str(jr, a, ap, "digest", true);
+		r->manifest = vf_jr_str(jr, a, ap, "manifest", true);
+		r->normalised = vf_jr_str(jr, a, ap, "normalised", true);
+	}
+}
+
 /* ---- containers' parts of a domain ---- */
 
 static json_object *vf_snap__idmap(const vf_idmap_range *r, size_t n)
@@ -435,11 +458,7 @@ static json_object *vf_snap__domain(const vf_obs_domain *d)
 	vf_jw_bool(o, "managed", d->managed);
 	vf_jw_str(o, "seed_hash", d->seed_hash);
 	vf_jw_str(o, "xml", d->xml);
-	json_object *a = json_object_new_object();
-	vf_jw_str(a, "digest", d->applied.digest);
-	vf_jw_str(a, "manifest", d->applied.manifest);
-	vf_jw_str(a, "normalised", d->applied.normalised);
-	json_object_object_add(o, "applied", a);
+	json_object_object_add(o, "applied", vf_snap__record(&d->applied));
 	vf_jw_str(o, "xml_bare", d->xml_bare);
 	vf_jw_u64(o, "live_vcpus", d->live_vcpus);
 	vf_jw_u64(o, "live_memory", d->live_memory);
@@ -541,13 +560,7 @@ static void vf_snap__read_domains(vf_jr *jr, json_object *v, const char *path, v
 		d->managed = vf_jr_bool(jr, e, ep, "managed");
 		d->seed_hash = vf_jr_str(jr, e, ep, "seed_hash", true);
 		d->xml = vf_jr_str(jr, e, ep, "xml", true);
-		_cleanup_free_ char *ap = vf_jr_path(ep, "applied");
-		json_object *a = vf_jr_get(e, "applied");
-		if (vf_jr_object(jr, a, ap, vf_snap_applied_keys)) {
-			d->applied.digest = vf_jr_str(jr, a, ap, "digest", true);
-			d->applied.manifest = vf_jr_str(jr, a, ap, "manifest", true);
-			d->applied.normalised = vf_jr_str(jr, a, ap, "normalised", true);
-		}
+		vf_snap__read_record(jr, e, ep, &d->applied);
 		d->xml_bare = vf_jr_str(jr, e, ep, "xml_bare", true);
 		d->live_vcpus = (uint32_t)vf_jr_i64(jr, e, ep, "live_vcpus", 0, UINT32_MAX);
 		d->live_memory = vf_jr_u64(jr, e, ep, "live_memory");
@@ -561,6 +574,110 @@ static json_object *vf_snap__one_domain(const vf_observed *o, const char *pool, 
 {
 	const vf_obs_domain *d = vf_observed_domain(o, name);
 	return d ? vf_snap__domain(d) : NULL;
+}
+
+/* ---- networks ------------------------------------------------------------------ */
+
+/* A network's description is what its inactive XML says: the snapshot keeps
+ * the XML and reads the description back with the libvirt driver's own
+ * parser, so the two can never disagree. */
+static const char *const vf_snap_network_keys[] = {
+	"name", "uuid", "active", "autostart", "persistent", "managed", "live_bridge", "xml",
+	"applied", "xml_bare", NULL,
+};
+
+static json_object *vf_snap__network(const vf_obs_network *n)
+{
+	json_object *o = json_object_new_object();
+	vf_jw_str(o, "name", n->name);
+	vf_snap__uuid(o, "uuid", n->uuid);
+	vf_jw_bool(o, "active", n->active);
+	vf_jw_bool(o, "autostart", n->autostart);
+	vf_jw_bool(o, "persistent", n->persistent);
+	vf_jw_bool(o, "managed", n->managed);
+	vf_jw_str(o, "live_bridge", n->live_bridge);
+	vf_jw_str(o, "xml", n->xml);
+	json_object_object_add(o, "applied", vf_snap__record(&n->applied));
+	vf_jw_str(o, "xml_bare", n->xml_bare);
+	return o;
+}
+
+static json_object *vf_snap__networks(const vf_observed *o)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; i < o->n_networks; i++)
+		json_object_array_add(a, vf_snap__network(&o->networks[i]));
+	return a;
+}
+
+static void vf_snap__read_networks(vf_jr *jr, json_object *v, const char *path, vf_observed *out)
+{
+	size_t cap = 0;
+	if (!vf_snap__is_array(jr, v, path))
+		return;
+	VF_SNAP_EACH(jr, v, path, i, ep, e) {
+		if (!vf_jr_object(jr, e, ep, vf_snap_network_keys))
+			break;
+		vf_obs_network *n = VF_SNAP_APPEND(out->networks, out->n_networks, cap);
+		n->name = vf_jr_str(jr, e, ep, "name", false);
+		vf_snap__read_uuid(jr, e, ep, "uuid", n->uuid);
+		n->active = vf_jr_bool(jr, e, ep, "active");
+		n->autostart = vf_jr_bool(jr, e, ep, "autostart");
+		n->persistent = vf_jr_bool(jr, e, ep, "persistent");
+		n->managed = vf_jr_bool(jr, e, ep, "managed");
+		n->live_bridge = vf_jr_str(jr, e, ep, "live_bridge", true);
+		n->xml = vf_jr_str(jr, e, ep, "xml", false);
+		vf_snap__read_record(jr, e, ep, &n->applied);
+		n->xml_bare = vf_jr_str(jr, e, ep, "xml_bare", true);
+		if (jr->failed || !n->xml)
+			break;
+		bool managed = false;
+		vf_error perr = { 0 };
+		if (vf_lv__parse_network(n->xml, &n->def, &managed, &perr) < 0) {
+			_cleanup_free_ char *xp = vf_jr_path(ep, "xml");
+			vf_jr_fail(jr, xp, NULL, "%s",
+				   perr.message ? perr.message : "not a libvirt network document");
+			vf_error_clear(&perr);
+			break;
+		}
+	}
+}
+
+static json_object *vf_snap__one_network(const vf_observed *o, const char *pool, const char *name)
+{
+	const vf_obs_network *n = vf_observed_network(o, name);
+	return n ? vf_snap__network(n) : NULL;
+}
+
+/* ---- host interfaces: bridge names and subnets already taken ------------------- */
+
+static const char *const vf_snap_hostif_keys[] = { "name", "addrs", NULL };
+
+static json_object *vf_snap__hostifs(const vf_observed *o)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; i < o->n_hostifs; i++) {
+		json_object *j = json_object_new_object();
+		vf_jw_str(j, "name", o->hostifs[i].name);
+		json_object_object_add(j, "addrs",
+				       vf_snap__strings(o->hostifs[i].addrs, o->hostifs[i].n_addrs));
+		json_object_array_add(a, j);
+	}
+	return a;
+}
+
+static void vf_snap__read_hostifs(vf_jr *jr, json_object *v, const char *path, vf_observed *out)
+{
+	size_t cap = 0;
+	if (!vf_snap__is_array(jr, v, path))
+		return;
+	VF_SNAP_EACH(jr, v, path, i, ep, e) {
+		if (!vf_jr_object(jr, e, ep, vf_snap_hostif_keys))
+			break;
+		vf_obs_hostif *h = VF_SNAP_APPEND(out->hostifs, out->n_hostifs, cap);
+		h->name = vf_jr_str(jr, e, ep, "name", false);
+		vf_snap__read_strings(jr, e, ep, "addrs", &h->addrs, &h->n_addrs);
+	}
 }
 
 /* ---- capabilities: what the planner reads of the host itself ---------------- */
@@ -616,5 +733,8 @@ const vf_snap_section vf_snap_sections[] = {
 	  vf_snap_volume_unplanned },
 	{ "domains", VF_KIND_DOMAIN, vf_snap__domains, vf_snap__read_domains, vf_snap__one_domain,
 	  NULL },
+	{ "networks", VF_KIND_NETWORK, vf_snap__networks, vf_snap__read_networks,
+	  vf_snap__one_network, NULL },
+	{ "host_interfaces", VF_KIND_MAX, vf_snap__hostifs, vf_snap__read_hostifs, NULL, NULL },
 };
 const size_t vf_snap_n_sections = VF_ARRAY_SIZE(vf_snap_sections);

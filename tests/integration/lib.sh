@@ -153,6 +153,14 @@ vf_sweep_prefix() {
 		# A leftover directory is removed only when its name carries the prefix.
 		case "$(basename "${path:-/}")" in "$p"*) rm -rf "$path" ;; esac
 	done
+	# Networks after the domains on them.
+	for d in $(vsh net-list --all --name 2>/dev/null); do
+		case "$d" in "$p"*)
+			vsh net-destroy "$d" >/dev/null 2>&1
+			vsh net-undefine "$d" >/dev/null 2>&1
+			;;
+		esac
+	done
 	[ "$all" = --all ] || return 0
 	# Temp dirs are named with the prefix too (vf_mktemp); a killed test's
 	# are removed by run.sh's sweep.
@@ -339,6 +347,7 @@ wait_for() {
 
 # Names of live objects carrying the prefix, one per line, sorted.
 vf_prefixed_domains() { vsh list --all --name 2>/dev/null | awk '{print $1}' | grep "^$VFIT_PREFIX" | sort; }
+vf_prefixed_networks() { vsh net-list --all --name 2>/dev/null | awk '{print $1}' | grep "^$VFIT_PREFIX" | sort; }
 vf_prefixed_pools() { vsh pool-list --all --name 2>/dev/null | awk '{print $1}' | grep "^$VFIT_PREFIX" | sort; }
 
 # ---- manifest builders (print YAML; extra args are spec lines) ------------
