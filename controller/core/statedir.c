@@ -309,5 +309,7 @@ static unsigned vf_statedir__sweep(const char *dir, time_t run_start)
 unsigned vf_statedir_clean(const char *dir, time_t run_start)
 {
 	_cleanup_free_ char *cache = vf_asprintf("%s/cache", dir);
-	return vf_statedir__sweep(dir, run_start) + vf_statedir__sweep(cache, run_start);
+	_cleanup_free_ char *records = vf_asprintf("%s/records", dir); /* controller/state/records.c */
+	return vf_statedir__sweep(dir, run_start) + vf_statedir__sweep(cache, run_start) +
+	       vf_statedir__sweep(records, run_start);
 }

@@ -42,7 +42,8 @@ int vf_statefile_write(const char *path, const void *data, size_t len, vf_error 
  * was created; an error when the name is taken by something else. */
 int vf_statefile_ensure(const char *path, vf_error *err);
 
-/* Remove what a killed run left in `dir` (and its cache/ subdirectory):
+/* Remove what a killed run left in `dir` (and its cache/ and records/
+ * subdirectories):
  * temp files "*.tmp.<pid>.<hex>" whose pid is gone or that are older than
  * `run_start`, "*.unpack" (rebuilt from their .part), ".seed-*" older than
  * run_start, and a ".part" whose entry is complete. A ".part" otherwise

@@ -223,14 +223,24 @@ int vf_lv__domain_xml_raw(const vf_object *dom, char **out, vf_error *err);
  * the form the record's `normalised` document and its live counterpart
  * are compared in. Changes doc. */
 char *vf_lv__record_strip_dump(xmlDocPtr doc);
-/* The record under virtform's owner element, into *out; false (out
- * untouched) when there is none or only part of one. */
+/* vf_lv__record_strip_dump of doc into *ret_bare and its SHA-256 (hex)
+ * into *ret_digest (both NULL when doc has no root); changes doc. Any
+ * kind's live XML, for comparing with vf_xml_record.normalised_digest. */
+void vf_lv__record_bare(xmlDocPtr doc, char **ret_bare, char **ret_digest);
+/* The record under virtform's owner element, into *out: its two digests
+ * (checked to be 64 hex digits: they name files in the state directory);
+ * the texts too when the record is an older one that carried them inline.
+ * false (out untouched) when there is none or only part of one. */
 bool vf_lv__record_read(const xmlNode *owner, vf_xml_record *out);
+/* <owner name=NAME><applied sha256=DIGEST normalised=NORMALISED_DIGEST/>
+ * </owner>, unqualified, for a kind's SetMetadata call (which puts the
+ * root in VF_METADATA_NS itself and refuses a root that declares it).
+ * Caller frees. */
+char *vf_lv__record_owner_xml(const char *name, const char *digest, const char *normalised_digest);
 /* Read back domain d's inactive XML just defined from spec.xml and record
- * it, with the digest and text of that spec.xml, in virtform's metadata
- * element (persistent configuration only). */
-int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest,
-			 const char *manifest, vf_error *err);
+ * the digest of that spec.xml and of what libvirt made of it in virtform's
+ * metadata element (persistent configuration only). */
+int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest, vf_error *err);
 
 /* ---- the table members (observe.c, domain.c, pool.c, volume.c) ---------- */
 
