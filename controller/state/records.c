@@ -35,8 +35,9 @@ int vf_records_put(const char *state_dir, const char *text, vf_error *err)
 	_cleanup_free_ char *dir = vf_asprintf("%s/" VF_RECORDS_DIR, state_dir);
 	_cleanup_free_ char *path = vf_asprintf("%s/%s", dir, digest);
 	struct stat st;
-	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
-		return 0; /* content-addressed: the same name holds the same text */
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == strlen(text))
+		return 0; /* content-addressed: the same name holds the same text (a torn
+			   * file of the same size is refused when read, never trusted) */
 	int r = vf_statedir_check(dir, "record directory", 0700, err);
 	if (r < 0)
 		return r;

@@ -12,7 +12,8 @@
 #include "controller/core/error.h"
 #include "controller/core/model.h"
 
-/* Store `text` as records/<its digest> unless that file exists. */
+/* Store `text` as records/<its digest> unless that file exists with the
+ * text's size (a torn one is replaced). */
 int vf_records_put(const char *state_dir, const char *text, vf_error *err);
 
 /* The text stored under `digest` (64 hex digits), or NULL when it is
