@@ -45,6 +45,8 @@ struct vf_conn {
 	size_t n_pools_seen, cap_pools_seen;
 	vf_lv_vol_format *formats;   /* sorted by (pool, name) */
 	size_t n_formats;
+	char *caps;               /* capabilities host_identity read, for the observe that follows
+				   * it (one call per reconcile, not two); taken by that observe */
 };
 
 /* ---- conn.c: connection and libvirt errors ------------------------------- */
@@ -334,9 +336,14 @@ int vf_lv__set_has(const vf_lv_set *s, const unsigned char *uuid);
  * listed into vols when it is active. */
 int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets, bool files_local,
 			vf_observed *o, size_t *cap, vf_lv_vol_job *vols, vf_error *err);
-/* volume.c: list pool's volumes into j; read them all, a few at once, into o. */
-int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, vf_lv_vol_job *j,
-			vf_error *err);
+/* volume.c: list pool's volumes into j; read them all, a few at once, into o.
+ * `entries` (sorted, n_entries): what the pool's directory holds, read just
+ * now; the pool is refreshed first only when libvirt's names differ from
+ * them. NULL: refreshed first, always. */
+int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, char *const *entries,
+			size_t n_entries, vf_lv_vol_job *j, vf_error *err);
+/* qsort/bsearch comparator of two char * */
+int vf_lv__str_cmp(const void *a, const void *b);
 int vf_lv__read_volumes(vf_lv_vol_job *j, vf_observed *o, vf_error *err);
 void vf_lv__vol_job_free(vf_lv_vol_job *j);
 /* domain.c: the bulk statistics into f; every domain, a few at once, into o. */
