@@ -174,6 +174,16 @@ size_t vf_edit_distance(const char *a, const char *b)
 	return d;
 }
 
+bool vf_sha256_hex_valid(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
 void vf_sha256_hex(const void *data, size_t n, char out[65])
 {
 	unsigned char d[32];

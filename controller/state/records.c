@@ -18,15 +18,6 @@
 
 #define VF_RECORDS_DIR "records"
 
-static bool vf_records__is_digest(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
 
 int vf_records_put(const char *state_dir, const char *text, vf_error *err)
 {
@@ -47,7 +38,7 @@ int vf_records_put(const char *state_dir, const char *text, vf_error *err)
 
 char *vf_records_get(const char *state_dir, const char *digest)
 {
-	if (!vf_records__is_digest(digest))
+	if (!vf_sha256_hex_valid(digest))
 		return NULL;
 	_cleanup_free_ char *path = vf_asprintf("%s/" VF_RECORDS_DIR "/%s", state_dir, digest);
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -140,7 +131,7 @@ static void vf_records__prune(const char *dir, const char **keep, size_t n)
 		return;
 	for (struct dirent *e; (e = readdir(dh));) {
 		const char *name = e->d_name;
-		if (!vf_records__is_digest(name) || bsearch(&name, keep, n, sizeof(*keep), vf_records__cmp_str))
+		if (!vf_sha256_hex_valid(name) || bsearch(&name, keep, n, sizeof(*keep), vf_records__cmp_str))
 			continue;
 		if (unlinkat(dirfd(dh), name, 0) < 0 && errno != ENOENT)
 			continue; /* kept for the next apply to try again */

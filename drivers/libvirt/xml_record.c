@@ -99,18 +99,6 @@ void vf_lv__record_bare(xmlDocPtr doc, char **ret_bare, char **ret_digest)
 	*ret_bare = bare;
 }
 
-/* A digest as virtform writes it: 64 lower-case hex digits. It names a
- * file in the state directory, so nothing else may pass. */
-static bool vf_lv__is_digest(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
 static void vf_lv__record_clear(vf_xml_record *r)
 {
 	free(r->digest);
@@ -145,7 +133,9 @@ bool vf_lv__record_read(const xmlNode *owner, vf_xml_record *out)
 				r.normalised_digest = vf_strdup(hex);
 			}
 		}
-		if (!vf_lv__is_digest(r.digest) || !vf_lv__is_digest(r.normalised_digest) ||
+		/* each digest names a file in the state directory: nothing
+		 * but 64 hex digits may pass */
+		if (!vf_sha256_hex_valid(r.digest) || !vf_sha256_hex_valid(r.normalised_digest) ||
 		    (r.normalised && !r.manifest)) {
 			/* half a record is no record: compare as if there were none */
 			vf_lv__record_clear(&r);
