@@ -5,7 +5,11 @@
  * vf_plan_build, vf_reconcile) against the floor (floor.h) on a fresh
  * test:///default each repetition. Prints markdown table rows like vfbench.
  *
- *   inproc -n N -r REPS -w WORKDIR
+ *   inproc -n N -r REPS -w WORKDIR [-X]
+ *
+ * -X: only the spec.xml-against-structured figures (issue 12's bound).
+ * Environment, for a shared machine: VFB_CPU=1 times process CPU instead of
+ * wall time (bench.h), VFB_PHASES=1 prints load/observe/plan of each -X plan.
  *
  * Not for the real daemon: vfbench.c times the CLI there. */
 #include <getopt.h>
