@@ -101,13 +101,20 @@ typedef struct vf_obs_iface {
 } vf_obs_iface;
 
 /* What virtform last sent for an object defined from raw XML, and what
- * libvirt made of it (docs/concepts.md, "Raw XML: three ways"). Kept in
- * the object's own virtform metadata, so it survives a lost ledger. Every
- * field NULL: no record (adopted, or defined before records existed). */
+ * libvirt made of it (docs/concepts.md, "Raw XML: three ways"). The two
+ * digests are kept with the object (a domain's virtform metadata, so they
+ * survive a lost ledger; a pool's ledger entry); the two texts live in the
+ * state directory, named by their digests, and are loaded only when a
+ * digest differs (controller/state/records.c). Digests NULL: no record
+ * (adopted, or defined before records existed). A text NULL with its
+ * digest set: not loaded, or missing from the state directory (then the
+ * comparison is the first apply's). */
 typedef struct vf_xml_record {
 	char *digest;             /* SHA-256 (hex) of spec.xml as written */
+	char *normalised_digest;  /* SHA-256 (hex) of `normalised` */
 	char *manifest;           /* that spec.xml: the last-applied configuration */
-	char *normalised;         /* libvirt's inactive XML right after the define, virtform's element removed */
+	char *normalised;         /* libvirt's inactive XML right after the define, virtform's element
+				   * removed, serialised as vf_obs_domain.xml_bare is */
 } vf_xml_record;
 
 typedef struct vf_obs_domain {
@@ -142,6 +149,8 @@ typedef struct vf_obs_domain {
 	vf_xml_record applied;    /* raw-XML domains: the record of the last define; all NULL none */
 	char *xml_bare;           /* with a record: `xml` without virtform's element, serialised as
 				   * `applied.normalised` was, so equal documents compare equal */
+	char *xml_bare_digest;    /* with a record: SHA-256 (hex) of xml_bare, compared with
+				   * applied.normalised_digest before any tree is diffed */
 	uint32_t live_vcpus;      /* running domains: current vCPUs; else 0 */
 	uint64_t live_memory;     /* running domains: current balloon in bytes; else 0 */
 	uint32_t live_max_vcpus;  /* running domains: the vCPUs they booted with (the most a

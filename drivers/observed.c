@@ -54,7 +54,9 @@ static void vf_obs_domain_clear(vf_obs_domain *d)
 	free(d->state_name);
 	free(d->xml);
 	free(d->xml_bare);
+	free(d->xml_bare_digest);
 	free(d->applied.digest);
+	free(d->applied.normalised_digest);
 	free(d->applied.manifest);
 	free(d->applied.normalised);
 	free(d->seed_hash);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "controller/state/ledger.h"
+#include "controller/state/records.h"
 #include "controller/load/manifest.h"
 #include "controller/plan/plan.h"
 #include "controller/plan/planprint.h"
@@ -124,6 +125,7 @@ static char *run_case(const char *dir)
 	vf_ledger l = { 0 };
 	if (vf_ledger_load(dir, &l, &err) < 0)
 		fail_msg("%s: %s", dir, err.message);
+	vf_records_load(dir, &d, &o); /* optional records/: the state directory's record texts */
 
 	/* optional `replace`: one --replace argument a line */
 	_cleanup_free_ char *rpath = vf_asprintf("%s/replace", dir);

@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "controller/state/records.h"
+
 /* What is known of the images that volumes still to be created come from:
  * the cache entry's size when there is one, else what a HEAD says (within
  * its own short timeout). A failed HEAD leaves the size unknown and the
@@ -154,6 +156,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	bool local = !backend->hv->files_local || backend->hv->files_local(conn);
 	if (local)
 		vf_leases_observe(&observed, opts->lockd_conf);
+	vf_records_load(opts->state_dir, desired, &observed);
 
 	res->phase = VF_PHASE_PLAN;
 	popts = opts->plan;
@@ -194,7 +197,8 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	if (opts->dry_run || vf_plan_empty(&res->plan)) {
 		res->converged = vf_plan_empty(&res->plan);
 		res->phase = VF_PHASE_DONE;
-		r = 0;
+		/* a converged apply still stores the record texts it can */
+		r = opts->dry_run ? 0 : vf_records_save(opts->state_dir, desired, &observed, &res->err);
 		goto out;
 	}
 
@@ -231,6 +235,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	}
 	if (local)
 		vf_leases_observe(&observed, opts->lockd_conf);
+	vf_records_load(opts->state_dir, desired, &observed);
 	vf_diags late = { 0 };
 	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->replan, &late);
 	if (r < 0) {
@@ -245,14 +250,21 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	vf_diags_free(&late);
 	res->converged = vf_plan_empty(&res->replan);
 	res->phase = VF_PHASE_DONE;
+	/* The texts of the records just made, named by the digests the
+	 * defines wrote (controller/state/records.h). */
+	vf_error se = { 0 };
+	int sr = vf_records_save(opts->state_dir, desired, &observed, &se);
 	if (ar < 0)
 		r = ar;
+	else if (sr < 0)
+		r = vf_error_set(&res->err, se.code, "%s", se.message);
 	else if (!res->converged)
 		r = vf_error_set(&res->err, VF_E_NOT_CONVERGED,
 				 "apply finished but the host has not converged; %zu step%s still to do",
 				 res->replan.n, res->replan.n == 1 ? "" : "s");
 	else
 		r = 0;
+	vf_error_clear(&se);
 out:
 	free(sources);
 	vf_observed_free(&observed);

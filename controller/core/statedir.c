@@ -175,6 +175,12 @@ static char *vf_statefile__dir(const char *path)
 
 int vf_statefile_write(const char *path, const void *data, size_t len, vf_error *err)
 {
+	return vf_statefile_write_opt(path, data, len, true, err);
+}
+
+int vf_statefile_write_opt(const char *path, const void *data, size_t len, bool sync,
+			   vf_error *err)
+{
 	_cleanup_free_ char *tmp = NULL;
 	int fd = vf_statefile_temp(path, &tmp, err);
 	if (fd < 0)
@@ -193,7 +199,7 @@ int vf_statefile_write(const char *path, const void *data, size_t len, vf_error 
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
+	if ((sync && fsync(fd) < 0) || close(fd) < 0) {
 		int e = errno;
 		unlink(tmp);
 		return vf_error_set(err, VF_E_IO, "cannot flush %s: %s", tmp, strerror(e));
@@ -204,6 +210,8 @@ int vf_statefile_write(const char *path, const void *data, size_t len, vf_error 
 		return vf_error_set(err, VF_E_IO, "cannot rename %s to %s: %s", tmp, path,
 				    strerror(e));
 	}
+	if (!sync)
+		return 0;
 	_cleanup_free_ char *dir = vf_statefile__dir(path);
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0) {
@@ -309,5 +317,7 @@ static unsigned vf_statedir__sweep(const char *dir, time_t run_start)
 unsigned vf_statedir_clean(const char *dir, time_t run_start)
 {
 	_cleanup_free_ char *cache = vf_asprintf("%s/cache", dir);
-	return vf_statedir__sweep(dir, run_start) + vf_statedir__sweep(cache, run_start);
+	_cleanup_free_ char *records = vf_asprintf("%s/records", dir); /* controller/state/records.c */
+	return vf_statedir__sweep(dir, run_start) + vf_statedir__sweep(cache, run_start) +
+	       vf_statedir__sweep(records, run_start);
 }

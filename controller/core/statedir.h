@@ -34,6 +34,11 @@ int vf_statefile_temp(const char *path, char **ret_tmp, vf_error *err);
 /* Replace `path` with `len` bytes of `data` atomically: a temp file from
  * vf_statefile_temp, fsync, rename over `path`, fsync of its directory. */
 int vf_statefile_write(const char *path, const void *data, size_t len, vf_error *err);
+/* The same; sync false skips both fsyncs, for files whose reader checks
+ * them (content-addressed record texts: a torn one is never trusted), so
+ * that writing thousands costs no flush each. */
+int vf_statefile_write_opt(const char *path, const void *data, size_t len, bool sync,
+			   vf_error *err);
 
 /* Make `path` exist as a regular file without ever following a symlink
  * and without replacing one that exists: an empty temp file linked into
@@ -42,7 +47,8 @@ int vf_statefile_write(const char *path, const void *data, size_t len, vf_error 
  * was created; an error when the name is taken by something else. */
 int vf_statefile_ensure(const char *path, vf_error *err);
 
-/* Remove what a killed run left in `dir` (and its cache/ subdirectory):
+/* Remove what a killed run left in `dir` (and its cache/ and records/
+ * subdirectories):
  * temp files "*.tmp.<pid>.<hex>" whose pid is gone or that are older than
  * `run_start`, "*.unpack" (rebuilt from their .part), ".seed-*" older than
  * run_start, and a ".part" whose entry is complete. A ".part" otherwise

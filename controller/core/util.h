@@ -112,3 +112,5 @@ size_t vf_edit_distance(const char *a, const char *b);
 
 /* SHA-256 of data[0..n) as 64 lower-case hex digits and a NUL in out. */
 void vf_sha256_hex(const void *data, size_t n, char out[65]);
+/* Is s a digest as vf_sha256_hex writes it (64 lower-case hex digits)? */
+bool vf_sha256_hex_valid(const char *s);

@@ -296,8 +296,11 @@ static void vf_diff__xml_diag(const vf_object *want, const vf_error *err, bool l
  * define, a changed manifest is the diff between the manifest applied then
  * and now, and a change made behind virtform's back the diff between what
  * libvirt returned then and what it returns now: both exact, so libvirt's
- * normalisation is never drift. Without a record (adopted, or defined
- * before records), the manifest must be a subset of the live XML. */
+ * normalisation is never drift. Digests first: equal digests need no text
+ * and no tree. Without a record (adopted, or defined before records), or
+ * when a text a differing digest needs is missing from the state
+ * directory, the manifest must be a subset of the live XML (the first
+ * apply's comparison, never a silent "no drift"). */
 static int vf_diff__domain_xml(const vf_plan_ctx *c, const vf_object *want,
 			       const vf_obs_domain *have, vf_step *s, vf_diags *diags)
 {
@@ -306,10 +309,14 @@ static int vf_diff__domain_xml(const vf_plan_ctx *c, const vf_object *want,
 	vf_xmldiff_list l = { 0 };
 	vf_error err = { 0 };
 	int r = 0;
-	if (rec->digest && have->xml_bare) {
+	bool same_manifest = rec->digest && vf_streq(rec->digest, ds->xml_hash);
+	bool same_live = rec->normalised_digest && have->xml_bare_digest &&
+			 vf_streq(rec->normalised_digest, have->xml_bare_digest);
+	if (rec->digest && have->xml_bare_digest && (same_manifest || rec->manifest) &&
+	    (same_live || (rec->normalised && have->xml_bare))) {
 		/* the UUID may be the one virtform filled in for the manifest */
 		const char *ignore_m[] = { "/domain/uuid" };
-		if (!vf_streq(rec->digest, ds->xml_hash) &&
+		if (!same_manifest &&
 		    (r = vf_xmldiff_exact(ds->xml, rec->manifest, ignore_m, 1, &l, &err)) < 0) {
 			vf_diff__xml_diag(want, &err, false, diags);
 			goto out;
@@ -317,7 +324,7 @@ static int vf_diff__domain_xml(const vf_plan_ctx *c, const vf_object *want,
 		vf_diff__xml_changes(s, &l);
 		size_t n_manifest = l.n;
 		vf_xmldiff_list_free(&l);
-		if (!vf_streq(rec->normalised, have->xml_bare) &&
+		if (!same_live &&
 		    (r = vf_xmldiff_exact(rec->normalised, have->xml_bare, NULL, 0, &l, &err)) < 0) {
 			vf_diff__xml_diag(want, &err, true, diags);
 			goto out;

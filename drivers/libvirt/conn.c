@@ -356,6 +356,7 @@ void vf_lv_close(vf_conn *c)
 	if (c->conn)
 		virConnectClose(c->conn);
 	free(c->uri);
+	free(c->caps);
 	free(c->hv_type);
 	free(c);
 }
@@ -379,7 +380,9 @@ static char *vf_lv__doc_str(const char *xml, const char *expr)
 
 int vf_lv_host_identity(vf_conn *c, vf_host_id *out, vf_error *err)
 {
-	_cleanup_free_ char *caps = virConnectGetCapabilities(c->conn);
+	free(c->caps);
+	c->caps = virConnectGetCapabilities(c->conn);
+	const char *caps = c->caps;
 	if (!caps)
 		return vf_error_set(err, VF_E_DRIVER, "cannot read the host's capabilities: %s",
 				    vf_lv__msg());

@@ -92,7 +92,7 @@ int vf_lv_domain_define(vf_conn *c, const vf_object *o, vf_domain_type type, vf_
 		return vf_error_set(err, VF_E_DRIVER, "cannot define domain \"%s\": %s", o->name, msg);
 	}
 	if (o->u.domain.xml)
-		return vf_lv__record_domain(d, o->name, o->u.domain.xml_hash, o->u.domain.xml, err);
+		return vf_lv__record_domain(d, o->name, o->u.domain.xml_hash, err);
 	return 0;
 }
 

@@ -446,6 +446,6 @@ int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err)
 	if (owner)
 		xmlXPathFreeObject(owner);
 	if (recorded)
-		d->xml_bare = vf_lv__record_strip_dump(x.doc); /* last: it changes the tree */
+		vf_lv__record_bare(x.doc, &d->xml_bare, &d->xml_bare_digest); /* last: it changes the tree */
 	return 0;
 }

@@ -46,6 +46,8 @@ struct vf_conn {
 	size_t n_pools_seen, cap_pools_seen;
 	vf_lv_vol_format *formats;   /* sorted by (pool, name) */
 	size_t n_formats;
+	char *caps;               /* capabilities host_identity read, for the observe that follows
+				   * it (one call per reconcile, not two); taken by that observe */
 };
 
 /* ---- conn.c: connection and libvirt errors ------------------------------- */
@@ -267,14 +269,24 @@ int vf_lv_network_undefine(vf_conn *c, const char *name, vf_error *err);
  * the form the record's `normalised` document and its live counterpart
  * are compared in. Changes doc. */
 char *vf_lv__record_strip_dump(xmlDocPtr doc);
-/* The record under virtform's owner element, into *out; false (out
- * untouched) when there is none or only part of one. */
+/* vf_lv__record_strip_dump of doc into *ret_bare and its SHA-256 (hex)
+ * into *ret_digest (both NULL when doc has no root); changes doc. Any
+ * kind's live XML, for comparing with vf_xml_record.normalised_digest. */
+void vf_lv__record_bare(xmlDocPtr doc, char **ret_bare, char **ret_digest);
+/* The record under virtform's owner element, into *out: its two digests
+ * (checked to be 64 hex digits: they name files in the state directory);
+ * the texts too when the record is an older one that carried them inline.
+ * false (out untouched) when there is none or only part of one. */
 bool vf_lv__record_read(const xmlNode *owner, vf_xml_record *out);
+/* <owner name=NAME><applied sha256=DIGEST normalised=NORMALISED_DIGEST/>
+ * </owner>, unqualified, for a kind's SetMetadata call (which puts the
+ * root in VF_METADATA_NS itself and refuses a root that declares it).
+ * Caller frees. */
+char *vf_lv__record_owner_xml(const char *name, const char *digest, const char *normalised_digest);
 /* Read back domain d's inactive XML just defined from spec.xml and record
- * it, with the digest and text of that spec.xml, in virtform's metadata
- * element (persistent configuration only). */
-int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest,
-			 const char *manifest, vf_error *err);
+ * the digest of that spec.xml and of what libvirt made of it in virtform's
+ * metadata element (persistent configuration only). */
+int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest, vf_error *err);
 
 /* ---- the table members (observe.c, domain.c, pool.c, volume.c) ---------- */
 
@@ -370,9 +382,14 @@ int vf_lv__set_has(const vf_lv_set *s, const unsigned char *uuid);
  * listed into vols when it is active. */
 int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets, bool files_local,
 			vf_observed *o, size_t *cap, vf_lv_vol_job *vols, vf_error *err);
-/* volume.c: list pool's volumes into j; read them all, a few at once, into o. */
-int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, vf_lv_vol_job *j,
-			vf_error *err);
+/* volume.c: list pool's volumes into j; read them all, a few at once, into o.
+ * `entries` (sorted, n_entries): what the pool's directory holds, read just
+ * now; the pool is refreshed first only when libvirt's names differ from
+ * them. NULL: refreshed first, always. */
+int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, char *const *entries,
+			size_t n_entries, vf_lv_vol_job *j, vf_error *err);
+/* qsort/bsearch comparator of two char * */
+int vf_lv__str_cmp(const void *a, const void *b);
 int vf_lv__read_volumes(vf_lv_vol_job *j, vf_observed *o, vf_error *err);
 void vf_lv__vol_job_free(vf_lv_vol_job *j);
 /* domain.c: the bulk statistics into f; every domain, a few at once, into o. */

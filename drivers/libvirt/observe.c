@@ -5,11 +5,12 @@
  * object; per-object calls remain only as the fallback for a driver that
  * lacks a bulk call (the test driver has no balloon or vCPU statistics).
  * Each object's XML is a round trip of its own, so those are read by a few
- * threads at once over the one connection. Active pools are refreshed
- * before their volumes are listed (libvirt rescans; nothing on disk
- * changes), and a dir pool's target directory is read when its files are
- * local, so the planner sees everything a pool holds, files libvirt has
- * not listed included. Changes nothing else.
+ * threads at once over the one connection. A dir pool's target directory
+ * is read when its files are local, and the pool refreshed (libvirt
+ * rescans; nothing on disk changes) only when libvirt's names differ from
+ * the directory's; other active pools are refreshed before their volumes
+ * are listed. So the planner sees everything a pool holds, files libvirt
+ * has not listed included. Changes nothing else.
  * This file is the order of the pass; each kind observes itself in its
  * own file (pool.c, volume.c, domain.c) on what listing.c provides.
  * Not for reading the XML itself: each kind's file does that. */
@@ -27,7 +28,7 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 
 	const char *type = virConnectGetType(c->conn);
 	o.hv_type = vf_strdup(type ? type : c->hv_type);
-	_cleanup_free_ char *caps = virConnectGetCapabilities(c->conn);
+	_cleanup_free_ char *caps = c->caps ? TAKE_PTR(c->caps) : virConnectGetCapabilities(c->conn);
 	if (!caps) {
 		r = vf_error_set(err, VF_E_DRIVER, "cannot read the host's capabilities: %s",
 				 vf_lv__msg());

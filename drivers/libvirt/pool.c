@@ -138,11 +138,6 @@ int vf_lv_pool_undefine(vf_conn *c, const char *name, bool delete_data, vf_error
 
 /* ---- what a pool holds ------------------------------------------------------ */
 
-static int vf_lv__name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The names in p's target directory into p->entries, sorted. A directory
  * that does not exist holds nothing; false, with p->contents_note set,
  * when it cannot be read. */
@@ -172,7 +167,7 @@ static bool vf_lv__read_target_dir(vf_obs_pool *p)
 		return false;
 	}
 	if (p->n_entries)
-		qsort(p->entries, p->n_entries, sizeof(*p->entries), vf_lv__name_cmp);
+		qsort(p->entries, p->n_entries, sizeof(*p->entries), vf_lv__str_cmp);
 	return true;
 }
 
@@ -233,10 +228,17 @@ int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets,
 	VF_APPEND(o->pools, o->n_pools, *cap, p);
 	if (r < 0 || !p.active)
 		return r;
-	/* Files made behind libvirt's back become volumes; a failed refresh
-	 * (the pool stopped meanwhile, say) leaves the listing as it was. */
-	virStoragePoolRefresh(pool, 0);
-	return vf_lv__list_volumes(pool, name, vols, err);
+	/* Files made behind libvirt's back become volumes: a pool whose
+	 * directory was read is refreshed only when libvirt's names differ
+	 * from the directory's (each volume's XML read refreshes its sizes
+	 * anyway); any other pool, whose listing is all there is, always. A
+	 * failed refresh (the pool stopped meanwhile, say) leaves the listing
+	 * as it was. */
+	bool dir_read = p.contents_known && (p.type == VF_POOL_DIR || p.type == VF_POOL_FS ||
+					     p.type == VF_POOL_NETFS);
+	const vf_obs_pool *seen = &o->pools[o->n_pools - 1];
+	return vf_lv__list_volumes(pool, name, dir_read ? seen->entries : NULL,
+				   dir_read ? seen->n_entries : 0, vols, err);
 }
 
 /* ---- XML ------------------------------------------------------------------ */

@@ -334,11 +334,43 @@ static bool vf_lv__vol_vanished(void)
 	return vf_lv__vanished() || vf_lv__code() == VIR_ERR_OPERATION_INVALID;
 }
 
-int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, vf_lv_vol_job *j,
-			       vf_error *err)
+int vf_lv__str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Do the names of vols (n of them) differ from the sorted `entries`? */
+static bool vf_lv__names_differ(virStorageVolPtr *vols, int n, char *const *entries, size_t n_entries)
+{
+	if ((size_t)n != n_entries)
+		return true;
+	const char **names = vf_malloc(((size_t)n + 1) * sizeof(*names));
+	for (int i = 0; i < n; i++)
+		names[i] = virStorageVolGetName(vols[i]);
+	qsort(names, (size_t)n, sizeof(*names), vf_lv__str_cmp);
+	bool differ = false;
+	for (int i = 0; i < n && !differ; i++)
+		differ = !names[i] || strcmp(names[i], entries[i]) != 0;
+	free(names);
+	return differ;
+}
+
+int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, char *const *entries,
+			size_t n_entries, vf_lv_vol_job *j, vf_error *err)
 {
 	virStorageVolPtr *vols = NULL;
+	if (!entries)
+		virStoragePoolRefresh(pool, 0);
 	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
+	if (n >= 0 && entries && vf_lv__names_differ(vols, n, entries, n_entries)) {
+		/* a file made or removed behind libvirt's back: rescan, list again */
+		for (int i = 0; i < n; i++)
+			virStorageVolFree(vols[i]);
+		free(vols);
+		vols = NULL;
+		virStoragePoolRefresh(pool, 0);
+		n = virStoragePoolListAllVolumes(pool, &vols, 0);
+	}
 	if (n < 0) {
 		if (vf_lv__vol_vanished())
 			return 0;

@@ -1,12 +1,15 @@
-/* xml_record.c: the record of a raw-XML define (vf_xml_record: digest and
- * text of what virtform sent, and libvirt's normalised form of it), written
+/* xml_record.c: the record of a raw-XML define (vf_xml_record: the digest
+ * of what virtform sent and of libvirt's normalised form of it), written
  * into and read back from virtform's own metadata element, and the
- * "document without virtform's element" both sides of the comparison use.
- * Not for deciding drift: the planner compares (controller/plan/domain_diff.c).
+ * "document without virtform's element" (and its digest) both sides of the
+ * comparison use. The texts themselves live in the state directory
+ * (controller/state/records.c). Not for deciding drift: the planner
+ * compares (controller/plan/domain_diff.c).
  *
- * Kind-neutral except vf_lv__record_domain: pools (whose XML has no
- * <metadata>) would keep the same three strings in the ledger instead, and
- * use vf_lv__record_strip_dump on their inactive XML unchanged. */
+ * Kind-neutral except vf_lv__record_domain: a kind with <metadata> sets
+ * vf_lv__record_owner_xml with its own SetMetadata call; pools (no
+ * <metadata>) keep the two digests in their ledger entry and use
+ * vf_lv__record_bare on their inactive XML. */
 #include "lv.h"
 
 static bool vf_lv__is_ours(const xmlNode *n)
@@ -86,23 +89,56 @@ static char *vf_lv__child_text(const xmlNode *parent, const char *name)
 	return NULL;
 }
 
+void vf_lv__record_bare(xmlDocPtr doc, char **ret_bare, char **ret_digest)
+{
+	char *bare = vf_lv__record_strip_dump(doc);
+	char hex[65] = "";
+	if (bare)
+		vf_sha256_hex(bare, strlen(bare), hex);
+	*ret_digest = bare ? vf_strdup(hex) : NULL;
+	*ret_bare = bare;
+}
+
+static void vf_lv__record_clear(vf_xml_record *r)
+{
+	free(r->digest);
+	free(r->normalised_digest);
+	free(r->manifest);
+	free(r->normalised);
+	*r = (vf_xml_record){ 0 };
+}
+
 bool vf_lv__record_read(const xmlNode *owner, vf_xml_record *out)
 {
 	for (const xmlNode *a = owner->children; a; a = a->next) {
 		if (!vf_lv__is_inner(a, "applied"))
 			continue;
 		xmlChar *digest = xmlGetProp(a, VF_XC("sha256"));
+		xmlChar *norm = xmlGetProp(a, VF_XC("normalised"));
 		vf_xml_record r = {
 			.digest = vf_strdup((const char *)digest),
-			.manifest = vf_lv__child_text(a, "manifest"),
-			.normalised = vf_lv__child_text(a, "normalised"),
+			.normalised_digest = vf_strdup((const char *)norm),
 		};
 		xmlFree(digest);
-		if (!r.digest || !r.manifest || !r.normalised) {
+		xmlFree(norm);
+		if (!r.normalised_digest) {
+			/* a record from before the texts moved to the state
+			 * directory carries them inline: read them, and their
+			 * digest is that of the text */
+			r.manifest = vf_lv__child_text(a, "manifest");
+			r.normalised = vf_lv__child_text(a, "normalised");
+			if (r.normalised) {
+				char hex[65];
+				vf_sha256_hex(r.normalised, strlen(r.normalised), hex);
+				r.normalised_digest = vf_strdup(hex);
+			}
+		}
+		/* each digest names a file in the state directory: nothing
+		 * but 64 hex digits may pass */
+		if (!vf_sha256_hex_valid(r.digest) || !vf_sha256_hex_valid(r.normalised_digest) ||
+		    (r.normalised && !r.manifest)) {
 			/* half a record is no record: compare as if there were none */
-			free(r.digest);
-			free(r.manifest);
-			free(r.normalised);
+			vf_lv__record_clear(&r);
 			return false;
 		}
 		*out = r;
@@ -111,12 +147,7 @@ bool vf_lv__record_read(const xmlNode *owner, vf_xml_record *out)
 	return false;
 }
 
-/* <owner name=NAME><applied sha256=DIGEST><manifest>TEXT</manifest>
- * <normalised>TEXT</normalised></applied></owner>, serialised without a
- * namespace: virDomainSetMetadata puts the root in VF_METADATA_NS itself
- * (and refuses a root that declares it); the children stay unqualified. */
-static char *vf_lv__record_owner_xml(const char *name, const char *digest, const char *manifest,
-				     const char *normalised)
+char *vf_lv__record_owner_xml(const char *name, const char *digest, const char *normalised_digest)
 {
 	xmlDocPtr doc = xmlNewDoc(VF_XC("1.0"));
 	xmlNodePtr owner = xmlNewNode(NULL, VF_XC("owner"));
@@ -126,15 +157,13 @@ static char *vf_lv__record_owner_xml(const char *name, const char *digest, const
 	vf_lv__attr(owner, "name", name);
 	xmlNodePtr applied = vf_lv__add(owner, "applied", NULL);
 	vf_lv__attr(applied, "sha256", digest);
-	vf_lv__add(applied, "manifest", manifest);
-	vf_lv__add(applied, "normalised", normalised);
+	vf_lv__attr(applied, "normalised", normalised_digest);
 	char *s = vf_lv__dump_node(doc, owner);
 	xmlFreeDoc(doc);
 	return s;
 }
 
-int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest,
-			 const char *manifest, vf_error *err)
+int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest, vf_error *err)
 {
 	_cleanup_free_ char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
 	_cleanup_doc_ xmlDocPtr doc = xml ? vf_lv__xml_read(xml) : NULL;
@@ -142,10 +171,11 @@ int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest,
 		return vf_error_set(err, VF_E_DRIVER,
 				    "domain \"%s\" was defined, but its XML could not be read back to record it: %s",
 				    name, xml ? vf_lv__xml_last_error() : vf_lv__msg());
-	_cleanup_free_ char *normalised = vf_lv__record_strip_dump(doc);
-	_cleanup_free_ char *owner = vf_lv__record_owner_xml(name, digest, manifest, normalised);
-	if (virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, owner, VF_METADATA_PREFIX,
-				 VF_METADATA_NS, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+	_cleanup_free_ char *bare = NULL, *bare_digest = NULL;
+	vf_lv__record_bare(doc, &bare, &bare_digest);
+	_cleanup_free_ char *owner = vf_lv__record_owner_xml(name, digest, bare_digest);
+	if (!bare || virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, owner, VF_METADATA_PREFIX,
+					  VF_METADATA_NS, VIR_DOMAIN_AFFECT_CONFIG) < 0)
 		return vf_error_set(err, VF_E_DRIVER,
 				    "domain \"%s\" was defined, but recording what libvirt made of spec.xml failed: %s",
 				    name, vf_lv__msg());

@@ -5,7 +5,11 @@
  * vf_plan_build, vf_reconcile) against the floor (floor.h) on a fresh
  * test:///default each repetition. Prints markdown table rows like vfbench.
  *
- *   inproc -n N -r REPS -w WORKDIR
+ *   inproc -n N -r REPS -w WORKDIR [-X]
+ *
+ * -X: only the spec.xml-against-structured figures (issue 12's bound).
+ * Environment, for a shared machine: VFB_CPU=1 times process CPU instead of
+ * wall time (bench.h), VFB_PHASES=1 prints load/observe/plan of each -X plan.
  *
  * Not for the real daemon: vfbench.c times the CLI there. */
 #include <getopt.h>
@@ -14,6 +18,7 @@
 #include <unistd.h>
 
 #include "controller/apply/reconcile.h"
+#include "controller/state/records.h"
 #include "floor.h"
 
 static const char *uri = "test:///default";
@@ -73,6 +78,7 @@ static double plan_pass(const vf_backend *be, vf_conn *c, const char *dir, const
 	double t2 = vfb_now();
 	if (vf_ledger_load(state, &ledger, &err) < 0)
 		vfb_die("vf_ledger_load: %s", err.message);
+	vf_records_load(state, &d, &o);
 	if (vf_plan_build(&d, &o, &ledger, &popts, &plan, &conflicts) < 0)
 		vfb_die("vf_plan_build rejected the plan (%zu conflicts)", conflicts.n);
 	double t3 = vfb_now();
@@ -169,6 +175,8 @@ static void xml_vs_structured(const vf_backend *be, const char *work, int reps)
 			double l, o, p, ls;
 			apply_pass(be, c, dirs[k], state, (size_t)n_dom, &ls);
 			vfb_add(&fig[k].wall, plan_pass(be, c, dirs[k], state, true, &l, &o, &p));
+			if (getenv("VFB_PHASES"))
+				fprintf(stderr, "%s load %.1f observe %.1f plan %.1f\n", k ? "xml" : "str", l * 1e3, o * 1e3, p * 1e3);
 			be->hv->close(c);
 		}
 	}
@@ -179,18 +187,24 @@ static void xml_vs_structured(const vf_backend *be, const char *work, int reps)
 int main(int argc, char **argv)
 {
 	int opt, reps = 5;
+	bool only_xml = false; /* -X: only the spec.xml-against-structured figures */
 	const char *work = NULL;
-	while ((opt = getopt(argc, argv, "n:r:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:w:X")) != -1) {
 		switch (opt) {
+		case 'X': only_xml = true; break;
 		case 'n': n_dom = atoi(optarg); break;
 		case 'r': reps = atoi(optarg); break;
 		case 'w': work = optarg; break;
-		default: vfb_die("usage: inproc -n N -r REPS -w WORKDIR");
+		default: vfb_die("usage: inproc -n N -r REPS -w WORKDIR [-X]");
 		}
 	}
 	if (!work || n_dom < 1 || reps < 1 || reps > VFB_MAX_REPS)
-		vfb_die("usage: inproc -n N -r REPS -w WORKDIR");
+		vfb_die("usage: inproc -n N -r REPS -w WORKDIR [-X]");
 	virSetErrorFunc(NULL, vfb_quiet); /* errors are read through virGetLastError */
+	if (only_xml) {
+		xml_vs_structured(vf_backend_for_uri(uri), work, reps);
+		return 0;
+	}
 
 	char dir[4096];
 	VFB_FMT(dir, "%s/inproc-manifests-%d", work, n_dom);
