@@ -143,6 +143,7 @@ static char *run_case(const char *dir)
 	/* the second pass: the same inputs through a snapshot */
 	char host_uri[] = "test:///case";
 	vf_snapshot w = { .observed = o, .host = { .uri = host_uri } };
+	vf_records_load_all(dir, &w.observed); /* as virtform snapshot takes them */
 	w.ledger = l.n || l.host.uri ? vf_ledger_to_json(&l) : NULL;
 	_cleanup_free_ char *text = vf_snapshot_to_text(&w);
 	o = w.observed;

@@ -342,6 +342,7 @@ int vf_reconcile_snapshot(const vf_backend *backend, vf_conn *conn, const vf_rec
 		goto out;
 	if (!backend->hv->files_local || backend->hv->files_local(conn))
 		vf_leases_observe(&s.observed, opts->lockd_conf);
+	vf_records_load_all(opts->state_dir, &s.observed);
 	vf_reconcile__cache(opts->state_dir, &s);
 	vf_statedir_identify(opts->state_dir, &s.state_dir);
 	s.virtform_version = vf_strdup(VF_VERSION);

@@ -38,7 +38,7 @@ int vf_records_put(const char *state_dir, const char *text, vf_error *err)
 
 char *vf_records_get(const char *state_dir, const char *digest)
 {
-	if (!vf_sha256_hex_valid(digest))
+	if (!state_dir || !vf_sha256_hex_valid(digest))
 		return NULL;
 	_cleanup_free_ char *path = vf_asprintf("%s/" VF_RECORDS_DIR "/%s", state_dir, digest);
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -112,6 +112,19 @@ void vf_records_load(const char *state_dir, const vf_desired *d, vf_observed *o)
 			v = vf_records__xml_domains(d, &n);
 		const vf_object *want = vf_records__find(v, n, od->name);
 		if (want && !vf_streq(want->u.domain.xml_hash, rec->digest))
+			rec->manifest = vf_records_get(state_dir, rec->digest);
+	}
+}
+
+void vf_records_load_all(const char *state_dir, vf_observed *o)
+{
+	for (size_t i = 0; i < o->n_domains; i++) {
+		vf_xml_record *rec = &o->domains[i].applied;
+		if (!rec->digest)
+			continue;
+		if (!rec->normalised)
+			rec->normalised = vf_records_get(state_dir, rec->normalised_digest);
+		if (!rec->manifest)
 			rec->manifest = vf_records_get(state_dir, rec->digest);
 	}
 }

@@ -26,6 +26,11 @@ char *vf_records_get(const char *state_dir, const char *digest);
  * NULL (the planner then compares as on a first apply). */
 void vf_records_load(const char *state_dir, const vf_desired *d, vf_observed *o);
 
+/* Fill both texts of every observed record, whatever the manifests say:
+ * a snapshot is taken without them, and an offline plan must diff what a
+ * plan on the host would (and never read the state directory). */
+void vf_records_load_all(const char *state_dir, vf_observed *o);
+
 /* After an apply's observation: store the texts the observed records name
  * that are at hand (d's spec.xml whose digest the record holds, the live
  * document when it still hashes to the recorded one), then remove stored

@@ -262,9 +262,9 @@ static const char *const vf_snap_domain_keys[] = {
 	"name", "uuid", "type", "vcpus", "boot_vcpus", "memory", "current_memory", "cpu_mode",
 	"machine", "firmware", "boot", "disks", "interfaces", "graphics", "graphics_listen",
 	"serial_console", "serial_log", "serial_log_append", "state", "state_name", "autostart",
-	"persistent", "managed", "seed_hash", "xml", "applied", "xml_bare", "live_vcpus",
-	"live_memory", "live_max_vcpus", "live_max_memory", "init", "init_args", "init_env",
-	"filesystems", "uidmap", "gidmap", NULL,
+	"persistent", "managed", "seed_hash", "xml", "applied", "xml_bare", "xml_bare_digest",
+	"live_vcpus", "live_memory", "live_max_vcpus", "live_max_memory", "init", "init_args",
+	"init_env", "filesystems", "uidmap", "gidmap", NULL,
 };
 static const char *const vf_snap_fs_keys[] = { "type", "source", "target", "readonly", "usage",
 					       NULL };
@@ -275,7 +275,8 @@ static const char *const vf_snap_disk_keys[] = {
 	"cache", "lease", NULL,
 };
 static const char *const vf_snap_iface_keys[] = { "network", "bridge", "model", "mac", NULL };
-static const char *const vf_snap_applied_keys[] = { "digest", "manifest", "normalised", NULL };
+static const char *const vf_snap_applied_keys[] = { "digest", "manifest", "normalised",
+						    "normalised_digest", NULL };
 
 static const char *const vf_snap_disk_type_table[] = {
 	[VF_OBS_DISK_FILE] = "file", [VF_OBS_DISK_BLOCK] = "block",
@@ -297,6 +298,7 @@ static json_object *vf_snap__record(const vf_xml_record *r)
 	vf_jw_str(a, "digest", r->digest);
 	vf_jw_str(a, "manifest", r->manifest);
 	vf_jw_str(a, "normalised", r->normalised);
+	vf_jw_str(a, "normalised_digest", r->normalised_digest);
 	return a;
 }
 
@@ -308,6 +310,7 @@ static void vf_snap__read_record(vf_jr *jr, json_object *e, const char *ep, vf_x
 		r->digest = vf_jr_str(jr, a, ap, "digest", true);
 		r->manifest = vf_jr_str(jr, a, ap, "manifest", true);
 		r->normalised = vf_jr_str(jr, a, ap, "normalised", true);
+		r->normalised_digest = vf_jr_str(jr, a, ap, "normalised_digest", true);
 	}
 }
 
@@ -460,6 +463,7 @@ static json_object *vf_snap__domain(const vf_obs_domain *d)
 	vf_jw_str(o, "xml", d->xml);
 	json_object_object_add(o, "applied", vf_snap__record(&d->applied));
 	vf_jw_str(o, "xml_bare", d->xml_bare);
+	vf_jw_str(o, "xml_bare_digest", d->xml_bare_digest);
 	vf_jw_u64(o, "live_vcpus", d->live_vcpus);
 	vf_jw_u64(o, "live_memory", d->live_memory);
 	vf_jw_u64(o, "live_max_vcpus", d->live_max_vcpus);
@@ -562,6 +566,7 @@ static void vf_snap__read_domains(vf_jr *jr, json_object *v, const char *path, v
 		d->xml = vf_jr_str(jr, e, ep, "xml", true);
 		vf_snap__read_record(jr, e, ep, &d->applied);
 		d->xml_bare = vf_jr_str(jr, e, ep, "xml_bare", true);
+		d->xml_bare_digest = vf_jr_str(jr, e, ep, "xml_bare_digest", true);
 		d->live_vcpus = (uint32_t)vf_jr_i64(jr, e, ep, "live_vcpus", 0, UINT32_MAX);
 		d->live_memory = vf_jr_u64(jr, e, ep, "live_memory");
 		d->live_max_vcpus = (uint32_t)vf_jr_i64(jr, e, ep, "live_max_vcpus", 0, UINT32_MAX);
