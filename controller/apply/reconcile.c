@@ -4,6 +4,7 @@
 #include "controller/apply/reconcile.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* What is known of the images that volumes still to be created come from:
  * the cache entry's size when there is one, else what a HEAD says (within
@@ -114,6 +115,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	vf_observed observed = { 0 };
 	vf_plan_opts popts;
 	vf_source_size *sources = NULL; /* image sizes the plan shows (volumes from URLs) */
+	char *lockd_conf = NULL;        /* where the host's virtlockd is configured */
 	int r;
 
 	res->phase = VF_PHASE_LEDGER;
@@ -130,8 +132,11 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		goto out;
 	/* A remote host's files are not ours to probe or lock. */
 	bool local = !backend->hv->files_local || backend->hv->files_local(conn);
+	/* A user's session daemon reads the user's own qemu-lockd.conf. */
+	lockd_conf = opts->lockd_conf ? vf_strdup(opts->lockd_conf)
+				      : vf_lockd_conf_for(backend->hv->uri(conn), geteuid() == 0);
 	if (local)
-		vf_leases_observe(&observed, opts->lockd_conf);
+		vf_leases_observe(&observed, lockd_conf);
 
 	res->phase = VF_PHASE_PLAN;
 	popts = opts->plan;
@@ -192,7 +197,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		goto out;
 	}
 	if (local)
-		vf_leases_observe(&observed, opts->lockd_conf);
+		vf_leases_observe(&observed, lockd_conf);
 	vf_diags late = { 0 };
 	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->replan, &late);
 	if (r < 0) {
@@ -217,6 +222,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		r = 0;
 out:
 	free(sources);
+	free(lockd_conf);
 	vf_observed_free(&observed);
 	vf_ledger_free(&ledger);
 	return r;

@@ -370,7 +370,6 @@ out:
 int main(int argc, char **argv)
 {
 	vf_cli cli = {
-		.state_dir = VF_DEFAULT_STATE_DIR,
 		.lock_timeout_ms = VF_LOCK_TIMEOUT_DEFAULT_MS,
 		.lock_wait_ms = VF_LOCK_WAIT_DEFAULT_MS,
 		.connect_timeout_ms = VF_CONNECT_TIMEOUT_DEFAULT_S * 1000,
@@ -413,6 +412,9 @@ int main(int argc, char **argv)
 		return vf_usage_error(NULL, "unknown command '%s'", cmd);
 	}
 	rc = vf_parse_args(&cli, argc - 1, argv + 1, usage);
+	_cleanup_free_ char *default_state = NULL;
+	if (rc < 0 && !cli.state_dir)
+		cli.state_dir = default_state = vf_statedir_default(geteuid() == 0);
 	if (rc < 0)
 		rc = run(&cli);
 	free(cli.replace);

@@ -3,8 +3,10 @@
 #include "controller/core/util.h"
 
 #include <gnutls/crypto.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 static void vf_oom(void)
 {
@@ -182,4 +184,20 @@ void vf_sha256_hex(const void *data, size_t n, char out[65])
 	for (size_t i = 0; i < sizeof(d); i++)
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 	out[64] = '\0';
+}
+
+char *vf_user_dir(const char *var, const char *home_rel)
+{
+	const char *v = getenv(var);
+	if (v && v[0] == '/')
+		return vf_strdup(v); /* the spec: a relative value is to be ignored */
+	const char *home = getenv("HOME");
+	if (!home || home[0] != '/') {
+		struct passwd *pw = getpwuid(geteuid());
+		home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : "/";
+	}
+	size_t n = strlen(home);
+	while (n > 1 && home[n - 1] == '/')
+		n--;
+	return vf_asprintf("%.*s/%s", (int)(n == 1 ? 0 : n), home, home_rel);
 }

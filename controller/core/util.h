@@ -106,3 +106,9 @@ size_t vf_edit_distance(const char *a, const char *b);
 
 /* SHA-256 of data[0..n) as 64 lower-case hex digits and a NUL in out. */
 void vf_sha256_hex(const void *data, size_t n, char out[65]);
+
+/* A per-user base directory as the XDG Base Directory spec and libvirt's
+ * session daemon find it: $`var` when it is an absolute path, else
+ * `home_rel` under the user's home ($HOME, else the passwd entry's).
+ * ("XDG_STATE_HOME", ".local/state") is ~/.local/state. Caller frees. */
+char *vf_user_dir(const char *var, const char *home_rel);
