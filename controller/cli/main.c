@@ -126,7 +126,10 @@ static void vf_session_close(vf_session *s)
 	vf_desired_free(&s->desired);
 }
 
-/* Returns 0, or an exit code after printing why. */
+static void vf_print_json_failure(const vf_error *e);
+
+/* Returns 0, or an exit code after printing why (--json: as a plan
+ * document with "error" and "code", so a script reads code "connection"). */
 static int vf_session_open(const vf_cli *cli, vf_session *s, bool take_lock)
 {
 	vf_error err = { 0 };
@@ -163,7 +166,10 @@ static int vf_session_open(const vf_cli *cli, vf_session *s, bool take_lock)
 		goto fail;
 	return 0;
 fail:
-	vf_print_error(NULL, &err);
+	if (cli->json)
+		vf_print_json_failure(&err);
+	else
+		vf_print_error(NULL, &err);
 	vf_error_clear(&err);
 	return VF_EXIT_FAIL;
 }
@@ -172,6 +178,19 @@ static json_object *vf_plan_json_object(const vf_plan *plan, const vf_diags *con
 {
 	_cleanup_free_ char *text = vf_plan_to_json(plan, conflicts);
 	return json_tokener_parse(text);
+}
+
+static void vf_print_json(json_object *o);
+
+/* A failure before anything was planned: an empty plan document with the
+ * error (specs/plan.schema.json). */
+static void vf_print_json_failure(const vf_error *e)
+{
+	json_object *doc = vf_plan_json_object(NULL, NULL);
+	json_object_object_add(doc, "error", json_object_new_string(e->message ? e->message
+										 : vf_code_to_string(e->code)));
+	json_object_object_add(doc, "code", json_object_new_string(vf_code_to_string(e->code)));
+	vf_print_json(doc);
 }
 
 static void vf_print_json(json_object *o)
