@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "controller/watch/config.h"
+#include "harness/harness.h"
 
 static void test_every_key(void **state)
 {
@@ -175,10 +176,10 @@ static void test_load_missing_default_and_explicit(void **state)
 static void test_default_config_file_is_per_user(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *home = vf_strdup(getenv("HOME"));
-	_cleanup_free_ char *xc = vf_strdup(getenv("XDG_CONFIG_HOME"));
-	setenv("HOME", "/home/ann", 1);
-	unsetenv("XDG_CONFIG_HOME");
+	static const char *const names[] = { "HOME", "XDG_CONFIG_HOME", NULL };
+	char **saved = vf_test_env_save(names);
+	vf_test_setenv("HOME", "/home/ann");
+	vf_test_setenv("XDG_CONFIG_HOME", NULL);
 	_cleanup_free_ char *root = vf_config_default_path(true);
 	_cleanup_free_ char *user = vf_config_default_path(false);
 	assert_string_equal(root, "/etc/virtform/virtform.conf");
@@ -186,14 +187,7 @@ static void test_default_config_file_is_per_user(void **state)
 	setenv("XDG_CONFIG_HOME", "/srv/ann/conf", 1);
 	_cleanup_free_ char *xdg = vf_config_default_path(false);
 	assert_string_equal(xdg, "/srv/ann/conf/virtform/virtform.conf");
-	if (home)
-		setenv("HOME", home, 1);
-	else
-		unsetenv("HOME");
-	if (xc)
-		setenv("XDG_CONFIG_HOME", xc, 1);
-	else
-		unsetenv("XDG_CONFIG_HOME");
+	vf_test_env_restore(names, saved);
 }
 
 int main(void)

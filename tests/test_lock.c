@@ -679,10 +679,10 @@ static void test_lease_indirect_lockspace(void **state)
 static void test_lockd_conf_of_a_session_daemon(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *home = vf_strdup(getenv("HOME"));
-	_cleanup_free_ char *xc = vf_strdup(getenv("XDG_CONFIG_HOME"));
-	setenv("HOME", "/home/ann", 1);
-	unsetenv("XDG_CONFIG_HOME");
+	static const char *const names[] = { "HOME", "XDG_CONFIG_HOME", NULL };
+	char **saved = vf_test_env_save(names);
+	vf_test_setenv("HOME", "/home/ann");
+	vf_test_setenv("XDG_CONFIG_HOME", NULL);
 	static const struct {
 		const char *uri;
 		bool privileged;
@@ -711,7 +711,7 @@ static void test_lockd_conf_of_a_session_daemon(void **state)
 	_cleanup_free_ char *space = vf_asprintf("%s/files", dir);
 	assert_int_equal(mkdir(libvirt, 0700), 0);
 	assert_int_equal(mkdir(space, 0700), 0);
-	setenv("XDG_CONFIG_HOME", dir, 1);
+	vf_test_setenv("XDG_CONFIG_HOME", dir);
 	_cleanup_free_ char *conf = vf_lockd_conf_for("qemu:///session", false);
 	_cleanup_free_ char *want = vf_asprintf("%s/libvirt/qemu-lockd.conf", dir);
 	assert_string_equal(conf, want);
@@ -729,15 +729,7 @@ static void test_lockd_conf_of_a_session_daemon(void **state)
 	vf_lease_clear(&l);
 	reap(&c, false);
 	vf_test_rm_tree(dir);
-
-	if (home)
-		setenv("HOME", home, 1);
-	else
-		unsetenv("HOME");
-	if (xc)
-		setenv("XDG_CONFIG_HOME", xc, 1);
-	else
-		unsetenv("XDG_CONFIG_HOME");
+	vf_test_env_restore(names, saved);
 }
 
 int main(void)

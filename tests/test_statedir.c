@@ -203,15 +203,6 @@ static void test_cache_files_never_follow_planted_symlinks(void **state)
 	vf_test_rm_tree(top);
 }
 
-/* Sets or (value NULL) unsets an environment variable for one check. */
-static void env(const char *name, const char *value)
-{
-	if (value)
-		assert_int_equal(setenv(name, value, 1), 0);
-	else
-		assert_int_equal(unsetenv(name), 0);
-}
-
 static void expect_dirs(bool privileged, const char *state, const char *runtime)
 {
 	_cleanup_free_ char *s = vf_statedir_default(privileged);
@@ -226,40 +217,37 @@ static void expect_dirs(bool privileged, const char *state, const char *runtime)
 static void test_defaults_are_per_user_unless_root(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *home = vf_strdup(getenv("HOME"));
-	_cleanup_free_ char *xs = vf_strdup(getenv("XDG_STATE_HOME"));
-	_cleanup_free_ char *xr = vf_strdup(getenv("XDG_RUNTIME_DIR"));
-	_cleanup_free_ char *xc = vf_strdup(getenv("XDG_CACHE_HOME"));
-	_cleanup_free_ char *xg = vf_strdup(getenv("XDG_CONFIG_HOME"));
+	static const char *const names[] = { "HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR",
+					     "XDG_CACHE_HOME", NULL };
+	char **saved = vf_test_env_save(names);
 
-	env("HOME", "/home/ann");
-	env("XDG_STATE_HOME", NULL);
-	env("XDG_RUNTIME_DIR", NULL);
-	env("XDG_CACHE_HOME", NULL);
-	env("XDG_CONFIG_HOME", NULL);
+	vf_test_setenv("HOME", "/home/ann");
+	vf_test_setenv("XDG_STATE_HOME", NULL);
+	vf_test_setenv("XDG_RUNTIME_DIR", NULL);
+	vf_test_setenv("XDG_CACHE_HOME", NULL);
 	/* root: the system's, whatever the environment says */
 	expect_dirs(true, "/var/lib/virtform", "/run/virtform");
 	/* nothing set: ~/.local/state, and ~/.cache as libvirt without a runtime dir */
 	expect_dirs(false, "/home/ann/.local/state/virtform", "/home/ann/.cache/virtform");
-	env("HOME", "/home/ann/");
+	vf_test_setenv("HOME", "/home/ann/");
 	expect_dirs(false, "/home/ann/.local/state/virtform", "/home/ann/.cache/virtform");
 
-	env("XDG_STATE_HOME", "/srv/ann/state");
-	env("XDG_RUNTIME_DIR", "/run/user/1000");
-	env("XDG_CACHE_HOME", "/srv/ann/cache");
+	vf_test_setenv("XDG_STATE_HOME", "/srv/ann/state");
+	vf_test_setenv("XDG_RUNTIME_DIR", "/run/user/1000");
+	vf_test_setenv("XDG_CACHE_HOME", "/srv/ann/cache");
 	expect_dirs(false, "/srv/ann/state/virtform", "/run/user/1000/virtform");
 	expect_dirs(true, "/var/lib/virtform", "/run/virtform");
-	env("XDG_RUNTIME_DIR", NULL);
+	vf_test_setenv("XDG_RUNTIME_DIR", NULL);
 	expect_dirs(false, "/srv/ann/state/virtform", "/srv/ann/cache/virtform");
 
 	/* relative values are ignored (the XDG spec), empty ones too */
-	env("XDG_STATE_HOME", "state");
-	env("XDG_RUNTIME_DIR", "");
-	env("XDG_CACHE_HOME", "cache");
+	vf_test_setenv("XDG_STATE_HOME", "state");
+	vf_test_setenv("XDG_RUNTIME_DIR", "");
+	vf_test_setenv("XDG_CACHE_HOME", "cache");
 	expect_dirs(false, "/home/ann/.local/state/virtform", "/home/ann/.cache/virtform");
 
 	/* no usable $HOME: the passwd entry's home */
-	env("HOME", NULL);
+	vf_test_setenv("HOME", NULL);
 	struct passwd *pw = getpwuid(geteuid());
 	assert_non_null(pw);
 	_cleanup_free_ char *s = vf_statedir_default(false);
@@ -267,11 +255,7 @@ static void test_defaults_are_per_user_unless_root(void **state)
 						strcmp(pw->pw_dir, "/") == 0 ? "" : pw->pw_dir);
 	assert_string_equal(s, want);
 
-	env("HOME", home);
-	env("XDG_STATE_HOME", xs);
-	env("XDG_RUNTIME_DIR", xr);
-	env("XDG_CACHE_HOME", xc);
-	env("XDG_CONFIG_HOME", xg);
+	vf_test_env_restore(names, saved);
 }
 
 int main(void)
