@@ -589,6 +589,15 @@ void vf_lock_release_many(const vf_lock_driver *drv, vf_lock_token **toks, size_
 /* Where virtlockd's lock manager looks when no path is given. */
 #define VF_LOCKD_CONF_DEFAULT "/etc/libvirt/qemu-lockd.conf"
 
+/* The qemu-lockd.conf the libvirtd behind `uri` (as libvirt names the
+ * connection) reads: a session daemon started for a user other than root
+ * (qemu:///session, no host) reads its user's
+ * $XDG_CONFIG_HOME/libvirt/qemu-lockd.conf (~/.config/libvirt/), as libvirt
+ * keeps a session daemon's configuration; every other one
+ * VF_LOCKD_CONF_DEFAULT. `privileged` is geteuid() == 0 (root's
+ * qemu:///session is the system daemon's). Caller frees. */
+char *vf_lockd_conf_for(const char *uri, bool privileged);
+
 
 /* Whether the content lease on disk file `path` is held, by probing
  * virtlockd's lockspaces without taking anything: the indirect one

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "controller/watch/config.h"
+#include "harness/harness.h"
 
 static void test_every_key(void **state)
 {
@@ -109,7 +110,8 @@ static void test_flags_override_file(void **state)
 	assert_int_equal(file.log_level, VF_LOG_ERR);           /* file only */
 	assert_int_equal(file.resync_seconds, VF_DEFAULT_RESYNC_SECONDS);  /* default */
 	assert_int_equal(file.max_backoff_seconds, VF_DEFAULT_MAX_BACKOFF_SECONDS);
-	assert_string_equal(file.runtime_dir, VF_WATCH_DEFAULT_RUNTIME_DIR); /* default */
+	_cleanup_free_ char *runtime = vf_runtimedir_default(geteuid() == 0);
+	assert_string_equal(file.runtime_dir, runtime); /* default: root's, or the user's */
 	assert_string_equal(VF_WATCH_DEFAULT_RUNTIME_DIR, "/run/virtform");
 	assert_int_equal(vf_config_set(&flags, "runtime_dir", "", &err), -VF_E_USAGE);
 	vf_error_clear(&err);
@@ -169,6 +171,25 @@ static void test_load_missing_default_and_explicit(void **state)
 	vf_config_free(&c);
 }
 
+/* issue 20, point 4: a user's daemon reads the user's settings file, never
+ * the system daemon's (whose state_dir is root's). */
+static void test_default_config_file_is_per_user(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "HOME", "XDG_CONFIG_HOME", NULL };
+	char **saved = vf_test_env_save(names);
+	vf_test_setenv("HOME", "/home/ann");
+	vf_test_setenv("XDG_CONFIG_HOME", NULL);
+	_cleanup_free_ char *root = vf_config_default_path(true);
+	_cleanup_free_ char *user = vf_config_default_path(false);
+	assert_string_equal(root, "/etc/virtform/virtform.conf");
+	assert_string_equal(user, "/home/ann/.config/virtform/virtform.conf");
+	setenv("XDG_CONFIG_HOME", "/srv/ann/conf", 1);
+	_cleanup_free_ char *xdg = vf_config_default_path(false);
+	assert_string_equal(xdg, "/srv/ann/conf/virtform/virtform.conf");
+	vf_test_env_restore(names, saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_flags_override_file),
 		cmocka_unit_test(test_load_missing_default_and_explicit),
 		cmocka_unit_test(test_allow_empty),
+		cmocka_unit_test(test_default_config_file_is_per_user),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

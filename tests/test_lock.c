@@ -672,6 +672,66 @@ static void test_lease_indirect_lockspace(void **state)
 	vf_test_rm_tree(dir);
 }
 
+/* issue 20, point 4: a user's own session daemon reads the user's
+ * qemu-lockd.conf, as libvirt keeps a session daemon's configuration in
+ * ~/.config/libvirt; root's qemu:///session and every other URI read
+ * /etc/libvirt's. The indirect lockspace it names is then probed. */
+static void test_lockd_conf_of_a_session_daemon(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "HOME", "XDG_CONFIG_HOME", NULL };
+	char **saved = vf_test_env_save(names);
+	vf_test_setenv("HOME", "/home/ann");
+	vf_test_setenv("XDG_CONFIG_HOME", NULL);
+	static const struct {
+		const char *uri;
+		bool privileged;
+		const char *conf;
+	} cases[] = {
+		{ "qemu:///session", false, "/home/ann/.config/libvirt/qemu-lockd.conf" },
+		{ "qemu+unix:///session?socket=/run/user/1000/libvirt/libvirt-sock", false,
+		  "/home/ann/.config/libvirt/qemu-lockd.conf" },
+		{ "qemu:///session", true, VF_LOCKD_CONF_DEFAULT },
+		{ "qemu:///system", false, VF_LOCKD_CONF_DEFAULT },
+		{ "qemu+ssh://ann@far/session", false, VF_LOCKD_CONF_DEFAULT },
+		{ "qemu:///sessions", false, VF_LOCKD_CONF_DEFAULT },
+		{ "test:///default", false, VF_LOCKD_CONF_DEFAULT },
+		{ NULL, false, VF_LOCKD_CONF_DEFAULT },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		_cleanup_free_ char *conf = vf_lockd_conf_for(cases[i].uri, cases[i].privileged);
+		if (strcmp(conf, cases[i].conf) != 0)
+			fail_msg("%s (privileged %d): expected %s, got %s", cases[i].uri,
+				 cases[i].privileged, cases[i].conf, conf);
+	}
+
+	/* $XDG_CONFIG_HOME moves it; the lockspace it names is what is probed */
+	_cleanup_free_ char *dir = vf_test_tmpdir("lock");
+	_cleanup_free_ char *libvirt = vf_asprintf("%s/libvirt", dir);
+	_cleanup_free_ char *space = vf_asprintf("%s/files", dir);
+	assert_int_equal(mkdir(libvirt, 0700), 0);
+	assert_int_equal(mkdir(space, 0700), 0);
+	vf_test_setenv("XDG_CONFIG_HOME", dir);
+	_cleanup_free_ char *conf = vf_lockd_conf_for("qemu:///session", false);
+	_cleanup_free_ char *want = vf_asprintf("%s/libvirt/qemu-lockd.conf", dir);
+	assert_string_equal(conf, want);
+	_cleanup_free_ char *text = vf_asprintf("file_lockspace_dir = \"%s\"\n", space);
+	vf_test_write_file(conf, text);
+	/* printf %s /var/lib/libvirt/images/web.qcow2 | sha256sum */
+	_cleanup_free_ char *lf = make_file(space,
+		"0116ebb808a3b2cf9e181831e9315cd14e6c939a9c6ee083bf58e71790728e5d");
+	holder_child c = spawn_raw_holder(lf, VF_LOCK_LEASE_BYTE, F_WRLCK, 0);
+	vf_lease l = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_lease_query("/var/lib/libvirt/images/web.qcow2", conf, &l, &err), 0);
+	assert_true(l.held);
+	assert_string_equal(l.lockspace, space);
+	vf_lease_clear(&l);
+	reap(&c, false);
+	vf_test_rm_tree(dir);
+	vf_test_env_restore(names, saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -694,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_metadata_same_process_waits_and_keeps_lock),
 		cmocka_unit_test(test_lease_direct),
 		cmocka_unit_test(test_lease_indirect_lockspace),
+		cmocka_unit_test(test_lockd_conf_of_a_session_daemon),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,6 +203,61 @@ static void test_cache_files_never_follow_planted_symlinks(void **state)
 	vf_test_rm_tree(top);
 }
 
+static void expect_dirs(bool privileged, const char *state, const char *runtime)
+{
+	_cleanup_free_ char *s = vf_statedir_default(privileged);
+	_cleanup_free_ char *r = vf_runtimedir_default(privileged);
+	assert_string_equal(s, state);
+	assert_string_equal(r, runtime);
+}
+
+/* issue 20, point 4: a user other than root gets directories of their own
+ * (XDG base directories, libvirt's session daemon's fallbacks), never
+ * /var/lib/virtform, which they cannot create and whose ledger is root's. */
+static void test_defaults_are_per_user_unless_root(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR",
+					     "XDG_CACHE_HOME", NULL };
+	char **saved = vf_test_env_save(names);
+
+	vf_test_setenv("HOME", "/home/ann");
+	vf_test_setenv("XDG_STATE_HOME", NULL);
+	vf_test_setenv("XDG_RUNTIME_DIR", NULL);
+	vf_test_setenv("XDG_CACHE_HOME", NULL);
+	/* root: the system's, whatever the environment says */
+	expect_dirs(true, "/var/lib/virtform", "/run/virtform");
+	/* nothing set: ~/.local/state, and ~/.cache as libvirt without a runtime dir */
+	expect_dirs(false, "/home/ann/.local/state/virtform", "/home/ann/.cache/virtform");
+	vf_test_setenv("HOME", "/home/ann/");
+	expect_dirs(false, "/home/ann/.local/state/virtform", "/home/ann/.cache/virtform");
+
+	vf_test_setenv("XDG_STATE_HOME", "/srv/ann/state");
+	vf_test_setenv("XDG_RUNTIME_DIR", "/run/user/1000");
+	vf_test_setenv("XDG_CACHE_HOME", "/srv/ann/cache");
+	expect_dirs(false, "/srv/ann/state/virtform", "/run/user/1000/virtform");
+	expect_dirs(true, "/var/lib/virtform", "/run/virtform");
+	vf_test_setenv("XDG_RUNTIME_DIR", NULL);
+	expect_dirs(false, "/srv/ann/state/virtform", "/srv/ann/cache/virtform");
+
+	/* relative values are ignored (the XDG spec), empty ones too */
+	vf_test_setenv("XDG_STATE_HOME", "state");
+	vf_test_setenv("XDG_RUNTIME_DIR", "");
+	vf_test_setenv("XDG_CACHE_HOME", "cache");
+	expect_dirs(false, "/home/ann/.local/state/virtform", "/home/ann/.cache/virtform");
+
+	/* no usable $HOME: the passwd entry's home */
+	vf_test_setenv("HOME", NULL);
+	struct passwd *pw = getpwuid(geteuid());
+	assert_non_null(pw);
+	_cleanup_free_ char *s = vf_statedir_default(false);
+	_cleanup_free_ char *want = vf_asprintf("%s/.local/state/virtform",
+						strcmp(pw->pw_dir, "/") == 0 ? "" : pw->pw_dir);
+	assert_string_equal(s, want);
+
+	vf_test_env_restore(names, saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_ensure_never_follows_or_replaces),
 		cmocka_unit_test(test_clean_sweeps_leftovers_and_keeps_resume_points),
 		cmocka_unit_test(test_cache_files_never_follow_planted_symlinks),
+		cmocka_unit_test(test_defaults_are_per_user_unless_root),
 	};
 	return cmocka_run_group_tests_name("statedir", tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "controller/state/records.h"
 
@@ -127,6 +128,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	vf_observed observed = { 0 };
 	vf_plan_opts popts;
 	vf_source_size *sources = NULL; /* image sizes the plan shows (volumes from URLs) */
+	char *lockd_conf = NULL;        /* where the host's virtlockd is configured */
 	int r;
 
 	res->phase = VF_PHASE_PLAN;
@@ -154,8 +156,11 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		goto out;
 	/* A remote host's files are not ours to probe or lock. */
 	bool local = !backend->hv->files_local || backend->hv->files_local(conn);
+	/* A user's session daemon reads the user's own qemu-lockd.conf. */
+	lockd_conf = opts->lockd_conf ? vf_strdup(opts->lockd_conf)
+				      : vf_lockd_conf_for(backend->hv->uri(conn), geteuid() == 0);
 	if (local)
-		vf_leases_observe(&observed, opts->lockd_conf);
+		vf_leases_observe(&observed, lockd_conf);
 	vf_records_load(opts->state_dir, desired, &observed);
 
 	res->phase = VF_PHASE_PLAN;
@@ -234,7 +239,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		goto out;
 	}
 	if (local)
-		vf_leases_observe(&observed, opts->lockd_conf);
+		vf_leases_observe(&observed, lockd_conf);
 	vf_records_load(opts->state_dir, desired, &observed);
 	vf_diags late = { 0 };
 	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->replan, &late);
@@ -267,6 +272,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	vf_error_clear(&se);
 out:
 	free(sources);
+	free(lockd_conf);
 	vf_observed_free(&observed);
 	vf_ledger_free(&ledger);
 	return r;

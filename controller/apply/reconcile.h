@@ -53,7 +53,7 @@ typedef struct vf_reconcile_opts {
 	volatile sig_atomic_t *stop;   /* optional: stop between steps */
 	const vf_lock_driver *locks;   /* optional: metadata locks around file changes */
 	unsigned lock_wait_ms;         /* how long to wait for one (--lock-wait) */
-	const char *lockd_conf;        /* NULL: VF_LOCKD_CONF_DEFAULT */
+	const char *lockd_conf;        /* NULL: vf_lockd_conf_for() the connection */
 	/* optional: image downloads (NULL: vf_curl_fetch_driver); the opts
 	 * carry the progress callback. Before planning, each volume to be
 	 * created from a URL is looked up in the cache or asked with a HEAD. */

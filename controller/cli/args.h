@@ -3,9 +3,11 @@
 #pragma once
 
 #include "drivers/driver.h"
+#include "controller/core/statedir.h"
 #include "controller/core/util.h"
 
-#define VF_DEFAULT_STATE_DIR "/var/lib/virtform"
+/* root's; another user's is $XDG_STATE_HOME/virtform (vf_statedir_default) */
+#define VF_DEFAULT_STATE_DIR VF_SYSTEM_STATE_DIR
 
 /* Exit codes (docs/virtform.1). */
 enum {
@@ -18,7 +20,7 @@ enum {
 typedef struct vf_cli {
 	const char *command;
 	const char *uri;
-	const char *state_dir;
+	const char *state_dir;    /* NULL until parsed: then --state-dir or the default */
 	bool json;
 	bool color;
 	bool allow_empty;         /* --allow-empty: an empty manifest set may remove */

@@ -139,8 +139,11 @@ static void vf_session_close(vf_session *s)
 	vf_desired_free(&s->desired);
 }
 
+static void vf_print_json_failure(const vf_error *e);
+
 /* Connect (and for apply lock the state directory): returns 0, or an
- * exit code after printing why. */
+ * exit code after printing why (--json: as a plan document with "error"
+ * and "code", so a script reads code "connection"). */
 static int vf_session_connect(const vf_cli *cli, vf_session *s, bool take_lock)
 {
 	vf_error err = { 0 };
@@ -175,7 +178,10 @@ static int vf_session_connect(const vf_cli *cli, vf_session *s, bool take_lock)
 		goto fail;
 	return 0;
 fail:
-	vf_print_error(NULL, &err);
+	if (cli->json)
+		vf_print_json_failure(&err);
+	else
+		vf_print_error(NULL, &err);
 	vf_error_clear(&err);
 	return VF_EXIT_FAIL;
 }
@@ -238,6 +244,19 @@ static json_object *vf_plan_json_object(const vf_plan *plan, const vf_diags *con
 {
 	_cleanup_free_ char *text = vf_plan_to_json(plan, conflicts);
 	return json_tokener_parse(text);
+}
+
+static void vf_print_json(json_object *o);
+
+/* A failure before anything was planned: an empty plan document with the
+ * error (specs/plan.schema.json). */
+static void vf_print_json_failure(const vf_error *e)
+{
+	json_object *doc = vf_plan_json_object(NULL, NULL);
+	json_object_object_add(doc, "error", json_object_new_string(e->message ? e->message
+										 : vf_code_to_string(e->code)));
+	json_object_object_add(doc, "code", json_object_new_string(vf_code_to_string(e->code)));
+	vf_print_json(doc);
 }
 
 static void vf_print_json(json_object *o)
@@ -519,7 +538,6 @@ out:
 int main(int argc, char **argv)
 {
 	vf_cli cli = {
-		.state_dir = VF_DEFAULT_STATE_DIR,
 		.lock_timeout_ms = VF_LOCK_TIMEOUT_DEFAULT_MS,
 		.lock_wait_ms = VF_LOCK_WAIT_DEFAULT_MS,
 		.connect_timeout_ms = VF_CONNECT_TIMEOUT_DEFAULT_S * 1000,
@@ -565,6 +583,9 @@ int main(int argc, char **argv)
 		return vf_usage_error(NULL, "unknown command '%s'", cmd);
 	}
 	rc = vf_parse_args(&cli, argc - 1, argv + 1, usage);
+	_cleanup_free_ char *default_state = NULL;
+	if (rc < 0 && !cli.state_dir)
+		cli.state_dir = default_state = vf_statedir_default(geteuid() == 0);
 	if (rc < 0)
 		rc = run(&cli);
 	free(cli.replace);

@@ -23,6 +23,26 @@ static char *vf_statedir__user(uid_t uid)
 	return pw ? vf_strdup(pw->pw_name) : vf_asprintf("uid %u", (unsigned)uid);
 }
 
+char *vf_statedir_default(bool privileged)
+{
+	if (privileged)
+		return vf_strdup(VF_SYSTEM_STATE_DIR);
+	_cleanup_free_ char *base = vf_user_dir("XDG_STATE_HOME", ".local/state");
+	return vf_asprintf("%s/virtform", base);
+}
+
+char *vf_runtimedir_default(bool privileged)
+{
+	if (privileged)
+		return vf_strdup(VF_SYSTEM_RUNTIME_DIR);
+	/* libvirt's virGetUserRuntimeDirectory: $XDG_RUNTIME_DIR, else the
+	 * user's cache directory */
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	_cleanup_free_ char *base = rt && rt[0] == '/' ? vf_strdup(rt)
+						       : vf_user_dir("XDG_CACHE_HOME", ".cache");
+	return vf_asprintf("%s/virtform", base);
+}
+
 int vf_statedir_mkdirs(const char *dir, mode_t mode, const char *what, vf_error *err)
 {
 	_cleanup_free_ char *p = vf_strdup(dir);

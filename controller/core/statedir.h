@@ -13,6 +13,18 @@
 
 #include "controller/core/error.h"
 
+/* Where virtform keeps its files when no flag or setting says (docs/virtform.1,
+ * FILES). root's are the system's; any other user's follow the XDG base
+ * directories, as libvirt's session daemon keeps its own there: the state
+ * directory in $XDG_STATE_HOME/virtform (~/.local/state/virtform), the
+ * runtime directory in $XDG_RUNTIME_DIR/virtform or, without one, where
+ * libvirt falls back to, $XDG_CACHE_HOME/virtform (~/.cache/virtform).
+ * `privileged` is geteuid() == 0. Caller frees. */
+#define VF_SYSTEM_STATE_DIR "/var/lib/virtform"
+#define VF_SYSTEM_RUNTIME_DIR "/run/virtform"
+char *vf_statedir_default(bool privileged);
+char *vf_runtimedir_default(bool privileged);
+
 /* Check that `dir` is a real directory (not a symlink) owned by the
  * effective user and not writable by group or others, and that no parent
  * lets another user swap it (each is owned by root or the user and not

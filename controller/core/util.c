@@ -3,8 +3,10 @@
 #include "controller/core/util.h"
 
 #include <gnutls/crypto.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 static void vf_oom(void)
 {
@@ -228,4 +230,20 @@ void vf_sha256_hex(const void *data, size_t n, char out[65])
 		out[2 * i + 1] = hex[d[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+char *vf_user_dir(const char *var, const char *home_rel)
+{
+	const char *v = getenv(var);
+	if (v && v[0] == '/')
+		return vf_strdup(v); /* the spec: a relative value is to be ignored */
+	const char *home = getenv("HOME");
+	if (!home || home[0] != '/') {
+		struct passwd *pw = getpwuid(geteuid());
+		home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : "/";
+	}
+	size_t n = strlen(home);
+	while (n > 1 && home[n - 1] == '/')
+		n--;
+	return vf_asprintf("%.*s/%s", (int)(n == 1 ? 0 : n), home, home_rel);
 }

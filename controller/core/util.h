@@ -114,3 +114,9 @@ size_t vf_edit_distance(const char *a, const char *b);
 void vf_sha256_hex(const void *data, size_t n, char out[65]);
 /* Is s a digest as vf_sha256_hex writes it (64 lower-case hex digits)? */
 bool vf_sha256_hex_valid(const char *s);
+
+/* A per-user base directory as the XDG Base Directory spec and libvirt's
+ * session daemon find it: $`var` when it is an absolute path, else
+ * `home_rel` under the user's home ($HOME, else the passwd entry's).
+ * ("XDG_STATE_HOME", ".local/state") is ~/.local/state. Caller frees. */
+char *vf_user_dir(const char *var, const char *home_rel);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "controller/watch/config.h"
 #include "controller/watch/metrics.h"
@@ -374,12 +375,20 @@ void vf_config_merge(vf_config *base, const vf_config *over)
 	}
 }
 
+char *vf_config_default_path(bool privileged)
+{
+	if (privileged)
+		return vf_strdup(VF_CONFIG_DEFAULT_PATH);
+	_cleanup_free_ char *base = vf_user_dir("XDG_CONFIG_HOME", ".config");
+	return vf_asprintf("%s/virtform/virtform.conf", base);
+}
+
 void vf_config_defaults(vf_config *c)
 {
 	if (!c->state_dir)
-		c->state_dir = vf_strdup(VF_WATCH_DEFAULT_STATE_DIR);
+		c->state_dir = vf_statedir_default(geteuid() == 0);
 	if (!c->runtime_dir)
-		c->runtime_dir = vf_strdup(VF_WATCH_DEFAULT_RUNTIME_DIR);
+		c->runtime_dir = vf_runtimedir_default(geteuid() == 0);
 	if (!c->has_debounce_ms)
 		c->debounce_ms = VF_DEFAULT_DEBOUNCE_MS;
 	if (!c->has_resync_seconds)

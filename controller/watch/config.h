@@ -5,9 +5,15 @@
 #pragma once
 
 #include "controller/core/error.h"
+#include "controller/core/statedir.h"
 #include "controller/core/util.h"
 
 #define VF_CONFIG_DEFAULT_PATH "/etc/virtform/virtform.conf"
+/* The settings file read when --config is not given: VF_CONFIG_DEFAULT_PATH
+ * for root, $XDG_CONFIG_HOME/virtform/virtform.conf (~/.config/...) for any
+ * other user, as libvirt's session daemon reads ~/.config/libvirt/. A user's
+ * daemon must not pick up the system daemon's state_dir. Caller frees. */
+char *vf_config_default_path(bool privileged);
 
 /* syslog priorities, as journald reads the `<N>` prefix. */
 typedef enum vf_log_level {
@@ -53,7 +59,9 @@ int vf_config_load(const char *path, bool must_exist, vf_config *out, vf_error *
 /* Copy every setting `over` has onto *base (flags over the file). */
 void vf_config_merge(vf_config *base, const vf_config *over);
 
-/* Fill what nothing set with the defaults (state dir, timings, level). */
+/* Fill what nothing set with the defaults (state dir, timings, level);
+ * the directories are root's or, for any other user, the XDG ones
+ * (vf_statedir_default, vf_runtimedir_default). */
 void vf_config_defaults(vf_config *c);
 
 /* Parse one value as the config file and the flags both do; 0 or -VF_E_USAGE
@@ -65,7 +73,7 @@ void vf_config_free(vf_config *c);
 #define VF_DEFAULT_DEBOUNCE_MS 250u
 #define VF_DEFAULT_RESYNC_SECONDS 60u
 #define VF_DEFAULT_MAX_BACKOFF_SECONDS 300u
-#define VF_WATCH_DEFAULT_STATE_DIR "/var/lib/virtform"
-/* The control sockets' directory, as libvirtd uses /run/libvirt: the one
- * place its default is set (vf_config_defaults; the usage texts print it). */
-#define VF_WATCH_DEFAULT_RUNTIME_DIR "/run/virtform"
+/* root's defaults (controller/core/statedir.h has every user's): the
+ * control sockets' directory as libvirtd uses /run/libvirt. */
+#define VF_WATCH_DEFAULT_STATE_DIR VF_SYSTEM_STATE_DIR
+#define VF_WATCH_DEFAULT_RUNTIME_DIR VF_SYSTEM_RUNTIME_DIR

@@ -38,10 +38,13 @@ static const char vf_usage_watch[] =
 	"still enforced. SIGHUP reloads; SIGTERM finishes the current step and exits.\n"
 	"\n"
 	"  -c, --connect URI          libvirt URI (default: libvirt's default)\n"
-	"      --state-dir DIR        ledger, lock, image cache (" VF_WATCH_DEFAULT_STATE_DIR ")\n"
-	"      --runtime-dir DIR      control sockets (" VF_WATCH_DEFAULT_RUNTIME_DIR ")\n"
-	"      --config FILE          settings file (default " VF_CONFIG_DEFAULT_PATH ",\n"
-	"                             which may be missing; FILE may not)\n"
+	"      --state-dir DIR        ledger, lock, image cache (" VF_WATCH_DEFAULT_STATE_DIR ";\n"
+	"                             not root: $XDG_STATE_HOME/virtform)\n"
+	"      --runtime-dir DIR      control sockets (" VF_WATCH_DEFAULT_RUNTIME_DIR ";\n"
+	"                             not root: $XDG_RUNTIME_DIR/virtform)\n"
+	"      --config FILE          settings file (default " VF_CONFIG_DEFAULT_PATH ";\n"
+	"                             not root: $XDG_CONFIG_HOME/virtform/virtform.conf;\n"
+	"                             the default may be missing, FILE may not)\n"
 	"      --debounce MS          quiet time after a file change (250)\n"
 	"      --resync SECONDS       full resync period (60)\n"
 	"      --max-backoff SECONDS  cap of a failing object's retry delay (300)\n"
@@ -64,7 +67,7 @@ static const char vf_usage_status[] =
 	"\n"
 	"      --json            print the daemon's status document as JSON\n"
 	"      --runtime-dir DIR the daemon's runtime directory, where its sockets are\n"
-	"                        (" VF_WATCH_DEFAULT_RUNTIME_DIR ")\n"
+	"                        (" VF_WATCH_DEFAULT_RUNTIME_DIR "; not root: $XDG_RUNTIME_DIR/virtform)\n"
 	"      --config FILE     read runtime_dir from this settings file\n"
 	"  -h, --help            show this help\n"
 	"\n"
@@ -213,7 +216,8 @@ static int vf_watch__fail(vf_watch *w, vf_error *err)
 
 int vf_watch_main(int argc, char **argv)
 {
-	vf_watch w = { .config_path = VF_CONFIG_DEFAULT_PATH, .manifests_state = "unloaded" };
+	_cleanup_free_ char *default_config = vf_config_default_path(geteuid() == 0);
+	vf_watch w = { .config_path = default_config, .manifests_state = "unloaded" };
 	vf_error err = { 0 };
 	vf_watch_stop_flag = 0;
 	vf_watch_reload_flag = 0;
@@ -296,7 +300,8 @@ int vf_status_main(int argc, char **argv)
 	};
 	const char *cmd = argv[0];
 	const char *runtime_dir = NULL;
-	const char *config = VF_CONFIG_DEFAULT_PATH;
+	_cleanup_free_ char *default_config = vf_config_default_path(geteuid() == 0);
+	const char *config = default_config;
 	bool config_explicit = false, json = false;
 	int c;
 	opterr = 0;

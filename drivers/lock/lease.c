@@ -66,6 +66,26 @@ static int vf_lease__conf_dir(const char *conf, char **out, vf_error *err)
 	return r;
 }
 
+/* "qemu:///session", "qemu+unix:///session?socket=...": a session daemon
+ * on this machine, run by the user who connects. */
+static bool vf_lease__local_session(const char *uri)
+{
+	const char *p = uri ? strstr(uri, "://") : NULL;
+	if (!p || p[3] != '/')
+		return false; /* no URI, or one naming a host */
+	p += 3;
+	size_t n = strcspn(p, "?#");
+	return n == strlen("/session") && strncmp(p, "/session", n) == 0;
+}
+
+char *vf_lockd_conf_for(const char *uri, bool privileged)
+{
+	if (privileged || !vf_lease__local_session(uri))
+		return vf_strdup(VF_LOCKD_CONF_DEFAULT);
+	_cleanup_free_ char *base = vf_user_dir("XDG_CONFIG_HOME", ".config");
+	return vf_asprintf("%s/libvirt/qemu-lockd.conf", base);
+}
+
 /* Lower-case hex SHA-256 of s: virtlockd's name for an indirect lease. */
 static int vf_lease__sha256_hex(const char *s, char hex[65], vf_error *err)
 {

@@ -55,3 +55,31 @@ void vf_test_write_file(const char *path, const char *text)
 	fputs(text, f);
 	assert_int_equal(fclose(f), 0);
 }
+
+void vf_test_setenv(const char *name, const char *value)
+{
+	if (value)
+		assert_int_equal(setenv(name, value, 1), 0);
+	else
+		assert_int_equal(unsetenv(name), 0);
+}
+
+char **vf_test_env_save(const char *const *names)
+{
+	size_t n = 0;
+	while (names[n])
+		n++;
+	char **saved = vf_calloc(n + 1, sizeof(*saved));
+	for (size_t i = 0; i < n; i++)
+		saved[i] = vf_strdup(getenv(names[i]));
+	return saved;
+}
+
+void vf_test_env_restore(const char *const *names, char **saved)
+{
+	for (size_t i = 0; names[i]; i++) {
+		vf_test_setenv(names[i], saved[i]);
+		free(saved[i]);
+	}
+	free(saved);
+}

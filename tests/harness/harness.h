@@ -11,3 +11,9 @@ void vf_test_rm_tree(const char *path);
 char *vf_test_read_file(const char *path);
 /* Create or truncate `path` with `text`. */
 void vf_test_write_file(const char *path, const char *text);
+/* Set (value NULL: unset) an environment variable; vf_test_env_save and
+ * vf_test_env_restore keep and put back what `names` (NULL-terminated)
+ * held, so a test that plays another user's environment leaves none of it. */
+void vf_test_setenv(const char *name, const char *value);
+char **vf_test_env_save(const char *const *names);
+void vf_test_env_restore(const char *const *names, char **saved);

@@ -6,7 +6,9 @@
 #
 # A test does:   . "$(dirname "$0")/lib.sh"; vf_setup; ...; vf_pass
 # Environment:   VF_BIN (the virtform binary, required), VFIT_PREFIX (set by
-#                run.sh so it can sweep after a killed test; default vfit-$$-).
+#                run.sh so it can sweep after a killed test; default vfit-$$-),
+#                VFIT_CONNECT (the URI vf_run gives virtform; default
+#                qemu:///system; see vf_rerun_over).
 
 set -u
 set -o pipefail
@@ -224,7 +226,8 @@ vf_pass() {
 
 # ---- running virtform ---------------------------------------------------
 
-# vf_run CMD ARGS... : run virtform against qemu:///system with $STATE;
+# vf_run CMD ARGS... : run virtform against qemu:///system (or
+# $VFIT_CONNECT, the same host over another transport) with $STATE;
 # output in $OUT, exit status in $RC. Echoes the command and its output.
 # With VFIT_BOUND=SECONDS set, a run that hangs is killed after that long
 # (exit 124) instead of hanging the test.
@@ -233,7 +236,7 @@ vf_run() {
 	shift
 	local args=() bound=()
 	case "$cmd" in
-	plan | apply) args=(-c "$VFIT_URI" --state-dir "$STATE") ;;
+	plan | apply) args=(-c "${VFIT_CONNECT:-$VFIT_URI}" --state-dir "$STATE") ;;
 	esac
 	[ -n "${VFIT_BOUND:-}" ] && bound=(timeout -k 5 "$VFIT_BOUND")
 	RC=0
@@ -406,4 +409,109 @@ assert_ledger_parses() {
 	[ -f "$STATE/ledger.json" ] || vf_fail "$STATE/ledger.json: expected to exist"
 	python3 -m json.tool "$STATE/ledger.json" >/dev/null 2>&1 ||
 		vf_fail "$STATE/ledger.json does not parse as JSON: $(head -c 400 "$STATE/ledger.json")"
+}
+
+# ---- remote URIs: a second sshd on 127.0.0.1 --------------------------------
+
+# vf_start_sshd: start an sshd of the test's own on 127.0.0.1 and a free
+# port (its own config, host key and log in a temp dir; a client key for
+# root generated there; the machine's own sshd, if any, is not touched),
+# stopped when the test exits. Sets:
+#   VFIT_SSHD_PID    the sshd listening (SIGSTOP it to play a dead peer)
+#   VFIT_SSH_PORT, VFIT_SSH_DIR (id_ed25519, known_hosts, sshd.log)
+#   VFIT_SSH_URI     qemu+ssh://root@127.0.0.1:PORT/system?keyfile=...&command=...
+#                    (command: ssh with the test's known_hosts and no user
+#                    config, so root's ~/.ssh is neither read nor written)
+#   VFIT_LIBSSH_URI  qemu+libssh://root@127.0.0.1:PORT/system?keyfile=...
+#                    &known_hosts=...&sshauth=privkey
+# Both verify the host key against VFIT_SSH_DIR/known_hosts.
+vf_start_sshd() {
+	local sshd=/usr/sbin/sshd d port try
+	[ -x "$sshd" ] || vf_fail "$sshd not installed (make deps installs openssh-server)"
+	d=$(vf_mktemp)
+	ssh-keygen -q -t ed25519 -N '' -C vfit-host -f "$d/host_ed25519" || vf_fail "ssh-keygen (host key)"
+	ssh-keygen -q -t ed25519 -N '' -C vfit-client -f "$d/id_ed25519" || vf_fail "ssh-keygen (client key)"
+	cp "$d/id_ed25519.pub" "$d/authorized_keys"
+	# sshd's privilege separation directory (the init script makes it).
+	[ -d /run/sshd ] || mkdir -m 0755 /run/sshd
+	vf_on_exit 'vf__stop_sshd "${VFIT_SSHD_PID:-}"'
+	for try in 1 2 3; do
+		port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		cat >"$d/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $d/host_ed25519
+PidFile $d/sshd.pid
+AuthorizedKeysFile $d/authorized_keys
+# The key file sits in a 0700 temp dir under /tmp, which StrictModes
+# refuses for being world-writable (sticky or not).
+StrictModes no
+AllowUsers root
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+LogLevel VERBOSE
+CONF
+		: >"$d/sshd.log"
+		"$sshd" -D -f "$d/sshd_config" -E "$d/sshd.log" &
+		VFIT_SSHD_PID=$!
+		if wait_for "grep -q 'Server listening' '$d/sshd.log' || ! kill -0 $VFIT_SSHD_PID" 10 &&
+			kill -0 "$VFIT_SSHD_PID" 2>/dev/null; then
+			break
+		fi
+		vf__stop_sshd "$VFIT_SSHD_PID"
+		VFIT_SSHD_PID=
+	done
+	[ -n "$VFIT_SSHD_PID" ] || vf_fail "sshd did not start: $(tail -n 5 "$d/sshd.log")"
+	printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >"$d/known_hosts"
+	cat >"$d/ssh" <<SH
+#!/bin/sh
+exec ssh -F none -o UserKnownHostsFile=$d/known_hosts -o GlobalKnownHostsFile=/dev/null \
+	-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes "\$@"
+SH
+	chmod 0755 "$d/ssh"
+	VFIT_SSH_PORT=$port
+	VFIT_SSH_DIR=$d
+	VFIT_SSH_URI="qemu+ssh://root@127.0.0.1:$port/system?keyfile=$d/id_ed25519&command=$d/ssh"
+	VFIT_LIBSSH_URI="qemu+libssh://root@127.0.0.1:$port/system?keyfile=$d/id_ed25519&known_hosts=$d/known_hosts&sshauth=privkey"
+	vf_log "sshd (pid $VFIT_SSHD_PID) on 127.0.0.1:$port"
+}
+
+# Stop an sshd vf_start_sshd started (and its sessions: they are its
+# children); a SIGSTOPped one is continued so it can act on SIGTERM.
+vf__stop_sshd() {
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	kill -CONT "$pid" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+}
+
+# How many logins the test's sshd accepted so far.
+vf_sshd_logins() { grep -c 'Accepted publickey for root' "$VFIT_SSH_DIR/sshd.log"; }
+
+# vf_rerun_over TRANSPORT URI TEST: run tests/integration/TEST.sh again as
+# a child, its virtform commands given -c URI (VFIT_CONNECT; its virsh
+# checks stay on qemu:///system), under a prefix of its own inside this
+# test's; fails unless it passes and every virtform command went through
+# the test's sshd.
+vf_rerun_over() {
+	local tag=$1 uri=$2 t=$3 here before after rc=0 out runs
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	before=$(vf_sshd_logins)
+	vf_log "re-running $t over $tag: $uri"
+	out=$(VFIT_CONNECT=$uri VFIT_PREFIX=${VFIT_PREFIX}$tag- bash "$here/$t.sh" 2>&1) || rc=$?
+	printf '%s\n' "$out" | sed "s/^/  [$tag] /"
+	[ "$rc" = 0 ] || vf_fail "$t over $tag ($uri) failed (exit $rc)"
+	after=$(vf_sshd_logins)
+	runs=$(printf '%s\n' "$out" | grep -cE '^\$ virtform (plan|apply) ')
+	[ $((after - before)) -ge "$runs" ] ||
+		vf_fail "$t over $tag: $runs plan/apply runs, but only $((after - before)) ssh logins"
+	vf_log "$t over $tag: passed, $runs runs, $((after - before)) ssh logins"
 }

@@ -1,6 +1,7 @@
 # test_01_converge.sh: a dir pool, a qcow2 base volume, a qcow2 volume backed
 # by it and a running domain on the latter converge on a real libvirtd; a
 # second apply and a plan then report no changes.
+# Over ssh and libssh too: test_15_ssh_converge.sh re-runs it with VFIT_CONNECT set.
 . "$(dirname "$0")/lib.sh"
 vf_setup
 

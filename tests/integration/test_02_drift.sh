@@ -1,6 +1,7 @@
 # test_02_drift.sh: out-of-band changes to an owned domain (memory lowered
 # with virsh setmaxmem --config, destroyed, autostart disabled) show as drift
 # in plan (exit 2, one line per field) and apply puts them back.
+# Over ssh and libssh too: test_15_ssh_drift.sh re-runs it with VFIT_CONNECT set.
 . "$(dirname "$0")/lib.sh"
 vf_setup
 
