@@ -107,11 +107,55 @@ void vf_reconcile_result_free(vf_reconcile_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Observed state to plan from: a full observation into *own, or the
+ * observer's cache (borrowed); leases read either way. */
+static int vf_reconcile__observe(const vf_backend *backend, vf_conn *conn,
+				 const vf_reconcile_opts *opts, bool local, vf_observed *own,
+				 vf_observed **out, vf_error *err)
+{
+	vf_observed_free(own);
+	int r;
+	if (opts->observer) {
+		r = opts->observer->current(opts->observer->userdata, out, err);
+	} else {
+		r = backend->hv->observe(conn, own, err);
+		*out = own;
+	}
+	if (r < 0)
+		return r;
+	if (local)
+		vf_leases_observe(*out, opts->lockd_conf);
+	return 0;
+}
+
+/* Plan into res->plan (conflicts into res->conflicts), with the image
+ * sizes of volumes still to come. */
+static int vf_reconcile__plan(const vf_desired *desired, const vf_observed *observed,
+			      const vf_ledger *ledger, const vf_reconcile_opts *opts,
+			      vf_plan_opts *popts, vf_source_size **sources, vf_reconcile_result *res)
+{
+	free(*sources);
+	vf_plan_free(&res->plan);
+	vf_diags_free(&res->conflicts);
+	*popts = opts->plan;
+	*sources = vf_reconcile__sources(opts, desired, observed, &popts->n_sources);
+	popts->sources = *sources;
+	int r = vf_plan_build(desired, observed, ledger, popts, &res->plan, &res->conflicts);
+	if (r < 0)
+		vf_error_set(&res->err, VF_E_CONFLICT, "plan rejected: %zu conflict%s; nothing was changed",
+			     res->conflicts.n, res->conflicts.n == 1 ? "" : "s");
+	return r;
+}
+
+/* Rounds of re-reading a cached plan's objects before giving up on it. */
+#define VF_RECONCILE_FRESH_ROUNDS 8
+
 int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *desired,
 		 const vf_reconcile_opts *opts, vf_reconcile_result *res)
 {
 	vf_ledger ledger = { 0 };
-	vf_observed observed = { 0 };
+	vf_observed own = { 0 };  /* a full observation's; unused with an observer */
+	vf_observed *observed = &own;
 	vf_plan_opts popts;
 	vf_source_size *sources = NULL; /* image sizes the plan shows (volumes from URLs) */
 	int r;
@@ -125,24 +169,42 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		goto out;
 
 	res->phase = VF_PHASE_OBSERVE;
-	r = backend->hv->observe(conn, &observed, &res->err);
-	if (r < 0)
-		goto out;
 	/* A remote host's files are not ours to probe or lock. */
 	bool local = !backend->hv->files_local || backend->hv->files_local(conn);
-	if (local)
-		vf_leases_observe(&observed, opts->lockd_conf);
+	r = vf_reconcile__observe(backend, conn, opts, local, &own, &observed, &res->err);
+	if (r < 0)
+		goto out;
 
 	res->phase = VF_PHASE_PLAN;
-	popts = opts->plan;
-	sources = vf_reconcile__sources(opts, desired, &observed, &popts.n_sources);
-	popts.sources = sources;
-	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->plan, &res->conflicts);
-	if (r < 0) {
-		vf_error_set(&res->err, VF_E_CONFLICT, "plan rejected: %zu conflict%s; nothing was changed",
-			     res->conflicts.n, res->conflicts.n == 1 ? "" : "s");
-		goto out;
+	r = vf_reconcile__plan(desired, observed, &ledger, opts, &popts, &sources, res);
+	/* From a cache: every object a step acts on is read again and the
+	 * plan made again, until the plan names nothing not read in this
+	 * pass. No step runs on what the cache remembered. */
+	for (int round = 0; r == 0 && opts->observer && !vf_plan_empty(&res->plan); round++) {
+		if (round == VF_RECONCILE_FRESH_ROUNDS) {
+			r = vf_error_set(&res->err, VF_E_NOT_CONVERGED,
+					 "the host kept changing while planning (%d rounds of re-reading the objects the plan acts on); nothing was changed",
+					 round);
+			goto out;
+		}
+		int n = opts->observer->refresh(opts->observer->userdata, &res->plan, false, &res->err);
+		if (n <= 0) {
+			r = n;
+			if (r < 0) {
+				res->phase = VF_PHASE_OBSERVE;
+				goto out;
+			}
+			break;
+		}
+		r = vf_reconcile__observe(backend, conn, opts, local, &own, &observed, &res->err);
+		if (r < 0) {
+			res->phase = VF_PHASE_OBSERVE;
+			goto out;
+		}
+		r = vf_reconcile__plan(desired, observed, &ledger, opts, &popts, &sources, res);
 	}
+	if (r < 0)
+		goto out;
 	int er = vf_reconcile__guard_empty(desired, opts->allow_empty, opts->dry_run, &res->plan,
 					   &res->err);
 	if (opts->on_plan)
@@ -179,9 +241,12 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 
 	/* Observe again whatever happened, so the caller can say what is left. */
 	res->phase = VF_PHASE_REOBSERVE;
-	vf_observed_free(&observed);
 	vf_error oe = { 0 };
-	r = backend->hv->observe(conn, &observed, &oe);
+	r = 0;
+	if (opts->observer)
+		r = opts->observer->refresh(opts->observer->userdata, &res->plan, true, &oe);
+	if (r >= 0)
+		r = vf_reconcile__observe(backend, conn, opts, local, &own, &observed, &oe);
 	if (r < 0) {
 		if (ar == 0) {
 			vf_error_clear(&res->err);
@@ -191,10 +256,8 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		}
 		goto out;
 	}
-	if (local)
-		vf_leases_observe(&observed, opts->lockd_conf);
 	vf_diags late = { 0 };
-	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->replan, &late);
+	r = vf_plan_build(desired, observed, &ledger, &popts, &res->replan, &late);
 	if (r < 0) {
 		/* Cannot happen unless the host changed under us mid-run. */
 		vf_diags_free(&res->conflicts);
@@ -217,7 +280,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		r = 0;
 out:
 	free(sources);
-	vf_observed_free(&observed);
+	vf_observed_free(&own);
 	vf_ledger_free(&ledger);
 	return r;
 }

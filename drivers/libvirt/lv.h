@@ -106,6 +106,11 @@ int vf_lv__classify(vf_conn *c, vf_error *err, int r);
 const char *vf_lv__msg(void);
 int vf_lv__code(void);
 
+/* Every libvirt call observation makes goes through this, so the watch
+ * daemon can say how many calls an event costs (observe.c counts). */
+void vf_lv__count_call(void);
+#define VF_LV_CALL(call) (vf_lv__count_call(), (call))
+
 /* ---- cleanup helpers ------------------------------------------------------ */
 
 static inline void vf_lv__domp(virDomainPtr *p)
@@ -235,6 +240,9 @@ int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest,
 /* ---- the table members (observe.c, domain.c, pool.c, volume.c) ---------- */
 
 int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err);
+int vf_lv_observe_object(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			 vf_error *err);
+uint64_t vf_lv_observe_calls(void);
 
 int vf_lv_domain_define(vf_conn *c, const vf_object *dom, vf_domain_type type, vf_error *err);
 int vf_lv_domain_start(vf_conn *c, const char *name, vf_error *err);
@@ -323,7 +331,11 @@ int vf_lv__set_has(const vf_lv_set *s, const unsigned char *uuid);
 /* pool.c: one pool into o (with what its directory holds), its volumes
  * listed into vols when it is active. */
 int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets, bool files_local,
-			vf_observed *o, size_t *cap, vf_lv_vol_job *vols, vf_error *err);
+			bool refresh, vf_observed *o, size_t *cap, vf_lv_vol_job *vols, vf_error *err);
+/* One pool (with its volumes and directory) into the cache o; refresh it
+ * first when `fresh` (pool.c). */
+int vf_lv__observe_one_pool(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			    vf_error *err);
 /* volume.c: list pool's volumes into j; read them all, a few at once, into o. */
 int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, vf_lv_vol_job *j,
 			vf_error *err);
@@ -334,6 +346,9 @@ void vf_lv__domain_stats(virConnectPtr conn, vf_lv_dom_facts *f);
 void vf_lv__dom_facts_free(vf_lv_dom_facts *f);
 int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_facts *facts,
 			   vf_observed *o, vf_error *err);
+/* One domain into the cache o, by UUID or name (domain.c). */
+int vf_lv__observe_one_domain(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			      vf_error *err);
 
 /* ---- events.c: the event driver's members (the watch daemon's source) ---- */
 

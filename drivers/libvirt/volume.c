@@ -338,7 +338,7 @@ int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, vf_lv_vol
 			       vf_error *err)
 {
 	virStorageVolPtr *vols = NULL;
-	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
+	int n = VF_LV_CALL(virStoragePoolListAllVolumes(pool, &vols, 0));
 	if (n < 0) {
 		if (vf_lv__vol_vanished())
 			return 0;
@@ -362,7 +362,7 @@ static void vf_lv__read_volume(void *ctx, size_t i)
 {
 	vf_lv_vol_job *j = ctx;
 	const char *name = virStorageVolGetName(j->vols[i]);
-	_cleanup_free_ char *xml = virStorageVolGetXMLDesc(j->vols[i], 0);
+	_cleanup_free_ char *xml = VF_LV_CALL(virStorageVolGetXMLDesc(j->vols[i], 0));
 	if (!xml) {
 		if (!vf_lv__vol_vanished())
 			vf_error_set(&j->errs[i], VF_E_DRIVER,
