@@ -129,7 +129,29 @@ static json_object *vf_watch__answer(const char *command, bool privileged, void 
 		json_object_object_add(o, "ok", json_object_new_boolean(true));
 		return o;
 	}
-	return vf_status_error_response("unknown command; try status, reload or reconcile");
+	if (strcmp(command, "resync") == 0) {
+		/* The cache against a fresh listing now, as the periodic resync
+		 * does; a pass follows when they disagreed. */
+		if (!privileged)
+			return vf_status_error_response("this command lists the whole host: use watch.sock");
+		if (!w->conn || !vf_watch_cache_observer(w, &(vf_observer){ 0 }))
+			return vf_status_error_response("no cache to check: not connected, or the backend has no events");
+		vf_error err = { 0 };
+		if (vf_watch_cache_resync(w, &err) < 0) {
+			json_object *e = vf_status_error_response(err.message ? err.message : "resync failed");
+			vf_error_clear(&err);
+			return e;
+		}
+		if (w->cache.last_disagreements) {
+			w->pass_now = true;
+			w->pass_trigger = "requested resync";
+		}
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "ok", json_object_new_boolean(true));
+		json_object_object_add(o, "cache", vf_watch_cache_json(w));
+		return o;
+	}
+	return vf_status_error_response("unknown command; try status, reload, reconcile or resync");
 }
 
 /* ---- the loop ------------------------------------------------------------- */

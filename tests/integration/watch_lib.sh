@@ -67,3 +67,32 @@ watch_require() {
 }
 
 domstate() { vsh domstate "$1" 2>/dev/null | head -n 1; }
+
+# watch_command CMD: send {"command": CMD} on the daemon's watch.sock and
+# print its one-line JSON answer.
+watch_command() {
+	watch_runtime
+	python3 - "$RUNTIME/watch.sock" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+s.sendall((json.dumps({"command": sys.argv[2]}) + "\n").encode())
+buf = b""
+while not buf.endswith(b"\n"):
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+print(buf.decode().strip())
+PY
+}
+
+# json_get PATH: read JSON on stdin, print the value at PATH (a.b.c).
+json_get() {
+	python3 -c 'import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("" if v is None else (json.dumps(v) if isinstance(v, (dict, list, bool)) else v))' "$1"
+}
