@@ -272,6 +272,8 @@ json_object *vf_watch_cache_json(const vf_watch *w)
 									 (double)c->event_reads
 								 : 0.0));
 	json_object_object_add(o, "step_reads", vf_watch_cache__u64(c->step_reads));
+	json_object_object_add(o, "libvirt_calls",
+			       vf_watch_cache__u64(w->backend ? vf_watch_cache__calls(w) : 0));
 	json_object_object_add(o, "pending", vf_watch_cache__u64(c->n_dirty));
 	json_object_object_add(o, "relists", vf_watch_cache__u64(c->relists));
 	if (c->relists) {
