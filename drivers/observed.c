@@ -1,5 +1,7 @@
 /* observed.c: freeing and looking up observed state, shared by every driver
- * and by the planner. Not for filling it in: each driver does that. */
+ * and by the planner, and putting one re-read object in place of its old
+ * entries (the watch daemon's cache). Not for filling it in: each driver
+ * does that. */
 #include "driver.h"
 
 static void vf_obs_pool_clear(vf_obs_pool *p)

@@ -1,8 +1,10 @@
 /* events.c: the libvirt backend's event driver, the watch daemon's view of
  * out-of-band changes. A thread runs virEventRunDefaultImpl(); each source
  * is a second connection to the same URI, opened only to listen, whose
- * callbacks (on that thread) just count, keep a one-line description and
- * write to an eventfd. Not for deciding anything or changing the host. */
+ * callbacks (on that thread) just count, note the object each event names
+ * and a one-line description, and write to an eventfd. What is listened to
+ * is one table, an entry per kind of event. Not for deciding anything or
+ * changing the host. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>

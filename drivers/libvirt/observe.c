@@ -12,6 +12,8 @@
  * not listed included. Changes nothing else.
  * This file is the order of the pass; each kind observes itself in its
  * own file (pool.c, volume.c, domain.c) on what listing.c provides.
+ * Also the way to read one object again, by kind (the watch daemon's
+ * cache), and the count of libvirt calls observation makes.
  * Not for reading the XML itself: each kind's file does that. */
 #include "lv.h"
 
