@@ -215,9 +215,18 @@ static int vf_watch_cache__refresh(void *userdata, const vf_plan *plan, bool aft
 	vf_watch_cache *c = &w->cache;
 	if (after_apply)
 		vf_watch_cache_pass_begin(w); /* the steps changed them: read each again */
+	uint64_t now = vf_now_ms();
 	int n = 0;
 	for (size_t i = 0; i < plan->n; i++) {
 		const vf_step *s = &plan->steps[i];
+		/* Steps that will not run this pass: a blocked one, one backing
+		 * off. Reading them would refresh their pool every pass, and the
+		 * refresh's own event would start the next pass, for ever. */
+		if (s->action == VF_ACT_BLOCKED)
+			continue;
+		_cleanup_free_ char *step_key = vf_step_key(s);
+		if (vf_backoff_waiting(&w->backoff, step_key, now))
+			continue;
 		bool vol = s->kind == VF_KIND_VOLUME;
 		vf_obj_ref ref = { .kind = s->kind, .name = s->name, .pool = s->pool };
 		_cleanup_free_ char *key = vol ? vf_asprintf("StoragePool/%s", s->pool)
