@@ -2,8 +2,9 @@
  * kept up to date by events) agree with a fresh observation? Compares what
  * the planner reads, object by object, and names each disagreement. Not
  * for figures libvirt changes on its own without an event (a pool's
- * capacity, a volume's allocation) nor leases, which every pass reads
- * again. Not for deciding what to do about it: the daemon counts and logs. */
+ * capacity, a volume's allocation) nor leases, which are read afresh
+ * before any step. Not for deciding what to do about it: the daemon
+ * counts and logs. */
 #include "driver.h"
 
 typedef struct vf_cmp {

@@ -108,10 +108,11 @@ void vf_reconcile_result_free(vf_reconcile_result *r)
 }
 
 /* Observed state to plan from: a full observation into *own, or the
- * observer's cache (borrowed); leases read either way. */
+ * observer's cache (borrowed); with `leases`, the leases read too (they
+ * only ever block steps, so a plan with no steps needs none). */
 static int vf_reconcile__observe(const vf_backend *backend, vf_conn *conn,
-				 const vf_reconcile_opts *opts, bool local, vf_observed *own,
-				 vf_observed **out, vf_error *err)
+				 const vf_reconcile_opts *opts, bool local, bool leases,
+				 vf_observed *own, vf_observed **out, vf_error *err)
 {
 	vf_observed_free(own);
 	int r;
@@ -123,7 +124,7 @@ static int vf_reconcile__observe(const vf_backend *backend, vf_conn *conn,
 	}
 	if (r < 0)
 		return r;
-	if (local)
+	if (local && leases)
 		vf_leases_observe(*out, opts->lockd_conf);
 	return 0;
 }
@@ -171,7 +172,10 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	res->phase = VF_PHASE_OBSERVE;
 	/* A remote host's files are not ours to probe or lock. */
 	bool local = !backend->hv->files_local || backend->hv->files_local(conn);
-	r = vf_reconcile__observe(backend, conn, opts, local, &own, &observed, &res->err);
+	/* From a cache, leases are read once there is a step to block (the
+	 * files of every disk on the host are too many to probe per event). */
+	r = vf_reconcile__observe(backend, conn, opts, local, !opts->observer, &own, &observed,
+				  &res->err);
 	if (r < 0)
 		goto out;
 
@@ -196,11 +200,16 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 			}
 			break;
 		}
-		r = vf_reconcile__observe(backend, conn, opts, local, &own, &observed, &res->err);
+		r = vf_reconcile__observe(backend, conn, opts, local, false, &own, &observed, &res->err);
 		if (r < 0) {
 			res->phase = VF_PHASE_OBSERVE;
 			goto out;
 		}
+		r = vf_reconcile__plan(desired, observed, &ledger, opts, &popts, &sources, res);
+	}
+	if (r == 0 && opts->observer && !vf_plan_empty(&res->plan)) {
+		if (local)
+			vf_leases_observe(observed, opts->lockd_conf);
 		r = vf_reconcile__plan(desired, observed, &ledger, opts, &popts, &sources, res);
 	}
 	if (r < 0)
@@ -246,7 +255,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	if (opts->observer)
 		r = opts->observer->refresh(opts->observer->userdata, &res->plan, true, &oe);
 	if (r >= 0)
-		r = vf_reconcile__observe(backend, conn, opts, local, &own, &observed, &oe);
+		r = vf_reconcile__observe(backend, conn, opts, local, true, &own, &observed, &oe);
 	if (r < 0) {
 		if (ar == 0) {
 			vf_error_clear(&res->err);

@@ -120,7 +120,8 @@ int vf_watch_cache_sync(vf_watch *w, vf_error *err)
 	/* What failed stays to be read; a lost connection relists anyway. */
 	for (size_t k = 0; k < i; k++)
 		free(c->dirty[k].name);
-	memmove(c->dirty, c->dirty + i, (c->n_dirty - i) * sizeof(*c->dirty));
+	if (i)
+		memmove(c->dirty, c->dirty + i, (c->n_dirty - i) * sizeof(*c->dirty));
 	c->n_dirty -= i;
 	if (r < 0 && err->code == VF_E_CONNECTION)
 		vf_watch_cache_invalidate(w, "a call failed: the connection was lost");
