@@ -60,8 +60,17 @@ static int vf_watch_cache__drain(vf_watch *w, vf_error *err)
 	vf_event_report_clear(&rep);
 	if (!closed)
 		return 0;
-	vf_watch_cache_invalidate(w, why);
+	_cleanup_free_ char *lost = vf_asprintf("lost the connection: %s", why);
+	vf_watch_cache_invalidate(w, lost);
 	return vf_error_set(err, VF_E_CONNECTION, "lost libvirt's events: %s", why);
+}
+
+/* A call failed because the connection is gone: events were lost too. */
+static void vf_watch_cache__lost(vf_watch *w, const vf_error *err)
+{
+	_cleanup_free_ char *why = vf_asprintf("lost the connection: %s",
+					       err->message ? err->message : "a call failed");
+	vf_watch_cache_invalidate(w, why);
 }
 
 /* ---- relisting and re-reading ----------------------------------------------- */
@@ -124,7 +133,7 @@ int vf_watch_cache_sync(vf_watch *w, vf_error *err)
 		memmove(c->dirty, c->dirty + i, (c->n_dirty - i) * sizeof(*c->dirty));
 	c->n_dirty -= i;
 	if (r < 0 && err->code == VF_E_CONNECTION)
-		vf_watch_cache_invalidate(w, "a call failed: the connection was lost");
+		vf_watch_cache__lost(w, err);
 	return r;
 }
 
@@ -237,7 +246,7 @@ static int vf_watch_cache__refresh(void *userdata, const vf_plan *plan, bool aft
 		int r = w->backend->hv->observe_object(w->conn, &ref, true, &c->obs, err);
 		if (r < 0) {
 			if (err->code == VF_E_CONNECTION)
-				vf_watch_cache_invalidate(w, "a call failed: the connection was lost");
+				vf_watch_cache__lost(w, err);
 			return r;
 		}
 		c->step_reads++;
