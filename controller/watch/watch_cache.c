@@ -124,6 +124,13 @@ int vf_watch_cache_sync(vf_watch *w, vf_error *err)
 			break;
 		c->event_reads++;
 		vf_watch_log(7, "cache: read %s/%s again", vf_kind_to_string(d->kind), d->name);
+		/* A domain read is as fresh as a step's read: a step on it in
+		 * this pass needs no second one. (A pool is read for an event
+		 * without a refresh, so a step on it still reads it again.) */
+		if (d->kind == VF_KIND_DOMAIN) {
+			char *key = vf_asprintf("Domain/%s", d->name);
+			VF_APPEND(c->read_keys, c->n_read_keys, c->cap_read_keys, key);
+		}
 	}
 	c->event_calls += vf_watch_cache__calls(w) - calls0;
 	/* What failed stays to be read; a lost connection relists anyway. */

@@ -44,15 +44,7 @@ wait_for "[ \"\$(domstate $web)\" = running ]" 60 || watch_fail "$web not runnin
 # Idle: no pass running, nothing waiting to be read.
 wait_for 'S=$(watch_status_json) && [ "$(echo "$S" | json_get reconciling)" = "" ] && [ "$(echo "$S" | json_get cache.pending)" = 0 ] && [ "$(echo "$S" | json_get last_reconcile.result)" = converged ]' 60 ||
 	watch_fail "the daemon did not settle after the flood: $(watch_status_json)"
-# Other tests' objects raise events on this libvirtd too: a pass may be
-# running when the resync is asked for, which is then refused; ask again.
-ANS=
-for _ in $(seq 60); do
-	ANS=$(watch_command resync)
-	[ "$(echo "$ANS" | json_get ok)" = true ] && break
-	sleep 0.5
-done
-[ "$(echo "$ANS" | json_get ok)" = true ] || watch_fail "resync refused: $ANS"
+watch_resync
 vf_log "resync: $ANS"
 assert_eq 0 "$(echo "$ANS" | json_get cache.last_resync_disagreements)" "objects the cache had wrong after the flood"
 assert_eq 0 "$(echo "$ANS" | json_get cache.disagreements)" "disagreements since the start"

@@ -11,35 +11,11 @@
 vf_setup
 watch_require
 
-NOBODY=$(id -u nobody 2>/dev/null || true)
-NOGROUP=$(id -g nobody 2>/dev/null || true)
-if [ -z "$NOBODY" ] || ! command -v setpriv >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+if ! priv_can; then
 	echo "SKIP: needs root, setpriv and a 'nobody' user to run a private libvirtd"
 	vf_pass
 fi
-PRIV_PID=""
-PRIV_DIR=$(vf_mktemp)
-chmod 0755 "$PRIV_DIR"
-mkdir -p "$PRIV_DIR/home" "$PRIV_DIR/run" "$PRIV_DIR/cfg" "$PRIV_DIR/cache"
-chmod 0700 "$PRIV_DIR/run"
-chown -R "$NOBODY:$NOGROUP" "$PRIV_DIR/home" "$PRIV_DIR/run" "$PRIV_DIR/cfg" "$PRIV_DIR/cache"
-PRIV_URI="test+unix:///default?socket=$PRIV_DIR/run/libvirt/libvirt-sock"
-priv_start() {
-	(
-		export HOME=$PRIV_DIR/home XDG_RUNTIME_DIR=$PRIV_DIR/run \
-			XDG_CONFIG_HOME=$PRIV_DIR/cfg XDG_CACHE_HOME=$PRIV_DIR/cache
-		exec setpriv --reuid="$NOBODY" --regid="$NOGROUP" --clear-groups \
-			/usr/sbin/libvirtd --timeout 0 >>"$PRIV_DIR/libvirtd.log" 2>&1
-	) &
-	PRIV_PID=$!
-	wait_for "virsh -q -c '$PRIV_URI' list --all" 60 || vf_fail "the private libvirtd did not answer"
-}
-priv_stop() {
-	[ -n "$PRIV_PID" ] || return 0
-	kill "$PRIV_PID" 2>/dev/null
-	wait "$PRIV_PID" 2>/dev/null
-	PRIV_PID=""
-}
+priv_setup
 FLOOD_PID=""
 flood_stop() {
 	[ -n "$FLOOD_PID" ] || return 0
@@ -89,12 +65,7 @@ echo "$S" | json_get cache.last_relist_reason | grep -q '^lost the connection' |
 # relist line comes before the reconnect pass's first plan
 awk '/cache: full relist \(lost the connection/ { r = NR } /reconcile \(reconnected\)|plan: / { if (NR > s && r == 0 && seen_lost) bad = 1 } /lost the connection/ && !/full relist/ { seen_lost = 1; s = NR } END { exit bad }' "$WATCH_LOG" ||
 	watch_fail "a plan came before the relist"
-ANS=
-for _ in $(seq 60); do
-	ANS=$(watch_command resync)
-	[ "$(echo "$ANS" | json_get ok)" = true ] && break
-	sleep 0.5
-done
+watch_resync
 assert_eq 0 "$(echo "$ANS" | json_get cache.last_resync_disagreements)" "objects the cache had wrong after the relist"
 watch_status | grep -q '2 relists (last: lost the connection' || watch_fail "status text: $(watch_status)"
 watch_stop TERM
