@@ -116,6 +116,13 @@ static const struct {
 int vf_lv_observe_object(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
 			 vf_error *err)
 {
+	/* A read for a step starts a new cycle, as observe does: what this
+	 * connection remembers (pools refreshed, volumes' formats) may be
+	 * as old as the caller's cache, and a step must not build on it (a
+	 * domain defined with a volume's old format, a volume created in a
+	 * pool not refreshed since files appeared in it). */
+	if (fresh)
+		vf_lv__cycle_reset(c, &(vf_observed){ 0 });
 	for (size_t i = 0; i < VF_ARRAY_SIZE(vf_lv__observe_one); i++)
 		if (vf_lv__observe_one[i].kind == ref->kind)
 			return vf_lv__observe_one[i].read(c, ref, fresh, o, err);

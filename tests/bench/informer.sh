@@ -8,9 +8,9 @@
 # --resync 3600` on one manifest (a running domain, the victim) and times:
 #   destroy -> running again: `virsh destroy` of the victim, timed from its
 #     return until `virsh domstate` says running (INFORMER_TRIALS, 7);
-#   a bare `virsh start` of the same domain, the daemon stopped: `virsh
-#     destroy`, then timed the same way from just before `virsh start`
-#     (same trials, same run);
+#   a bare `virsh start` of the same domain, the daemon paused (SIGSTOP):
+#     `virsh destroy`, then timed the same way from just before `virsh
+#     start`; one after each daemon trial, so both see the same load;
 #   libvirt calls per event and per trial (the daemon's own counters in
 #     `status`: every call observation makes is counted in the driver);
 #   CPU of the idle daemon: its utime+stime over INFORMER_IDLE_S (60) s,
@@ -128,13 +128,26 @@ for N in $SIZES; do
 	relist_ms=$(status_json | jget cache.last_relist_ms)
 	s0=$(status_json)
 	: >"$WORK/restart.us"
+	: >"$WORK/start.us"
+	# Interleaved, so both figures see the same load on a shared machine:
+	# a daemon trial, then a bare start with the daemon paused (SIGSTOP;
+	# what it misses meanwhile arrives as events when it goes on).
 	for t in $(seq "$TRIALS"); do
 		wait_idle || true
 		v destroy "$victim" >/dev/null
 		T0=$(now_ns)
 		us=$(poll_until is_running "$victim") || { echo "informer bench: not running again" >&2; tail -20 "$LOG" >&2; exit 1; }
 		echo "$us" >>"$WORK/restart.us"
-		echo "informer bench: N=$N restart $t: $((us / 1000)) ms" >&2
+		sleep 1
+		wait_idle || true
+		kill -STOP "$DPID"
+		v destroy "$victim" >/dev/null 2>&1 || true
+		T0=$(now_ns)
+		v start "$victim" >/dev/null
+		bus=$(poll_until is_running "$victim") || { kill -CONT "$DPID"; exit 1; }
+		kill -CONT "$DPID"
+		echo "$bus" >>"$WORK/start.us"
+		echo "informer bench: N=$N trial $t: restart $((us / 1000)) ms, bare start $((bus / 1000)) ms" >&2
 		sleep 1
 	done
 	wait_idle || true
@@ -151,17 +164,6 @@ for N in $SIZES; do
 	s2=$(status_json)
 	echo "informer bench: N=$N: idle ${IDLE_S}s: $((c1 - c0)) ticks, $(( $(echo "$s2" | jget cache.events) - $(echo "$s1" | jget cache.events) )) events meanwhile (other users of this libvirtd)" >&2
 	stop_daemon
-	: >"$WORK/start.us"
-	for t in $(seq "$TRIALS"); do
-		# right after the destroy, as the daemon starts it
-		v destroy "$victim" >/dev/null 2>&1 || true
-		T0=$(now_ns)
-		v start "$victim" >/dev/null
-		us=$(poll_until is_running "$victim") || exit 1
-		echo "$us" >>"$WORK/start.us"
-		echo "informer bench: N=$N bare start $t: $((us / 1000)) ms" >&2
-		sleep 1
-	done
 	mr=$(median <"$WORK/restart.us")
 	ms=$(median <"$WORK/start.us")
 	ratio=$(awk -v a="$mr" -v b="$ms" 'BEGIN { printf "%.2fx", a / b }')
