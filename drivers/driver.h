@@ -175,6 +175,10 @@ void vf_observed_put_domain(vf_observed *o, const char *name, const unsigned cha
  * volumes. */
 void vf_observed_put_pool(vf_observed *o, const char *name, const unsigned char *uuid,
 			  vf_obs_pool *fresh, vf_obs_volume *vols, size_t n_vols);
+/* Move volume pool/name out of o into *out (o no longer has it); false
+ * when o has no such volume. */
+bool vf_observed_take_volume(vf_observed *o, const char *pool, const char *name,
+			     vf_obs_volume *out);
 /* Compare a cache with a fresh observation: report(what, userdata) once per
  * object that is missing on one side or differs in what the planner reads
  * (never in figures libvirt updates on its own: capacity, allocation,
@@ -252,9 +256,12 @@ typedef struct vf_hypervisor_driver {
 	 * from `observe` (the watch daemon's): its entry is replaced, or
 	 * dropped when the object no longer exists; a pool comes with its
 	 * volumes and what its directory holds. `fresh`: refresh a pool
-	 * first (libvirt rescans it), as `observe` does, for a step that
-	 * will act on it; without, an event's re-read does not make libvirt
-	 * raise another event. A kind it does not read is left alone. */
+	 * first (libvirt rescans it) and read every volume, as `observe`
+	 * does, for a step that will act on it; without (an event's
+	 * re-read), no refresh, so libvirt raises no further event, and
+	 * only volumes new to `o` are read: the rest keep their entries, so
+	 * an event costs the same however many volumes the pool holds. A
+	 * kind it does not read is left alone. */
 	int (*observe_object)(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
 			      vf_error *err);
 	/* optional: libvirt calls observation made so far, process-wide (the

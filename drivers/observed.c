@@ -150,6 +150,20 @@ void vf_host_id_clear(vf_host_id *h)
 
 /* ---- replacing one object (the watch daemon's cache) ---------------------- */
 
+bool vf_observed_take_volume(vf_observed *o, const char *pool, const char *name,
+			     vf_obs_volume *out)
+{
+	for (size_t i = 0; i < o->n_volumes; i++) {
+		if (!vf_streq(o->volumes[i].pool, pool) || !vf_streq(o->volumes[i].name, name))
+			continue;
+		*out = o->volumes[i];
+		memmove(&o->volumes[i], &o->volumes[i + 1], (o->n_volumes - i - 1) * sizeof(*o->volumes));
+		o->n_volumes--;
+		return true;
+	}
+	return false;
+}
+
 static bool vf_observed__same(const char *name_a, const unsigned char *uuid_a, const char *name_b,
 			      const unsigned char *uuid_b)
 {

@@ -1075,6 +1075,32 @@ static void test_observe_object_keeps_a_cache(void **state)
 	reread(c, VF_KIND_POOL, "cpool", NULL, &cache);
 	assert_int_equal(cache_wrong(c, &cache), 0);
 	assert_non_null(vf_observed_volume(&cache, "cpool", "v.qcow2"));
+
+	/* An event's read (not fresh) reads only the volumes new to the
+	 * cache: its cost does not grow with what the pool holds. */
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "m%d.qcow2", i);
+		vf_object m = volume_obj("cpool", name, 1 * MIB);
+		OK(ST->volume_create(c, &m, err));
+		vf_object_clear(&m);
+	}
+	vf_obj_ref pref = { .kind = VF_KIND_POOL, .name = "cpool" };
+	OK(HV->observe_object(c, &pref, false, &cache, err));
+	assert_int_equal(cache_wrong(c, &cache), 0);
+	before = HV->observe_calls();
+	OK(HV->observe_object(c, &pref, false, &cache, err));
+	uint64_t by_event = HV->observe_calls() - before;
+	assert_int_equal(cache_wrong(c, &cache), 0);
+	before = HV->observe_calls();
+	reread(c, VF_KIND_POOL, "cpool", NULL, &cache);
+	assert_true(HV->observe_calls() - before >= by_event + 7); /* + refresh + 7 volumes */
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "m%d.qcow2", i);
+		OK(ST->volume_delete(c, "cpool", name, err));
+	}
+	reread(c, VF_KIND_POOL, "cpool", NULL, &cache);
+	assert_int_equal(cache_wrong(c, &cache), 0);
+
 	OK(ST->volume_delete(c, "cpool", "v.qcow2", err));
 	assert_int_equal(cache_wrong(c, &cache), 1);
 	reread(c, VF_KIND_VOLUME, "v.qcow2", "cpool", &cache);

@@ -343,9 +343,30 @@ int vf_lv__observe_one_pool(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_ob
 	vf_lv_vol_job job = { 0 };
 	size_t cap = 0;
 	int r = vf_lv__observe_pool(pool, &sets, vf_lv_files_local(c), fresh, &one, &cap, &job, err);
+	/* For an event, only the volumes the cache does not have yet. */
+	vf_obs_volume *kept = NULL;
+	size_t n_kept = 0, cap_kept = 0, k = 0;
+	for (size_t i = 0; r == 0 && !fresh && i < job.n; i++) {
+		vf_obs_volume v;
+		if (vf_observed_take_volume(o, job.pool_names[i], virStorageVolGetName(job.vols[i]), &v)) {
+			VF_APPEND(kept, n_kept, cap_kept, v);
+			virStorageVolFree(job.vols[i]);
+		} else {
+			job.vols[k] = job.vols[i];
+			job.pool_names[k++] = job.pool_names[i];
+		}
+	}
+	if (r == 0 && !fresh)
+		job.n = k;
 	if (r == 0)
 		r = vf_lv__read_volumes(&job, &one, err);
 	vf_lv__vol_job_free(&job);
+	if (n_kept) {
+		one.volumes = vf_realloc(one.volumes, (one.n_volumes + n_kept) * sizeof(*one.volumes));
+		memcpy(one.volumes + one.n_volumes, kept, n_kept * sizeof(*kept));
+		one.n_volumes += n_kept;
+	}
+	free(kept);
 	if (r == 0)
 		vf_observed_put_pool(o, name, by_uuid ? ref->uuid : NULL, one.n_pools ? &one.pools[0] : NULL,
 				     TAKE_PTR(one.volumes), one.n_volumes);
