@@ -213,6 +213,40 @@ typedef struct vf_observed {
 } vf_observed;
 
 void vf_observed_free(vf_observed *o);
+/* One object of the observed state, as an event names it or a step
+ * touches it. Volumes are read with their pool: kind VOLUME names the
+ * pool in `pool`. Strings borrowed. */
+typedef struct vf_obj_ref {
+	vf_kind kind;
+	const char *name;
+	const char *pool;         /* VF_KIND_VOLUME: its pool */
+	uuid_t uuid;
+	bool has_uuid;            /* look up by UUID (an event's), else by name */
+} vf_obj_ref;
+/* Put a freshly read domain (taken; NULL: it no longer exists) in place
+ * of every entry of o with its UUID or its name. */
+void vf_observed_put_domain(vf_observed *o, const char *name, const unsigned char *uuid,
+			    vf_obs_domain *fresh);
+/* The same for a network (taken; NULL: it no longer exists). */
+void vf_observed_put_network(vf_observed *o, const char *name, const unsigned char *uuid,
+			     vf_obs_network *fresh);
+/* Put a freshly read pool (taken; NULL: gone) and its volumes (taken, the
+ * array freed) in place of the entries with its UUID or name, and their
+ * volumes. */
+void vf_observed_put_pool(vf_observed *o, const char *name, const unsigned char *uuid,
+			  vf_obs_pool *fresh, vf_obs_volume *vols, size_t n_vols);
+/* Move volume pool/name out of o into *out (o no longer has it); false
+ * when o has no such volume. */
+bool vf_observed_take_volume(vf_observed *o, const char *pool, const char *name,
+			     vf_obs_volume *out);
+/* Compare a cache with a fresh observation: report(what, userdata) once per
+ * object that is missing on one side or differs in what the planner reads
+ * (never in figures libvirt updates on its own: capacity, allocation,
+ * leases). `skip(kind, name, userdata)` (optional) excludes objects with
+ * changes in flight. Returns how many disagreed. */
+size_t vf_observed_compare(const vf_observed *cache, const vf_observed *fresh,
+			   bool (*skip)(vf_kind kind, const char *name, void *userdata),
+			   void (*report)(const char *what, void *userdata), void *userdata);
 vf_obs_pool *vf_observed_pool(const vf_observed *o, const char *name);
 vf_obs_pool *vf_observed_pool_by_uuid(const vf_observed *o, const uuid_t uuid);
 vf_obs_volume *vf_observed_volume(const vf_observed *o, const char *pool, const char *name);
@@ -280,6 +314,21 @@ typedef struct vf_hypervisor_driver {
 	/* required: observe pools, volumes and domains in bulk (one listing per
 	 * kind, inactive XML of each). Fills *out only on success. */
 	int (*observe)(vf_conn *c, vf_observed *out, vf_error *err);
+	/* optional: re-read one object into `o`, a cache the caller keeps
+	 * from `observe` (the watch daemon's): its entry is replaced, or
+	 * dropped when the object no longer exists; a pool comes with its
+	 * volumes and what its directory holds. `fresh`: refresh a pool
+	 * first (libvirt rescans it) and read every volume, as `observe`
+	 * does, for a step that will act on it; without (an event's
+	 * re-read), no refresh, so libvirt raises no further event, and
+	 * only volumes new to `o` are read: the rest keep their entries, so
+	 * an event costs the same however many volumes the pool holds. A
+	 * kind it does not read is left alone. */
+	int (*observe_object)(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			      vf_error *err);
+	/* optional: libvirt calls observation made so far, process-wide (the
+	 * daemon reports calls per event from it) */
+	uint64_t (*observe_calls)(void);
 
 	/* required: define (or redefine, same UUID) a domain from its spec,
 	 * with virtform's metadata element. `type` is the resolved domain type
@@ -362,20 +411,33 @@ typedef struct vf_storage_driver {
 /* What a backend's event source has seen since the last `take`: counts and
  * a one-line description of the latest event, for the daemon's log. The
  * daemon decides what to do about it; the driver only reports. */
+typedef struct vf_event_obj {
+	vf_kind kind;             /* DOMAIN, POOL (and what other kinds register) */
+	char *name;
+	uuid_t uuid;
+} vf_event_obj;
+
 typedef struct vf_event_report {
 	unsigned domain_events;   /* lifecycle and metadata changes */
-	unsigned pool_events;     /* storage pool lifecycle */
+	unsigned pool_events;     /* storage pool lifecycle and refresh */
 	unsigned network_events;  /* network lifecycle */
 	bool closed;              /* the connection dropped (libvirtd went away, say) */
 	char *last;               /* "Domain/web stopped (destroyed)"; NULL when none */
+	/* Each object the events named, once (a burst for one object is one
+	 * entry), in order of first arrival. */
+	vf_event_obj *objs;
+	size_t n_objs, cap_objs;
 } vf_event_report;
 
-/* Free `last` and zero the report; accepts NULL. */
+/* Free `last` and the objects and zero the report; accepts NULL. */
 static inline void vf_event_report_clear(vf_event_report *r)
 {
 	if (!r)
 		return;
 	free(r->last);
+	for (size_t i = 0; i < r->n_objs; i++)
+		free(r->objs[i].name);
+	free(r->objs);
 	memset(r, 0, sizeof(*r));
 }
 

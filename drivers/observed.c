@@ -1,5 +1,7 @@
 /* observed.c: freeing and looking up observed state, shared by every driver
- * and by the planner. Not for filling it in: each driver does that. */
+ * and by the planner, and putting one re-read object in place of its old
+ * entries (the watch daemon's cache). Not for filling it in: each driver
+ * does that. */
 #include "driver.h"
 
 static void vf_obs_pool_clear(vf_obs_pool *p)
@@ -195,4 +197,110 @@ vf_obs_network *vf_observed_network_by_uuid(const vf_observed *o, const uuid_t u
 		if (uuid_compare(o->networks[i].uuid, uuid) == 0)
 			return &o->networks[i];
 	return NULL;
+}
+
+/* ---- replacing one object (the watch daemon's cache) ---------------------- */
+
+bool vf_observed_take_volume(vf_observed *o, const char *pool, const char *name,
+			     vf_obs_volume *out)
+{
+	for (size_t i = 0; i < o->n_volumes; i++) {
+		if (!vf_streq(o->volumes[i].pool, pool) || !vf_streq(o->volumes[i].name, name))
+			continue;
+		*out = o->volumes[i];
+		memmove(&o->volumes[i], &o->volumes[i + 1], (o->n_volumes - i - 1) * sizeof(*o->volumes));
+		o->n_volumes--;
+		return true;
+	}
+	return false;
+}
+
+static bool vf_observed__same(const char *name_a, const unsigned char *uuid_a, const char *name_b,
+			      const unsigned char *uuid_b)
+{
+	return (uuid_a && uuid_b && uuid_compare(uuid_a, uuid_b) == 0) || vf_streq(name_a, name_b);
+}
+
+void vf_observed_put_domain(vf_observed *o, const char *name, const unsigned char *uuid,
+			    vf_obs_domain *fresh)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < o->n_domains; i++) {
+		vf_obs_domain *d = &o->domains[i];
+		if (vf_observed__same(d->name, d->uuid, name, uuid) ||
+		    (fresh && vf_observed__same(d->name, d->uuid, fresh->name, fresh->uuid)))
+			vf_obs_domain_clear(d);
+		else
+			o->domains[k++] = *d;
+	}
+	o->n_domains = k;
+	if (!fresh)
+		return;
+	o->domains = vf_realloc(o->domains, (o->n_domains + 1) * sizeof(*o->domains));
+	o->domains[o->n_domains++] = *fresh;
+	memset(fresh, 0, sizeof(*fresh));
+}
+
+void vf_observed_put_network(vf_observed *o, const char *name, const unsigned char *uuid,
+			     vf_obs_network *fresh)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < o->n_networks; i++) {
+		vf_obs_network *n = &o->networks[i];
+		if (vf_observed__same(n->name, n->uuid, name, uuid) ||
+		    (fresh && vf_observed__same(n->name, n->uuid, fresh->name, fresh->uuid)))
+			vf_obs_network_clear(n);
+		else
+			o->networks[k++] = *n;
+	}
+	o->n_networks = k;
+	if (!fresh)
+		return;
+	o->networks = vf_realloc(o->networks, (o->n_networks + 1) * sizeof(*o->networks));
+	o->networks[o->n_networks++] = *fresh;
+	memset(fresh, 0, sizeof(*fresh));
+}
+
+static void vf_observed__drop_volumes(vf_observed *o, const char *pool)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < o->n_volumes; i++) {
+		if (vf_streq(o->volumes[i].pool, pool))
+			vf_obs_volume_clear(&o->volumes[i]);
+		else
+			o->volumes[k++] = o->volumes[i];
+	}
+	o->n_volumes = k;
+}
+
+void vf_observed_put_pool(vf_observed *o, const char *name, const unsigned char *uuid,
+			  vf_obs_pool *fresh, vf_obs_volume *vols, size_t n_vols)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < o->n_pools; i++) {
+		vf_obs_pool *p = &o->pools[i];
+		if (vf_observed__same(p->name, p->uuid, name, uuid) ||
+		    (fresh && vf_observed__same(p->name, p->uuid, fresh->name, fresh->uuid))) {
+			vf_observed__drop_volumes(o, p->name);
+			vf_obs_pool_clear(p);
+		} else {
+			o->pools[k++] = *p;
+		}
+	}
+	o->n_pools = k;
+	vf_observed__drop_volumes(o, name); /* volumes of a pool the cache never had */
+	if (fresh) {
+		o->pools = vf_realloc(o->pools, (o->n_pools + 1) * sizeof(*o->pools));
+		o->pools[o->n_pools++] = *fresh;
+		memset(fresh, 0, sizeof(*fresh));
+		if (n_vols) {
+			o->volumes = vf_realloc(o->volumes, (o->n_volumes + n_vols) * sizeof(*o->volumes));
+			memcpy(o->volumes + o->n_volumes, vols, n_vols * sizeof(*vols));
+			o->n_volumes += n_vols;
+			n_vols = 0;
+		}
+	}
+	for (size_t i = 0; i < n_vols; i++)
+		vf_obs_volume_clear(&vols[i]);
+	free(vols);
 }

@@ -1220,6 +1220,123 @@ static void test_pool_lifecycle_and_delete_data(void **state)
 	HV->close(c);
 }
 
+/* ---- one object at a time (the watch daemon's cache) ------------------------ */
+
+/* How many objects the cache has wrong against a fresh observation. */
+static size_t cache_wrong(vf_conn *c, const vf_observed *cache)
+{
+	vf_observed fresh = observe(c);
+	size_t n = vf_observed_compare(cache, &fresh, NULL, NULL, NULL);
+	vf_observed_free(&fresh);
+	return n;
+}
+
+static void reread(vf_conn *c, vf_kind kind, const char *name, const char *pool, vf_observed *cache)
+{
+	vf_obj_ref ref = { .kind = kind, .name = name, .pool = pool };
+	OK(HV->observe_object(c, &ref, true, cache, err));
+}
+
+/* A cache kept by re-reading only the objects that changed agrees with a
+ * fresh observation after every change, and reading one domain costs the
+ * same number of libvirt calls however many other domains there are. */
+static void test_observe_object_keeps_a_cache(void **state)
+{
+	(void)state;
+	vf_conn *c = open_uri("test:///default");
+	vf_observed cache = observe(c);
+	vf_object dom = domain_obj("cached");
+	OK(HV->domain_define(c, &dom, VF_DOMAIN_QEMU, err));
+	assert_int_equal(cache_wrong(c, &cache), 1); /* the compare sees it */
+	reread(c, VF_KIND_DOMAIN, "cached", NULL, &cache);
+	assert_int_equal(cache_wrong(c, &cache), 0);
+
+	OK(HV->domain_start(c, "cached", err));
+	assert_int_equal(cache_wrong(c, &cache), 1);
+	/* by UUID, as an event names it */
+	vf_obj_ref ref = { .kind = VF_KIND_DOMAIN, .name = "cached", .has_uuid = true };
+	uuid_copy(ref.uuid, dom.uuid);
+	OK(HV->observe_object(c, &ref, false, &cache, err));
+	assert_int_equal(cache_wrong(c, &cache), 0);
+	assert_int_equal(vf_observed_domain(&cache, "cached")->state, VF_RUN_RUNNING);
+
+	uint64_t before = HV->observe_calls();
+	reread(c, VF_KIND_DOMAIN, "cached", NULL, &cache);
+	uint64_t alone = HV->observe_calls() - before;
+	char name[32];
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "other-%d", i);
+		vf_object o = domain_obj(name);
+		OK(HV->domain_define(c, &o, VF_DOMAIN_QEMU, err));
+		vf_object_clear(&o);
+	}
+	before = HV->observe_calls();
+	reread(c, VF_KIND_DOMAIN, "cached", NULL, &cache);
+	assert_int_equal(HV->observe_calls() - before, alone);
+	assert_true(alone > 0 && alone <= 8);
+
+	OK(HV->domain_shutdown(c, "cached", 1, err));
+	OK(HV->domain_undefine(c, "cached", true, err));
+	reread(c, VF_KIND_DOMAIN, "cached", NULL, &cache);
+	assert_null(vf_observed_domain(&cache, "cached"));
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "other-%d", i);
+		reread(c, VF_KIND_DOMAIN, name, NULL, &cache);
+	}
+	assert_int_equal(cache_wrong(c, &cache), 0);
+
+	/* A pool comes with its volumes; a volume is read with its pool. */
+	vf_object pool = pool_obj("cpool", "/cpool");
+	OK(ST->pool_define(c, &pool, err));
+	OK(ST->pool_start(c, "cpool", err));
+	vf_object vol = volume_obj("cpool", "v.qcow2", 1 * GIB);
+	OK(ST->volume_create(c, &vol, err));
+	assert_true(cache_wrong(c, &cache) >= 2);
+	reread(c, VF_KIND_POOL, "cpool", NULL, &cache);
+	assert_int_equal(cache_wrong(c, &cache), 0);
+	assert_non_null(vf_observed_volume(&cache, "cpool", "v.qcow2"));
+
+	/* An event's read (not fresh) reads only the volumes new to the
+	 * cache: its cost does not grow with what the pool holds. */
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "m%d.qcow2", i);
+		vf_object m = volume_obj("cpool", name, 1 * MIB);
+		OK(ST->volume_create(c, &m, err));
+		vf_object_clear(&m);
+	}
+	vf_obj_ref pref = { .kind = VF_KIND_POOL, .name = "cpool" };
+	OK(HV->observe_object(c, &pref, false, &cache, err));
+	assert_int_equal(cache_wrong(c, &cache), 0);
+	before = HV->observe_calls();
+	OK(HV->observe_object(c, &pref, false, &cache, err));
+	uint64_t by_event = HV->observe_calls() - before;
+	assert_int_equal(cache_wrong(c, &cache), 0);
+	before = HV->observe_calls();
+	reread(c, VF_KIND_POOL, "cpool", NULL, &cache);
+	assert_true(HV->observe_calls() - before >= by_event + 7); /* + refresh + 7 volumes */
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "m%d.qcow2", i);
+		OK(ST->volume_delete(c, "cpool", name, err));
+	}
+	reread(c, VF_KIND_POOL, "cpool", NULL, &cache);
+	assert_int_equal(cache_wrong(c, &cache), 0);
+
+	OK(ST->volume_delete(c, "cpool", "v.qcow2", err));
+	assert_int_equal(cache_wrong(c, &cache), 1);
+	reread(c, VF_KIND_VOLUME, "v.qcow2", "cpool", &cache);
+	assert_int_equal(cache_wrong(c, &cache), 0);
+	OK(ST->pool_undefine(c, "cpool", true, err));
+	reread(c, VF_KIND_POOL, "cpool", NULL, &cache);
+	assert_null(vf_observed_pool(&cache, "cpool"));
+	assert_int_equal(cache_wrong(c, &cache), 0);
+
+	vf_observed_free(&cache);
+	vf_object_clear(&pool);
+	vf_object_clear(&vol);
+	vf_object_clear(&dom);
+	HV->close(c);
+}
+
 /* ---- errors --------------------------------------------------------------- */
 
 static void test_errors_carry_libvirt_message(void **state)
@@ -1413,6 +1530,7 @@ int main(void)
 		cmocka_unit_test(test_volume_resize_grows_only),
 		cmocka_unit_test(test_volume_create_refuses_clash_and_inactive_pool),
 		cmocka_unit_test(test_pool_lifecycle_and_delete_data),
+		cmocka_unit_test(test_observe_object_keeps_a_cache),
 		cmocka_unit_test(test_errors_carry_libvirt_message),
 		cmocka_unit_test(test_open_gives_up_on_a_silent_peer),
 		cmocka_unit_test(test_container_xml_round_trip),

@@ -121,11 +121,73 @@ void vf_reconcile_result_free(vf_reconcile_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Observed state to plan from: a full observation into *own, or the
+ * observer's cache (borrowed); with `leases`, the leases read too (they
+ * only ever block steps, so a plan with no steps needs none). */
+/* Observe (or take the observer's cache), read the leases when asked and
+ * the host's files are ours to probe (lockd_conf non-NULL), and fill the
+ * record texts the plan will diff. */
+static int vf_reconcile__observe(const vf_backend *backend, vf_conn *conn,
+				 const vf_reconcile_opts *opts, const vf_desired *desired,
+				 const char *lockd_conf, bool leases, vf_observed *own,
+				 vf_observed **out, vf_error *err)
+{
+	vf_observed_free(own);
+	int r;
+	if (opts->observer) {
+		r = opts->observer->current(opts->observer->userdata, out, err);
+	} else {
+		r = backend->hv->observe(conn, own, err);
+		*out = own;
+	}
+	if (r < 0)
+		return r;
+	if (lockd_conf && leases)
+		vf_leases_observe(*out, lockd_conf);
+	vf_records_load(opts->state_dir, desired, *out);
+	return 0;
+}
+
+/* Plan into res->plan (conflicts into res->conflicts), with the image
+ * sizes of volumes still to come. */
+static int vf_reconcile__plan(const vf_desired *desired, const vf_observed *observed,
+			      const vf_ledger *ledger, const vf_reconcile_opts *opts,
+			      vf_plan_opts *popts, vf_source_size **sources, vf_reconcile_result *res)
+{
+	free(*sources);
+	vf_plan_free(&res->plan);
+	vf_diags_free(&res->conflicts);
+	*popts = opts->plan;
+	*sources = vf_reconcile__sources(opts, desired, observed, &popts->n_sources);
+	popts->sources = *sources;
+	int r = vf_plan_build(desired, observed, ledger, popts, &res->plan, &res->conflicts);
+	if (r < 0) {
+		/* "1 conflict", "2 problems": identity clashes by name, anything
+		 * else the planner refuses (a type the host lacks) counted apart */
+		size_t nc = 0;
+		for (size_t i = 0; i < res->conflicts.n; i++)
+			nc += res->conflicts.items[i].code == VF_E_CONFLICT;
+		size_t n = res->conflicts.n;
+		vf_code code = nc || !n ? VF_E_CONFLICT : res->conflicts.items[0].code;
+		if (nc == n)
+			vf_error_set(&res->err, code, "plan rejected: %zu conflict%s; nothing was changed",
+				     n, n == 1 ? "" : "s");
+		else
+			vf_error_set(&res->err, code, "plan rejected: %zu problem%s; nothing was changed",
+				     n, n == 1 ? "" : "s");
+	}
+	return r;
+}
+
+/* Rounds of re-reading a cached plan's objects before giving up on it. */
+#define VF_RECONCILE_FRESH_ROUNDS 8
+
 int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *desired,
 		 const vf_reconcile_opts *opts, vf_reconcile_result *res)
 {
 	vf_ledger ledger = { 0 };
-	vf_observed observed = { 0 };
+	vf_observed own = { 0 };  /* a full observation's; unused with an observer */
+	vf_observed *observed = &own;
 	vf_plan_opts popts;
 	vf_source_size *sources = NULL; /* image sizes the plan shows (volumes from URLs) */
 	char *lockd_conf = NULL;        /* where the host's virtlockd is configured */
@@ -151,43 +213,58 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		goto out;
 
 	res->phase = VF_PHASE_OBSERVE;
-	r = backend->hv->observe(conn, &observed, &res->err);
-	if (r < 0)
-		goto out;
 	/* A remote host's files are not ours to probe or lock. */
 	bool local = !backend->hv->files_local || backend->hv->files_local(conn);
 	/* A user's session daemon reads the user's own qemu-lockd.conf. */
 	lockd_conf = opts->lockd_conf ? vf_strdup(opts->lockd_conf)
 				      : vf_lockd_conf_for(backend->hv->uri(conn), geteuid() == 0);
-	if (local)
-		vf_leases_observe(&observed, lockd_conf);
-	vf_records_load(opts->state_dir, desired, &observed);
+	/* From a cache, leases are read once there is a step to block (the
+	 * files of every disk on the host are too many to probe per event). */
+	r = vf_reconcile__observe(backend, conn, opts, desired, local ? lockd_conf : NULL,
+				  !opts->observer, &own, &observed, &res->err);
+	if (r < 0)
+		goto out;
 
 	res->phase = VF_PHASE_PLAN;
-	popts = opts->plan;
-	sources = vf_reconcile__sources(opts, desired, &observed, &popts.n_sources);
-	popts.sources = sources;
-	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->plan, &res->conflicts);
-	if (r < 0) {
-		/* "1 conflict", "2 problems": identity clashes by name, anything
-		 * else the planner refuses (a type the host lacks) counted apart */
-		size_t nc = 0;
-		for (size_t i = 0; i < res->conflicts.n; i++)
-			nc += res->conflicts.items[i].code == VF_E_CONFLICT;
-		size_t n = res->conflicts.n;
-		vf_code code = nc || !n ? VF_E_CONFLICT : res->conflicts.items[0].code;
-		if (nc == n)
-			vf_error_set(&res->err, code, "plan rejected: %zu conflict%s; nothing was changed",
-				     n, n == 1 ? "" : "s");
-		else
-			vf_error_set(&res->err, code, "plan rejected: %zu problem%s; nothing was changed",
-				     n, n == 1 ? "" : "s");
-		goto out;
+	r = vf_reconcile__plan(desired, observed, &ledger, opts, &popts, &sources, res);
+	/* From a cache: every object a step acts on is read again and the
+	 * plan made again, until the plan names nothing not read in this
+	 * pass. No step runs on what the cache remembered. */
+	for (int round = 0; r == 0 && opts->observer && !vf_plan_empty(&res->plan); round++) {
+		if (round == VF_RECONCILE_FRESH_ROUNDS) {
+			r = vf_error_set(&res->err, VF_E_NOT_CONVERGED,
+					 "the host kept changing while planning (%d rounds of re-reading the objects the plan acts on); nothing was changed",
+					 round);
+			goto out;
+		}
+		int n = opts->observer->refresh(opts->observer->userdata, &res->plan, false, &res->err);
+		if (n <= 0) {
+			r = n;
+			if (r < 0) {
+				res->phase = VF_PHASE_OBSERVE;
+				goto out;
+			}
+			break;
+		}
+		r = vf_reconcile__observe(backend, conn, opts, desired, local ? lockd_conf : NULL, false,
+					  &own, &observed, &res->err);
+		if (r < 0) {
+			res->phase = VF_PHASE_OBSERVE;
+			goto out;
+		}
+		r = vf_reconcile__plan(desired, observed, &ledger, opts, &popts, &sources, res);
 	}
+	if (r == 0 && opts->observer && !vf_plan_empty(&res->plan)) {
+		if (local)
+			vf_leases_observe(observed, lockd_conf);
+		r = vf_reconcile__plan(desired, observed, &ledger, opts, &popts, &sources, res);
+	}
+	if (r < 0)
+		goto out;
 	int er = vf_reconcile__guard_empty(desired, opts->allow_empty, opts->dry_run, &res->plan,
 					   &res->err);
 	if (er == 0 && opts->check_plan) {
-		r = opts->check_plan(&res->plan, &observed, &ledger, opts->userdata, &res->err);
+		r = opts->check_plan(&res->plan, observed, &ledger, opts->userdata, &res->err);
 		if (r < 0)
 			goto out;
 	}
@@ -203,7 +280,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		res->converged = vf_plan_empty(&res->plan);
 		res->phase = VF_PHASE_DONE;
 		/* a converged apply still stores the record texts it can */
-		r = opts->dry_run ? 0 : vf_records_save(opts->state_dir, desired, &observed, &res->err);
+		r = opts->dry_run ? 0 : vf_records_save(opts->state_dir, desired, observed, &res->err);
 		goto out;
 	}
 
@@ -226,9 +303,13 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 
 	/* Observe again whatever happened, so the caller can say what is left. */
 	res->phase = VF_PHASE_REOBSERVE;
-	vf_observed_free(&observed);
 	vf_error oe = { 0 };
-	r = backend->hv->observe(conn, &observed, &oe);
+	r = 0;
+	if (opts->observer)
+		r = opts->observer->refresh(opts->observer->userdata, &res->plan, true, &oe);
+	if (r >= 0)
+		r = vf_reconcile__observe(backend, conn, opts, desired, local ? lockd_conf : NULL, true,
+					  &own, &observed, &oe);
 	if (r < 0) {
 		if (ar == 0) {
 			vf_error_clear(&res->err);
@@ -238,11 +319,8 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		}
 		goto out;
 	}
-	if (local)
-		vf_leases_observe(&observed, lockd_conf);
-	vf_records_load(opts->state_dir, desired, &observed);
 	vf_diags late = { 0 };
-	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->replan, &late);
+	r = vf_plan_build(desired, observed, &ledger, &popts, &res->replan, &late);
 	if (r < 0) {
 		/* Cannot happen unless the host changed under us mid-run. */
 		vf_diags_free(&res->conflicts);
@@ -258,7 +336,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	/* The texts of the records just made, named by the digests the
 	 * defines wrote (controller/state/records.h). */
 	vf_error se = { 0 };
-	int sr = vf_records_save(opts->state_dir, desired, &observed, &se);
+	int sr = vf_records_save(opts->state_dir, desired, observed, &se);
 	if (ar < 0)
 		r = ar;
 	else if (sr < 0)
@@ -273,7 +351,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 out:
 	free(sources);
 	free(lockd_conf);
-	vf_observed_free(&observed);
+	vf_observed_free(&own);
 	vf_ledger_free(&ledger);
 	return r;
 }

@@ -31,6 +31,21 @@ typedef struct vf_reconcile_result {
 	bool converged;           /* the re-plan was empty (or, dry run, the plan was) */
 } vf_reconcile_result;
 
+/* Where a pass's observed state comes from when it is not a full
+ * observation each time: the watch daemon's cache, kept by events. */
+typedef struct vf_observer {
+	/* required: the observed state to plan from, borrowed until the next
+	 * call; fails when it cannot be trusted and a relist fails */
+	int (*current)(void *userdata, vf_observed **out, vf_error *err);
+	/* required: re-read the objects the plan's steps act on. Before
+	 * applying (after_apply false) only those not read yet in this pass:
+	 * returns how many it read, and the pass re-plans until that is 0, so
+	 * every step is planned from objects read just before it runs. After
+	 * applying, every one of them again. <0 on error. */
+	int (*refresh)(void *userdata, const vf_plan *plan, bool after_apply, vf_error *err);
+	void *userdata;
+} vf_observer;
+
 typedef struct vf_reconcile_opts {
 	const char *state_dir;
 	vf_plan_opts plan;
@@ -64,6 +79,8 @@ typedef struct vf_reconcile_opts {
 	 * ledger instead of state_dir's, its image cache instead of
 	 * state_dir/cache, and no server is asked for an image's size. */
 	const vf_snapshot *snapshot;
+	/* optional: observed state from here, not backend->hv->observe */
+	const vf_observer *observer;
 } vf_reconcile_opts;
 
 /* Run one pass. Returns 0 when the host converged (dry run: when nothing

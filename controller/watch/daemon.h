@@ -19,6 +19,34 @@
 #include "controller/watch/watch_sched.h"
 #include "controller/watch/watch_serve.h"
 
+/* The observed state the daemon plans from, as Kubernetes' informers keep
+ * it: one full listing, then only the objects events name, re-read one by
+ * one (watch_cache.c; docs/watch.md "The cache"). */
+typedef struct vf_watch_cache {
+	vf_observed obs;
+	bool valid;               /* a full listing since the connection opened, and no
+	                           * event lost since; false: relist before planning */
+	char *invalid_why;        /* why the next pass relists */
+	vf_event_obj *dirty;      /* named by events, not read since */
+	size_t n_dirty, cap_dirty;
+	char **read_keys;         /* "Domain/x", "StoragePool/p" read in this pass */
+	size_t n_read_keys, cap_read_keys;
+	/* counters, for status */
+	uint64_t events;          /* libvirt events taken */
+	uint64_t event_reads;     /* objects re-read for events */
+	uint64_t event_calls;     /* libvirt calls those re-reads made */
+	uint64_t step_reads;      /* objects re-read around the steps that act on them */
+	uint64_t relists;         /* full listings (start, reconnect, lost events) */
+	time_t last_relist;
+	char *last_relist_why;
+	uint64_t last_relist_ms;
+	uint64_t resyncs;         /* periodic comparisons with a fresh listing */
+	uint64_t disagreements;   /* objects the cache had wrong, all resyncs together */
+	uint64_t last_disagreements; /* at the last resync */
+	char *last_disagreement;  /* the latest one, as logged */
+	time_t last_resync;
+} vf_watch_cache;
+
 typedef struct vf_watch {
 	vf_config cfg;            /* effective: flags over file over defaults */
 	vf_config flags;          /* what the command line said, for reloads */
@@ -48,6 +76,7 @@ typedef struct vf_watch {
 
 	vf_debounce files;            /* manifest edits */
 	vf_debounce libvirt;          /* out-of-band changes */
+	vf_watch_cache cache;         /* observed state, kept by events */
 	bool pass_now;                /* run a pass at the next turn */
 	const char *pass_trigger;     /* why the next pass runs */
 	uint64_t next_resync;

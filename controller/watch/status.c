@@ -423,6 +423,22 @@ char *vf_status_format_text(json_object *st)
 				      vf_status__str(o, "error") ?: "");
 		}
 	}
+	json_object *cache = vf_status__get(st, "cache");
+	if (cache) {
+		json_object *per = vf_status__get(cache, "libvirt_calls_per_read");
+		vf_buf_printf(&b, "Cache: %s; %lld domains, %lld pools, %lld volumes; %lld events, %lld objects read for them (%.1f libvirt calls each); %lld relists (last: %s); %lld resyncs, %lld disagreements\n",
+			      json_object_get_boolean(vf_status__get(cache, "valid")) ? "valid" : "to relist",
+			      (long long)vf_status__int(cache, "domains"), (long long)vf_status__int(cache, "pools"),
+			      (long long)vf_status__int(cache, "volumes"), (long long)vf_status__int(cache, "events"),
+			      (long long)vf_status__int(cache, "event_reads"), per ? json_object_get_double(per) : 0.0,
+			      (long long)vf_status__int(cache, "relists"),
+			      vf_status__str(cache, "last_relist_reason") ?: "none",
+			      (long long)vf_status__int(cache, "resyncs"),
+			      (long long)vf_status__int(cache, "disagreements"));
+		const char *what = vf_status__str(cache, "last_disagreement");
+		if (what)
+			vf_buf_printf(&b, "  last disagreement: %s\n", what);
+	}
 	int64_t next = vf_status__int(st, "next_resync_in_seconds");
 	if (next >= 0)
 		vf_buf_printf(&b, "Next full resync in %llds.\n", (long long)next);

@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "controller/watch/watch_cache.h"
 #include "controller/watch/watch_conn.h"
 #include "controller/watch/metrics.h"
 
@@ -48,6 +49,9 @@ void vf_watch_disconnect(vf_watch *w, const char *why)
 		return;
 	vf_watch_log(3, "lost the connection to %s: %s; reconnecting",
 		     w->cfg.connect ? w->cfg.connect : "libvirt", why);
+	/* Whatever happened while nobody listened is unknown: relist. */
+	_cleanup_free_ char *lost = vf_asprintf("lost the connection: %s", why);
+	vf_watch_cache_invalidate(w, lost);
 	vf_watch__close_events(w);
 	if (w->conn)
 		w->backend->hv->close(w->conn);

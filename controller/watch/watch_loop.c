@@ -15,15 +15,16 @@
 #include <unistd.h>
 
 #include "controller/core/statedir.h"
+#include "controller/watch/watch_cache.h"
 #include "controller/watch/watch_conn.h"
 #include "controller/watch/watch_loop.h"
 #include "controller/watch/watch_pass.h"
 #include "controller/watch/metrics.h"
 
-/* Libvirt events are folded this long before a pass: long enough to
- * gather one action's several events, short enough to restore a destroyed
- * domain within about a second. */
-#define VF_EVENT_DEBOUNCE_MS 200u
+/* Libvirt events start a pass at once: each names its object, which the
+ * pass reads again on its own, so there is nothing to wait for. A burst
+ * coalesces by itself: what arrives during a pass is one pass after it. */
+#define VF_EVENT_DEBOUNCE_MS 0u
 
 
 /* ---- configuration ------------------------------------------------------- */
@@ -129,7 +130,29 @@ static json_object *vf_watch__answer(const char *command, bool privileged, void 
 		json_object_object_add(o, "ok", json_object_new_boolean(true));
 		return o;
 	}
-	return vf_status_error_response("unknown command; try status, reload or reconcile");
+	if (strcmp(command, "resync") == 0) {
+		/* The cache against a fresh listing now, as the periodic resync
+		 * does; a pass follows when they disagreed. */
+		if (!privileged)
+			return vf_status_error_response("this command lists the whole host: use watch.sock");
+		if (!w->conn || !vf_watch_cache_observer(w, &(vf_observer){ 0 }))
+			return vf_status_error_response("no cache to check: not connected, or the backend has no events");
+		vf_error err = { 0 };
+		if (vf_watch_cache_resync(w, &err) < 0) {
+			json_object *e = vf_status_error_response(err.message ? err.message : "resync failed");
+			vf_error_clear(&err);
+			return e;
+		}
+		if (w->cache.last_disagreements) {
+			w->pass_now = true;
+			w->pass_trigger = "requested resync";
+		}
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "ok", json_object_new_boolean(true));
+		json_object_object_add(o, "cache", vf_watch_cache_json(w));
+		return o;
+	}
+	return vf_status_error_response("unknown command; try status, reload, reconcile or resync");
 }
 
 /* ---- the loop ------------------------------------------------------------- */
@@ -163,6 +186,7 @@ static void vf_watch__take_events(vf_watch *w, uint64_t now)
 {
 	vf_event_report rep;
 	w->backend->events->take(w->events, &rep);
+	vf_watch_cache_take(w, &rep);
 	if (rep.domain_events || rep.pool_events || rep.network_events) {
 		vf_watch_log(7, "libvirt: %s", rep.last ? rep.last : "event");
 		vf_debounce_poke(&w->libvirt, now, VF_EVENT_DEBOUNCE_MS);
@@ -238,8 +262,12 @@ int vf_watch__loop(vf_watch *w)
 		if (trigger) {
 			if (strcmp(trigger, "periodic resync") == 0 && w->tree)
 				vf_tree_watch_recheck(w->tree);
-			/* Every pass is a full one, so it also resets the resync clock. */
-			w->next_resync = now + (uint64_t)w->cfg.resync_seconds * 1000u;
+			/* Without a cache every pass is a full one, so any resets the
+			 * resync clock; with one, only the resync itself does: a
+			 * steady stream of events must not put the check off. */
+			if (strcmp(trigger, "periodic resync") == 0 ||
+			    !vf_watch_cache_observer(w, &(vf_observer){ 0 }))
+				w->next_resync = now + (uint64_t)w->cfg.resync_seconds * 1000u;
 			vf_watch__run_pass(w, trigger);
 			continue;
 		}

@@ -7,6 +7,7 @@
 
 #include "controller/load/manifest.h"
 #include "controller/apply/reconcile.h"
+#include "controller/watch/watch_cache.h"
 #include "controller/watch/watch_conn.h"
 #include "controller/watch/watch_pass.h"
 #include "controller/watch/metrics.h"
@@ -191,6 +192,8 @@ static int vf_watch__run(vf_watch *w, const vf_desired *d, vf_reconcile_result *
 	ctx->w = w;
 	ctx->res = res;
 	vf_fetch_opts fetch = { .progress = vf_watch__fetch_progress, .userdata = w };
+	vf_observer storage;
+	vf_watch_cache_pass_begin(w);
 	vf_reconcile_opts opts = {
 		.state_dir = w->cfg.state_dir,
 		.on_plan = vf_watch__on_plan,
@@ -202,6 +205,9 @@ static int vf_watch__run(vf_watch *w, const vf_desired *d, vf_reconcile_result *
 		.locks = &vf_fcntl_lock_driver,
 		.lock_wait_ms = VF_LOCK_WAIT_DEFAULT_MS,
 		.fetch_opts = &fetch,
+		/* Planned from the cache events keep; every object a step acts
+		 * on is read afresh first (watch_cache.c). */
+		.observer = vf_watch_cache_observer(w, &storage),
 	};
 	return vf_reconcile(w->backend, w->conn, d, &opts, res);
 }
@@ -395,6 +401,14 @@ void vf_watch_pass(vf_watch *w, const char *trigger)
 		return;
 	}
 
+	/* The safety net: the cache checked against a fresh listing. */
+	if (strcmp(trigger, "periodic resync") == 0 && vf_watch_cache_observer(w, &(vf_observer){ 0 })) {
+		vf_error rerr = { 0 };
+		if (vf_watch_cache_resync(w, &rerr) < 0)
+			vf_watch_log(4, "cache: resync failed: %s", rerr.message ? rerr.message : "?");
+		vf_error_clear(&rerr);
+	}
+
 	vf_reconcile_result res = { 0 };
 	vf_pass_ctx ctx = { 0 };
 	size_t n_rejected = 0; /* conflicts of a new set that did not plan, for the metrics */
@@ -506,6 +520,7 @@ json_object *vf_watch_status_json(vf_watch *w)
 	json_object_object_add(st, "retrying", retry);
 	uint64_t resync_in = w->next_resync > now_ms ? (w->next_resync - now_ms + 999) / 1000 : 0;
 	json_object_object_add(st, "next_resync_in_seconds", json_object_new_int64((int64_t)resync_in));
+	json_object_object_add(st, "cache", vf_watch_cache_json(w));
 	/* null from the loop itself; while a pass runs, watch_serve.c answers
 	 * with {since, seconds, trigger, step} */
 	json_object_object_add(st, "reconciling", NULL);
@@ -520,6 +535,7 @@ void vf_watch_pass_state_free(vf_watch *w)
 	free(w->last_message);
 	vf_desired_free(&w->desired);
 	vf_backoff_free(&w->backoff);
+	vf_watch_cache_free(&w->cache);
 	w->problems = w->objects = NULL;
 	w->problems_key = w->last_message = NULL;
 }

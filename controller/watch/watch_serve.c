@@ -57,8 +57,10 @@ static json_object *vf_watch_serve__answer(const char *command, bool privileged,
 		json_object_object_add(o, "queued", json_object_new_boolean(true));
 		return o;
 	}
+	if (strcmp(command, "resync") == 0)
+		return vf_status_error_response("a reconcile pass is running; ask for the resync when it is done");
 	if (strcmp(command, "status") != 0)
-		return vf_status_error_response("unknown command; try status, reload or reconcile");
+		return vf_status_error_response("unknown command; try status, reload, reconcile or resync");
 
 	pthread_mutex_lock(&s->lock);
 	json_object *st = s->snapshot ? json_tokener_parse(s->snapshot) : NULL;

@@ -282,10 +282,10 @@ static const char *const vf_lv__state_names[] = {
 void vf_lv__domain_stats(virConnectPtr conn, vf_lv_dom_facts *f)
 {
 	virDomainStatsRecordPtr *recs = NULL;
-	int n = virConnectGetAllDomainStats(conn,
+	int n = VF_LV_CALL(virConnectGetAllDomainStats(conn,
 					    VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_BALLOON |
 						    VIR_DOMAIN_STATS_VCPU,
-					    &recs, 0);
+					    &recs, 0));
 	if (n < 0)
 		return;
 	f->stats = vf_calloc(n ? (size_t)n : 1, sizeof(*f->stats));
@@ -335,13 +335,13 @@ static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts,
 	unsigned char uuid[VIR_UUID_BUFLEN] = { 0 };
 	bool have_uuid = virDomainGetUUID(dom, uuid) == 0;
 	const vf_lv_dom_stats *st = have_uuid ? vf_lv__stats_for(facts, uuid) : NULL;
-	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	char *xml = VF_LV_CALL(virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE));
 	int state = VIR_DOMAIN_NOSTATE, reason = 0;
 	if (st && st->has_state) {
 		state = st->state;
 		reason = st->reason;
 	}
-	if (!xml || (!(st && st->has_state) && virDomainGetState(dom, &state, &reason, 0) < 0)) {
+	if (!xml || (!(st && st->has_state) && VF_LV_CALL(virDomainGetState(dom, &state, &reason, 0)) < 0)) {
 		free(xml);
 		if (vf_lv__vanished())
 			return 0;
@@ -373,26 +373,27 @@ static int vf_lv__observe_domain(virDomainPtr dom, const vf_lv_dom_facts *facts,
 	int autostart = 0;
 	if (in >= 0)
 		d.autostart = in == 1;
-	else if (virDomainGetAutostart(dom, &autostart) == 0)
+	else if (VF_LV_CALL(virDomainGetAutostart(dom, &autostart)) == 0)
 		d.autostart = autostart != 0;
 	in = have_uuid ? vf_lv__set_has(&facts->persistent, uuid) : -1;
-	d.persistent = in >= 0 ? in == 1 : virDomainIsPersistent(dom) == 1;
+	d.persistent = in >= 0 ? in == 1 : VF_LV_CALL(virDomainIsPersistent(dom)) == 1;
 	/* Live figures for every active domain: paused ones keep theirs. */
 	in = have_uuid ? vf_lv__set_has(&facts->active, uuid) : -1;
-	bool active = in >= 0 ? in == 1 : virDomainIsActive(dom) == 1;
+	bool active = in >= 0 ? in == 1 : VF_LV_CALL(virDomainIsActive(dom)) == 1;
 	virDomainInfo info;
 	if (active && st && st->has_vcpus && st->has_memory) {
 		d.live_vcpus = st->vcpus;
 		d.live_memory = (uint64_t)st->memory_kib * 1024;
 		d.live_max_vcpus = st->max_vcpus;
 		d.live_max_memory = (uint64_t)st->max_memory_kib * 1024;
-	} else if (active && virDomainGetInfo(dom, &info) == 0) {
+	} else if (active && VF_LV_CALL(virDomainGetInfo(dom, &info)) == 0) {
 		d.live_vcpus = info.nrVirtCpu;
 		d.live_memory = (uint64_t)info.memory * 1024;
 		d.live_max_memory = (uint64_t)info.maxMem * 1024;
 	}
 	if (active && !d.live_max_vcpus) {
-		int max = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM);
+		int max = VF_LV_CALL(
+			virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM));
 		d.live_max_vcpus = max > 0 ? (uint32_t)max : 0;
 	}
 	vf_lv__parse_domain(xml, &d, err);
@@ -433,4 +434,67 @@ int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_facts *
 	o->domains = j.slots;
 	o->n_domains = k;
 	return r;
+}
+
+/* ---- one domain, for a cache the caller keeps ------------------------------ */
+
+/* What the bulk statistics say, for this one domain: one call, the same
+ * figures a full observation reads, so cache and listing agree. */
+static void vf_lv__one_stats(virDomainPtr dom, vf_lv_dom_facts *f)
+{
+	virDomainPtr doms[2] = { dom, NULL };
+	virDomainStatsRecordPtr *recs = NULL;
+	int n = VF_LV_CALL(virDomainListGetStats(doms,
+						 VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_BALLOON |
+							 VIR_DOMAIN_STATS_VCPU,
+						 &recs, 0));
+	if (n < 1) {
+		virDomainStatsRecordListFree(recs);
+		virResetLastError(); /* the per-object calls answer instead */
+		return;
+	}
+	vf_lv_dom_stats *st = f->stats = vf_calloc(1, sizeof(*f->stats));
+	virDomainGetUUID(dom, st->uuid);
+	virTypedParameterPtr params = recs[0]->params;
+	int np = recs[0]->nparams;
+	st->has_state = virTypedParamsGetInt(params, np, "state.state", &st->state) == 1;
+	if (virTypedParamsGetInt(params, np, "state.reason", &st->reason) != 1)
+		st->reason = 0;
+	st->has_vcpus = virTypedParamsGetUInt(params, np, "vcpu.current", &st->vcpus) == 1;
+	st->has_memory = virTypedParamsGetULLong(params, np, "balloon.current", &st->memory_kib) == 1;
+	f->n_stats = 1;
+	virDomainStatsRecordListFree(recs);
+}
+
+int vf_lv__observe_one_domain(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			      vf_error *err)
+{
+	(void)fresh; /* a domain read is always a fresh one */
+	_cleanup_dom_ virDomainPtr dom = ref->has_uuid
+		? VF_LV_CALL(virDomainLookupByUUID(c->conn, ref->uuid))
+		: VF_LV_CALL(virDomainLookupByName(c->conn, ref->name));
+	if (!dom) {
+		if (!vf_lv__vanished())
+			return vf_error_set(err, VF_E_DRIVER, "cannot look up domain \"%s\": %s",
+					    ref->name ? ref->name : "?", vf_lv__msg());
+		vf_observed_put_domain(o, ref->name, ref->has_uuid ? ref->uuid : NULL, NULL);
+		return 0;
+	}
+	vf_lv_dom_facts facts = { 0 }; /* sets unknown: asked of the domain itself */
+	vf_lv__one_stats(dom, &facts);
+	vf_obs_domain d = { 0 };
+	vf_error e = { 0 };
+	int r = vf_lv__observe_domain(dom, &facts, &d, &e);
+	vf_lv__dom_facts_free(&facts);
+	if (r < 0 || e.code) {
+		if (r > 0) {
+			vf_observed drop = { 0 };
+			vf_observed_put_domain(&drop, NULL, NULL, &d);
+			vf_observed_free(&drop);
+		}
+		*err = e;
+		return -(int)e.code;
+	}
+	vf_observed_put_domain(o, ref->name, ref->has_uuid ? ref->uuid : NULL, r > 0 ? &d : NULL);
+	return 0;
 }

@@ -1,8 +1,10 @@
 /* events.c: the libvirt backend's event driver, the watch daemon's view of
  * out-of-band changes. A thread runs virEventRunDefaultImpl(); each source
  * is a second connection to the same URI, opened only to listen, whose
- * callbacks (on that thread) just count, keep a one-line description and
- * write to an eventfd. Not for deciding anything or changing the host. */
+ * callbacks (on that thread) just count, note the object each event names
+ * and a one-line description, and write to an eventfd. What is listened to
+ * is one table, an entry per kind of event. Not for deciding anything or
+ * changing the host. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -113,13 +115,13 @@ void vf_lv_event_loop_stop(void)
 
 /* ---- one listening connection --------------------------------------------- */
 
+/* Callback ids per entry of vf_lv__ev_kinds; -1 when not registered. */
+#define VF_LV_EV_MAX 8
+
 struct vf_event_source {
 	virConnectPtr conn;
 	int efd;
-	int cb_lifecycle;         /* callback ids; -1 when not registered */
-	int cb_metadata;
-	int cb_pool;
-	int cb_network;           /* network lifecycle (counted in network_events) */
+	int cb[VF_LV_EV_MAX];
 	bool close_cb;
 	atomic_bool closed;
 	pthread_mutex_t lock;     /* guards `pending` (written on the event thread) */
@@ -133,17 +135,45 @@ static void vf_lv__ev_kick(vf_event_source *s)
 	(void)n; /* a full counter is still readable */
 }
 
-static void vf_lv__ev_note(vf_event_source *s, bool pool, char *what /* taken */)
+/* Count an event, remember the object it names (once however many events
+ * name it before the next take) and wake the daemon. */
+static void vf_lv__ev_note(vf_event_source *s, vf_kind kind, const char *name,
+			   const unsigned char *uuid, char *what /* taken */)
 {
 	pthread_mutex_lock(&s->lock);
-	if (pool)
-		s->pending.pool_events++;
-	else
-		s->pending.domain_events++;
-	free(s->pending.last);
-	s->pending.last = what;
+	vf_event_report *p = &s->pending;
+	if (kind == VF_KIND_DOMAIN)
+		p->domain_events++;
+	else if (kind == VF_KIND_POOL)
+		p->pool_events++;
+	else if (kind == VF_KIND_NETWORK)
+		p->network_events++;
+	free(p->last);
+	p->last = what;
+	bool seen = false;
+	for (size_t i = 0; i < p->n_objs && !seen; i++)
+		seen = p->objs[i].kind == kind && memcmp(p->objs[i].uuid, uuid, sizeof(uuid_t)) == 0;
+	if (!seen) {
+		vf_event_obj o = { .kind = kind, .name = vf_strdup(name ? name : "") };
+		memcpy(o.uuid, uuid, sizeof(o.uuid));
+		VF_APPEND(p->objs, p->n_objs, p->cap_objs, o);
+	}
 	pthread_mutex_unlock(&s->lock);
 	vf_lv__ev_kick(s);
+}
+
+static void vf_lv__ev_note_domain(vf_event_source *s, virDomainPtr dom, char *what)
+{
+	unsigned char uuid[VIR_UUID_BUFLEN] = { 0 };
+	virDomainGetUUID(dom, uuid);
+	vf_lv__ev_note(s, VF_KIND_DOMAIN, virDomainGetName(dom), uuid, what);
+}
+
+static void vf_lv__ev_note_pool(vf_event_source *s, virStoragePoolPtr pool, char *what)
+{
+	unsigned char uuid[VIR_UUID_BUFLEN] = { 0 };
+	virStoragePoolGetUUID(pool, uuid);
+	vf_lv__ev_note(s, VF_KIND_POOL, virStoragePoolGetName(pool), uuid, what);
 }
 
 /* Indexed by virDomainEventType and virStoragePoolEventLifecycleType. */
@@ -172,8 +202,8 @@ static int vf_lv__ev_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int even
 		how = " (destroyed)";
 	else if (event == VIR_DOMAIN_EVENT_STOPPED && detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED)
 		how = " (crashed)";
-	vf_lv__ev_note(opaque, false,
-		       vf_asprintf("Domain/%s %s%s", virDomainGetName(dom), word, how));
+	vf_lv__ev_note_domain(opaque, dom,
+			      vf_asprintf("Domain/%s %s%s", virDomainGetName(dom), word, how));
 	return 0;
 }
 
@@ -182,9 +212,9 @@ static void vf_lv__ev_on_metadata(virConnectPtr conn, virDomainPtr dom, int type
 {
 	(void)conn;
 	(void)type;
-	vf_lv__ev_note(opaque, false,
-		       vf_asprintf("Domain/%s metadata changed%s%s", virDomainGetName(dom),
-				   nsuri ? " in " : "", nsuri ? nsuri : ""));
+	vf_lv__ev_note_domain(opaque, dom,
+			      vf_asprintf("Domain/%s metadata changed%s%s", virDomainGetName(dom),
+					  nsuri ? " in " : "", nsuri ? nsuri : ""));
 }
 
 static void vf_lv__ev_on_pool(virConnectPtr conn, virStoragePoolPtr pool, int event, int detail,
@@ -194,8 +224,8 @@ static void vf_lv__ev_on_pool(virConnectPtr conn, virStoragePoolPtr pool, int ev
 	(void)detail;
 	const char *word = event >= 0 && (size_t)event < VF_ARRAY_SIZE(vf_lv__ev_pool_words)
 		? vf_lv__ev_pool_words[event] : "changed";
-	vf_lv__ev_note(opaque, true,
-		       vf_asprintf("StoragePool/%s %s", virStoragePoolGetName(pool), word));
+	vf_lv__ev_note_pool(opaque, pool,
+			    vf_asprintf("StoragePool/%s %s", virStoragePoolGetName(pool), word));
 }
 
 /* Indexed by virNetworkEventLifecycleType. */
@@ -208,16 +238,79 @@ static void vf_lv__ev_on_network(virConnectPtr conn, virNetworkPtr net, int even
 {
 	(void)conn;
 	(void)detail;
-	vf_event_source *s = opaque;
 	const char *word = event >= 0 && (size_t)event < VF_ARRAY_SIZE(vf_lv__ev_network_words)
 		? vf_lv__ev_network_words[event] : "changed";
-	pthread_mutex_lock(&s->lock);
-	s->pending.network_events++;
-	free(s->pending.last);
-	s->pending.last = vf_asprintf("Network/%s %s", virNetworkGetName(net), word);
-	pthread_mutex_unlock(&s->lock);
-	vf_lv__ev_kick(s);
+	unsigned char uuid[VIR_UUID_BUFLEN] = { 0 };
+	virNetworkGetUUID(net, uuid);
+	vf_lv__ev_note(opaque, VF_KIND_NETWORK, virNetworkGetName(net), uuid,
+		       vf_asprintf("Network/%s %s", virNetworkGetName(net), word));
 }
+
+/* A refresh (someone's virsh pool-refresh, a volume made through libvirt
+ * in a pool that refreshes): its volumes may have changed. */
+static void vf_lv__ev_on_pool_refresh(virConnectPtr conn, virStoragePoolPtr pool, void *opaque)
+{
+	(void)conn;
+	vf_lv__ev_note_pool(opaque, pool,
+			    vf_asprintf("StoragePool/%s refreshed", virStoragePoolGetName(pool)));
+}
+
+/* ---- what is listened to: one entry per kind of event ---------------------- */
+
+static int vf_lv__ev_reg_lifecycle(virConnectPtr c, vf_event_source *s)
+{
+	return virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+						VIR_DOMAIN_EVENT_CALLBACK(vf_lv__ev_on_lifecycle), s, NULL);
+}
+
+static int vf_lv__ev_reg_metadata(virConnectPtr c, vf_event_source *s)
+{
+	return virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+						VIR_DOMAIN_EVENT_CALLBACK(vf_lv__ev_on_metadata), s, NULL);
+}
+
+static int vf_lv__ev_reg_pool(virConnectPtr c, vf_event_source *s)
+{
+	return virConnectStoragePoolEventRegisterAny(c, NULL, VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE,
+						     VIR_STORAGE_POOL_EVENT_CALLBACK(vf_lv__ev_on_pool),
+						     s, NULL);
+}
+
+static int vf_lv__ev_reg_network(virConnectPtr c, vf_event_source *s)
+{
+	return virConnectNetworkEventRegisterAny(c, NULL, VIR_NETWORK_EVENT_ID_LIFECYCLE,
+						 VIR_NETWORK_EVENT_CALLBACK(vf_lv__ev_on_network), s, NULL);
+}
+
+static int vf_lv__ev_reg_pool_refresh(virConnectPtr c, vf_event_source *s)
+{
+	return virConnectStoragePoolEventRegisterAny(c, NULL, VIR_STORAGE_POOL_EVENT_ID_REFRESH,
+						     VIR_STORAGE_POOL_EVENT_CALLBACK(vf_lv__ev_on_pool_refresh),
+						     s, NULL);
+}
+
+/* Each registration: how to make it and undo it, and whether the source
+ * is any use without it. A kind's events (a network's, say) are one more
+ * entry, with a callback that calls vf_lv__ev_note for its kind; libvirt
+ * has no volume events, so volumes come with their pool's. */
+static const struct {
+	const char *what;         /* for the error message */
+	bool required;            /* else: a driver without it still gives the others */
+	int (*reg)(virConnectPtr c, vf_event_source *s); /* callback id, or -1 */
+	int (*dereg)(virConnectPtr c, int id);
+} vf_lv__ev_kinds[] = {
+	{ "domain events", true, vf_lv__ev_reg_lifecycle, virConnectDomainEventDeregisterAny },
+	/* older drivers: lifecycle events still cover redefinition */
+	{ "domain metadata events", false, vf_lv__ev_reg_metadata, virConnectDomainEventDeregisterAny },
+	/* a hypervisor-only URI has no storage events */
+	{ "storage pool events", false, vf_lv__ev_reg_pool, virConnectStoragePoolEventDeregisterAny },
+	{ "storage pool refresh events", false, vf_lv__ev_reg_pool_refresh,
+	  virConnectStoragePoolEventDeregisterAny },
+	/* nor, then, network events */
+	{ "network events", false, vf_lv__ev_reg_network, virConnectNetworkEventDeregisterAny },
+};
+
+_Static_assert(VF_ARRAY_SIZE(vf_lv__ev_kinds) <= VF_LV_EV_MAX, "raise VF_LV_EV_MAX");
 
 static void vf_lv__ev_on_close(virConnectPtr conn, int reason, void *opaque)
 {
@@ -238,7 +331,8 @@ int vf_lv_events_open(const char *uri, vf_event_source **out, vf_error *err)
 {
 	vf_event_source *s = vf_calloc(1, sizeof(*s));
 	int r;
-	s->cb_lifecycle = s->cb_metadata = s->cb_pool = s->cb_network = -1;
+	for (size_t i = 0; i < VF_LV_EV_MAX; i++)
+		s->cb[i] = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->efd < 0) {
@@ -254,31 +348,17 @@ int vf_lv_events_open(const char *uri, vf_event_source **out, vf_error *err)
 		s->close_cb = true;
 	else
 		virResetLastError(); /* drivers without a transport cannot close */
-	s->cb_lifecycle = virConnectDomainEventRegisterAny(s->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-							   VIR_DOMAIN_EVENT_CALLBACK(vf_lv__ev_on_lifecycle),
-							   s, NULL);
-	if (s->cb_lifecycle < 0) {
-		r = vf_error_set(err, VF_E_DRIVER, "cannot register for domain events: %s",
-				 virGetLastErrorMessage());
-		goto fail;
+	for (size_t i = 0; i < VF_ARRAY_SIZE(vf_lv__ev_kinds); i++) {
+		s->cb[i] = vf_lv__ev_kinds[i].reg(s->conn, s);
+		if (s->cb[i] >= 0)
+			continue;
+		if (vf_lv__ev_kinds[i].required) {
+			r = vf_error_set(err, VF_E_DRIVER, "cannot register for %s: %s",
+					 vf_lv__ev_kinds[i].what, virGetLastErrorMessage());
+			goto fail;
+		}
+		virResetLastError();
 	}
-	s->cb_metadata = virConnectDomainEventRegisterAny(s->conn, NULL,
-							  VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-							  VIR_DOMAIN_EVENT_CALLBACK(vf_lv__ev_on_metadata),
-							  s, NULL);
-	if (s->cb_metadata < 0)
-		virResetLastError(); /* older drivers: lifecycle events still cover redefinition */
-	s->cb_pool = virConnectStoragePoolEventRegisterAny(s->conn, NULL,
-							   VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE,
-							   VIR_STORAGE_POOL_EVENT_CALLBACK(vf_lv__ev_on_pool),
-							   s, NULL);
-	if (s->cb_pool < 0)
-		virResetLastError(); /* a hypervisor-only URI has no storage events */
-	s->cb_network = virConnectNetworkEventRegisterAny(s->conn, NULL, VIR_NETWORK_EVENT_ID_LIFECYCLE,
-							  VIR_NETWORK_EVENT_CALLBACK(vf_lv__ev_on_network),
-							  s, NULL);
-	if (s->cb_network < 0)
-		virResetLastError(); /* nor of network events */
 	*out = s;
 	return 0;
 fail:
@@ -312,14 +392,9 @@ void vf_lv_events_close(vf_event_source *s)
 	if (!s)
 		return;
 	if (s->conn) {
-		if (s->cb_lifecycle >= 0)
-			virConnectDomainEventDeregisterAny(s->conn, s->cb_lifecycle);
-		if (s->cb_metadata >= 0)
-			virConnectDomainEventDeregisterAny(s->conn, s->cb_metadata);
-		if (s->cb_pool >= 0)
-			virConnectStoragePoolEventDeregisterAny(s->conn, s->cb_pool);
-		if (s->cb_network >= 0)
-			virConnectNetworkEventDeregisterAny(s->conn, s->cb_network);
+		for (size_t i = 0; i < VF_ARRAY_SIZE(vf_lv__ev_kinds); i++)
+			if (s->cb[i] >= 0)
+				vf_lv__ev_kinds[i].dereg(s->conn, s->cb[i]);
 		if (s->close_cb)
 			virConnectUnregisterCloseCallback(s->conn, vf_lv__ev_on_close);
 		virResetLastError();

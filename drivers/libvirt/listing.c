@@ -84,9 +84,9 @@ bool vf_lv__vanished(void)
 
 char *vf_lv__pool_xml_desc(virStoragePoolPtr p)
 {
-	char *xml = virStoragePoolGetXMLDesc(p, VIR_STORAGE_XML_INACTIVE);
+	char *xml = VF_LV_CALL(virStoragePoolGetXMLDesc(p, VIR_STORAGE_XML_INACTIVE));
 	if (!xml && vf_lv__code() == VIR_ERR_INVALID_ARG) /* the test driver lacks the flag */
-		xml = virStoragePoolGetXMLDesc(p, 0);
+		xml = VF_LV_CALL(virStoragePoolGetXMLDesc(p, 0));
 	return xml;
 }
 
@@ -106,7 +106,7 @@ static void vf_lv__set_sort(vf_lv_set *s)
 void vf_lv__domain_set(virConnectPtr conn, unsigned flags, vf_lv_set *out)
 {
 	virDomainPtr *doms = NULL;
-	int n = virConnectListAllDomains(conn, &doms, flags);
+	int n = VF_LV_CALL(virConnectListAllDomains(conn, &doms, flags));
 	*out = (vf_lv_set){ 0 };
 	if (n < 0)
 		return;
@@ -123,7 +123,7 @@ void vf_lv__domain_set(virConnectPtr conn, unsigned flags, vf_lv_set *out)
 void vf_lv__pool_set(virConnectPtr conn, unsigned flags, vf_lv_set *out)
 {
 	virStoragePoolPtr *pools = NULL;
-	int n = virConnectListAllStoragePools(conn, &pools, flags);
+	int n = VF_LV_CALL(virConnectListAllStoragePools(conn, &pools, flags));
 	*out = (vf_lv_set){ 0 };
 	if (n < 0)
 		return;

@@ -109,6 +109,11 @@ int vf_lv__classify(vf_conn *c, vf_error *err, int r);
 const char *vf_lv__msg(void);
 int vf_lv__code(void);
 
+/* Every libvirt call observation makes goes through this, so the watch
+ * daemon can say how many calls an event costs (observe.c counts). */
+void vf_lv__count_call(void);
+#define VF_LV_CALL(call) (vf_lv__count_call(), (call))
+
 /* ---- cleanup helpers ------------------------------------------------------ */
 
 static inline void vf_lv__domp(virDomainPtr *p)
@@ -246,6 +251,9 @@ int vf_lv__network_xml_raw(const vf_object *net, const char *base, const char *n
 			   vf_error *err);
 /* A <network> document into d (its description) and *managed. */
 int vf_lv__parse_network(const char *xml, vf_net_def *d, bool *managed, vf_error *err);
+/* One network into the cache o (observe_object). */
+int vf_lv__observe_one_network(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			       vf_error *err);
 /* Every network, and the host's interfaces, into o. */
 int vf_lv__observe_networks(vf_conn *c, vf_observed *o, vf_error *err);
 /* hostif.c: the host's interfaces and addresses into o (best effort: an
@@ -291,6 +299,9 @@ int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest, v
 /* ---- the table members (observe.c, domain.c, pool.c, volume.c) ---------- */
 
 int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err);
+int vf_lv_observe_object(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			 vf_error *err);
+uint64_t vf_lv_observe_calls(void);
 
 int vf_lv_domain_define(vf_conn *c, const vf_object *dom, vf_domain_type type, vf_error *err);
 int vf_lv_domain_start(vf_conn *c, const char *name, vf_error *err);
@@ -381,13 +392,18 @@ int vf_lv__set_has(const vf_lv_set *s, const unsigned char *uuid);
 /* pool.c: one pool into o (with what its directory holds), its volumes
  * listed into vols when it is active. */
 int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets, bool files_local,
-			vf_observed *o, size_t *cap, vf_lv_vol_job *vols, vf_error *err);
+			bool refresh, vf_observed *o, size_t *cap, vf_lv_vol_job *vols, vf_error *err);
+/* One pool (with its volumes and directory) into the cache o; refresh it
+ * first when `fresh` (pool.c). */
+int vf_lv__observe_one_pool(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			    vf_error *err);
 /* volume.c: list pool's volumes into j; read them all, a few at once, into o.
- * `entries` (sorted, n_entries): what the pool's directory holds, read just
- * now; the pool is refreshed first only when libvirt's names differ from
- * them. NULL: refreshed first, always. */
-int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, char *const *entries,
-			size_t n_entries, vf_lv_vol_job *j, vf_error *err);
+ * Without `refresh`, libvirt's listing as it is. With it, and `entries`
+ * (sorted, n_entries: what the pool's directory holds, read just now),
+ * the pool is refreshed first only when libvirt's names differ from them;
+ * with entries NULL, refreshed first, always. */
+int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, bool refresh,
+			char *const *entries, size_t n_entries, vf_lv_vol_job *j, vf_error *err);
 /* qsort/bsearch comparator of two char * */
 int vf_lv__str_cmp(const void *a, const void *b);
 int vf_lv__read_volumes(vf_lv_vol_job *j, vf_observed *o, vf_error *err);
@@ -397,6 +413,9 @@ void vf_lv__domain_stats(virConnectPtr conn, vf_lv_dom_facts *f);
 void vf_lv__dom_facts_free(vf_lv_dom_facts *f);
 int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_facts *facts,
 			   vf_observed *o, vf_error *err);
+/* One domain into the cache o, by UUID or name (domain.c). */
+int vf_lv__observe_one_domain(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			      vf_error *err);
 
 /* ---- events.c: the event driver's members (the watch daemon's source) ---- */
 

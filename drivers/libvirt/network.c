@@ -455,6 +455,32 @@ static int vf_lv__observe_network(virNetworkPtr net, vf_observed *o, size_t *cap
 	return r;
 }
 
+/* One network into the cache o (the watch daemon's, after an event):
+ * read afresh, or dropped when it is gone. */
+int vf_lv__observe_one_network(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			       vf_error *err)
+{
+	(void)fresh; /* a network read is always a fresh one */
+	virNetworkPtr net = ref->has_uuid ? VF_LV_CALL(virNetworkLookupByUUID(c->conn, ref->uuid))
+					  : VF_LV_CALL(virNetworkLookupByName(c->conn, ref->name));
+	if (!net) {
+		if (!vf_lv__vanished())
+			return vf_error_set(err, VF_E_DRIVER, "cannot look up network \"%s\": %s",
+					    ref->name ? ref->name : "?", vf_lv__msg());
+		vf_observed_put_network(o, ref->name, ref->has_uuid ? ref->uuid : NULL, NULL);
+		return 0;
+	}
+	vf_observed one = { 0 };
+	size_t cap = 0;
+	int r = vf_lv__observe_network(net, &one, &cap, err);
+	virNetworkFree(net);
+	if (r == 0)
+		vf_observed_put_network(o, ref->name, ref->has_uuid ? ref->uuid : NULL,
+					one.n_networks ? &one.networks[0] : NULL);
+	vf_observed_free(&one);
+	return r;
+}
+
 int vf_lv__observe_networks(vf_conn *c, vf_observed *o, vf_error *err)
 {
 	virNetworkPtr *nets = NULL;

@@ -198,8 +198,8 @@ static void vf_lv__pool_contents(vf_obs_pool *p, bool files_local)
 }
 
 int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets,
-			       bool files_local, vf_observed *o, size_t *cap, vf_lv_vol_job *vols,
-			       vf_error *err)
+			       bool files_local, bool refresh, vf_observed *o, size_t *cap,
+			       vf_lv_vol_job *vols, vf_error *err)
 {
 	const char *name = virStoragePoolGetName(pool);
 	_cleanup_free_ char *xml = vf_lv__pool_xml_desc(pool);
@@ -216,28 +216,28 @@ int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets,
 	int autostart = 0;
 	if (in >= 0)
 		p.autostart = in == 1;
-	else if (virStoragePoolGetAutostart(pool, &autostart) == 0)
+	else if (VF_LV_CALL(virStoragePoolGetAutostart(pool, &autostart)) == 0)
 		p.autostart = autostart != 0;
 	in = vf_lv__set_has(&sets->active, p.uuid);
-	p.active = in >= 0 ? in == 1 : virStoragePoolIsActive(pool) == 1;
+	p.active = in >= 0 ? in == 1 : VF_LV_CALL(virStoragePoolIsActive(pool)) == 1;
 	in = vf_lv__set_has(&sets->persistent, p.uuid);
-	p.persistent = in >= 0 ? in == 1 : virStoragePoolIsPersistent(pool) == 1;
+	p.persistent = in >= 0 ? in == 1 : VF_LV_CALL(virStoragePoolIsPersistent(pool)) == 1;
 	int r = vf_lv__parse_pool(xml, &p, err);
 	if (r == 0)
 		vf_lv__pool_contents(&p, files_local);
 	VF_APPEND(o->pools, o->n_pools, *cap, p);
 	if (r < 0 || !p.active)
 		return r;
-	/* Files made behind libvirt's back become volumes: a pool whose
-	 * directory was read is refreshed only when libvirt's names differ
-	 * from the directory's (each volume's XML read refreshes its sizes
-	 * anyway); any other pool, whose listing is all there is, always. A
-	 * failed refresh (the pool stopped meanwhile, say) leaves the listing
-	 * as it was. */
+	/* Files made behind libvirt's back become volumes: with `refresh`, a
+	 * pool whose directory was read is refreshed only when libvirt's names
+	 * differ from the directory's (each volume's XML read refreshes its
+	 * sizes anyway); any other pool, whose listing is all there is,
+	 * always. A failed refresh (the pool stopped meanwhile, say) leaves
+	 * the listing as it was. */
 	bool dir_read = p.contents_known && (p.type == VF_POOL_DIR || p.type == VF_POOL_FS ||
 					     p.type == VF_POOL_NETFS);
 	const vf_obs_pool *seen = &o->pools[o->n_pools - 1];
-	return vf_lv__list_volumes(pool, name, dir_read ? seen->entries : NULL,
+	return vf_lv__list_volumes(pool, name, refresh, dir_read ? seen->entries : NULL,
 				   dir_read ? seen->n_entries : 0, vols, err);
 }
 
@@ -316,4 +316,64 @@ int vf_lv__parse_pool(const char *xml, vf_obs_pool *p, vf_error *err)
 	vf_lv__xsize(ctx, NULL, "/pool/capacity", 1, &p->capacity);
 	vf_lv__xsize(ctx, NULL, "/pool/available", 1, &p->available);
 	return 0;
+}
+
+/* ---- one pool, for a cache the caller keeps -------------------------------- */
+
+int vf_lv__observe_one_pool(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
+			    vf_error *err)
+{
+	/* A volume is read with its pool. */
+	const char *name = ref->kind == VF_KIND_VOLUME ? ref->pool : ref->name;
+	bool by_uuid = ref->kind == VF_KIND_POOL && ref->has_uuid;
+	_cleanup_pool_ virStoragePoolPtr pool =
+		by_uuid ? VF_LV_CALL(virStoragePoolLookupByUUID(c->conn, ref->uuid))
+			: VF_LV_CALL(virStoragePoolLookupByName(c->conn, name));
+	if (!pool) {
+		if (!vf_lv__vanished())
+			return vf_error_set(err, VF_E_DRIVER, "cannot look up storage pool \"%s\": %s",
+					    name ? name : "?", vf_lv__msg());
+		vf_observed_put_pool(o, name, by_uuid ? ref->uuid : NULL, NULL, NULL, 0);
+		return 0;
+	}
+	/* What this connection remembers of the pool (its refresh, its
+	 * volumes' formats) is as old as the cache: forget it. */
+	vf_lv__pool_forget(c, virStoragePoolGetName(pool));
+	vf_observed one = { 0 };
+	vf_lv_pool_sets sets = { 0 }; /* unknown: asked of the pool itself */
+	vf_lv_vol_job job = { 0 };
+	size_t cap = 0;
+	int r = vf_lv__observe_pool(pool, &sets, vf_lv_files_local(c), fresh, &one, &cap, &job, err);
+	/* For an event, only the volumes the cache does not have yet. */
+	vf_obs_volume *kept = NULL;
+	size_t n_kept = 0, cap_kept = 0, k = 0;
+	for (size_t i = 0; r == 0 && !fresh && i < job.n; i++) {
+		vf_obs_volume v;
+		if (vf_observed_take_volume(o, job.pool_names[i], virStorageVolGetName(job.vols[i]), &v)) {
+			VF_APPEND(kept, n_kept, cap_kept, v);
+			virStorageVolFree(job.vols[i]);
+		} else {
+			job.vols[k] = job.vols[i];
+			job.pool_names[k++] = job.pool_names[i];
+		}
+	}
+	if (r == 0 && !fresh)
+		job.n = k;
+	if (r == 0)
+		r = vf_lv__read_volumes(&job, &one, err);
+	vf_lv__vol_job_free(&job);
+	if (n_kept) {
+		one.volumes = vf_realloc(one.volumes, (one.n_volumes + n_kept) * sizeof(*one.volumes));
+		memcpy(one.volumes + one.n_volumes, kept, n_kept * sizeof(*kept));
+		one.n_volumes += n_kept;
+	}
+	free(kept);
+	if (r == 0)
+		vf_observed_put_pool(o, name, by_uuid ? ref->uuid : NULL, one.n_pools ? &one.pools[0] : NULL,
+				     TAKE_PTR(one.volumes), one.n_volumes);
+	one.n_volumes = 0;
+	if (r == 0 && one.n_pools)
+		one.n_pools = 0; /* the pool moved into o; its array is freed below */
+	vf_observed_free(&one);
+	return r;
 }

@@ -12,6 +12,9 @@
 
 VF_LV_CLASSIFIED(vf_lv_host_identity, (vf_conn *c, vf_host_id *out, vf_error *err), c, out, err)
 VF_LV_CLASSIFIED(vf_lv_observe, (vf_conn *c, vf_observed *out, vf_error *err), c, out, err)
+VF_LV_CLASSIFIED(vf_lv_observe_object,
+		 (vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o, vf_error *err),
+		 c, ref, fresh, o, err)
 VF_LV_CLASSIFIED(vf_lv_domain_define,
 		 (vf_conn *c, const vf_object *dom, vf_domain_type type, vf_error *err),
 		 c, dom, type, err)
@@ -67,6 +70,8 @@ const vf_hypervisor_driver vf_libvirt_hypervisor_driver = {
 	.files_local = vf_lv_files_local,
 	.host_identity = vf_lv_host_identity_c,
 	.observe = vf_lv_observe_c,
+	.observe_object = vf_lv_observe_object_c,
+	.observe_calls = vf_lv_observe_calls,
 	/* domain.c */
 	.domain_define = vf_lv_domain_define_c,
 	.domain_start = vf_lv_domain_start_c,

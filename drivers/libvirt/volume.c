@@ -355,21 +355,21 @@ static bool vf_lv__names_differ(virStorageVolPtr *vols, int n, char *const *entr
 	return differ;
 }
 
-int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, char *const *entries,
-			size_t n_entries, vf_lv_vol_job *j, vf_error *err)
+int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, bool refresh,
+			char *const *entries, size_t n_entries, vf_lv_vol_job *j, vf_error *err)
 {
 	virStorageVolPtr *vols = NULL;
-	if (!entries)
-		virStoragePoolRefresh(pool, 0);
-	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
-	if (n >= 0 && entries && vf_lv__names_differ(vols, n, entries, n_entries)) {
+	if (refresh && !entries)
+		VF_LV_CALL(virStoragePoolRefresh(pool, 0));
+	int n = VF_LV_CALL(virStoragePoolListAllVolumes(pool, &vols, 0));
+	if (n >= 0 && refresh && entries && vf_lv__names_differ(vols, n, entries, n_entries)) {
 		/* a file made or removed behind libvirt's back: rescan, list again */
 		for (int i = 0; i < n; i++)
 			virStorageVolFree(vols[i]);
 		free(vols);
 		vols = NULL;
-		virStoragePoolRefresh(pool, 0);
-		n = virStoragePoolListAllVolumes(pool, &vols, 0);
+		VF_LV_CALL(virStoragePoolRefresh(pool, 0));
+		n = VF_LV_CALL(virStoragePoolListAllVolumes(pool, &vols, 0));
 	}
 	if (n < 0) {
 		if (vf_lv__vol_vanished())
@@ -394,7 +394,7 @@ static void vf_lv__read_volume(void *ctx, size_t i)
 {
 	vf_lv_vol_job *j = ctx;
 	const char *name = virStorageVolGetName(j->vols[i]);
-	_cleanup_free_ char *xml = virStorageVolGetXMLDesc(j->vols[i], 0);
+	_cleanup_free_ char *xml = VF_LV_CALL(virStorageVolGetXMLDesc(j->vols[i], 0));
 	if (!xml) {
 		if (!vf_lv__vol_vanished())
 			vf_error_set(&j->errs[i], VF_E_DRIVER,

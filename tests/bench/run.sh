@@ -85,3 +85,5 @@ vf_doc_section "$doc" bench "$gen"
 echo "bench: wrote $doc"
 # The watch daemon's reaction times (own section of docs/benchmarks.md).
 bash tests/bench/watch.sh "$OUT/virtform"
+# The watch daemon's cache against the size of the host (own section too).
+bash tests/bench/informer.sh "$OUT/virtform"

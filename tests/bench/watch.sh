@@ -210,8 +210,8 @@ gen=$WORK/generated.md
 	echo "## virtform watch: reaction time"
 	echo
 	echo "How long the daemon takes to act, seen from outside: \`virtform watch -c $URI"
-	echo "--resync 3600 --log-level warning\` (default debounce, 250 ms; libvirt events"
-	echo "folded for 200 ms), on a fresh state directory and an empty manifest directory."
+	echo "--resync 3600 --log-level warning\` (default debounce, 250 ms, for manifest changes;"
+	echo "libvirt events start a pass at once), on a fresh state directory and an empty manifest directory."
 	echo "Manifest write: a new Domain manifest (1 vCPU, 64 MiB, no disks, no graphics,"
 	echo "\`state: running\`) written as a dot-file and moved into the directory; timed from"
 	echo "just before the \`mv\` until \`virsh domstate\` answers. After each trial the script"

@@ -13,39 +13,14 @@
 vf_setup
 watch_require
 
-PRIV_PID=""
-PRIV_DIR=""
-priv_start() {
-	(
-		export HOME=$PRIV_DIR/home XDG_RUNTIME_DIR=$PRIV_DIR/run \
-			XDG_CONFIG_HOME=$PRIV_DIR/cfg XDG_CACHE_HOME=$PRIV_DIR/cache
-		exec setpriv --reuid="$NOBODY" --regid="$NOGROUP" --clear-groups \
-			/usr/sbin/libvirtd --timeout 0 >>"$PRIV_DIR/libvirtd.log" 2>&1
-	) &
-	PRIV_PID=$!
-	wait_for "virsh -q -c '$PRIV_URI' list --all" 60 || vf_fail "the private libvirtd did not answer"
-}
-priv_stop() {
-	[ -n "$PRIV_PID" ] || return 0
-	kill "$PRIV_PID" 2>/dev/null
-	wait "$PRIV_PID" 2>/dev/null
-	PRIV_PID=""
-}
 watch_trap
 vf_on_exit priv_stop
 
 # ---- case 1: a private libvirtd with the test driver ----------------------
-NOBODY=$(id -u nobody 2>/dev/null || true)
-NOGROUP=$(id -g nobody 2>/dev/null || true)
-if [ -z "$NOBODY" ] || ! command -v setpriv >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+if ! priv_can; then
 	echo "SKIP case 1: needs root, setpriv and a 'nobody' user to run a private libvirtd"
 else
-	PRIV_DIR=$(vf_mktemp)
-	chmod 0755 "$PRIV_DIR"
-	mkdir -p "$PRIV_DIR/home" "$PRIV_DIR/run" "$PRIV_DIR/cfg" "$PRIV_DIR/cache"
-	chmod 0700 "$PRIV_DIR/run"
-	chown -R "$NOBODY:$NOGROUP" "$PRIV_DIR/home" "$PRIV_DIR/run" "$PRIV_DIR/cfg" "$PRIV_DIR/cache"
-	PRIV_URI="test+unix:///default?socket=$PRIV_DIR/run/libvirt/libvirt-sock"
+	priv_setup
 	priv_start
 	dom=${P}rc
 	printf 'apiVersion: virtform/v1\nkind: Domain\nmetadata:\n  name: %s\nspec:\n  memory: 64MiB\n  state: running\n' "$dom" >"$MAN/rc.yaml"

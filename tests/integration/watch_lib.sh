@@ -67,3 +67,83 @@ watch_require() {
 }
 
 domstate() { vsh domstate "$1" 2>/dev/null | head -n 1; }
+
+# watch_command CMD: send {"command": CMD} on the daemon's watch.sock and
+# print its one-line JSON answer.
+watch_command() {
+	watch_runtime
+	python3 - "$RUNTIME/watch.sock" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+s.sendall((json.dumps({"command": sys.argv[2]}) + "\n").encode())
+buf = b""
+while not buf.endswith(b"\n"):
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+print(buf.decode().strip())
+PY
+}
+
+# json_get PATH: read JSON on stdin, print the value at PATH (a.b.c).
+json_get() {
+	python3 -c 'import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("" if v is None else (json.dumps(v) if isinstance(v, (dict, list, bool)) else v))' "$1"
+}
+
+# watch_resync: ask for a resync until the daemon is between passes (other
+# tests' objects raise events on a shared libvirtd, and a resync asked
+# during a pass is refused); the answer in $ANS.
+watch_resync() {
+	local i
+	ANS=
+	for i in $(seq 60); do
+		ANS=$(watch_command resync)
+		[ "$(echo "$ANS" | json_get ok)" = true ] && return 0
+		sleep 0.5
+	done
+	watch_fail "resync refused: $ANS"
+}
+
+# ---- a private libvirtd, to kill ------------------------------------------
+# An unprivileged libvirtd (user nobody, its own XDG runtime dir) serving
+# libvirt's test driver over its own socket, so no shared daemon is ever
+# killed. priv_can: whether one can run here (root, setpriv, nobody);
+# priv_setup: its directory, and PRIV_URI; priv_start, priv_stop.
+PRIV_PID=""
+PRIV_DIR=""
+priv_can() {
+	NOBODY=$(id -u nobody 2>/dev/null || true)
+	NOGROUP=$(id -g nobody 2>/dev/null || true)
+	[ -n "$NOBODY" ] && command -v setpriv >/dev/null 2>&1 && [ "$(id -u)" = 0 ]
+}
+priv_setup() {
+	PRIV_DIR=$(vf_mktemp)
+	chmod 0755 "$PRIV_DIR"
+	mkdir -p "$PRIV_DIR/home" "$PRIV_DIR/run" "$PRIV_DIR/cfg" "$PRIV_DIR/cache"
+	chmod 0700 "$PRIV_DIR/run"
+	chown -R "$NOBODY:$NOGROUP" "$PRIV_DIR/home" "$PRIV_DIR/run" "$PRIV_DIR/cfg" "$PRIV_DIR/cache"
+	PRIV_URI="test+unix:///default?socket=$PRIV_DIR/run/libvirt/libvirt-sock"
+}
+priv_start() {
+	(
+		export HOME=$PRIV_DIR/home XDG_RUNTIME_DIR=$PRIV_DIR/run \
+			XDG_CONFIG_HOME=$PRIV_DIR/cfg XDG_CACHE_HOME=$PRIV_DIR/cache
+		exec setpriv --reuid="$NOBODY" --regid="$NOGROUP" --clear-groups \
+			/usr/sbin/libvirtd --timeout 0 >>"$PRIV_DIR/libvirtd.log" 2>&1
+	) &
+	PRIV_PID=$!
+	wait_for "virsh -q -c '$PRIV_URI' list --all" 60 || vf_fail "the private libvirtd did not answer"
+}
+priv_stop() {
+	[ -n "$PRIV_PID" ] || return 0
+	kill "$PRIV_PID" 2>/dev/null
+	wait "$PRIV_PID" 2>/dev/null
+	PRIV_PID=""
+}
