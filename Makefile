@@ -55,11 +55,11 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null) \
 	-DFIXTURESDIR='"$(CURDIR)/tests/fixtures"' -DCASESDIR='"$(CURDIR)/tests/cases"' \
-	-DSRCDIR='"$(CURDIR)"'
+	-DSRCDIR='"$(CURDIR)"' -DVF_FENCE_BIN='"$(CURDIR)/$(OUT)/virtform-fence"'
 TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 # controller/ has one folder per stage (docs/architecture.md); drivers/ one per driver.
-LIB_SRCS := $(filter-out controller/cli/main.c,$(wildcard controller/*/*.c)) \
+LIB_SRCS := $(filter-out controller/cli/main.c controller/cli/fence_main.c,$(wildcard controller/*/*.c)) \
 	$(wildcard drivers/*.c) $(wildcard drivers/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o)
 MAIN_OBJ := $(OUT)/controller/cli/main.o
@@ -71,7 +71,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(OUT)/bench/%)
 
 .SECONDARY:
 .PHONY: all deps run check unit integration schema-check install clean bench
-all: $(OUT)/virtform
+all: $(OUT)/virtform $(OUT)/virtform-fence
 
 # Quiet by default; V=1 shows the commands.
 ifneq ($(V),1)
@@ -91,12 +91,19 @@ $(OUT)/libvirtform.a: $(LIB_OBJS)
 $(OUT)/virtform: $(MAIN_OBJ) $(OUT)/libvirtform.a
 	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The fence helper (docs/fleet.md): its own small binary, libc only.
+$(OUT)/virtform-fence: $(OUT)/controller/cli/fence_main.o $(OUT)/drivers/fence/helper.o \
+		$(OUT)/drivers/fence/proc.o
+	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
 $(OUT)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(QCC)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 $(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(TEST_HARNESS:tests/%.c=$(OUT)/tests/%.o) $(OUT)/libvirtform.a
 	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+$(OUT)/tests/test_fence: | $(OUT)/virtform-fence
 
 $(OUT)/bench/%: tests/bench/%.c $(OUT)/libvirtform.a
 	@mkdir -p $(dir $@)
@@ -127,9 +134,10 @@ check: deps
 bench: deps $(OUT)/virtform $(BENCH_BINS)
 	@sh tests/bench/run.sh $(OUT)
 
-install: $(OUT)/virtform
+install: $(OUT)/virtform $(OUT)/virtform-fence
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(OUT)/virtform $(DESTDIR)$(BINDIR)/virtform
+	install -m 0755 $(OUT)/virtform-fence $(DESTDIR)$(BINDIR)/virtform-fence
 	install -m 0644 docs/virtform.1 $(DESTDIR)$(MANDIR)/man1/virtform.1
 	install -m 0644 docs/virtform.yaml.5 $(DESTDIR)$(MANDIR)/man5/virtform.yaml.5
 

@@ -9,10 +9,11 @@
  * The rule: a host may run placed domains only while now < deadline, and
  *   deadline = (send time of the newest keepalive etcd acknowledged)
  *              + TTL - margin,
- * on this host's monotonic clock. etcd renews a lease when it receives the
- * request, which is after we sent it, so its expiry is at the earliest
- * sent + TTL (on etcd's clock); the margin covers clock rates, the time a
- * kill takes, and scheduling. Never from the answer's arrival time: a slow
+ * on this host's monotonic clock (CLOCK_BOOTTIME, which counts a
+ * suspend). etcd renews a lease when it receives the request, which is
+ * after we sent it, so its expiry is at the earliest sent + TTL (on
+ * etcd's clock); the margin covers clock rates, the time a kill takes,
+ * and scheduling. Never from the answer's arrival time: a slow
  * answer would push the deadline past etcd's expiry. */
 #pragma once
 

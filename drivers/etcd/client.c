@@ -22,7 +22,9 @@ struct vf_etcd {
 uint64_t vf_etcd_now_ms(void)
 {
 	struct timespec ts = { 0 };
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* BOOTTIME: monotonic, and it counts a suspend, as etcd's clock
+	 * does: a host that wakes up past its deadline must know it. */
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 

@@ -34,8 +34,9 @@ void vf_etcd_close(vf_etcd *c);   /* accepts NULL */
 /* The endpoint the last successful call went to (borrowed). */
 const char *vf_etcd_endpoint(const vf_etcd *c);
 
-/* The client's clock: CLOCK_MONOTONIC in ms (never steps with the wall
- * clock; the fence deadline is computed on it). */
+/* The client's clock, in ms: CLOCK_BOOTTIME, which never steps with the
+ * wall clock and, unlike CLOCK_MONOTONIC, keeps counting while the host
+ * is suspended. The fence deadline and the fence helper use it too. */
 uint64_t vf_etcd_now_ms(void);
 
 /* The largest answer read (a range of one key, a lease): 1 MiB. */
