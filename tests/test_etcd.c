@@ -3,8 +3,9 @@
  * temporary data directory): a key is taken only when absent, given back
  * only while still ours, its revision is the fencing token and grows;
  * leases renew, expire and revoke; every error names the endpoint; no
- * call waits longer than its bound; a dead endpoint is skipped; and in a
- * three-member cluster a lock survives killing the leader. */
+ * call waits longer than its bound; a dead endpoint is skipped; etcd frees
+ * a key no earlier than send time + TTL, across a leader change too; and
+ * in a three-member cluster a lock survives killing the leader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -196,6 +197,7 @@ static void test_lease_keepalive_and_revoke(void **state)
 static void test_expired_lease_frees_its_key(void **state)
 {
 	vf_etcd *c = client(one.client_url[0], 1000);
+	uint64_t sent = vf_etcd_now_ms();
 	int64_t id = grant(c, 2);
 	_cleanup_free_ char *key = test_key("expire");
 	int64_t rev = 0;
@@ -217,6 +219,10 @@ static void test_expired_lease_frees_its_key(void **state)
 		vf_etcd_kv_clear(&kv);
 	}
 	assert_true(gone);
+	uint64_t freed = vf_etcd_now_ms() - sent;
+	print_message("lease TTL 2 s, one member: key freed %llu ms after the grant was sent\n",
+		      (unsigned long long)freed);
+	assert_true(freed >= 2000);   /* never before sent + TTL */
 	int64_t other = grant(c, 5), rev2 = 0;
 	assert_int_equal(vf_etcd_take(c, key, "b", other, &rev2, NULL, &err), 0);
 	assert_true(rev2 > rev);
@@ -483,6 +489,45 @@ static void test_cluster_lock_survives_leader_kill(void **state)
 	vf_test_etcd_stop(&three);
 }
 
+static void test_cluster_expiry_never_early_across_leader_change(void **state)
+{
+	/* The fence deadline assumes etcd frees a key no earlier than the
+	 * lease's last acknowledged send time + TTL. A leader change resets
+	 * every lease's expiry to a full TTL on the new leader (etcd's
+	 * lessor promote), which only makes it later: measured here. */
+	vf_test_etcd_start(&three, 3);
+	vf_etcd *c = client(three.endpoints, 1000);
+	uint64_t sent = vf_etcd_now_ms();
+	int64_t lease = grant(c, 2), rev = 0;
+	_cleanup_free_ char *key = test_key("leaderchange");
+	vf_error err = { 0 };
+	assert_int_equal(vf_etcd_take(c, key, "host-a", lease, &rev, NULL, &err), 0);
+	usleep(1000 * 1000);
+	int leader = vf_test_etcd_leader(&three);
+	assert_true(leader >= 0);
+	vf_test_etcd_kill(&three, leader);
+	uint64_t gone = 0;
+	while (!gone && vf_etcd_now_ms() - sent < 15000) {
+		vf_etcd_kv kv = { 0 };
+		vf_error e = { 0 };
+		if (vf_etcd_get(c, key, &kv, &e) == 0 && !kv.present)
+			gone = vf_etcd_now_ms();
+		vf_etcd_kv_clear(&kv);
+		vf_error_clear(&e);
+		usleep(50 * 1000);
+	}
+	assert_true(gone != 0);
+	print_message("lease TTL 2 s, leader killed after 1 s: key freed %llu ms after the grant was sent\n",
+		      (unsigned long long)(gone - sent));
+	assert_true(gone - sent >= 2000);
+	/* And the lock moves: another host takes it, with a higher token. */
+	int64_t other = grant(c, 5), rev2 = 0;
+	assert_int_equal(vf_etcd_take(c, key, "host-b", other, &rev2, NULL, &err), 0);
+	assert_true(rev2 > rev);
+	vf_etcd_close(c);
+	vf_test_etcd_stop(&three);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_lock_driver_names_the_other_host_and_waits),
 		cmocka_unit_test(test_lock_driver_stop_frees_every_key),
 		cmocka_unit_test(test_cluster_lock_survives_leader_kill),
+		cmocka_unit_test(test_cluster_expiry_never_early_across_leader_change),
 	};
 	return cmocka_run_group_tests(tests, start_one, stop_one);
 }
