@@ -222,6 +222,8 @@ static void test_killed_at_the_deadline_not_before(void **state)
 		usleep(20 * 1000);
 	}
 	uint64_t died = reaped_by(qemu, 2000);
+	print_message("killed and reaped %llu ms after the deadline\n",
+		      (unsigned long long)(died - deadline));
 	assert_true(died >= deadline);
 	assert_true(died < deadline + 250);
 	free(helper_expect(&h, "fenced 1", 1000));
@@ -557,6 +559,24 @@ static void test_helper_is_locked_in_memory(void **state)
 #endif
 	/* Its own session: a ^C at virtform's terminal is not its signal. */
 	assert_int_equal(getsid(h.pid), h.pid);
+	/* A margin the watchdog could outrun is refused at start. */
+	helper bad;
+	int in[2], out[2];
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execl(VF_FENCE_BIN, "virtform-fence", "--margin-ms", "100", "--watchdog", "/dev/null",
+		      "--watchdog-ms", "400", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	bad = (helper){ .pid = pid, .in = in[1], .out = out[0] };
+	_cleanup_free_ char *refused = helper_expect(&bad, "error a margin of 100 ms", 3000);
+	assert_int_equal(helper_exit(&bad, 2000), 1);
 	/* Bad input is answered, not obeyed. */
 	helper_do(&h, "error guard", "guard 12 34");
 	helper_do(&h, "error unknown command", "kill 1");

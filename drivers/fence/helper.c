@@ -342,6 +342,13 @@ int vf_fence_run(const vf_fence_opts *o, int in, int out)
 		opts.watchdog_ms = VF_FENCE_WATCHDOG_MS_DEFAULT;
 	f.o = &opts;
 	f.out = out;
+	if (opts.watchdog && opts.margin_ms <= opts.watchdog_ms / 4) {
+		/* Pets stop W before expiry and come every W/4: a fence at
+		 * expiry - margin must finish before the watchdog fires. */
+		vf_fence__say(&f, "error a margin of %u ms must exceed a watchdog pet period (%u ms / 4)",
+			      opts.margin_ms, opts.watchdog_ms);
+		return VF_FENCE_EXIT_USAGE;
+	}
 	if (vf_fence__wd_open(&f) < 0)
 		return VF_FENCE_EXIT_USAGE;
 	unsigned pet_every = opts.watchdog_ms / 4 ? opts.watchdog_ms / 4 : 1;
