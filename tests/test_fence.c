@@ -206,17 +206,26 @@ static void helper_ready(helper *h)
 	free(helper_expect(h, "ready", 5000));
 }
 
+/* A sleep (the QEMU), and a fresh helper guarding it with a deadline
+ * in_ms from now; returns the deadline. */
+static uint64_t guarded(helper *h, pid_t *qemu, const char *watchdog, unsigned in_ms)
+{
+	*qemu = spawn_sleep();
+	helper_start(h, watchdog, 400);
+	helper_ready(h);
+	uint64_t deadline = now_ms() + in_ms;
+	helper_do(h, "ok deadline", "deadline %llu", (unsigned long long)deadline);
+	helper_do(h, "ok guard", "guard %ld %llu", (long)*qemu, (unsigned long long)starttime(*qemu));
+	return deadline;
+}
+
 /* ---- the tests -------------------------------------------------------------------- */
 
 static void test_killed_at_the_deadline_not_before(void **state)
 {
-	pid_t qemu = spawn_sleep();
+	pid_t qemu;
 	helper h;
-	helper_start(&h, NULL, 0);
-	helper_ready(&h);
-	uint64_t deadline = now_ms() + 800;
-	helper_do(&h, "ok deadline", "deadline %llu", (unsigned long long)deadline);
-	helper_do(&h, "ok guard", "guard %ld %llu", (long)qemu, (unsigned long long)starttime(qemu));
+	uint64_t deadline = guarded(&h, &qemu, NULL, 800);
 	while (now_ms() < deadline - 100) {
 		assert_true(alive(qemu));
 		usleep(20 * 1000);
@@ -232,13 +241,9 @@ static void test_killed_at_the_deadline_not_before(void **state)
 
 static void test_renewals_postpone_the_kill(void **state)
 {
-	pid_t qemu = spawn_sleep();
+	pid_t qemu;
 	helper h;
-	helper_start(&h, NULL, 0);
-	helper_ready(&h);
-	uint64_t deadline = now_ms() + 500;
-	helper_do(&h, "ok deadline", "deadline %llu", (unsigned long long)deadline);
-	helper_do(&h, "ok guard", "guard %ld %llu", (long)qemu, (unsigned long long)starttime(qemu));
+	uint64_t deadline = guarded(&h, &qemu, NULL, 500);
 	uint64_t until = now_ms() + 1500;
 	while (now_ms() < until) {
 		deadline = now_ms() + 500;
@@ -253,13 +258,9 @@ static void test_renewals_postpone_the_kill(void **state)
 
 static void test_renewal_after_the_deadline_undoes_nothing(void **state)
 {
-	pid_t qemu = spawn_sleep();
+	pid_t qemu;
 	helper h;
-	helper_start(&h, NULL, 0);
-	helper_ready(&h);
-	uint64_t deadline = now_ms() + 400;
-	helper_do(&h, "ok deadline", "deadline %llu", (unsigned long long)deadline);
-	helper_do(&h, "ok guard", "guard %ld %llu", (long)qemu, (unsigned long long)starttime(qemu));
+	uint64_t deadline = guarded(&h, &qemu, NULL, 400);
 	/* The helper is held (as a scheduler may); meanwhile the deadline
 	 * passes and a renewal is queued. On waking it must kill first. */
 	kill(h.pid, SIGSTOP);
@@ -344,12 +345,9 @@ static void test_reused_pid_is_never_killed(void **state)
 
 static void test_stopped_feeder_leads_to_the_kill(void **state)
 {
-	pid_t qemu = spawn_sleep();
+	pid_t qemu;
 	helper h;
-	helper_start(&h, NULL, 0);
-	helper_ready(&h);
-	helper_do(&h, "ok deadline", "deadline %llu", (unsigned long long)(now_ms() + 600));
-	helper_do(&h, "ok guard", "guard %ld %llu", (long)qemu, (unsigned long long)starttime(qemu));
+	guarded(&h, &qemu, NULL, 600);
 	/* The feeder (virtform's part): a renewal every 150 ms, each worth
 	 * 600 ms, from its own process. */
 	pid_t feeder = fork();
@@ -379,13 +377,9 @@ static void test_stopped_feeder_leads_to_the_kill(void **state)
 
 static void test_dead_feeder_keeps_the_deadline(void **state)
 {
-	pid_t qemu = spawn_sleep();
+	pid_t qemu;
 	helper h;
-	helper_start(&h, NULL, 0);
-	helper_ready(&h);
-	uint64_t deadline = now_ms() + 500;
-	helper_do(&h, "ok deadline", "deadline %llu", (unsigned long long)deadline);
-	helper_do(&h, "ok guard", "guard %ld %llu", (long)qemu, (unsigned long long)starttime(qemu));
+	uint64_t deadline = guarded(&h, &qemu, NULL, 500);
 	close(h.in);   /* virtform crashed */
 	h.in = -1;
 	usleep(300 * 1000);
@@ -398,7 +392,8 @@ static void test_dead_feeder_keeps_the_deadline(void **state)
 /* ---- the simulated watchdog --------------------------------------------------------- */
 
 typedef struct sim_watchdog {
-	char *path;               /* a FIFO */
+	char *dir;                /* removed by sim_watchdog_stop */
+	char *path;               /* a FIFO in it */
 	int fd;
 	unsigned timeout_ms;
 	pthread_t thread;
@@ -441,9 +436,11 @@ static void *sim_watchdog_run(void *arg)
 	return NULL;
 }
 
-static void sim_watchdog_start(sim_watchdog *w, const char *dir, unsigned timeout_ms)
+static void sim_watchdog_start(sim_watchdog *w, unsigned timeout_ms)
 {
-	*w = (sim_watchdog){ .path = vf_asprintf("%s/watchdog", dir), .timeout_ms = timeout_ms };
+	char *dir = vf_test_tmpdir("fence");
+	*w = (sim_watchdog){ .dir = dir, .path = vf_asprintf("%s/watchdog", dir),
+			     .timeout_ms = timeout_ms };
 	assert_int_equal(mkfifo(w->path, 0600), 0);
 	w->fd = open(w->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	assert_true(w->fd >= 0);
@@ -455,22 +452,18 @@ static void sim_watchdog_stop(sim_watchdog *w)
 	w->stop = true;
 	pthread_join(w->thread, NULL);
 	close(w->fd);
-	unlink(w->path);
+	vf_test_rm_tree(w->dir);
 	free(w->path);
+	free(w->dir);
 }
 
 static void test_watchdog_resets_when_the_helper_stops(void **state)
 {
-	_cleanup_free_ char *dir = vf_test_tmpdir("fence");
 	sim_watchdog w;
-	sim_watchdog_start(&w, dir, 400);
-	pid_t qemu = spawn_sleep();
+	sim_watchdog_start(&w, 400);
+	pid_t qemu;
 	helper h;
-	helper_start(&h, w.path, 400);
-	helper_ready(&h);
-	uint64_t deadline = now_ms() + 700;
-	helper_do(&h, "ok deadline", "deadline %llu", (unsigned long long)deadline);
-	helper_do(&h, "ok guard", "guard %ld %llu", (long)qemu, (unsigned long long)starttime(qemu));
+	uint64_t deadline = guarded(&h, &qemu, w.path, 700);
 	/* Renewed every 200 ms for a second: armed, no reset. */
 	for (int i = 0; i < 5; i++) {
 		usleep(200 * 1000);
@@ -492,25 +485,19 @@ static void test_watchdog_resets_when_the_helper_stops(void **state)
 	helper_exit(&h, 2000);
 	sim_watchdog_stop(&w);
 	finish(qemu);
-	vf_test_rm_tree(dir);
 }
 
 static void test_watchdog_quiet_when_the_helper_fences(void **state)
 {
-	_cleanup_free_ char *dir = vf_test_tmpdir("fence");
 	sim_watchdog w;
-	sim_watchdog_start(&w, dir, 400);
-	pid_t qemu = spawn_sleep();
-	helper h;
-	helper_start(&h, w.path, 400);
-	helper_ready(&h);
+	sim_watchdog_start(&w, 400);
 	/* No renewal at all: pets stop 400 ms before expiry, the helper
 	 * kills at the deadline (300 ms before expiry), then disarms. (Not
 	 * a multiple of the 100 ms pet period: a helper that petted up to
 	 * the deadline would pet 50 ms before it.) */
-	uint64_t deadline = now_ms() + 850;
-	helper_do(&h, "ok deadline", "deadline %llu", (unsigned long long)deadline);
-	helper_do(&h, "ok guard", "guard %ld %llu", (long)qemu, (unsigned long long)starttime(qemu));
+	pid_t qemu;
+	helper h;
+	uint64_t deadline = guarded(&h, &qemu, w.path, 850);
 	reaped_by(qemu, 2000);
 	assert_int_equal(helper_exit(&h, 2000), 2);
 	usleep(50 * 1000);
@@ -518,21 +505,15 @@ static void test_watchdog_quiet_when_the_helper_fences(void **state)
 	assert_int_equal(w.reset_at, 0);
 	assert_true(w.last_pet + 400 <= deadline + MARGIN + 15);
 	sim_watchdog_stop(&w);
-	vf_test_rm_tree(dir);
 }
 
 static void test_release_disarms_and_kills_nothing(void **state)
 {
-	_cleanup_free_ char *dir = vf_test_tmpdir("fence");
 	sim_watchdog w;
-	sim_watchdog_start(&w, dir, 400);
-	pid_t qemu = spawn_sleep();
+	sim_watchdog_start(&w, 400);
+	pid_t qemu;
 	helper h;
-	helper_start(&h, w.path, 400);
-	helper_ready(&h);
-	uint64_t deadline = now_ms() + 300;
-	helper_do(&h, "ok deadline", "deadline %llu", (unsigned long long)deadline);
-	helper_do(&h, "ok guard", "guard %ld %llu", (long)qemu, (unsigned long long)starttime(qemu));
+	uint64_t deadline = guarded(&h, &qemu, w.path, 300);
 	helper_do(&h, "ok released", "release");
 	assert_int_equal(helper_exit(&h, 2000), 0);
 	while (now_ms() < deadline + 300)
@@ -542,7 +523,6 @@ static void test_release_disarms_and_kills_nothing(void **state)
 	assert_int_equal(w.reset_at, 0);
 	sim_watchdog_stop(&w);
 	finish(qemu);
-	vf_test_rm_tree(dir);
 }
 
 static void test_helper_is_locked_in_memory(void **state)

@@ -50,6 +50,15 @@ static int vf_kv__call(vf_etcd *c, const char *path, json_object *req, json_obje
 
 /* ---- leases -------------------------------------------------------------- */
 
+/* POST {"ID": id} to one of the lease paths. */
+static int vf_kv__lease_call(vf_etcd *c, const char *path, int64_t id, json_object **out,
+			     uint64_t *ret_sent_ms, vf_error *err)
+{
+	json_object *req = json_object_new_object();
+	vf_kv__put_int(req, "ID", id);
+	return vf_kv__call(c, path, req, out, ret_sent_ms, err);
+}
+
 int vf_etcd_lease_grant(vf_etcd *c, int64_t ttl_s, int64_t *ret_id, int64_t *ret_ttl_s,
 			vf_error *err)
 {
@@ -75,13 +84,11 @@ int vf_etcd_lease_grant(vf_etcd *c, int64_t ttl_s, int64_t *ret_id, int64_t *ret
 int vf_etcd_lease_keepalive(vf_etcd *c, int64_t id, int64_t *ret_ttl_s, uint64_t *ret_sent_ms,
 			    vf_error *err)
 {
-	json_object *req = json_object_new_object();
-	vf_kv__put_int(req, "ID", id);
 	_cleanup_json_ json_object *resp = NULL;
 	uint64_t sent = 0;
 	/* A stream in gRPC; the gateway answers one request with one
 	 * {"result": ...} and ends the stream. */
-	int r = vf_kv__call(c, "/v3/lease/keepalive", req, &resp, &sent, err);
+	int r = vf_kv__lease_call(c, "/v3/lease/keepalive", id, &resp, &sent, err);
 	if (r < 0)
 		return r;
 	json_object *res = vf_kv__get(resp, "result");
@@ -96,11 +103,9 @@ int vf_etcd_lease_keepalive(vf_etcd *c, int64_t id, int64_t *ret_ttl_s, uint64_t
 
 int vf_etcd_lease_revoke(vf_etcd *c, int64_t id, vf_error *err)
 {
-	json_object *req = json_object_new_object();
-	vf_kv__put_int(req, "ID", id);
 	_cleanup_json_ json_object *resp = NULL;
 	vf_error e = { 0 };
-	int r = vf_kv__call(c, "/v3/lease/revoke", req, &resp, NULL, &e);
+	int r = vf_kv__lease_call(c, "/v3/lease/revoke", id, &resp, NULL, &e);
 	if (r < 0 && e.message && strstr(e.message, "lease not found")) {
 		vf_error_clear(&e);
 		return 0;   /* expired or revoked already: the goal is met */
@@ -116,10 +121,8 @@ int vf_etcd_lease_revoke(vf_etcd *c, int64_t id, vf_error *err)
 int vf_etcd_lease_ttl(vf_etcd *c, int64_t id, int64_t *ret_left_s, int64_t *ret_granted_s,
 		      vf_error *err)
 {
-	json_object *req = json_object_new_object();
-	vf_kv__put_int(req, "ID", id);
 	_cleanup_json_ json_object *resp = NULL;
-	int r = vf_kv__call(c, "/v3/lease/timetolive", req, &resp, NULL, err);
+	int r = vf_kv__lease_call(c, "/v3/lease/timetolive", id, &resp, NULL, err);
 	if (r < 0)
 		return r;
 	json_object *ttl = vf_kv__get(resp, "TTL");

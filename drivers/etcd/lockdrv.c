@@ -129,15 +129,21 @@ int64_t vf_etcd_lock_revision(const vf_lock_token *tok)
 
 /* ---- the table ------------------------------------------------------------ */
 
-static int vf_etcdl__check(vf_lock_kind kind, const char *resource, vf_error *err)
+/* Take vf_etcdl__mutex and set *ret_key to resource's key; on a bad call
+ * or a driver not started, an error and the mutex not held. */
+static int vf_etcdl__enter(vf_lock_kind kind, const char *resource, char **ret_key, vf_error *err)
 {
 	if (kind != VF_LOCK_SINGLETON)
 		return vf_error_set(err, VF_E_INTERNAL,
 				    "the etcd lock driver takes singleton locks only");
 	if (!resource || !*resource || resource[0] == '/')
 		return vf_error_set(err, VF_E_INTERNAL, "etcd lock: empty or absolute resource name");
-	if (!vf_etcdl__s.client)
+	pthread_mutex_lock(&vf_etcdl__mutex);
+	if (!vf_etcdl__s.client) {
+		pthread_mutex_unlock(&vf_etcdl__mutex);
 		return vf_error_set(err, VF_E_USAGE, "the etcd lock driver is not started");
+	}
+	*ret_key = vf_asprintf("%s/lock/%s", vf_etcdl__s.prefix, resource);
 	return 0;
 }
 
@@ -187,13 +193,10 @@ static int vf_etcd_lock(vf_lock_kind kind, const char *resource, unsigned wait_m
 	uint64_t start = vf_etcd_now_ms();
 	unsigned delay = 50;
 	for (;;) {
-		pthread_mutex_lock(&vf_etcdl__mutex);
-		int r = vf_etcdl__check(kind, resource, err);
-		if (r < 0) {
-			pthread_mutex_unlock(&vf_etcdl__mutex);
+		_cleanup_free_ char *key = NULL;
+		int r = vf_etcdl__enter(kind, resource, &key, err);
+		if (r < 0)
 			return r;
-		}
-		_cleanup_free_ char *key = vf_asprintf("%s/lock/%s", vf_etcdl__s.prefix, resource);
 		_cleanup_free_ char *value = vf_etcdl__value();
 		vf_etcd_kv kv = { 0 };
 		int64_t rev = 0, lease = vf_etcdl__s.lease;
@@ -262,13 +265,10 @@ static void vf_etcd_unlock(vf_lock_token *tok)
 static int vf_etcd_query(vf_lock_kind kind, const char *resource, vf_lock_holder *out,
 			 vf_error *err)
 {
-	pthread_mutex_lock(&vf_etcdl__mutex);
-	int r = vf_etcdl__check(kind, resource, err);
-	if (r < 0) {
-		pthread_mutex_unlock(&vf_etcdl__mutex);
+	_cleanup_free_ char *key = NULL;
+	int r = vf_etcdl__enter(kind, resource, &key, err);
+	if (r < 0)
 		return r;
-	}
-	_cleanup_free_ char *key = vf_asprintf("%s/lock/%s", vf_etcdl__s.prefix, resource);
 	vf_etcd_kv kv = { 0 };
 	r = vf_etcd_get(vf_etcdl__s.client, key, &kv, err);
 	pthread_mutex_unlock(&vf_etcdl__mutex);
