@@ -103,7 +103,7 @@ $(OUT)/tests/%.o: tests/%.c
 $(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(TEST_HARNESS:tests/%.c=$(OUT)/tests/%.o) $(OUT)/libvirtform.a
 	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
-$(OUT)/tests/test_fence: | $(OUT)/virtform-fence
+$(OUT)/tests/test_fence $(OUT)/tests/test_fleet: | $(OUT)/virtform-fence
 
 $(OUT)/bench/%: tests/bench/%.c $(OUT)/libvirtform.a
 	@mkdir -p $(dir $@)
