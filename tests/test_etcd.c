@@ -259,6 +259,14 @@ static void test_take_only_if_absent(void **state)
 	assert_string_equal(kv.value, "host-a");
 	assert_int_equal(kv.mod_rev, rev);
 	vf_etcd_kv_clear(&kv);
+	/* Without a lease, no key is anybody's by lease: a second take of a
+	 * lease-less key is refused like any other. */
+	_cleanup_free_ char *bare = test_key("nolease-take");
+	int64_t r1 = 0, r2 = 0;
+	assert_int_equal(vf_etcd_take(c, bare, "x", 0, &r1, NULL, &err), 0);
+	assert_int_equal(vf_etcd_take(c, bare, "y", 0, &r2, NULL, &err), -VF_E_LOCKED);
+	assert_int_equal(r2, 0);
+	assert_int_equal(vf_etcd_release(c, bare, r1, &err), 1);
 	vf_etcd_lease_revoke(c, a, &err);
 	vf_etcd_lease_revoke(c, b, &err);
 	vf_error_clear(&err);

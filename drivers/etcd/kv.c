@@ -243,9 +243,10 @@ int vf_etcd_take(vf_etcd *c, const char *key, const char *value, int64_t lease,
 				    "etcd %s: the transaction on %s failed but the key is absent",
 				    vf_etcd_endpoint(c), key);
 	}
-	if (kv.lease == lease) {
+	if (lease != 0 && kv.lease == lease) {
 		/* Ours: an earlier put under this very lease whose answer was
-		 * lost (a timeout, then a retry at another endpoint). */
+		 * lost (a timeout, then a retry at another endpoint). Without
+		 * a lease nothing tells whose a key is: never ours. */
 		*ret_rev = kv.create_rev;
 		vf_etcd_kv_clear(&kv);
 		return 0;

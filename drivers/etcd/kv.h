@@ -44,7 +44,8 @@ void vf_etcd_kv_clear(vf_etcd_kv *kv);   /* frees value; accepts NULL */
  * does not exist (create_revision == 0). On 0, *ret_rev is the key's
  * create revision (the fencing token). When the key exists and is
  * attached to `lease` itself (our own earlier put whose answer was lost),
- * it is ours: 0 and its revision. Otherwise VF_E_LOCKED, and *holder
+ * it is ours: 0 and its revision (lease 0, no lease: never). Otherwise
+ * VF_E_LOCKED, and *holder
  * (may be NULL) is filled with the key as it is. */
 int vf_etcd_take(vf_etcd *c, const char *key, const char *value, int64_t lease,
 		 int64_t *ret_rev, vf_etcd_kv *holder, vf_error *err);
