@@ -39,25 +39,6 @@ static uint64_t now_ms(void)
 
 /* ---- a stand-in for QEMU ------------------------------------------------------ */
 
-static pid_t spawn_sleep(void)
-{
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execlp("sleep", "sleep", "60", (char *)NULL);
-		_exit(127);
-	}
-	/* Wait until it is sleep (not still our fork). */
-	for (int i = 0; i < 200; i++) {
-		_cleanup_free_ char *p = vf_asprintf("/proc/%ld/comm", (long)pid);
-		_cleanup_free_ char *comm = vf_test_read_file(p);
-		if (comm && strncmp(comm, "sleep", 5) == 0)
-			break;
-		usleep(5000);
-	}
-	return pid;
-}
-
 static uint64_t starttime(pid_t pid)
 {
 	uint64_t st = 0;
@@ -210,7 +191,7 @@ static void helper_ready(helper *h)
  * in_ms from now; returns the deadline. */
 static uint64_t guarded(helper *h, pid_t *qemu, const char *watchdog, unsigned in_ms)
 {
-	*qemu = spawn_sleep();
+	*qemu = vf_test_spawn_sleep();
 	helper_start(h, watchdog, 400);
 	helper_ready(h);
 	uint64_t deadline = now_ms() + in_ms;
@@ -275,7 +256,7 @@ static void test_renewal_after_the_deadline_undoes_nothing(void **state)
 
 static void test_wrong_start_time_is_not_guarded(void **state)
 {
-	pid_t qemu = spawn_sleep();
+	pid_t qemu = vf_test_spawn_sleep();
 	helper h;
 	helper_start(&h, NULL, 0);
 	helper_ready(&h);
@@ -323,7 +304,7 @@ static void test_reused_pid_is_never_killed(void **state)
 	helper_ready(&h);
 	uint64_t deadline = now_ms() + 1500;
 	helper_do(&h, "ok deadline", "deadline %llu", (unsigned long long)deadline);
-	pid_t first = spawn_sleep();
+	pid_t first = vf_test_spawn_sleep();
 	helper_do(&h, "ok guard", "guard %ld %llu", (long)first, (unsigned long long)starttime(first));
 	/* The guarded QEMU exits on its own (a guest powered off) ... */
 	finish(first);

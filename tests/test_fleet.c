@@ -38,18 +38,6 @@ static int stop_etcd(void **state)
 	return 0;
 }
 
-static pid_t spawn_sleep(void)
-{
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execlp("sleep", "sleep", "60", (char *)NULL);
-		_exit(127);
-	}
-	usleep(50 * 1000);   /* exec'd: its start time is sleep's */
-	return pid;
-}
-
 static pid_t test_pid;       /* the prefix is the test's, not host-a's own pid */
 
 static char *prefix(void)
@@ -167,7 +155,7 @@ static void test_stopped_virtform_is_fenced_before_the_lock_moves(void **state)
 	vf_test_etcd_stop(&etcd);   /* an earlier failed test may have left one */
 	vf_test_etcd_start(&etcd, 1);
 	_cleanup_free_ char *pfx = prefix();
-	pid_t qemu = spawn_sleep();
+	pid_t qemu = vf_test_spawn_sleep();
 	pid_t host_a = start_host_a(qemu);
 	_cleanup_free_ char *key = vf_asprintf("%s/lock/domain/web", pfx);
 	/* Renewals keep it alive well past one TTL. */
@@ -199,7 +187,7 @@ static void test_virtform_cut_from_etcd_is_fenced_in_time(void **state)
 {
 	vf_test_etcd_stop(&etcd);   /* an earlier failed test may have left one */
 	vf_test_etcd_start(&etcd, 1);
-	pid_t qemu = spawn_sleep();
+	pid_t qemu = vf_test_spawn_sleep();
 	pid_t host_a = start_host_a(qemu);
 	usleep(TTL_S * 1000 * 1000);
 	/* etcd goes (as it would behind a cut link): keepalives fail, the

@@ -3,6 +3,8 @@
  * as the behaviour it checks. Failures fail the calling test. */
 #pragma once
 
+#include <sys/types.h>
+
 /* A new empty directory under /tmp named after `tag`; caller frees. */
 char *vf_test_tmpdir(const char *tag);
 /* Remove `path` and everything under it (symlinks are not followed). */
@@ -11,3 +13,5 @@ void vf_test_rm_tree(const char *path);
 char *vf_test_read_file(const char *path);
 /* Create or truncate `path` with `text`. */
 void vf_test_write_file(const char *path, const char *text);
+/* A `sleep 60` child (a stand-in for a QEMU process), exec'd by return. */
+pid_t vf_test_spawn_sleep(void);
