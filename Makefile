@@ -59,11 +59,11 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null) \
 	-DFIXTURESDIR='"$(CURDIR)/tests/fixtures"' -DCASESDIR='"$(CURDIR)/tests/cases"' \
-	-DSRCDIR='"$(CURDIR)"'
+	-DSRCDIR='"$(CURDIR)"' -DVF_FENCE_BIN='"$(CURDIR)/$(OUT)/virtform-fence"'
 TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 # controller/ has one folder per stage (docs/architecture.md); drivers/ one per driver.
-LIB_SRCS := $(filter-out controller/cli/main.c,$(wildcard controller/*/*.c)) \
+LIB_SRCS := $(filter-out controller/cli/main.c controller/cli/fence_main.c,$(wildcard controller/*/*.c)) \
 	$(wildcard drivers/*.c) $(wildcard drivers/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o)
 MAIN_OBJ := $(OUT)/controller/cli/main.o
@@ -76,7 +76,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(OUT)/bench/%)
 .SECONDARY:
 .PHONY: all deps run check unit integration schema-check install clean bench
 .PHONY: completion-check
-all: $(OUT)/virtform
+all: $(OUT)/virtform $(OUT)/virtform-fence
 
 # Quiet by default; V=1 shows the commands.
 ifneq ($(V),1)
@@ -96,12 +96,19 @@ $(OUT)/libvirtform.a: $(LIB_OBJS)
 $(OUT)/virtform: $(MAIN_OBJ) $(OUT)/libvirtform.a
 	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The fence helper (docs/fleet.md): its own small binary, libc only.
+$(OUT)/virtform-fence: $(OUT)/controller/cli/fence_main.o $(OUT)/drivers/fence/helper.o \
+		$(OUT)/drivers/fence/proc.o
+	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
 $(OUT)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(QCC)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 $(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(TEST_HARNESS:tests/%.c=$(OUT)/tests/%.o) $(OUT)/libvirtform.a
 	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+$(OUT)/tests/test_fence $(OUT)/tests/test_fleet: | $(OUT)/virtform-fence
 
 $(OUT)/bench/%: tests/bench/%.c $(OUT)/libvirtform.a
 	@mkdir -p $(dir $@)

@@ -596,6 +596,10 @@ typedef struct vf_lock_holder {
 	char *since;              /* ISO 8601 time it took the lock; NULL when unknown */
 	char *host;               /* for distributed locks; NULL for local */
 	bool held;                /* query/failed lock: someone holds it (pid may be 0) */
+	/* distributed locks (etcd) only; 0 otherwise */
+	int64_t revision;         /* the key's create revision: the holder's fencing token */
+	int64_t lease_left_s;     /* seconds before the holder's lease expires unless renewed */
+	int64_t lease_ttl_s;      /* the lease's TTL; lease age ~ lease_ttl_s - lease_left_s */
 } vf_lock_holder;
 
 void vf_lock_holder_clear(vf_lock_holder *h);
@@ -603,6 +607,7 @@ void vf_lock_holder_clear(vf_lock_holder *h);
 typedef enum vf_lock_kind {
 	VF_LOCK_RECONCILE,        /* one reconciler per state directory */
 	VF_LOCK_METADATA,         /* libvirt's metadata lock: byte 1 of a file */
+	VF_LOCK_SINGLETON,        /* a name held by one host of a fleet (etcd driver only) */
 	VF_LOCK_KIND_MAX,
 } vf_lock_kind;
 
@@ -623,6 +628,37 @@ typedef struct vf_lock_driver {
 } vf_lock_driver;
 
 extern const vf_lock_driver vf_fcntl_lock_driver;
+
+/* The etcd lock driver (drivers/etcd/, docs/fleet.md): SINGLETON locks
+ * only, resource = a name ("domain/web"), held as the key
+ * <prefix>/lock/<name> attached to this process's one etcd lease, so the
+ * lease's expiry frees all of them at once. Start it before locking. */
+extern const vf_lock_driver vf_etcd_lock_driver;
+
+typedef struct vf_etcd_lock_config {
+	const char *endpoints;    /* --etcd: "http://h1:2379,http://h2:2379" */
+	const char *host_id;      /* --host-id; NULL: the hostname */
+	const char *prefix;       /* key prefix; NULL: "/virtform" */
+	unsigned ttl_s;           /* the lease's TTL; 0: VF_ETCD_TTL_DEFAULT_S */
+	unsigned request_ms;      /* one request at one endpoint; 0: 2000 */
+} vf_etcd_lock_config;
+
+#define VF_ETCD_TTL_DEFAULT_S 10u
+
+/* Connect and grant this process's lease (TTL cfg->ttl_s); a second start
+ * without a stop is VF_E_USAGE. */
+int vf_etcd_lock_start(const vf_etcd_lock_config *cfg, vf_error *err);
+/* One keepalive of the lease: *ret_ttl_s the renewed TTL (0: it expired;
+ * every lock is lost), *ret_sent_ms the monotonic send time of the
+ * request etcd answered (drivers/fence/lease.h takes both). */
+int vf_etcd_lock_keepalive(int64_t *ret_ttl_s, uint64_t *ret_sent_ms, vf_error *err);
+/* The lease this process holds (0 when not started). */
+int64_t vf_etcd_lock_lease(void);
+/* Revoke the lease (every key attached goes with it) and disconnect.
+ * Tokens still out must be unlocked before; accepts not started. */
+void vf_etcd_lock_stop(void);
+/* A token's fencing token: the key's create revision (0 for NULL). */
+int64_t vf_etcd_lock_revision(const vf_lock_token *tok);
 
 /* Default waits (docs/locking.md): --lock-timeout for the reconcile lock,
  * --lock-wait for metadata locks. */

@@ -7,6 +7,7 @@
 
 #include <ftw.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "controller/core/util.h"
@@ -82,4 +83,24 @@ void vf_test_env_restore(const char *const *names, char **saved)
 		free(saved[i]);
 	}
 	free(saved);
+}
+
+pid_t vf_test_spawn_sleep(void)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execlp("sleep", "sleep", "60", (char *)NULL);
+		_exit(127);
+	}
+	/* Wait until it is sleep (not still our fork): its start time and
+	 * command are then the stand-in's own. */
+	for (int i = 0; i < 200; i++) {
+		_cleanup_free_ char *p = vf_asprintf("/proc/%ld/comm", (long)pid);
+		_cleanup_free_ char *comm = vf_test_read_file(p);
+		if (comm && strncmp(comm, "sleep", 5) == 0)
+			break;
+		usleep(5000);
+	}
+	return pid;
 }

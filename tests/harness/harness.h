@@ -3,6 +3,8 @@
  * as the behaviour it checks. Failures fail the calling test. */
 #pragma once
 
+#include <sys/types.h>
+
 /* A new empty directory under /tmp named after `tag`; caller frees. */
 char *vf_test_tmpdir(const char *tag);
 /* Remove `path` and everything under it (symlinks are not followed). */
@@ -17,3 +19,5 @@ void vf_test_write_file(const char *path, const char *text);
 void vf_test_setenv(const char *name, const char *value);
 char **vf_test_env_save(const char *const *names);
 void vf_test_env_restore(const char *const *names, char **saved);
+/* A `sleep 60` child (a stand-in for a QEMU process), exec'd by return. */
+pid_t vf_test_spawn_sleep(void);

@@ -1,0 +1,216 @@
+/* test_fleet.c: the fleet's parts together, end to end, with the real
+ * things: a real etcd, the etcd lock driver, the host lease state machine
+ * and the fence helper, run by a forked "virtform" the way the watch
+ * daemon will (keepalive every TTL/3, each acknowledged deadline fed to
+ * the helper), guarding a `sleep` standing in for QEMU. The property: when
+ * that virtform stops (SIGSTOP) or loses etcd, its QEMU is dead before
+ * etcd frees the lock for another host. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "controller/core/hostlease.h"
+#include "drivers/driver.h"
+#include "drivers/etcd/kv.h"
+#include "drivers/fence/client.h"
+#include "harness/etcd.h"
+#include "harness/harness.h"
+
+#define TTL_S 2u
+#define MARGIN_MS 500u
+
+static vf_test_etcd etcd;
+
+static int stop_etcd(void **state)
+{
+	vf_test_etcd_stop(&etcd);
+	return 0;
+}
+
+static pid_t test_pid;       /* the prefix is the test's, not host-a's own pid */
+
+static char *prefix(void)
+{
+	if (!test_pid)
+		test_pid = getpid();
+	return vf_asprintf("/vf-fleet/%ld", (long)test_pid);
+}
+
+/* The "virtform" of host-a: hold domain/web, guard qemu, renew forever.
+ * Reports "ready" on `report` once the helper has its first deadline. */
+static void virtform_host_a(const char *endpoints, pid_t qemu, int report)
+{
+	_cleanup_free_ char *pfx = prefix();
+	vf_etcd_lock_config cfg = { .endpoints = endpoints, .host_id = "host-a", .prefix = pfx,
+				    .ttl_s = TTL_S, .request_ms = 300 };
+	vf_error err = { 0 };
+	vf_hostlease hl;
+	uint64_t sent = vf_etcd_now_ms();   /* before the grant is sent */
+	if (vf_etcd_lock_start(&cfg, &err) < 0 ||
+	    vf_hostlease_begin(&hl, TTL_S * 1000u, MARGIN_MS, sent, &err) < 0)
+		_exit(10);
+	if (vf_hostlease_granted(&hl, sent, TTL_S * 1000u, vf_etcd_now_ms()) != VF_HOSTLEASE_HELD)
+		_exit(11);
+	vf_lock_token *tok = NULL;
+	if (vf_etcd_lock_driver.lock(VF_LOCK_SINGLETON, "domain/web", 0, &tok, NULL, &err) < 0)
+		_exit(12);
+	vf_fence_opts fo = { .margin_ms = MARGIN_MS, .grace_ms = 200 };
+	vf_fence_client fc;
+	if (vf_fence_spawn(VF_FENCE_BIN, &fo, &fc, &err) < 0 ||
+	    vf_fence_set_deadline(&fc, hl.deadline_ms, &err) < 0 || vf_fence_guard(&fc, qemu, &err) < 0)
+		_exit(13);
+	if (write(report, "ready\n", 6) != 6)
+		_exit(14);
+	for (;;) {
+		uint64_t now = vf_etcd_now_ms(), due = vf_hostlease_next_renew_ms(&hl);
+		if (due > now)
+			usleep((useconds_t)(due - now) * 1000);
+		vf_hostlease_renew_sent(&hl, vf_etcd_now_ms());
+		int64_t ttl = 0;
+		uint64_t ka_sent = 0;
+		vf_error e = { 0 };
+		if (vf_etcd_lock_keepalive(&ttl, &ka_sent, &e) == 0)
+			vf_hostlease_renewed(&hl, ka_sent, (uint64_t)ttl * 1000u, vf_etcd_now_ms());
+		else
+			vf_hostlease_renew_failed(&hl, vf_etcd_now_ms());
+		vf_error_clear(&e);
+		if (hl.state == VF_HOSTLEASE_EXPIRED)
+			_exit(0);   /* the helper fences; a daemon would stop starting domains */
+		if (hl.state == VF_HOSTLEASE_HELD && vf_fence_set_deadline(&fc, hl.deadline_ms, &e) < 0)
+			_exit(15);
+		vf_error_clear(&e);
+	}
+}
+
+static pid_t start_host_a(pid_t qemu)
+{
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);   /* not inherited by the helper */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		virtform_host_a(etcd.endpoints, qemu, p[1]);
+		_exit(1);
+	}
+	close(p[1]);
+	char buf[8] = "";
+	struct pollfd pf = { .fd = p[0], .events = POLLIN };
+	ssize_t n = poll(&pf, 1, 10000) == 1 ? read(p[0], buf, 6) : -1;
+	close(p[0]);
+	if (n != 6) {
+		int status = 0;
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		fail_msg("host-a did not get ready (exit status %d)",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
+	assert_string_equal(buf, "ready\n");
+	return pid;
+}
+
+/* When did qemu die (reaped, by SIGKILL) and when did etcd free the lock,
+ * polling both every 10 ms for up to 10 s. */
+static void watch_both(pid_t qemu, const char *key, uint64_t *ret_dead, uint64_t *ret_freed,
+		       bool etcd_alive)
+{
+	vf_etcd *c = NULL;
+	vf_etcd_opts o = { .connect_ms = 200, .request_ms = 300 };
+	assert_int_equal(vf_etcd_open(etcd.endpoints, &o, &c, NULL), 0);
+	*ret_dead = *ret_freed = 0;
+	uint64_t t0 = vf_etcd_now_ms();
+	while ((!*ret_dead || (etcd_alive && !*ret_freed)) && vf_etcd_now_ms() - t0 < 10000) {
+		int status;
+		if (!*ret_dead && waitpid(qemu, &status, WNOHANG) == qemu) {
+			assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+			*ret_dead = vf_etcd_now_ms();
+		}
+		if (etcd_alive && !*ret_freed) {
+			vf_etcd_kv kv = { 0 };
+			vf_error e = { 0 };
+			if (vf_etcd_get(c, key, &kv, &e) == 0 && !kv.present)
+				*ret_freed = vf_etcd_now_ms();
+			vf_etcd_kv_clear(&kv);
+			vf_error_clear(&e);
+		}
+		usleep(10 * 1000);
+	}
+	vf_etcd_close(c);
+	assert_true(*ret_dead != 0);
+}
+
+static void test_stopped_virtform_is_fenced_before_the_lock_moves(void **state)
+{
+	vf_test_etcd_stop(&etcd);   /* an earlier failed test may have left one */
+	vf_test_etcd_start(&etcd, 1);
+	_cleanup_free_ char *pfx = prefix();
+	pid_t qemu = vf_test_spawn_sleep();
+	pid_t host_a = start_host_a(qemu);
+	_cleanup_free_ char *key = vf_asprintf("%s/lock/domain/web", pfx);
+	/* Renewals keep it alive well past one TTL. */
+	usleep(3 * TTL_S * 1000 * 1000);
+	int status;
+	assert_int_equal(waitpid(qemu, &status, WNOHANG), 0);
+	kill(host_a, SIGSTOP);
+	uint64_t stopped = vf_etcd_now_ms(), dead, freed;
+	watch_both(qemu, key, &dead, &freed, true);
+	assert_true(freed != 0);
+	print_message("virtform stopped: QEMU killed %llu ms later, etcd freed its lock %llu ms later\n",
+		      (unsigned long long)(dead - stopped), (unsigned long long)(freed - stopped));
+	assert_true(dead < freed);   /* dead before another host could take it */
+	assert_true(dead - stopped <= TTL_S * 1000u - MARGIN_MS + 100);
+	/* The lock moves: another host takes it, with a higher token. */
+	vf_etcd *c = NULL;
+	assert_int_equal(vf_etcd_open(etcd.endpoints, NULL, &c, NULL), 0);
+	int64_t lease = 0, rev = 0;
+	vf_error err = { 0 };
+	assert_int_equal(vf_etcd_lease_grant(c, 5, &lease, NULL, &err), 0);
+	assert_int_equal(vf_etcd_take(c, key, "{\"host\":\"host-b\"}", lease, &rev, NULL, &err), 0);
+	vf_etcd_close(c);
+	kill(host_a, SIGKILL);
+	waitpid(host_a, NULL, 0);
+	vf_test_etcd_stop(&etcd);
+}
+
+static void test_virtform_cut_from_etcd_is_fenced_in_time(void **state)
+{
+	vf_test_etcd_stop(&etcd);   /* an earlier failed test may have left one */
+	vf_test_etcd_start(&etcd, 1);
+	pid_t qemu = vf_test_spawn_sleep();
+	pid_t host_a = start_host_a(qemu);
+	usleep(TTL_S * 1000 * 1000);
+	/* etcd goes (as it would behind a cut link): keepalives fail, the
+	 * deadline stands, the helper kills. */
+	vf_test_etcd_kill(&etcd, 0);
+	uint64_t cut = vf_etcd_now_ms(), dead, freed;
+	watch_both(qemu, "", &dead, &freed, false);
+	print_message("etcd gone: QEMU killed %llu ms later (TTL %u s, margin %u ms)\n",
+		      (unsigned long long)(dead - cut), TTL_S, MARGIN_MS);
+	/* The last acknowledged send was at most TTL/3 before the cut. */
+	assert_true(dead - cut <= TTL_S * 1000u - MARGIN_MS + 100);
+	assert_true(dead - cut + TTL_S * 1000u / 3 + 100 >= TTL_S * 1000u - MARGIN_MS);
+	int status;
+	assert_int_equal(waitpid(host_a, &status, 0), host_a);   /* it saw EXPIRED and left */
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	vf_test_etcd_stop(&etcd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stopped_virtform_is_fenced_before_the_lock_moves),
+		cmocka_unit_test(test_virtform_cut_from_etcd_is_fenced_in_time),
+	};
+	return cmocka_run_group_tests(tests, NULL, stop_etcd);
+}
