@@ -16,6 +16,12 @@ static void vf_obs_pool_clear(vf_obs_pool *p)
 		free(p->entries[i]);
 	free(p->entries);
 	free(p->contents_note);
+	free(p->xml_bare);
+	free(p->xml_bare_digest);
+	free(p->applied.digest);
+	free(p->applied.normalised_digest);
+	free(p->applied.manifest);
+	free(p->applied.normalised);
 }
 
 static void vf_obs_volume_clear(vf_obs_volume *v)

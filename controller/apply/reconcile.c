@@ -157,6 +157,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	if (local)
 		vf_leases_observe(&observed, opts->lockd_conf);
 	vf_records_load(opts->state_dir, desired, &observed);
+	vf_records_pools(opts->state_dir, desired, &ledger, &observed);
 
 	res->phase = VF_PHASE_PLAN;
 	popts = opts->plan;
@@ -236,6 +237,7 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	if (local)
 		vf_leases_observe(&observed, opts->lockd_conf);
 	vf_records_load(opts->state_dir, desired, &observed);
+	vf_records_pools(opts->state_dir, desired, &ledger, &observed);
 	vf_diags late = { 0 };
 	r = vf_plan_build(desired, &observed, &ledger, &popts, &res->replan, &late);
 	if (r < 0) {
@@ -343,6 +345,7 @@ int vf_reconcile_snapshot(const vf_backend *backend, vf_conn *conn, const vf_rec
 	if (!backend->hv->files_local || backend->hv->files_local(conn))
 		vf_leases_observe(&s.observed, opts->lockd_conf);
 	vf_records_load_all(opts->state_dir, &s.observed);
+	vf_records_pools(opts->state_dir, NULL, &ledger, &s.observed);
 	vf_reconcile__cache(opts->state_dir, &s);
 	vf_statedir_identify(opts->state_dir, &s.state_dir);
 	s.virtform_version = vf_strdup(VF_VERSION);

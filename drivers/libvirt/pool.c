@@ -45,6 +45,21 @@ int vf_lv_pool_define(vf_conn *c, const vf_object *o, vf_error *err)
 	return 0;
 }
 
+int vf_lv_pool_record(vf_conn *c, const char *name, char **ret_digest, vf_error *err)
+{
+	_cleanup_pool_ virStoragePoolPtr p = virStoragePoolLookupByName(c->conn, name);
+	_cleanup_free_ char *xml = p ? vf_lv__pool_xml_desc(p) : NULL;
+	_cleanup_free_ char *bare = NULL, *digest = NULL;
+	if (xml)
+		vf_lv__record_pool_bare(xml, &bare, &digest);
+	if (!digest)
+		return vf_error_set(err, VF_E_DRIVER,
+				    "storage pool \"%s\" was defined, but its XML could not be read back to record it: %s",
+				    name, xml ? vf_lv__xml_last_error() : vf_lv__msg());
+	*ret_digest = TAKE_PTR(digest);
+	return 0;
+}
+
 int vf_lv_pool_start(vf_conn *c, const char *name, vf_error *err)
 {
 	_cleanup_pool_ virStoragePoolPtr p = virStoragePoolLookupByName(c->conn, name);
@@ -223,8 +238,10 @@ int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets,
 	in = vf_lv__set_has(&sets->persistent, p.uuid);
 	p.persistent = in >= 0 ? in == 1 : virStoragePoolIsPersistent(pool) == 1;
 	int r = vf_lv__parse_pool(xml, &p, err);
-	if (r == 0)
+	if (r == 0) {
 		vf_lv__pool_contents(&p, files_local);
+		vf_lv__record_pool_bare(xml, &p.xml_bare, &p.xml_bare_digest);
+	}
 	VF_APPEND(o->pools, o->n_pools, *cap, p);
 	if (r < 0 || !p.active)
 		return r;
@@ -271,6 +288,8 @@ static void vf_lv__pool_source(xmlNodePtr root, const vf_pool_spec *s)
 char *vf_lv__pool_xml(const vf_object *o)
 {
 	const vf_pool_spec *s = &o->u.pool;
+	if (s->xml)
+		return vf_strdup(s->xml); /* spec.xml: sent as written (its record is what libvirt made of it) */
 	xmlNodePtr root;
 	xmlDocPtr doc = vf_lv__new_doc("pool", &root);
 	const char *type = vf_pool_type_to_string(s->type);

@@ -181,3 +181,30 @@ int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest, v
 				    name, vf_lv__msg());
 	return 0;
 }
+
+void vf_lv__record_pool_bare(const char *xml, char **ret_bare, char **ret_digest)
+{
+	static const char *const live[] = { "capacity", "allocation", "available", NULL };
+	_cleanup_doc_ xmlDocPtr doc = vf_lv__xml_read(xml);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	*ret_bare = *ret_digest = NULL;
+	if (!root)
+		return;
+	for (xmlNodePtr n = root->children, next; n; n = next) {
+		next = n->next;
+		bool figure = false;
+		for (size_t i = 0; live[i] && n->type == XML_ELEMENT_NODE && !n->ns; i++)
+			figure |= xmlStrEqual(n->name, VF_XC(live[i]));
+		if (!figure)
+			continue;
+		/* its indentation too, so the document reads as if it never had it */
+		if (n->prev && vf_lv__blank(n->prev)) {
+			xmlNodePtr ws = n->prev;
+			xmlUnlinkNode(ws);
+			xmlFreeNode(ws);
+		}
+		xmlUnlinkNode(n);
+		xmlFreeNode(n);
+	}
+	vf_lv__record_bare(doc, ret_bare, ret_digest);
+}
