@@ -167,6 +167,8 @@ bool vf_lv__xsize(xmlXPathContextPtr ctx, xmlNodePtr at, const char *expr,
 
 /* Tree building that escapes: a child element with optional text, an attribute. */
 xmlNodePtr vf_lv__add(xmlNodePtr parent, const char *name, const char *text);
+/* parent's first child element `name` in no namespace; NULL none. */
+xmlNodePtr vf_lv__child(xmlNodePtr parent, const char *name);
 void vf_lv__attr(xmlNodePtr node, const char *name, const char *value);
 void vf_lv__attrf(xmlNodePtr node, const char *name, const char *fmt, ...) VF_PRINTF(3, 4);
 

@@ -285,11 +285,30 @@ static void vf_lv__pool_source(xmlNodePtr root, const vf_pool_spec *s)
 		vf_lv__attr(vf_lv__add(n, "format", NULL), "type", src->format);
 }
 
+/* spec.xml as written, with the pool's UUID added when it names none, so
+ * libvirt does not make up one of its own (the loader checked the document
+ * and its <name>). */
+static char *vf_lv__pool_xml_raw(const vf_object *o)
+{
+	xmlDocPtr doc = vf_lv__xml_read(o->u.pool.xml);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root) {
+		xmlFreeDoc(doc);
+		return vf_strdup(o->u.pool.xml); /* libvirt says what is wrong with it */
+	}
+	if (vf_lv__child(root, "uuid")) {
+		xmlFreeDoc(doc);
+		return vf_strdup(o->u.pool.xml);
+	}
+	vf_lv__uuid(root, o->uuid);
+	return vf_lv__dump_free(doc);
+}
+
 char *vf_lv__pool_xml(const vf_object *o)
 {
 	const vf_pool_spec *s = &o->u.pool;
 	if (s->xml)
-		return vf_strdup(s->xml); /* spec.xml: sent as written (its record is what libvirt made of it) */
+		return vf_lv__pool_xml_raw(o);
 	xmlNodePtr root;
 	xmlDocPtr doc = vf_lv__new_doc("pool", &root);
 	const char *type = vf_pool_type_to_string(s->type);
