@@ -77,25 +77,31 @@ static void vf_diff__pool_source(vf_step *s, const char *field, const char *want
 static bool vf_diff__pool(const vf_object *want, const vf_obs_pool *have, vf_step *s)
 {
 	const vf_pool_spec *ps = &want->u.pool;
-	bool replace = false;
+	bool replace = false, raw = ps->xml != NULL;
 	bool type_differs = have->type != VF_POOL_TYPE_UNSET
 		? have->type != ps->type
 		: !vf_streq(have->type_name, vf_pool_type_to_string(ps->type));
 	if (ps->type != VF_POOL_TYPE_UNSET && type_differs) {
-		vf_step__change(s, "spec.type", have->type_name, vf_pool_type_to_string(ps->type),
+		vf_step__change(s, raw ? "xml:/pool/@type" : "spec.type", have->type_name,
+				vf_pool_type_to_string(ps->type),
 				VF_EFFECT_REPLACE);
 		replace = true;
 	}
 	if (ps->target_path && !vf_plan__same_path(ps->target_path, have->target_path)) {
-		vf_step__change(s, "spec.target.path", have->target_path, ps->target_path,
+		vf_step__change(s, raw ? "xml:/pool/target/path" : "spec.target.path", have->target_path,
+				ps->target_path,
 				VF_EFFECT_REPLACE);
 		replace = true;
 	}
-	vf_diff__pool_source(s, "spec.source.device", ps->source.device, have->source.device,
-			     &replace);
-	vf_diff__pool_source(s, "spec.source.host", ps->source.host, have->source.host, &replace);
-	vf_diff__pool_source(s, "spec.source.dir", ps->source.dir, have->source.dir, &replace);
-	vf_diff__pool_source(s, "spec.source.name", ps->source.name, have->source.name, &replace);
+	/* a spec.xml pool's fields are named where its XML has them */
+	vf_diff__pool_source(s, raw ? "xml:/pool/source/device/@path" : "spec.source.device",
+			     ps->source.device, have->source.device, &replace);
+	vf_diff__pool_source(s, raw ? "xml:/pool/source/host/@name" : "spec.source.host",
+			     ps->source.host, have->source.host, &replace);
+	vf_diff__pool_source(s, raw ? "xml:/pool/source/dir/@path" : "spec.source.dir", ps->source.dir,
+			     have->source.dir, &replace);
+	vf_diff__pool_source(s, raw ? "xml:/pool/source/name" : "spec.source.name", ps->source.name,
+			     have->source.name, &replace);
 
 	bool want_active = ps->state != VF_POOL_INACTIVE;
 	if (want_active != have->active)
