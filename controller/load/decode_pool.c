@@ -152,6 +152,20 @@ static void vf_dec__pool_raw(vf_dec *d, const vf_ynode *spec, const vf_ynode *v,
 		vf_dec__pool_xml_fields(d, v, p);
 }
 
+/* The fields a pool takes with or without spec.xml. */
+static void vf_dec__pool_common(vf_dec *d, const vf_ynode *spec, vf_pool_spec *p)
+{
+	const vf_ynode *v;
+	if ((v = vf_ynode_get(spec, "state")))
+		VF_DEC_ENUM(d, v, "spec.state", vf_pool_state, VF_POOL_STATE_MAX, &p->state);
+	if ((v = vf_ynode_get(spec, "autostart")))
+		vf_dec__tri(d, v, "spec.autostart", &p->autostart);
+	if ((v = vf_ynode_get(spec, "adopt")))
+		vf_dec__bool(d, v, "spec.adopt", &p->adopt);
+	if ((v = vf_ynode_get(spec, "deletionPolicy")))
+		VF_DEC_ENUM(d, v, "spec.deletionPolicy", vf_deletion_policy, VF_DELETION_MAX, &p->deletion);
+}
+
 static void vf_dec__pool(vf_dec *d, const vf_ynode *spec, const char *name, vf_pool_spec *p)
 {
 	static const char *const fields[] = { "uuid", "type", "target", "source", "state", "autostart",
@@ -165,14 +179,7 @@ static void vf_dec__pool(vf_dec *d, const vf_ynode *spec, const char *name, vf_p
 		vf_dec__uuid(d, v, "spec.uuid", &p->has_uuid, p->uuid, &p->uuid_pos);
 	if ((v = vf_ynode_get(spec, "xml"))) {
 		vf_dec__pool_raw(d, spec, v, name, p);
-		if ((v = vf_ynode_get(spec, "state")))
-			VF_DEC_ENUM(d, v, "spec.state", vf_pool_state, VF_POOL_STATE_MAX, &p->state);
-		if ((v = vf_ynode_get(spec, "autostart")))
-			vf_dec__tri(d, v, "spec.autostart", &p->autostart);
-		if ((v = vf_ynode_get(spec, "adopt")))
-			vf_dec__bool(d, v, "spec.adopt", &p->adopt);
-		if ((v = vf_ynode_get(spec, "deletionPolicy")))
-			VF_DEC_ENUM(d, v, "spec.deletionPolicy", vf_deletion_policy, VF_DELETION_MAX, &p->deletion);
+		vf_dec__pool_common(d, spec, p);
 		return;
 	}
 	if ((v = vf_ynode_get(spec, "type")))
@@ -214,18 +221,11 @@ static void vf_dec__pool(vf_dec *d, const vf_ynode *spec, const char *name, vf_p
 		    vf_dec__pool_uses(d, p->type, VF_POOL_USES_FORMAT, source, "format", "spec.source.format", why))
 			vf_dec__str(d, v, "spec.source.format", &p->source.format);
 	}
-	if ((v = vf_ynode_get(spec, "state")))
-		VF_DEC_ENUM(d, v, "spec.state", vf_pool_state, VF_POOL_STATE_MAX, &p->state);
-	if ((v = vf_ynode_get(spec, "autostart")))
-		vf_dec__tri(d, v, "spec.autostart", &p->autostart);
 	if ((v = vf_ynode_get(spec, "permissions")) &&
 	    vf_dec__pool_uses(d, p->type, VF_POOL_USES_PERMS, spec, "permissions", "spec.permissions",
 			      "libvirt sets owner, group and mode only on the directory of a dir, fs or netfs pool"))
 		vf_dec__perms(d, v, &p->perms);
-	if ((v = vf_ynode_get(spec, "adopt")))
-		vf_dec__bool(d, v, "spec.adopt", &p->adopt);
-	if ((v = vf_ynode_get(spec, "deletionPolicy")))
-		VF_DEC_ENUM(d, v, "spec.deletionPolicy", vf_deletion_policy, VF_DELETION_MAX, &p->deletion);
+	vf_dec__pool_common(d, spec, p);
 
 	/* libvirt requires a target path but the usual one goes without saying:
 	 * where the device nodes are */

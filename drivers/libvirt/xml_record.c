@@ -23,6 +23,18 @@ static bool vf_lv__blank(xmlNode *n)
 	return n->type == XML_TEXT_NODE && xmlIsBlankNode(n);
 }
 
+/* Remove element n and the blank text (its indentation) before it. */
+static void vf_lv__remove_indented(xmlNodePtr n)
+{
+	if (n->prev && vf_lv__blank(n->prev)) {
+		xmlNodePtr ws = n->prev;
+		xmlUnlinkNode(ws);
+		xmlFreeNode(ws);
+	}
+	xmlUnlinkNode(n);
+	xmlFreeNode(n);
+}
+
 /* `node` serialised as it stands (no reindenting); caller frees. */
 static char *vf_lv__dump_node(xmlDocPtr doc, xmlNodePtr node)
 {
@@ -54,17 +66,10 @@ char *vf_lv__record_strip_dump(xmlDocPtr doc)
 				empty = false;
 			}
 		}
-		if (empty) {
-			/* the indentation libvirt wrote before it goes too, so a
-			 * document that never had <metadata> reads the same */
-			if (m->prev && vf_lv__blank(m->prev)) {
-				xmlNodePtr ws = m->prev;
-				xmlUnlinkNode(ws);
-				xmlFreeNode(ws);
-			}
-			xmlUnlinkNode(m);
-			xmlFreeNode(m);
-		}
+		/* the indentation libvirt wrote before it goes too, so a
+		 * document that never had <metadata> reads the same */
+		if (empty)
+			vf_lv__remove_indented(m);
 	}
 	return vf_lv__dump_node(doc, root);
 }
@@ -195,16 +200,8 @@ void vf_lv__record_pool_bare(const char *xml, char **ret_bare, char **ret_digest
 		bool figure = false;
 		for (size_t i = 0; live[i] && n->type == XML_ELEMENT_NODE && !n->ns; i++)
 			figure |= xmlStrEqual(n->name, VF_XC(live[i]));
-		if (!figure)
-			continue;
-		/* its indentation too, so the document reads as if it never had it */
-		if (n->prev && vf_lv__blank(n->prev)) {
-			xmlNodePtr ws = n->prev;
-			xmlUnlinkNode(ws);
-			xmlFreeNode(ws);
-		}
-		xmlUnlinkNode(n);
-		xmlFreeNode(n);
+		if (figure)
+			vf_lv__remove_indented(n); /* as if it never had it */
 	}
 	vf_lv__record_bare(doc, ret_bare, ret_digest);
 }
