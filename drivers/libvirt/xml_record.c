@@ -8,8 +8,8 @@
  *
  * Kind-neutral except vf_lv__record_domain: a kind with <metadata> sets
  * vf_lv__record_owner_xml with its own SetMetadata call; pools (no
- * <metadata>) keep the two digests in their ledger entry and use
- * vf_lv__record_bare on their inactive XML. */
+ * <metadata>) keep the two digests in their ledger entry (the controller
+ * writes it) and use vf_lv__record_pool_bare on their inactive XML. */
 #include "lv.h"
 
 static bool vf_lv__is_ours(const xmlNode *n)
