@@ -32,6 +32,23 @@ typedef struct vf_lease {
 } vf_lease;
 
 
+/* What virtform last sent for an object defined from raw XML, and what
+ * libvirt made of it (docs/concepts.md, "Raw XML: three ways"). The two
+ * digests are kept with the object (a domain's virtform metadata, so they
+ * survive a lost ledger; a pool's ledger entry); the two texts live in the
+ * state directory, named by their digests, and are loaded only when a
+ * digest differs (controller/state/records.c). Digests NULL: no record
+ * (adopted, or defined before records existed). A text NULL with its
+ * digest set: not loaded, or missing from the state directory (then the
+ * comparison is the first apply's). */
+typedef struct vf_xml_record {
+	char *digest;             /* SHA-256 (hex) of spec.xml as written */
+	char *normalised_digest;  /* SHA-256 (hex) of `normalised` */
+	char *manifest;           /* that spec.xml: the last-applied configuration */
+	char *normalised;         /* libvirt's inactive XML right after the define, virtform's element
+				   * removed, serialised as vf_obs_domain.xml_bare is */
+} vf_xml_record;
+
 typedef struct vf_obs_pool {
 	char *name;
 	uuid_t uuid;
@@ -55,6 +72,11 @@ typedef struct vf_obs_pool {
 	size_t n_entries;
 	bool contents_known;      /* its volumes and entries are all it holds */
 	char *contents_note;      /* when not known, why ("the pool's files are on ..."); else NULL */
+	char *xml_bare;           /* inactive XML without the live figures (capacity, allocation,
+				   * available), serialised as a record's `normalised` is */
+	char *xml_bare_digest;    /* SHA-256 (hex) of xml_bare */
+	vf_xml_record applied;    /* raw-XML pools: the record of the last define, its digests
+				   * copied from the pool's ledger entry (vf_records_pools); NULL none */
 } vf_obs_pool;
 
 typedef struct vf_obs_volume {
@@ -100,22 +122,6 @@ typedef struct vf_obs_iface {
 	char *mac;                /* lower case */
 } vf_obs_iface;
 
-/* What virtform last sent for an object defined from raw XML, and what
- * libvirt made of it (docs/concepts.md, "Raw XML: three ways"). The two
- * digests are kept with the object (a domain's virtform metadata, so they
- * survive a lost ledger; a pool's ledger entry); the two texts live in the
- * state directory, named by their digests, and are loaded only when a
- * digest differs (controller/state/records.c). Digests NULL: no record
- * (adopted, or defined before records existed). A text NULL with its
- * digest set: not loaded, or missing from the state directory (then the
- * comparison is the first apply's). */
-typedef struct vf_xml_record {
-	char *digest;             /* SHA-256 (hex) of spec.xml as written */
-	char *normalised_digest;  /* SHA-256 (hex) of `normalised` */
-	char *manifest;           /* that spec.xml: the last-applied configuration */
-	char *normalised;         /* libvirt's inactive XML right after the define, virtform's element
-				   * removed, serialised as vf_obs_domain.xml_bare is */
-} vf_xml_record;
 
 typedef struct vf_obs_domain {
 	char *name;
@@ -404,6 +410,11 @@ typedef struct vf_storage_driver {
 	 * whose path observation could not know */
 	int (*volume_path)(vf_conn *c, const char *pool, const char *name, char **path,
 			   vf_error *err);
+	/* optional: the SHA-256 (hex) of pool `name`'s inactive XML as it stands,
+	 * live figures removed (vf_obs_pool.xml_bare_digest): called right
+	 * after a define from spec.xml, for the pool's record. NULL: pools
+	 * keep no record (their spec.xml is compared as on a first apply) */
+	int (*pool_record)(vf_conn *c, const char *name, char **ret_digest, vf_error *err);
 } vf_storage_driver;
 
 /* ---- event drivers -------------------------------------------------------- */

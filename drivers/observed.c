@@ -4,6 +4,14 @@
  * does that. */
 #include "driver.h"
 
+static void vf_obs__record_clear(vf_xml_record *r)
+{
+	free(r->digest);
+	free(r->normalised_digest);
+	free(r->manifest);
+	free(r->normalised);
+}
+
 static void vf_obs_pool_clear(vf_obs_pool *p)
 {
 	free(p->name);
@@ -18,6 +26,9 @@ static void vf_obs_pool_clear(vf_obs_pool *p)
 		free(p->entries[i]);
 	free(p->entries);
 	free(p->contents_note);
+	free(p->xml_bare);
+	free(p->xml_bare_digest);
+	vf_obs__record_clear(&p->applied);
 }
 
 static void vf_obs_volume_clear(vf_obs_volume *v)
@@ -57,10 +68,7 @@ static void vf_obs_domain_clear(vf_obs_domain *d)
 	free(d->xml);
 	free(d->xml_bare);
 	free(d->xml_bare_digest);
-	free(d->applied.digest);
-	free(d->applied.normalised_digest);
-	free(d->applied.manifest);
-	free(d->applied.normalised);
+	vf_obs__record_clear(&d->applied);
 	free(d->seed_hash);
 	free(d->init);
 	vf_strv_free(d->init_args, d->n_init_args);
@@ -76,9 +84,7 @@ static void vf_obs_network_clear(vf_obs_network *n)
 	vf_net_def_clear(&n->def);
 	free(n->live_bridge);
 	free(n->xml);
-	free(n->applied.digest);
-	free(n->applied.manifest);
-	free(n->applied.normalised);
+	vf_obs__record_clear(&n->applied);
 	free(n->xml_bare);
 }
 

@@ -126,6 +126,7 @@ static char *run_case(const char *dir)
 	if (vf_ledger_load(dir, &l, &err) < 0)
 		fail_msg("%s: %s", dir, err.message);
 	vf_records_load(dir, &d, &o); /* optional records/: the state directory's record texts */
+	vf_records_pools(dir, &d, &l, &o);
 
 	/* optional `replace`: one --replace argument a line */
 	_cleanup_free_ char *rpath = vf_asprintf("%s/replace", dir);
@@ -144,6 +145,7 @@ static char *run_case(const char *dir)
 	char host_uri[] = "test:///case";
 	vf_snapshot w = { .observed = o, .host = { .uri = host_uri } };
 	vf_records_load_all(dir, &w.observed); /* as virtform snapshot takes them */
+	vf_records_pools(dir, NULL, &l, &w.observed);
 	w.ledger = l.n || l.host.uri ? vf_ledger_to_json(&l) : NULL;
 	_cleanup_free_ char *text = vf_snapshot_to_text(&w);
 	o = w.observed;

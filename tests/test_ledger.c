@@ -153,6 +153,49 @@ static void test_state_and_shutdown_timeout(void **state)
 	vf_test_rm_tree(dir);
 }
 
+/* A raw-XML pool's record (its two digests) survives the file; a digest
+ * that is not 64 hex digits (it names a file in records/), or half a
+ * record, is no record. */
+static void test_pool_xml_record(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = vf_test_tmpdir("ledger");
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	uuid_t u;
+	char a[65], b[65];
+	vf_sha256_hex("a", 1, a);
+	vf_sha256_hex("b", 1, b);
+	vf_uuid_derive(VF_KIND_POOL, NULL, "raw", u);
+	vf_ledger_put(&l, VF_KIND_POOL, NULL, "raw", u);
+	l.entries[0].xml_digest = vf_strdup(a);
+	l.entries[0].xml_normalised = vf_strdup(b);
+	vf_ledger_put(&l, VF_KIND_POOL, NULL, "plain", u);
+	assert_int_equal(vf_ledger_save(dir, &l, &err), 0);
+	vf_ledger_free(&l);
+	vf_ledger back = { 0 };
+	assert_int_equal(vf_ledger_load(dir, &back, &err), 0);
+	const vf_ledger_entry *e = vf_ledger_find(&back, VF_KIND_POOL, NULL, "raw");
+	assert_string_equal(e->xml_digest, a);
+	assert_string_equal(e->xml_normalised, b);
+	assert_null(vf_ledger_find(&back, VF_KIND_POOL, NULL, "plain")->xml_digest);
+	vf_ledger_free(&back);
+
+	_cleanup_free_ char *path = vf_asprintf("%s/ledger.json", dir);
+	_cleanup_free_ char *text = vf_asprintf(
+		"{\"version\": 1, \"entries\": ["
+		"{\"kind\": \"StoragePool\", \"name\": \"p1\", \"pool\": null, \"uuid\": \"6b1f3c52-8e0a-4f6d-9a51-2d7e30c48819\", "
+		"\"xml\": {\"sha256\": \"../ledger.json\", \"normalised\": \"%s\"}},"
+		"{\"kind\": \"StoragePool\", \"name\": \"p2\", \"pool\": null, \"uuid\": \"6b1f3c52-8e0a-4f6d-9a51-2d7e30c48819\", "
+		"\"xml\": {\"sha256\": \"%s\"}}]}", b, a);
+	vf_test_write_file(path, text);
+	assert_int_equal(vf_ledger_load(dir, &back, &err), 0);
+	assert_null(vf_ledger_find(&back, VF_KIND_POOL, NULL, "p1")->xml_digest);
+	assert_null(vf_ledger_find(&back, VF_KIND_POOL, NULL, "p2")->xml_digest);
+	assert_null(vf_ledger_find(&back, VF_KIND_POOL, NULL, "p2")->xml_normalised);
+	vf_ledger_free(&back);
+}
+
 static void test_refuses_foreign_files(void **state)
 {
 	(void)state;
@@ -338,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_put_updates_and_drop_removes),
 		cmocka_unit_test(test_state_and_shutdown_timeout),
+		cmocka_unit_test(test_pool_xml_record),
 		cmocka_unit_test(test_refuses_foreign_files),
 		cmocka_unit_test(test_host_binding),
 		cmocka_unit_test(test_host_round_trip_and_old_ledger),

@@ -68,6 +68,8 @@ static int teardown(void **state)
 	vf_error err = { 0 };
 	f->be->hv->domain_undefine(f->conn, "vr-raw", false, &err);
 	vf_error_clear(&err);
+	f->be->storage->pool_undefine(f->conn, "vr-pool", false, &err);
+	vf_error_clear(&err);
 	f->be->hv->close(f->conn);
 	vf_desired_free(&f->desired);
 	vf_test_rm_tree(f->state);
@@ -230,6 +232,67 @@ static void test_a_name_that_is_no_digest_is_never_opened(void **state)
 	assert_null(vf_records_get(f->state, hex));
 }
 
+static const char pool_yaml[] =
+	"apiVersion: virtform/v1\nkind: StoragePool\nmetadata: {name: vr-pool}\nspec:\n  autostart: false\n  state: inactive\n"
+	"  xml: |\n    <pool type='dir'>\n      <name>vr-pool</name>\n"
+	"      <target><path>/vr-pool/</path><permissions><mode>0755</mode></permissions></target>\n"
+	"    </pool>\n";
+
+/* Pools keep their record in the ledger (no <metadata>) and their texts
+ * in records/ beside the domains': an apply stores both pairs, a no-op
+ * plan is empty although libvirt rewrote the path, a pool changed behind
+ * virtform's back is drift on it alone (the stored text's exact diff, so
+ * the texts were not pruned as nobody's), and apply undoes it. */
+static void test_pool_record_in_the_ledger_texts_kept(void **state)
+{
+	fx *f = *state;
+	_cleanup_free_ char *p = vf_asprintf("%s/pool.yaml", f->manifests);
+	vf_test_write_file(p, pool_yaml);
+	vf_reconcile_result res = { 0 };
+	assert_int_equal(pass(f, false, &res), 0);
+	assert_true(res.converged);
+	vf_reconcile_result_free(&res);
+	char names[8][65];
+	assert_int_equal(record_files(f, names), 4);
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_ledger_load(f->state, &l, &err), 0);
+	const vf_ledger_entry *e = vf_ledger_find(&l, VF_KIND_POOL, NULL, "vr-pool");
+	assert_non_null(e);
+	assert_true(vf_sha256_hex_valid(e->xml_digest));
+	assert_true(vf_sha256_hex_valid(e->xml_normalised));
+	vf_ledger_free(&l);
+
+	assert_int_equal(pass(f, true, &res), 0);
+	assert_int_equal(res.plan.n, 0);
+	vf_reconcile_result_free(&res);
+
+	/* virsh pool-define of an edited dump */
+	virStoragePoolPtr pool = virStoragePoolLookupByName(f->conn->conn, "vr-pool");
+	assert_non_null(pool);
+	_cleanup_free_ char *xml = virStoragePoolGetXMLDesc(pool, 0);
+	virStoragePoolFree(pool);
+	char *m = strstr(xml, "<mode>0755</mode>");
+	assert_non_null(m);
+	m[9] = '0'; /* 0750 */
+	pool = virStoragePoolDefineXML(f->conn->conn, xml, 0);
+	assert_non_null(pool);
+	virStoragePoolFree(pool);
+
+	assert_int_equal(pass(f, true, &res), 0);
+	const vf_step *s = only_step(&res);
+	assert_string_equal(s->name, "vr-pool");
+	assert_true(has_change(s, "xml:/pool/target/permissions/mode"));
+	if (!strstr(s->reason, "changed outside virtform"))
+		fail_msg("reason: %s", s->reason);
+	vf_reconcile_result_free(&res);
+
+	assert_int_equal(pass(f, false, &res), 0);
+	assert_true(res.converged);
+	vf_reconcile_result_free(&res);
+	assert_int_equal(record_files(f, names), 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +301,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_live_change_is_the_stored_texts_diff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_or_torn_text_compares_as_a_first_apply, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_pool_record_in_the_ledger_texts_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_name_that_is_no_digest_is_never_opened, setup,
 						teardown),
 	};

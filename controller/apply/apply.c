@@ -293,6 +293,38 @@ static int vf_apply__network_op(const vf_hypervisor_driver *hv, vf_conn *c, cons
 	}
 }
 
+/* Record in a raw-XML pool's ledger entry (pools have no <metadata>) the
+ * digest of the spec.xml sent and of what libvirt made of it, read back
+ * now. Called right after the define, and again right after the same
+ * step starts the pool: starting completes libvirt's form of it (a dir
+ * pool's <owner> and <group>, read from the directory), which is libvirt's
+ * normalisation too, not a change behind virtform's back. */
+static int vf_apply__pool_record(const vf_apply_ctx *ctx, const vf_op *op, bool define,
+				 vf_error *err)
+{
+	const vf_storage_driver *st = ctx->backend->storage;
+	vf_ledger_entry *e = op->obj ? vf_ledger_find(ctx->ledger, VF_KIND_POOL, NULL, op->obj->name)
+				     : NULL;
+	if (!e || op->obj->kind != VF_KIND_POOL)
+		return 0;
+	const vf_pool_spec *ps = &op->obj->u.pool;
+	if (!define && !vf_streq(e->xml_digest, ps->xml_hash))
+		return 0; /* a start with no define of this spec.xml before it */
+	/* a record that cannot be taken is none: compared as on a first apply */
+	free(e->xml_digest);
+	free(e->xml_normalised);
+	e->xml_digest = e->xml_normalised = NULL;
+	if (!ps->xml || !st->pool_record)
+		return 0;
+	char *normalised = NULL;
+	int r = st->pool_record(ctx->conn, op->obj->name, &normalised, err);
+	if (r < 0)
+		return r;
+	e->xml_digest = vf_strdup(ps->xml_hash);
+	e->xml_normalised = normalised;
+	return 0;
+}
+
 static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 {
 	const vf_hypervisor_driver *hv = ctx->backend->hv;
@@ -303,10 +335,14 @@ static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 	case VF_OP_LEDGER_PUT:
 	case VF_OP_LEDGER_DROP:
 		return 0; /* vf_apply_plan batches these */
-	case VF_OP_POOL_DEFINE:
-		return st->pool_define(c, op->obj, err);
-	case VF_OP_POOL_START:
-		return st->pool_start(c, op->name, err);
+	case VF_OP_POOL_DEFINE: {
+		int r = st->pool_define(c, op->obj, err);
+		return r < 0 ? r : vf_apply__pool_record(ctx, op, true, err);
+	}
+	case VF_OP_POOL_START: {
+		int r = st->pool_start(c, op->name, err);
+		return r < 0 ? r : vf_apply__pool_record(ctx, op, false, err);
+	}
 	case VF_OP_POOL_STOP:
 		return st->pool_stop(c, op->name, err);
 	case VF_OP_POOL_AUTOSTART:

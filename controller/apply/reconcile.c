@@ -129,8 +129,8 @@ void vf_reconcile_result_free(vf_reconcile_result *r)
  * record texts the plan will diff. */
 static int vf_reconcile__observe(const vf_backend *backend, vf_conn *conn,
 				 const vf_reconcile_opts *opts, const vf_desired *desired,
-				 const char *lockd_conf, bool leases, vf_observed *own,
-				 vf_observed **out, vf_error *err)
+				 const vf_ledger *ledger, const char *lockd_conf, bool leases,
+				 vf_observed *own, vf_observed **out, vf_error *err)
 {
 	vf_observed_free(own);
 	int r;
@@ -145,6 +145,7 @@ static int vf_reconcile__observe(const vf_backend *backend, vf_conn *conn,
 	if (lockd_conf && leases)
 		vf_leases_observe(*out, lockd_conf);
 	vf_records_load(opts->state_dir, desired, *out);
+	vf_records_pools(opts->state_dir, desired, ledger, *out);
 	return 0;
 }
 
@@ -220,8 +221,9 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 				      : vf_lockd_conf_for(backend->hv->uri(conn), geteuid() == 0);
 	/* From a cache, leases are read once there is a step to block (the
 	 * files of every disk on the host are too many to probe per event). */
-	r = vf_reconcile__observe(backend, conn, opts, desired, local ? lockd_conf : NULL,
-				  !opts->observer, &own, &observed, &res->err);
+	r = vf_reconcile__observe(backend, conn, opts, desired, &ledger,
+				  local ? lockd_conf : NULL, !opts->observer, &own, &observed,
+				  &res->err);
 	if (r < 0)
 		goto out;
 
@@ -246,8 +248,9 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 			}
 			break;
 		}
-		r = vf_reconcile__observe(backend, conn, opts, desired, local ? lockd_conf : NULL, false,
-					  &own, &observed, &res->err);
+		r = vf_reconcile__observe(backend, conn, opts, desired, &ledger,
+					  local ? lockd_conf : NULL, false, &own, &observed,
+					  &res->err);
 		if (r < 0) {
 			res->phase = VF_PHASE_OBSERVE;
 			goto out;
@@ -308,8 +311,8 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 	if (opts->observer)
 		r = opts->observer->refresh(opts->observer->userdata, &res->plan, true, &oe);
 	if (r >= 0)
-		r = vf_reconcile__observe(backend, conn, opts, desired, local ? lockd_conf : NULL, true,
-					  &own, &observed, &oe);
+		r = vf_reconcile__observe(backend, conn, opts, desired, &ledger,
+					  local ? lockd_conf : NULL, true, &own, &observed, &oe);
 	if (r < 0) {
 		if (ar == 0) {
 			vf_error_clear(&res->err);
@@ -427,6 +430,7 @@ int vf_reconcile_snapshot(const vf_backend *backend, vf_conn *conn, const vf_rec
 	if (!backend->hv->files_local || backend->hv->files_local(conn))
 		vf_leases_observe(&s.observed, opts->lockd_conf);
 	vf_records_load_all(opts->state_dir, &s.observed);
+	vf_records_pools(opts->state_dir, NULL, &ledger, &s.observed);
 	vf_reconcile__cache(opts->state_dir, &s);
 	vf_statedir_identify(opts->state_dir, &s.state_dir);
 	s.virtform_version = vf_strdup(VF_VERSION);

@@ -256,6 +256,7 @@ void vf_object_clear(vf_object *o)
 	switch (o->kind) {
 	case VF_KIND_POOL: {
 		vf_pool_spec *p = &o->u.pool;
+		free(p->xml);
 		free(p->target_path);
 		free(p->source.device);
 		free(p->source.host);

@@ -114,6 +114,10 @@ typedef struct vf_pool_spec {
 	vf_perms perms;           /* spec.permissions (target directory) */
 	bool adopt;               /* spec.adopt, default false */
 	vf_deletion_policy deletion; /* spec.deletionPolicy, default Retain */
+	char *xml;                /* spec.xml: complete libvirt pool XML; type, target.path and
+				   * source above are read from it, the other structured fields excluded */
+	char xml_hash[65];        /* SHA-256 (hex) of spec.xml as written; "" without it */
+	vf_pos xml_pos;
 } vf_pool_spec;
 
 /* ---- Volume ------------------------------------------------------------- */

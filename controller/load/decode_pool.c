@@ -4,6 +4,9 @@
  * (drivers/libvirt/pool.c). */
 #include "controller/load/decode_kind.h"
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
 /* ---- StoragePool -------------------------------------------------------- */
 
 /* The optional parts of a pool spec, as bits of vf_dec__pool_types[].uses. */
@@ -57,10 +60,116 @@ static bool vf_dec__pool_uses(vf_dec *d, vf_pool_type type, unsigned bit, const 
 	return false;
 }
 
-static void vf_dec__pool(vf_dec *d, const vf_ynode *spec, vf_pool_spec *p)
+
+/* ---- spec.xml ------------------------------------------------------------ */
+
+static xmlNodePtr vf_dec__xml_child(xmlNodePtr parent, const char *name)
+{
+	for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !c->ns && strcmp((const char *)c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* The text (attr NULL) or attribute `attr` of parent's first <name>, as
+ * the model keeps it; NULL when absent or empty. */
+static char *vf_dec__xml_get(xmlNodePtr parent, const char *name, const char *attr)
+{
+	xmlNodePtr n = vf_dec__xml_child(parent, name);
+	if (!n)
+		return NULL;
+	xmlChar *v = attr ? xmlGetProp(n, (const xmlChar *)attr) : xmlNodeGetContent(n);
+	char *r = v && *v ? vf_strdup((const char *)v) : NULL;
+	xmlFree(v);
+	return r;
+}
+
+/* A raw-XML pool yields the fields the planner's pool rules read (type,
+ * target.path, source), so target clashes, the directory's contents and
+ * the deletion checks hold for it as for a structured pool. A type those
+ * rules cannot reason about (rbd, gluster, zfs, ...: no local target to
+ * check) is refused. vf_dec__raw_xml checked the document already. */
+static void vf_dec__pool_xml_fields(vf_dec *d, const vf_ynode *n, vf_pool_spec *p)
+{
+	xmlDocPtr doc = xmlReadMemory(p->xml, (int)strlen(p->xml), "spec.xml", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root) {
+		xmlFreeDoc(doc);
+		return;
+	}
+	xmlChar *type = xmlGetProp(root, (const xmlChar *)"type");
+	int t = type ? vf_pool_type_from_string((const char *)type) : -1;
+	if (!type) {
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos,
+			     "invalid spec.xml: <pool> has no type attribute (use dir, fs, netfs, logical, disk or iscsi)");
+	} else if (t <= 0) {
+		_cleanup_free_ char *q = vf_decode_quote((const char *)type, strlen((const char *)type));
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos,
+			     "invalid spec.xml: pool type %s is not one virtform can protect (use dir, fs, netfs, logical, disk or iscsi): its rules on target paths and on what a pool holds would not apply",
+			     q);
+	} else {
+		p->type = (vf_pool_type)t;
+	}
+	xmlFree(type);
+	xmlNodePtr src = vf_dec__xml_child(root, "source");
+	p->target_path = vf_dec__xml_get(vf_dec__xml_child(root, "target"), "path", NULL);
+	p->target_pos = n->pos;
+	p->source.pos = n->pos;
+	p->source.device = vf_dec__xml_get(src, "device", "path");
+	p->source.host = vf_dec__xml_get(src, "host", "name");
+	p->source.dir = vf_dec__xml_get(src, "dir", "path");
+	p->source.name = vf_dec__xml_get(src, "name", NULL);
+	p->source.format = vf_dec__xml_get(src, "format", "type");
+	if (p->type == VF_POOL_ISCSI && !p->source.name)
+		p->source.name = TAKE_PTR(p->source.device); /* the target IQN, as the model keeps it */
+	bool need_target = p->type == VF_POOL_DIR || p->type == VF_POOL_FS || p->type == VF_POOL_NETFS;
+	if (p->target_path && p->target_path[0] != '/')
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: <target><path> \"%s\" must be absolute",
+			     p->target_path);
+	else if (need_target && !p->target_path)
+		vf_dec__fail(d, VF_E_SCHEMA, n->pos, "invalid spec.xml: %s pool needs <target><path>",
+			     vf_dec__pool_types[p->type].a);
+	xmlFreeDoc(doc);
+}
+
+/* spec.xml instead of the structured fields: each of those is refused at
+ * its key; identity, state and policies stay YAML's. */
+static void vf_dec__pool_raw(vf_dec *d, const vf_ynode *spec, const vf_ynode *v, const char *name,
+			     vf_pool_spec *p)
+{
+	static const char *const structured[] = { "type", "target", "source", "permissions", NULL };
+	const vf_ynode *w;
+	for (size_t i = 0; structured[i]; i++)
+		if ((w = vf_ynode_key(spec, structured[i])))
+			vf_dec__fail(d, VF_E_SCHEMA, w->pos,
+				     "spec.%s cannot be combined with spec.xml; the XML describes the whole pool",
+				     structured[i]);
+	size_t before = d->diags ? d->diags->n : 0;
+	vf_dec__raw_xml(d, v, "pool", name, &p->xml, p->xml_hash, &p->xml_pos, &p->has_uuid, p->uuid,
+			&p->uuid_pos);
+	if (p->xml && (!d->diags || d->diags->n == before))
+		vf_dec__pool_xml_fields(d, v, p);
+}
+
+/* The fields a pool takes with or without spec.xml. */
+static void vf_dec__pool_common(vf_dec *d, const vf_ynode *spec, vf_pool_spec *p)
+{
+	const vf_ynode *v;
+	if ((v = vf_ynode_get(spec, "state")))
+		VF_DEC_ENUM(d, v, "spec.state", vf_pool_state, VF_POOL_STATE_MAX, &p->state);
+	if ((v = vf_ynode_get(spec, "autostart")))
+		vf_dec__tri(d, v, "spec.autostart", &p->autostart);
+	if ((v = vf_ynode_get(spec, "adopt")))
+		vf_dec__bool(d, v, "spec.adopt", &p->adopt);
+	if ((v = vf_ynode_get(spec, "deletionPolicy")))
+		VF_DEC_ENUM(d, v, "spec.deletionPolicy", vf_deletion_policy, VF_DELETION_MAX, &p->deletion);
+}
+
+static void vf_dec__pool(vf_dec *d, const vf_ynode *spec, const char *name, vf_pool_spec *p)
 {
 	static const char *const fields[] = { "uuid", "type", "target", "source", "state", "autostart",
-					      "permissions", "adopt", "deletionPolicy", NULL };
+					      "permissions", "adopt", "deletionPolicy", "xml", NULL };
 	static const char *const target_fields[] = { "path", NULL };
 	static const char *const source_fields[] = { "device", "host", "dir", "name", "format", NULL };
 	vf_dec__fields(d, spec, fields, "StoragePool spec");
@@ -68,6 +177,11 @@ static void vf_dec__pool(vf_dec *d, const vf_ynode *spec, vf_pool_spec *p)
 	const vf_ynode *v, *target = NULL, *source = NULL;
 	if ((v = vf_ynode_get(spec, "uuid")))
 		vf_dec__uuid(d, v, "spec.uuid", &p->has_uuid, p->uuid, &p->uuid_pos);
+	if ((v = vf_ynode_get(spec, "xml"))) {
+		vf_dec__pool_raw(d, spec, v, name, p);
+		vf_dec__pool_common(d, spec, p);
+		return;
+	}
 	if ((v = vf_ynode_get(spec, "type")))
 		VF_DEC_ENUM(d, v, "spec.type", vf_pool_type, VF_POOL_TYPE_MAX, &p->type);
 	else
@@ -107,18 +221,11 @@ static void vf_dec__pool(vf_dec *d, const vf_ynode *spec, vf_pool_spec *p)
 		    vf_dec__pool_uses(d, p->type, VF_POOL_USES_FORMAT, source, "format", "spec.source.format", why))
 			vf_dec__str(d, v, "spec.source.format", &p->source.format);
 	}
-	if ((v = vf_ynode_get(spec, "state")))
-		VF_DEC_ENUM(d, v, "spec.state", vf_pool_state, VF_POOL_STATE_MAX, &p->state);
-	if ((v = vf_ynode_get(spec, "autostart")))
-		vf_dec__tri(d, v, "spec.autostart", &p->autostart);
 	if ((v = vf_ynode_get(spec, "permissions")) &&
 	    vf_dec__pool_uses(d, p->type, VF_POOL_USES_PERMS, spec, "permissions", "spec.permissions",
 			      "libvirt sets owner, group and mode only on the directory of a dir, fs or netfs pool"))
 		vf_dec__perms(d, v, &p->perms);
-	if ((v = vf_ynode_get(spec, "adopt")))
-		vf_dec__bool(d, v, "spec.adopt", &p->adopt);
-	if ((v = vf_ynode_get(spec, "deletionPolicy")))
-		VF_DEC_ENUM(d, v, "spec.deletionPolicy", vf_deletion_policy, VF_DELETION_MAX, &p->deletion);
+	vf_dec__pool_common(d, spec, p);
 
 	/* libvirt requires a target path but the usual one goes without saying:
 	 * where the device nodes are */
@@ -179,7 +286,7 @@ static void vf_dec__pool(vf_dec *d, const vf_ynode *spec, vf_pool_spec *p)
 
 static void vf_dec__pool_spec(vf_dec *d, const vf_ynode *spec, vf_object *o)
 {
-	vf_dec__pool(d, spec, &o->u.pool);
+	vf_dec__pool(d, spec, o->name, &o->u.pool);
 }
 
 /* spec.uuid, else derived from the name; the spec keeps the effective one. */

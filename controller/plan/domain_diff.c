@@ -309,28 +309,19 @@ static int vf_diff__domain_xml(const vf_plan_ctx *c, const vf_object *want,
 	vf_xmldiff_list l = { 0 };
 	vf_error err = { 0 };
 	int r = 0;
-	bool same_manifest = rec->digest && vf_streq(rec->digest, ds->xml_hash);
-	bool same_live = rec->normalised_digest && have->xml_bare_digest &&
-			 vf_streq(rec->normalised_digest, have->xml_bare_digest);
-	if (rec->digest && have->xml_bare_digest && (same_manifest || rec->manifest) &&
-	    (same_live || (rec->normalised && have->xml_bare))) {
-		/* the UUID may be the one virtform filled in for the manifest */
-		const char *ignore_m[] = { "/domain/uuid" };
-		if (!same_manifest &&
-		    (r = vf_xmldiff_exact(ds->xml, rec->manifest, ignore_m, 1, &l, &err)) < 0) {
-			vf_diff__xml_diag(want, &err, false, diags);
-			goto out;
-		}
+	/* the UUID may be the one virtform filled in for the manifest */
+	const char *ignore_m[] = { "/domain/uuid" };
+	size_t n_manifest = 0;
+	bool live_side = false;
+	r = vf_xmldiff_recorded(ds->xml, ds->xml_hash, rec, have->xml_bare, have->xml_bare_digest,
+				ignore_m, 1, &l, &n_manifest, &live_side, &err);
+	if (r < 0) {
+		vf_diff__xml_diag(want, &err, live_side, diags);
+		goto out;
+	}
+	if (r > 0) {
 		vf_diff__xml_changes(s, &l);
-		size_t n_manifest = l.n;
-		vf_xmldiff_list_free(&l);
-		if (!same_live &&
-		    (r = vf_xmldiff_exact(rec->normalised, have->xml_bare, NULL, 0, &l, &err)) < 0) {
-			vf_diff__xml_diag(want, &err, true, diags);
-			goto out;
-		}
-		vf_diff__xml_changes(s, &l);
-		if (l.n && !n_manifest)
+		if (l.n > n_manifest && !n_manifest)
 			s->reason = vf_asprintf("%zu field%s changed outside virtform since the last apply",
 						l.n, l.n == 1 ? "" : "s");
 		goto out;

@@ -3,6 +3,7 @@
  * state; and the removal of an owned pool no longer declared, blocked
  * while it holds anything this plan does not delete. Pure. */
 #include "controller/plan/kind.h"
+#include "controller/plan/xmldiff.h"
 
 #include <stdio.h>
 
@@ -76,25 +77,31 @@ static void vf_diff__pool_source(vf_step *s, const char *field, const char *want
 static bool vf_diff__pool(const vf_object *want, const vf_obs_pool *have, vf_step *s)
 {
 	const vf_pool_spec *ps = &want->u.pool;
-	bool replace = false;
+	bool replace = false, raw = ps->xml != NULL;
 	bool type_differs = have->type != VF_POOL_TYPE_UNSET
 		? have->type != ps->type
 		: !vf_streq(have->type_name, vf_pool_type_to_string(ps->type));
 	if (ps->type != VF_POOL_TYPE_UNSET && type_differs) {
-		vf_step__change(s, "spec.type", have->type_name, vf_pool_type_to_string(ps->type),
+		vf_step__change(s, raw ? "xml:/pool/@type" : "spec.type", have->type_name,
+				vf_pool_type_to_string(ps->type),
 				VF_EFFECT_REPLACE);
 		replace = true;
 	}
 	if (ps->target_path && !vf_plan__same_path(ps->target_path, have->target_path)) {
-		vf_step__change(s, "spec.target.path", have->target_path, ps->target_path,
+		vf_step__change(s, raw ? "xml:/pool/target/path" : "spec.target.path", have->target_path,
+				ps->target_path,
 				VF_EFFECT_REPLACE);
 		replace = true;
 	}
-	vf_diff__pool_source(s, "spec.source.device", ps->source.device, have->source.device,
-			     &replace);
-	vf_diff__pool_source(s, "spec.source.host", ps->source.host, have->source.host, &replace);
-	vf_diff__pool_source(s, "spec.source.dir", ps->source.dir, have->source.dir, &replace);
-	vf_diff__pool_source(s, "spec.source.name", ps->source.name, have->source.name, &replace);
+	/* a spec.xml pool's fields are named where its XML has them */
+	vf_diff__pool_source(s, raw ? "xml:/pool/source/device/@path" : "spec.source.device",
+			     ps->source.device, have->source.device, &replace);
+	vf_diff__pool_source(s, raw ? "xml:/pool/source/host/@name" : "spec.source.host",
+			     ps->source.host, have->source.host, &replace);
+	vf_diff__pool_source(s, raw ? "xml:/pool/source/dir/@path" : "spec.source.dir", ps->source.dir,
+			     have->source.dir, &replace);
+	vf_diff__pool_source(s, raw ? "xml:/pool/source/name" : "spec.source.name", ps->source.name,
+			     have->source.name, &replace);
 
 	bool want_active = ps->state != VF_POOL_INACTIVE;
 	if (want_active != have->active)
@@ -105,6 +112,49 @@ static bool vf_diff__pool(const vf_object *want, const vf_obs_pool *have, vf_ste
 		vf_step__change(s, "spec.autostart", vf_plan__bool_str(have->autostart),
 				vf_plan__bool_str(want_auto), VF_EFFECT_LIVE);
 	return replace;
+}
+
+/* spec.xml, three ways as for domains (docs/concepts.md, "Raw XML: three
+ * ways"): with a record (in the pool's ledger entry), the manifest against
+ * the one applied and the live inactive XML against what libvirt made of
+ * it, both exact, live figures aside; without one (adopted, first apply),
+ * the manifest must be a subset of the live document. Each difference is
+ * a redefine in place, seen by an active pool when it next starts.
+ * Returns how many were made outside virtform (the manifest unchanged). */
+static size_t vf_diff__pool_xml(const vf_object *o, const vf_obs_pool *live, vf_step *s,
+				vf_diags *diags)
+{
+	const vf_pool_spec *ps = &o->u.pool;
+	static const char *const ignore[] = { "/pool/uuid" };
+	vf_xmldiff_list l = { 0 };
+	vf_error err = { 0 };
+	size_t n_manifest = 0;
+	bool live_side = false;
+	int r = vf_xmldiff_recorded(ps->xml, ps->xml_hash, &live->applied, live->xml_bare,
+				    live->xml_bare_digest, ignore, 1, &l, &n_manifest, &live_side, &err);
+	if (r == 0) {
+		live_side = true;
+		r = vf_xmldiff_subset(ps->xml, live->xml_bare, ignore, 1, &l, &err);
+		live_side = r < 0 && err.code != VF_E_SCHEMA;
+		n_manifest = l.n;
+	}
+	if (r < 0) {
+		vf_pos pos = ps->xml_pos.file ? ps->xml_pos : o->pos;
+		if (live_side)
+			vf_diag_add(diags, VF_E_DRIVER, pos,
+				    "StoragePool \"%s\": the live pool's XML could not be read", o->name);
+		else
+			vf_diag_add(diags, VF_E_SCHEMA, pos,
+				    "StoragePool \"%s\": spec.xml is not well-formed XML", o->name);
+	}
+	for (size_t i = 0; r >= 0 && i < l.n; i++) {
+		_cleanup_free_ char *f = vf_asprintf("xml:%s", l.items[i].path);
+		vf_step__change(s, f, l.items[i].old_value, l.items[i].new_value, VF_EFFECT_NEXT_BOOT);
+	}
+	size_t oob = r > 0 && !n_manifest ? l.n : 0;
+	vf_xmldiff_list_free(&l);
+	vf_error_clear(&err);
+	return oob;
 }
 
 /* ---- pools ---------------------------------------------------------------- */
@@ -200,6 +250,10 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 		return;
 	}
 	bool replace = vf_diff__pool(o, live, &s);
+	size_t before_xml = s.n_changes, oob = 0;
+	if (ps->xml && !replace)
+		oob = vf_diff__pool_xml(o, live, &s, &b->diags);
+	bool redefine = s.n_changes > before_xml;
 	bool policy = owned && vf_plan__policy_changed(&b->c, &s, VF_KIND_POOL, NULL, o->name,
 							ps->deletion);
 	if (s.n_changes == 0 && owned) {
@@ -240,9 +294,15 @@ static void vf_plan__pool(vf_plan_builder *b, const vf_object *o)
 		return;
 	}
 	s.action = VF_ACT_UPDATE;
-	s.reason = vf_plan__drift_reason(s.n_changes, !owned, "storage pool");
-	if (!owned || policy)
+	if (oob && oob == s.n_changes && owned)
+		s.reason = vf_asprintf("%zu field%s changed outside virtform since the last apply", oob,
+				       oob == 1 ? "" : "s");
+	else
+		s.reason = vf_plan__drift_reason(s.n_changes, !owned, "storage pool");
+	if (!owned || policy || redefine)
 		vf_plan__ledger_put(&s, o, ps->deletion);
+	if (redefine)
+		vf_step__op(&s, VF_OP_POOL_DEFINE, o); /* in place: same UUID, nothing deleted */
 	bool want_active = ps->state != VF_POOL_INACTIVE;
 	if (want_active && !live->active)
 		vf_step__op(&s, VF_OP_POOL_START, o);

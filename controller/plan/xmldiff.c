@@ -407,3 +407,27 @@ void vf_xmldiff_list_free(vf_xmldiff_list *l)
 	free(l->items);
 	memset(l, 0, sizeof(*l));
 }
+
+int vf_xmldiff_recorded(const char *want, const char *want_hash, const vf_xml_record *rec,
+			const char *have_bare, const char *have_digest, const char *const *ignore_m,
+			size_t n_ignore_m, vf_xmldiff_list *out, size_t *ret_n_manifest,
+			bool *ret_live_side, vf_error *err)
+{
+	bool same_manifest = rec->digest && vf_streq(rec->digest, want_hash);
+	bool same_live = rec->normalised_digest && have_digest &&
+			 vf_streq(rec->normalised_digest, have_digest);
+	*ret_n_manifest = 0;
+	*ret_live_side = false;
+	if (!rec->digest || !have_digest || !(same_manifest || rec->manifest) ||
+	    !(same_live || (rec->normalised && have_bare)))
+		return 0;
+	int r;
+	if (!same_manifest && (r = vf_xmldiff_exact(want, rec->manifest, ignore_m, n_ignore_m, out, err)) < 0)
+		return r;
+	*ret_n_manifest = out->n;
+	if (!same_live && (r = vf_xmldiff_exact(rec->normalised, have_bare, NULL, 0, out, err)) < 0) {
+		*ret_live_side = true;
+		return r;
+	}
+	return 1;
+}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "controller/core/error.h"
+#include "drivers/driver.h"
 
 typedef struct vf_xmldiff {
 	char *path;               /* XPath-like: "/domain/devices/disk[2]/source/@file" */
@@ -42,5 +43,20 @@ int vf_xmldiff_exact(const char *want, const char *have, const char *const *igno
 /* A manifest's machine type `want` against libvirt's `have`: equal, or an
  * alias libvirt expanded (pc → pc-i440fx-7.2, q35 → pc-q35-7.2). */
 bool vf_xmldiff_machine_matches(const char *want, const char *have);
+
+/* The three-way comparison of a raw-XML object with a record (docs/
+ * concepts.md, "Raw XML: three ways"): `want` (digest `want_hash`) against
+ * the manifest last applied, unless the digests match, then the live
+ * document `have_bare` (digest `have_digest`) against what libvirt made of
+ * that manifest, unless those match; both exact. Appends to *out, the
+ * manifest's differences first (*ret_n_manifest of them). Returns 1 when
+ * compared so, 0 when the record is missing or lacks a text it needs (then
+ * compare as on a first apply, with vf_xmldiff_subset), or an error as
+ * vf_xmldiff_exact's, *ret_live_side saying whether the live document
+ * failed. */
+int vf_xmldiff_recorded(const char *want, const char *want_hash, const vf_xml_record *rec,
+			const char *have_bare, const char *have_digest, const char *const *ignore_m,
+			size_t n_ignore_m, vf_xmldiff_list *out, size_t *ret_n_manifest,
+			bool *ret_live_side, vf_error *err);
 
 void vf_xmldiff_list_free(vf_xmldiff_list *l);

@@ -33,6 +33,8 @@ void vf_ledger_free(vf_ledger *l)
 		free(l->entries[i].name);
 		free(l->entries[i].source);
 		free(l->entries[i].seed_of);
+		free(l->entries[i].xml_digest);
+		free(l->entries[i].xml_normalised);
 	}
 	free(l->entries);
 	vf_host_id_clear(&l->host);
@@ -78,6 +80,8 @@ bool vf_ledger_drop(vf_ledger *l, vf_kind kind, const char *pool, const char *na
 	free(e->name);
 	free(e->source);
 	free(e->seed_of);
+	free(e->xml_digest);
+	free(e->xml_normalised);
 	size_t i = (size_t)(e - l->entries);
 	memmove(&l->entries[i], &l->entries[i + 1], (l->n - i - 1) * sizeof(*e));
 	l->n--;
@@ -203,6 +207,16 @@ int vf_ledger_from_json(json_object *root, const char *path, vf_ledger *out, vf_
 			l.entries[l.n - 1].has_shutdown_timeout = true;
 			l.entries[l.n - 1].shutdown_timeout = (uint32_t)json_object_get_int64(t);
 		}
+		json_object *x = NULL;
+		if (json_object_object_get_ex(e, "xml", &x) && json_object_is_type(x, json_type_object)) {
+			/* each digest names a file in records/: only 64 hex digits,
+			 * and half a record is none */
+			const char *dg = vf_ledger__str(x, "sha256"), *nd = vf_ledger__str(x, "normalised");
+			if (vf_sha256_hex_valid(dg) && vf_sha256_hex_valid(nd)) {
+				l.entries[l.n - 1].xml_digest = vf_strdup(dg);
+				l.entries[l.n - 1].xml_normalised = vf_strdup(nd);
+			}
+		}
 	}
 	*out = l;
 	l = (vf_ledger){ 0 };
@@ -258,6 +272,12 @@ json_object *vf_ledger_to_json(const vf_ledger *l)
 		if (e->has_shutdown_timeout)
 			json_object_object_add(o, "shutdownTimeout",
 					       json_object_new_int64(e->shutdown_timeout));
+		if (e->xml_digest && e->xml_normalised) {
+			json_object *x = json_object_new_object();
+			json_object_object_add(x, "sha256", json_object_new_string(e->xml_digest));
+			json_object_object_add(x, "normalised", json_object_new_string(e->xml_normalised));
+			json_object_object_add(o, "xml", x);
+		}
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "entries", arr);

@@ -34,6 +34,9 @@ typedef struct vf_ledger_entry {
 	vf_ledger_state state;    /* COMPLETE unless a create or rewrite is unfinished */
 	bool has_shutdown_timeout; /* domains: false in ledgers older than the field */
 	uint32_t shutdown_timeout; /* domains: seconds removal waits, as last applied */
+	char *xml_digest;         /* raw-XML pools: SHA-256 of the spec.xml last defined; NULL none */
+	char *xml_normalised;     /* ...and of libvirt's inactive XML right after that define,
+				   * live figures removed (vf_obs_pool.xml_bare_digest); both or neither */
 } vf_ledger_entry;
 
 typedef struct vf_ledger {

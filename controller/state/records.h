@@ -11,6 +11,7 @@
 #include "drivers/driver.h"
 #include "controller/core/error.h"
 #include "controller/core/model.h"
+#include "controller/state/ledger.h"
 
 /* Store `text` as records/<its digest> unless that file exists with the
  * text's size (a torn one is replaced). */
@@ -31,9 +32,17 @@ void vf_records_load(const char *state_dir, const vf_desired *d, vf_observed *o)
  * plan on the host would (and never read the state directory). */
 void vf_records_load_all(const char *state_dir, vf_observed *o);
 
+/* Pools keep their record's digests in their ledger entry (no <metadata>):
+ * copy them into each observed pool's `applied` (only where the entry's
+ * UUID is the live pool's), and load the texts the plan will diff as
+ * vf_records_load does; d NULL: both texts, as vf_records_load_all. Call
+ * after every observation, before planning or saving. */
+void vf_records_pools(const char *state_dir, const vf_desired *d, const vf_ledger *l,
+		      vf_observed *o);
+
 /* After an apply's observation: store the texts the observed records name
  * that are at hand (d's spec.xml whose digest the record holds, the live
  * document when it still hashes to the recorded one), then remove stored
- * texts no observed record names. Hold the reconcile lock. */
+ * texts no observed record (domain or pool) names. Hold the reconcile lock. */
 int vf_records_save(const char *state_dir, const vf_desired *d, const vf_observed *o,
 		    vf_error *err);

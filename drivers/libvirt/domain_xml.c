@@ -262,14 +262,6 @@ char *vf_lv__domain_xml(const vf_object *o, const char *type, const vf_lv_disk_i
 	return vf_lv__dump_free(doc);
 }
 
-static xmlNodePtr vf_lv__child(xmlNodePtr parent, const char *name)
-{
-	for (xmlNodePtr n = parent->children; n; n = n->next)
-		if (n->type == XML_ELEMENT_NODE && !n->ns && xmlStrEqual(n->name, VF_XC(name)))
-			return n;
-	return NULL;
-}
-
 int vf_lv__domain_xml_raw(const vf_object *o, char **out, vf_error *err)
 {
 	const vf_domain_spec *s = &o->u.domain;

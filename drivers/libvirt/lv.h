@@ -172,6 +172,8 @@ bool vf_lv__xsize(xmlXPathContextPtr ctx, xmlNodePtr at, const char *expr,
 
 /* Tree building that escapes: a child element with optional text, an attribute. */
 xmlNodePtr vf_lv__add(xmlNodePtr parent, const char *name, const char *text);
+/* parent's first child element `name` in no namespace; NULL none. */
+xmlNodePtr vf_lv__child(xmlNodePtr parent, const char *name);
 void vf_lv__attr(xmlNodePtr node, const char *name, const char *value);
 void vf_lv__attrf(xmlNodePtr node, const char *name, const char *fmt, ...) VF_PRINTF(3, 4);
 
@@ -294,6 +296,10 @@ char *vf_lv__record_owner_xml(const char *name, const char *digest, const char *
 /* Read back domain d's inactive XML just defined from spec.xml and record
  * the digest of that spec.xml and of what libvirt made of it in virtform's
  * metadata element (persistent configuration only). */
+/* A pool's inactive XML without the live figures (capacity, allocation,
+ * available) into *ret_bare and its digest; both NULL when it does not
+ * parse. */
+void vf_lv__record_pool_bare(const char *xml, char **ret_bare, char **ret_digest);
 int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest, vf_error *err);
 
 /* ---- the table members (observe.c, domain.c, pool.c, volume.c) ---------- */
@@ -318,6 +324,7 @@ int vf_lv_pool_start(vf_conn *c, const char *name, vf_error *err);
 int vf_lv_pool_stop(vf_conn *c, const char *name, vf_error *err);
 int vf_lv_pool_set_autostart(vf_conn *c, const char *name, bool on, vf_error *err);
 int vf_lv_pool_undefine(vf_conn *c, const char *name, bool delete_data, vf_error *err);
+int vf_lv_pool_record(vf_conn *c, const char *name, char **ret_digest, vf_error *err);
 /* The pool's XML; inactive when the driver supports the flag. NULL on error. */
 char *vf_lv__pool_xml_desc(virStoragePoolPtr p);
 

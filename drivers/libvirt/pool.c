@@ -45,6 +45,21 @@ int vf_lv_pool_define(vf_conn *c, const vf_object *o, vf_error *err)
 	return 0;
 }
 
+int vf_lv_pool_record(vf_conn *c, const char *name, char **ret_digest, vf_error *err)
+{
+	_cleanup_pool_ virStoragePoolPtr p = virStoragePoolLookupByName(c->conn, name);
+	_cleanup_free_ char *xml = p ? vf_lv__pool_xml_desc(p) : NULL;
+	_cleanup_free_ char *bare = NULL, *digest = NULL;
+	if (xml)
+		vf_lv__record_pool_bare(xml, &bare, &digest);
+	if (!digest)
+		return vf_error_set(err, VF_E_DRIVER,
+				    "storage pool \"%s\" was defined, but its XML could not be read back to record it: %s",
+				    name, xml ? vf_lv__xml_last_error() : vf_lv__msg());
+	*ret_digest = TAKE_PTR(digest);
+	return 0;
+}
+
 int vf_lv_pool_start(vf_conn *c, const char *name, vf_error *err)
 {
 	_cleanup_pool_ virStoragePoolPtr p = virStoragePoolLookupByName(c->conn, name);
@@ -223,8 +238,10 @@ int vf_lv__observe_pool(virStoragePoolPtr pool, const vf_lv_pool_sets *sets,
 	in = vf_lv__set_has(&sets->persistent, p.uuid);
 	p.persistent = in >= 0 ? in == 1 : VF_LV_CALL(virStoragePoolIsPersistent(pool)) == 1;
 	int r = vf_lv__parse_pool(xml, &p, err);
-	if (r == 0)
+	if (r == 0) {
 		vf_lv__pool_contents(&p, files_local);
+		vf_lv__record_pool_bare(xml, &p.xml_bare, &p.xml_bare_digest);
+	}
 	VF_APPEND(o->pools, o->n_pools, *cap, p);
 	if (r < 0 || !p.active)
 		return r;
@@ -268,9 +285,30 @@ static void vf_lv__pool_source(xmlNodePtr root, const vf_pool_spec *s)
 		vf_lv__attr(vf_lv__add(n, "format", NULL), "type", src->format);
 }
 
+/* spec.xml as written, with the pool's UUID added when it names none, so
+ * libvirt does not make up one of its own (the loader checked the document
+ * and its <name>). */
+static char *vf_lv__pool_xml_raw(const vf_object *o)
+{
+	xmlDocPtr doc = vf_lv__xml_read(o->u.pool.xml);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root) {
+		xmlFreeDoc(doc);
+		return vf_strdup(o->u.pool.xml); /* libvirt says what is wrong with it */
+	}
+	if (vf_lv__child(root, "uuid")) {
+		xmlFreeDoc(doc);
+		return vf_strdup(o->u.pool.xml);
+	}
+	vf_lv__uuid(root, o->uuid);
+	return vf_lv__dump_free(doc);
+}
+
 char *vf_lv__pool_xml(const vf_object *o)
 {
 	const vf_pool_spec *s = &o->u.pool;
+	if (s->xml)
+		return vf_lv__pool_xml_raw(o);
 	xmlNodePtr root;
 	xmlDocPtr doc = vf_lv__new_doc("pool", &root);
 	const char *type = vf_pool_type_to_string(s->type);

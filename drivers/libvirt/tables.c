@@ -39,6 +39,8 @@ VF_LV_CLASSIFIED(vf_lv_pool_set_autostart, (vf_conn *c, const char *name, bool o
 		 c, name, on, err)
 VF_LV_CLASSIFIED(vf_lv_pool_undefine, (vf_conn *c, const char *name, bool delete_data, vf_error *err),
 		 c, name, delete_data, err)
+VF_LV_CLASSIFIED(vf_lv_pool_record, (vf_conn *c, const char *name, char **ret_digest, vf_error *err),
+		 c, name, ret_digest, err)
 VF_LV_CLASSIFIED(vf_lv_volume_create, (vf_conn *c, const vf_object *vol, vf_error *err), c, vol, err)
 VF_LV_CLASSIFIED(vf_lv_volume_resize,
 		 (vf_conn *c, const char *pool, const char *name, uint64_t capacity, vf_error *err),
@@ -100,6 +102,7 @@ const vf_storage_driver vf_libvirt_storage_driver = {
 	.pool_stop = vf_lv_pool_stop_c,
 	.pool_set_autostart = vf_lv_pool_set_autostart_c,
 	.pool_undefine = vf_lv_pool_undefine_c,
+	.pool_record = vf_lv_pool_record_c,
 	/* volume.c */
 	.volume_create = vf_lv_volume_create_c,
 	.volume_resize = vf_lv_volume_resize_c,

@@ -281,3 +281,11 @@ void vf_lv__uuid(xmlNodePtr root, const uuid_t uuid)
 }
 
 /* ---- pools --------------------------------------------------------------- */
+
+xmlNodePtr vf_lv__child(xmlNodePtr parent, const char *name)
+{
+	for (xmlNodePtr n = parent->children; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && !n->ns && xmlStrEqual(n->name, VF_XC(name)))
+			return n;
+	return NULL;
+}

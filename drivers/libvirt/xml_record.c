@@ -8,8 +8,8 @@
  *
  * Kind-neutral except vf_lv__record_domain: a kind with <metadata> sets
  * vf_lv__record_owner_xml with its own SetMetadata call; pools (no
- * <metadata>) keep the two digests in their ledger entry and use
- * vf_lv__record_bare on their inactive XML. */
+ * <metadata>) keep the two digests in their ledger entry (the controller
+ * writes it) and use vf_lv__record_pool_bare on their inactive XML. */
 #include "lv.h"
 
 static bool vf_lv__is_ours(const xmlNode *n)
@@ -21,6 +21,18 @@ static bool vf_lv__is_ours(const xmlNode *n)
 static bool vf_lv__blank(xmlNode *n)
 {
 	return n->type == XML_TEXT_NODE && xmlIsBlankNode(n);
+}
+
+/* Remove element n and the blank text (its indentation) before it. */
+static void vf_lv__remove_indented(xmlNodePtr n)
+{
+	if (n->prev && vf_lv__blank(n->prev)) {
+		xmlNodePtr ws = n->prev;
+		xmlUnlinkNode(ws);
+		xmlFreeNode(ws);
+	}
+	xmlUnlinkNode(n);
+	xmlFreeNode(n);
 }
 
 /* `node` serialised as it stands (no reindenting); caller frees. */
@@ -54,17 +66,10 @@ char *vf_lv__record_strip_dump(xmlDocPtr doc)
 				empty = false;
 			}
 		}
-		if (empty) {
-			/* the indentation libvirt wrote before it goes too, so a
-			 * document that never had <metadata> reads the same */
-			if (m->prev && vf_lv__blank(m->prev)) {
-				xmlNodePtr ws = m->prev;
-				xmlUnlinkNode(ws);
-				xmlFreeNode(ws);
-			}
-			xmlUnlinkNode(m);
-			xmlFreeNode(m);
-		}
+		/* the indentation libvirt wrote before it goes too, so a
+		 * document that never had <metadata> reads the same */
+		if (empty)
+			vf_lv__remove_indented(m);
 	}
 	return vf_lv__dump_node(doc, root);
 }
@@ -180,4 +185,23 @@ int vf_lv__record_domain(virDomainPtr d, const char *name, const char *digest, v
 				    "domain \"%s\" was defined, but recording what libvirt made of spec.xml failed: %s",
 				    name, vf_lv__msg());
 	return 0;
+}
+
+void vf_lv__record_pool_bare(const char *xml, char **ret_bare, char **ret_digest)
+{
+	static const char *const live[] = { "capacity", "allocation", "available", NULL };
+	_cleanup_doc_ xmlDocPtr doc = vf_lv__xml_read(xml);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	*ret_bare = *ret_digest = NULL;
+	if (!root)
+		return;
+	for (xmlNodePtr n = root->children, next; n; n = next) {
+		next = n->next;
+		bool figure = false;
+		for (size_t i = 0; live[i] && n->type == XML_ELEMENT_NODE && !n->ns; i++)
+			figure |= xmlStrEqual(n->name, VF_XC(live[i]));
+		if (figure)
+			vf_lv__remove_indented(n); /* as if it never had it */
+	}
+	vf_lv__record_bare(doc, ret_bare, ret_digest);
 }

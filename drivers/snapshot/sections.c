@@ -111,12 +111,39 @@ static bool vf_snap__is_array(vf_jr *jr, json_object *v, const char *path)
 }
 
 
+static const char *const vf_snap_applied_keys[] = { "digest", "manifest", "normalised",
+						    "normalised_digest", NULL };
+
+/* ---- the record of an xml: define (domains, networks, pools) ---- */
+
+static json_object *vf_snap__record(const vf_xml_record *r)
+{
+	json_object *a = json_object_new_object();
+	vf_jw_str(a, "digest", r->digest);
+	vf_jw_str(a, "manifest", r->manifest);
+	vf_jw_str(a, "normalised", r->normalised);
+	vf_jw_str(a, "normalised_digest", r->normalised_digest);
+	return a;
+}
+
+static void vf_snap__read_record(vf_jr *jr, json_object *e, const char *ep, vf_xml_record *r)
+{
+	_cleanup_free_ char *ap = vf_jr_path(ep, "applied");
+	json_object *a = vf_jr_get(e, "applied");
+	if (vf_jr_object(jr, a, ap, vf_snap_applied_keys)) {
+		r->digest = vf_jr_str(jr, a, ap, "digest", true);
+		r->manifest = vf_jr_str(jr, a, ap, "manifest", true);
+		r->normalised = vf_jr_str(jr, a, ap, "normalised", true);
+		r->normalised_digest = vf_jr_str(jr, a, ap, "normalised_digest", true);
+	}
+}
+
 /* ---- pools ------------------------------------------------------------------ */
 
 static const char *const vf_snap_pool_keys[] = {
 	"name", "uuid", "type", "type_name", "target_path", "source", "active", "autostart",
 	"persistent", "owner", "group", "mode", "capacity", "available", "entries",
-	"contents_known", "contents_note", NULL,
+	"contents_known", "contents_note", "xml_bare", "xml_bare_digest", "applied", NULL,
 };
 static const char *const vf_snap_source_keys[] = { "device", "host", "dir", "name", "format",
 						   NULL };
@@ -145,6 +172,9 @@ static json_object *vf_snap__pool(const vf_obs_pool *p)
 	json_object_object_add(o, "entries", vf_snap__strings(p->entries, p->n_entries));
 	vf_jw_bool(o, "contents_known", p->contents_known);
 	vf_jw_str(o, "contents_note", p->contents_note);
+	vf_jw_str(o, "xml_bare", p->xml_bare);
+	vf_jw_str(o, "xml_bare_digest", p->xml_bare_digest);
+	json_object_object_add(o, "applied", vf_snap__record(&p->applied));
 	return o;
 }
 
@@ -188,6 +218,10 @@ static void vf_snap__read_pools(vf_jr *jr, json_object *v, const char *path, vf_
 		vf_snap__read_strings(jr, e, ep, "entries", &p->entries, &p->n_entries);
 		p->contents_known = vf_jr_bool(jr, e, ep, "contents_known");
 		p->contents_note = vf_jr_str(jr, e, ep, "contents_note", true);
+		p->xml_bare = vf_jr_str(jr, e, ep, "xml_bare", true);
+		p->xml_bare_digest = vf_jr_str(jr, e, ep, "xml_bare_digest", true);
+		if (vf_jr_get(e, "applied")) /* absent in snapshots from before pool records */
+			vf_snap__read_record(jr, e, ep, &p->applied);
 	}
 }
 
@@ -275,8 +309,6 @@ static const char *const vf_snap_disk_keys[] = {
 	"cache", "lease", NULL,
 };
 static const char *const vf_snap_iface_keys[] = { "network", "bridge", "model", "mac", NULL };
-static const char *const vf_snap_applied_keys[] = { "digest", "manifest", "normalised",
-						    "normalised_digest", NULL };
 
 static const char *const vf_snap_disk_type_table[] = {
 	[VF_OBS_DISK_FILE] = "file", [VF_OBS_DISK_BLOCK] = "block",
@@ -288,30 +320,6 @@ static int vf_snap__disk_type(const char *s)
 		if (strcmp(vf_snap_disk_type_table[i], s) == 0)
 			return (int)i;
 	return -1;
-}
-
-/* ---- the record of an xml: define (domains, networks) ---- */
-
-static json_object *vf_snap__record(const vf_xml_record *r)
-{
-	json_object *a = json_object_new_object();
-	vf_jw_str(a, "digest", r->digest);
-	vf_jw_str(a, "manifest", r->manifest);
-	vf_jw_str(a, "normalised", r->normalised);
-	vf_jw_str(a, "normalised_digest", r->normalised_digest);
-	return a;
-}
-
-static void vf_snap__read_record(vf_jr *jr, json_object *e, const char *ep, vf_xml_record *r)
-{
-	_cleanup_free_ char *ap = vf_jr_path(ep, "applied");
-	json_object *a = vf_jr_get(e, "applied");
-	if (vf_jr_object(jr, a, ap, vf_snap_applied_keys)) {
-		r->digest = vf_jr_str(jr, a, ap, "digest", true);
-		r->manifest = vf_jr_str(jr, a, ap, "manifest", true);
-		r->normalised = vf_jr_str(jr, a, ap, "normalised", true);
-		r->normalised_digest = vf_jr_str(jr, a, ap, "normalised_digest", true);
-	}
 }
 
 /* ---- containers' parts of a domain ---- */

@@ -79,6 +79,7 @@ static double plan_pass(const vf_backend *be, vf_conn *c, const char *dir, const
 	if (vf_ledger_load(state, &ledger, &err) < 0)
 		vfb_die("vf_ledger_load: %s", err.message);
 	vf_records_load(state, &d, &o);
+	vf_records_pools(state, &d, &ledger, &o);
 	if (vf_plan_build(&d, &o, &ledger, &popts, &plan, &conflicts) < 0)
 		vfb_die("vf_plan_build rejected the plan (%zu conflicts)", conflicts.n);
 	double t3 = vfb_now();
