@@ -9,6 +9,75 @@
 
 /* One address at n (path in messages) into *text (canonical) and *out;
  * family 0 takes either. */
+/* A prefix from a dotted IPv4 netmask; -1 when it is not one. */
+static int vf_dec__netmask_prefix(const char *mask)
+{
+	vf_addr m;
+	if (!mask || !vf_addr_parse(mask, &m) || m.family != 4)
+		return -1;
+	uint32_t v = (uint32_t)m.b[0] << 24 | (uint32_t)m.b[1] << 16 | (uint32_t)m.b[2] << 8 | m.b[3];
+	uint32_t host = ~v;
+	if (host & (host + 1)) /* the ones are not all at the top */
+		return -1;
+	int bits = 0;
+	while (v & 0x80000000u) {
+		bits++;
+		v <<= 1;
+	}
+	return bits;
+}
+
+/* A raw-XML network yields what the planner's clash rules read (forward
+ * mode, bridge name, addresses and prefixes), so a bridge or subnet taken
+ * by another network or a host interface is caught while planning for it
+ * as for a structured one. Only for conflicts: has_ips stays false, and
+ * the XML alone is what is defined and compared. vf_dec__raw_xml checked
+ * the document already. */
+static void vf_dec__network_xml_fields(vf_network_spec *ns)
+{
+	vf_net_def *nd = &ns->def;
+	xmlDocPtr doc = xmlReadMemory(ns->xml, (int)strlen(ns->xml), "spec.xml", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root) {
+		xmlFreeDoc(doc);
+		return;
+	}
+	xmlNodePtr fwd = vf_dec__xml_child(root, "forward");
+	_cleanup_free_ char *mode = vf_dec__xml_attr(fwd, "mode");
+	if (!fwd)
+		nd->forward = VF_NET_ISOLATED;
+	else if (!mode || strcmp(mode, "nat") == 0)
+		nd->forward = VF_NET_NAT;
+	else if (strcmp(mode, "route") == 0)
+		nd->forward = VF_NET_ROUTE;
+	else if (strcmp(mode, "open") == 0)
+		nd->forward = VF_NET_OPEN;
+	else
+		nd->forward = VF_NET_BRIDGE; /* bridge, passthrough, macvtap...: the host's devices */
+	nd->bridge = vf_dec__xml_get(root, "bridge", "name");
+	ns->bridge_pos = ns->xml_pos; /* a clash points at spec.xml */
+	size_t cap = 0;
+	for (xmlNodePtr c = root->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || c->ns || strcmp((const char *)c->name, "ip") != 0)
+			continue;
+		_cleanup_free_ char *address = vf_dec__xml_attr(c, "address");
+		_cleanup_free_ char *prefix = vf_dec__xml_attr(c, "prefix");
+		_cleanup_free_ char *netmask = vf_dec__xml_attr(c, "netmask");
+		vf_addr a;
+		if (!address || !vf_addr_parse(address, &a))
+			continue;
+		long p = prefix ? strtol(prefix, NULL, 10) : netmask ? vf_dec__netmask_prefix(netmask)
+								   : a.family == 4 ? 24 : 64;
+		if (p < 0 || (unsigned long)p > vf_addr_bits(&a))
+			continue;
+		vf_net_ip ip = { .family = a.family, .address = vf_addr_str(&a), .prefix = (uint32_t)p,
+				 .pos = ns->xml_pos };
+		VF_APPEND(nd->ips, nd->n_ips, cap, ip);
+	}
+	xmlFreeDoc(doc);
+}
+
 static bool vf_dec__addr(vf_dec *d, const vf_ynode *n, const char *path, int family, vf_addr *out,
 			 char **text)
 {
@@ -471,6 +540,9 @@ static void vf_dec__network(vf_dec *d, const vf_ynode *spec, const char *name, v
 						       nd->forward == VF_NET_FORWARD_UNSET ? ", the default," : "");
 		vf_dec__missing(d, spec, "ips", "Network spec", why);
 	}
+	/* last: the XML's own fields are not the manifest's to validate */
+	if (ns->xml)
+		vf_dec__network_xml_fields(ns);
 }
 
 static void vf_dec__network_spec(vf_dec *d, const vf_ynode *spec, vf_object *o)

@@ -63,26 +63,6 @@ static bool vf_dec__pool_uses(vf_dec *d, vf_pool_type type, unsigned bit, const 
 
 /* ---- spec.xml ------------------------------------------------------------ */
 
-static xmlNodePtr vf_dec__xml_child(xmlNodePtr parent, const char *name)
-{
-	for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
-		if (c->type == XML_ELEMENT_NODE && !c->ns && strcmp((const char *)c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
-/* The text (attr NULL) or attribute `attr` of parent's first <name>, as
- * the model keeps it; NULL when absent or empty. */
-static char *vf_dec__xml_get(xmlNodePtr parent, const char *name, const char *attr)
-{
-	xmlNodePtr n = vf_dec__xml_child(parent, name);
-	if (!n)
-		return NULL;
-	xmlChar *v = attr ? xmlGetProp(n, (const xmlChar *)attr) : xmlNodeGetContent(n);
-	char *r = v && *v ? vf_strdup((const char *)v) : NULL;
-	xmlFree(v);
-	return r;
-}
 
 /* A raw-XML pool yields the fields the planner's pool rules read (type,
  * target.path, source), so target clashes, the directory's contents and

@@ -471,6 +471,29 @@ void vf_dec__spec_uuid(vf_object *o, bool has, uuid_t spec_uuid)
 
 /* ---- spec.xml (decode_value.h) -------------------------------------------- */
 
+xmlNodePtr vf_dec__xml_child(xmlNodePtr parent, const char *name)
+{
+	for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !c->ns && strcmp((const char *)c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+char *vf_dec__xml_attr(xmlNodePtr n, const char *attr)
+{
+	if (!n)
+		return NULL;
+	xmlChar *v = attr ? xmlGetProp(n, (const xmlChar *)attr) : xmlNodeGetContent(n);
+	char *r = v && *v ? vf_strdup((const char *)v) : NULL;
+	xmlFree(v);
+	return r;
+}
+
+char *vf_dec__xml_get(xmlNodePtr parent, const char *name, const char *attr)
+{
+	return vf_dec__xml_attr(vf_dec__xml_child(parent, name), attr);
+}
+
 void vf_dec__raw_xml(vf_dec *d, const vf_ynode *n, const char *root_name, const char *name,
 		     char **ret_xml, char hash[65], vf_pos *xml_pos, bool *has_uuid, uuid_t uuid,
 		     vf_pos *uuid_pos)

@@ -8,6 +8,8 @@
 
 #include "controller/load/decode.h"
 
+#include <libxml/tree.h>
+
 typedef struct vf_dec {
 	const char *file;
 	vf_diags *diags;
@@ -61,6 +63,14 @@ void vf_dec__perms(vf_dec *d, const vf_ynode *n, vf_perms *p);
  * spec_uuid when the spec has one (has), else derived from kind and name
  * and written back to spec_uuid. */
 void vf_dec__spec_uuid(vf_object *o, bool has, uuid_t spec_uuid);
+
+/* Reading a raw-XML manifest's fields the planner's rules need (libxml2
+ * trees of spec.xml): parent's first child element <name> (no namespace);
+ * the text (attr NULL) or attribute `attr` of n, as the model keeps it,
+ * NULL when absent or empty; the same of parent's first <name>. */
+xmlNodePtr vf_dec__xml_child(xmlNodePtr parent, const char *name);
+char *vf_dec__xml_attr(xmlNodePtr n, const char *attr);
+char *vf_dec__xml_get(xmlNodePtr parent, const char *name, const char *attr);
 
 /* spec.xml of a kind with the escape hatch (domains, networks): a string
  * into *ret_xml with its SHA-256 (hex) in hash and its position, checked

@@ -19,8 +19,9 @@ tarball=$(python3 "$here/xml_corpus.py" fetch "$cache" "$version") || {
 	exit 0
 }
 
-# Each document with its name, no UUID (virtform derives one), and a
-# bridge name of its own (libvirt refuses two networks on one bridge).
+# Each document with its name, no UUID (virtform derives one), a bridge
+# name and subnets of its own (two networks on one bridge or one subnet
+# are a conflict).
 cand=$(vf_mktemp)
 tag=$(printf '%s' "$P" | cksum | cut -c1-5)
 python3 - "$tarball" "$cand" "$P" "$tag" <<'PY'
@@ -34,12 +35,24 @@ with tarfile.open(tarball) as t:
         text = t.extractfile(m).read().decode("utf-8", "replace")
         if "<network" not in text or "<name>" not in text:
             continue
+        # a host-bridge network names a bridge of libvirt's test host, not
+        # of this one: virtform refuses it while planning (rule: the host
+        # bridge must be an interface on the host)
+        if re.search(r"<forward\s[^>]*mode=['\"]bridge['\"]", text) and re.search(r"<bridge\s[^>]*\bname=", text):
+            continue
         i += 1
         base = re.sub(r"[^a-z0-9]+", "-", m.name.rsplit("/", 1)[1][:-4].lower())
         name = "%sn-%s" % (prefix, base)
         text = re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name, text, count=1)
         text = re.sub(r"\s*<uuid>[^<]*</uuid>", "", text, count=1)
         text = re.sub(r"(<bridge\s[^>]*\bname=)(['\"])[^'\"]*\2", r"\1'vfc%s%02d'" % (tag, i), text, count=1)
+        # and subnets of its own: virtform refuses overlapping ones while
+        # planning, as libvirt does when the second one starts. Within a
+        # document every address moves alike (so its ranges stay inside
+        # its subnets); netmasks stay.
+        text = re.sub(r"\b(?!255\.|0\.)\d{1,3}\.\d{1,3}\.(\d{1,3})\.(\d{1,3})\b",
+                      lambda m: "10.%d.%s.%s" % (100 + i, m.group(1), m.group(2)), text)
+        text = re.sub(r"\b2001:db8:", "2001:db%02x:" % i, text)
         open("%s/%s.xml" % (out, name), "w").write(text)
 PY
 # The ones this libvirtd accepts (each defined and undefined at once).
