@@ -52,7 +52,8 @@ const char vf_usage_plan[] =
 	"                        LIBVIRT_DEFAULT_URI honoured; test:///default works)\n"
 	"      --state-dir DIR   where the ownership ledger lives (" VF_DEFAULT_STATE_DIR ";\n"
 	"                        not root: $XDG_STATE_HOME/virtform, ~/.local/state/virtform)\n"
-	"      --replace KIND/NAME  allow replacing this object (Volume/POOL/NAME)\n"
+	"      --replace KIND/NAME  allow replacing this object; repeatable (StoragePool/NAME,\n"
+	"                        Network/NAME, Volume/POOL/NAME, Domain/NAME)\n"
 	"      --allow-empty     plan the removals an empty manifest set makes\n"
 	"                        (otherwise they are blocked and plan exits 1)\n"
 	"      --connect-timeout SECONDS  give up when libvirtd has not answered\n"
@@ -77,7 +78,8 @@ const char vf_usage_apply[] =
 	"      --state-dir DIR   where the ownership ledger and lock live (" VF_DEFAULT_STATE_DIR ";\n"
 	"                        not root: $XDG_STATE_HOME/virtform, ~/.local/state/virtform)\n"
 	"      --replace KIND/NAME  allow destroying and recreating this object;\n"
-	"                        repeatable (StoragePool/NAME, Volume/POOL/NAME, Domain/NAME)\n"
+	"                        repeatable (StoragePool/NAME, Network/NAME,\n"
+	"                        Volume/POOL/NAME, Domain/NAME)\n"
 	"      --allow-empty     let an empty manifest set remove what virtform owns\n"
 	"                        (otherwise apply removes nothing and exits 1)\n"
 	"      --lock-timeout SECONDS  wait this long for another apply or watch\n"
@@ -221,7 +223,7 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 			else {
 				if (!vf_replace_arg_ok(optarg))
 					return vf_usage_error(cli->command,
-							      "--replace takes StoragePool/NAME, Volume/POOL/NAME or Domain/NAME, not '%s'",
+							      "--replace takes StoragePool/NAME, Network/NAME, Volume/POOL/NAME or Domain/NAME, not '%s'",
 							      optarg);
 				VF_APPEND(cli->replace, cli->n_replace, cli->cap_replace, optarg);
 			}
