@@ -101,8 +101,9 @@ const char vf_usage_snapshot[] =
 	"Usage: virtform snapshot [-c URI] [--state-dir DIR] [--out FILE]\n"
 	"\n"
 	"Observe the host and write everything a plan reads from it (pools, volumes,\n"
-	"domains, leases, the ledger, the host's identity, the image cache) as one JSON\n"
-	"document (specs/snapshot.schema.json), for plan --snapshot. Changes nothing.\n"
+	"networks, domains, leases, host interfaces, the ledger, the host's identity\n"
+	"and domain types, the image cache) as one JSON document\n"
+	"(specs/snapshot.schema.json), for plan --snapshot. Changes nothing.\n"
 	"\n"
 	"  -c, --connect URI     libvirt URI (default: libvirt's default)\n"
 	"      --state-dir DIR   where the ownership ledger lives (" VF_DEFAULT_STATE_DIR ")\n"
@@ -112,6 +113,13 @@ const char vf_usage_snapshot[] =
 	"  -h, --help            show this help\n"
 	"\n"
 	"Exit status: 0 written, 1 error, 2 usage error.\n";
+
+const char vf_usage_version[] =
+	"Usage: virtform version\n"
+	"\n"
+	"Print virtform's version (as virtform --version does).\n"
+	"\n"
+	"  -h, --help            show this help\n";
 
 int vf_usage_error(const char *cmd, const char *fmt, ...)
 {

@@ -588,6 +588,13 @@ int main(int argc, char **argv)
 		fputs(vf_usage_main, stdout);
 		return VF_EXIT_OK;
 	}
+	if (strcmp(cmd, "version") == 0 && argc > 2) {
+		if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+			fputs(vf_usage_version, stdout);
+			return VF_EXIT_OK;
+		}
+		return vf_usage_error("version", "'version' takes no argument, not '%s'", argv[2]);
+	}
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
 		printf("virtform %s\n", VF_VERSION);
 		return VF_EXIT_OK;

@@ -76,4 +76,11 @@ for cmd in plan apply; do
 		assert_out_contains "$k" "$cmd --help lists $k for --replace"
 	done
 done
+# `version --help` is help, not the version; another argument is a usage error.
+vf_run version --help
+assert_rc 0 "version --help"
+assert_out_contains "Usage: virtform version" "version --help prints its usage"
+vf_run version --bogus
+assert_rc 2 "version --bogus"
+assert_out_contains "'version' takes no argument, not '--bogus'" "version names the stray argument"
 vf_pass
