@@ -210,6 +210,7 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 	bool is_apply = strcmp(cli->command, "apply") == 0;
 	bool is_plan = strcmp(cli->command, "plan") == 0;
 	bool is_snapshot = strcmp(cli->command, "snapshot") == 0;
+	bool timeout_given = false; /* --connect-timeout: refused with --snapshot */
 	int c;
 	opterr = 0;
 	optind = 1;
@@ -255,6 +256,7 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 				return vf_usage_error(cli->command,
 						      "--connect-timeout takes seconds (0 to 86400), not '%s'",
 						      optarg);
+			timeout_given = true;
 			break;
 		case OPT_SNAPSHOT:
 			if (!is_plan)
@@ -311,8 +313,16 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 	if (cli->plan_file && (cli->replace || cli->allow_empty))
 		return vf_usage_error(cli->command,
 				      "a saved plan carries the --replace and --allow-empty it was made with; give them to plan --out");
+	/* A snapshot brings its own host and state directory: a flag that
+	 * would choose either is a mistake to point out, not to ignore. */
 	if (cli->snapshot && cli->uri)
 		return vf_usage_error(cli->command, "--snapshot plans without a connection; it takes no -c");
+	if (cli->snapshot && cli->state_dir)
+		return vf_usage_error(cli->command,
+				      "--snapshot plans against the snapshot's own ledger; it takes no --state-dir");
+	if (cli->snapshot && timeout_given)
+		return vf_usage_error(cli->command,
+				      "--snapshot plans without a connection; it takes no --connect-timeout");
 	if (cli->n_paths == 0)
 		return vf_usage_error(cli->command, "'%s' needs at least one manifest PATH",
 				      cli->command);
