@@ -89,6 +89,29 @@ static char *replace1(const char *text, const char *from, const char *to)
 	return vf_asprintf("%.*s%s%s", (int)(p - text), text, to, p + strlen(from));
 }
 
+/* A snapshot as the first `virtform snapshot` wrote it (format 1: no
+ * networks, host_interfaces, domain_types) is refused as too old, at its
+ * format_version, before a missing section is read as "none on the host". */
+static void test_format_1_is_too_old(void **state)
+{
+	_cleanup_free_ char *text = take();
+	json_object *doc = json_tokener_parse(text);
+	assert_non_null(doc);
+	json_object_object_del(doc, "networks");
+	json_object_object_del(doc, "host_interfaces");
+	json_object_object_del(json_object_object_get(doc, "capabilities"), "domain_types");
+	json_object_object_add(doc, "format_version", json_object_new_int(1));
+	_cleanup_free_ char *v1 = vf_strdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY));
+	json_object_put(doc);
+	int line, col;
+	where(v1, "\"format_version\"", &line, &col);
+	const char *p = strstr(v1, "\"format_version\"") + strlen("\"format_version\"");
+	for (col += (int)strlen("\"format_version\""); *p == ':' || *p == ' '; p++)
+		col++;
+	refused(v1, line, col, "format 1 (virtform 0.1.0) is too old");
+	refused(v1, line, col, "take a new snapshot with this version");
+}
+
 static void test_bad_files_refused_at_their_position(void **state)
 {
 	_cleanup_free_ char *text = take();
@@ -131,10 +154,10 @@ static void test_bad_files_refused_at_their_position(void **state)
 	refused("[1, 2]", 1, 1, "not a JSON object");
 
 	/* too old, and too new */
-	_cleanup_free_ char *old = replace1(text, "\"format_version\": 1", "\"format_version\": 0");
+	_cleanup_free_ char *old = replace1(text, "\"format_version\": 2", "\"format_version\": 0");
 	where(old, "0,", &line, &col);
 	refused(old, line, col, "too old");
-	_cleanup_free_ char *newer = replace1(text, "\"format_version\": 1", "\"format_version\": 9");
+	_cleanup_free_ char *newer = replace1(text, "\"format_version\": 2", "\"format_version\": 9");
 	refused(newer, line, col, "newer virtform");
 
 	/* not JSON at all */
@@ -147,6 +170,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_is_stable),
 		cmocka_unit_test(test_bad_files_refused_at_their_position),
+		cmocka_unit_test(test_format_1_is_too_old),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,7 +52,8 @@ const char vf_usage_plan[] =
 	"                        LIBVIRT_DEFAULT_URI honoured; test:///default works)\n"
 	"      --state-dir DIR   where the ownership ledger lives (" VF_DEFAULT_STATE_DIR ";\n"
 	"                        not root: $XDG_STATE_HOME/virtform, ~/.local/state/virtform)\n"
-	"      --replace KIND/NAME  allow replacing this object (Volume/POOL/NAME)\n"
+	"      --replace KIND/NAME  allow replacing this object; repeatable (StoragePool/NAME,\n"
+	"                        Network/NAME, Volume/POOL/NAME, Domain/NAME)\n"
 	"      --allow-empty     plan the removals an empty manifest set makes\n"
 	"                        (otherwise they are blocked and plan exits 1)\n"
 	"      --connect-timeout SECONDS  give up when libvirtd has not answered\n"
@@ -77,7 +78,8 @@ const char vf_usage_apply[] =
 	"      --state-dir DIR   where the ownership ledger and lock live (" VF_DEFAULT_STATE_DIR ";\n"
 	"                        not root: $XDG_STATE_HOME/virtform, ~/.local/state/virtform)\n"
 	"      --replace KIND/NAME  allow destroying and recreating this object;\n"
-	"                        repeatable (StoragePool/NAME, Volume/POOL/NAME, Domain/NAME)\n"
+	"                        repeatable (StoragePool/NAME, Network/NAME,\n"
+	"                        Volume/POOL/NAME, Domain/NAME)\n"
 	"      --allow-empty     let an empty manifest set remove what virtform owns\n"
 	"                        (otherwise apply removes nothing and exits 1)\n"
 	"      --lock-timeout SECONDS  wait this long for another apply or watch\n"
@@ -99,8 +101,9 @@ const char vf_usage_snapshot[] =
 	"Usage: virtform snapshot [-c URI] [--state-dir DIR] [--out FILE]\n"
 	"\n"
 	"Observe the host and write everything a plan reads from it (pools, volumes,\n"
-	"domains, leases, the ledger, the host's identity, the image cache) as one JSON\n"
-	"document (specs/snapshot.schema.json), for plan --snapshot. Changes nothing.\n"
+	"networks, domains, leases, host interfaces, the ledger, the host's identity\n"
+	"and domain types, the image cache) as one JSON document\n"
+	"(specs/snapshot.schema.json), for plan --snapshot. Changes nothing.\n"
 	"\n"
 	"  -c, --connect URI     libvirt URI (default: libvirt's default)\n"
 	"      --state-dir DIR   where the ownership ledger lives (" VF_DEFAULT_STATE_DIR ")\n"
@@ -110,6 +113,13 @@ const char vf_usage_snapshot[] =
 	"  -h, --help            show this help\n"
 	"\n"
 	"Exit status: 0 written, 1 error, 2 usage error.\n";
+
+const char vf_usage_version[] =
+	"Usage: virtform version\n"
+	"\n"
+	"Print virtform's version (as virtform --version does).\n"
+	"\n"
+	"  -h, --help            show this help\n";
 
 int vf_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -200,6 +210,7 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 	bool is_apply = strcmp(cli->command, "apply") == 0;
 	bool is_plan = strcmp(cli->command, "plan") == 0;
 	bool is_snapshot = strcmp(cli->command, "snapshot") == 0;
+	bool timeout_given = false; /* --connect-timeout: refused with --snapshot */
 	int c;
 	opterr = 0;
 	optind = 1;
@@ -221,7 +232,7 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 			else {
 				if (!vf_replace_arg_ok(optarg))
 					return vf_usage_error(cli->command,
-							      "--replace takes StoragePool/NAME, Volume/POOL/NAME or Domain/NAME, not '%s'",
+							      "--replace takes StoragePool/NAME, Network/NAME, Volume/POOL/NAME or Domain/NAME, not '%s'",
 							      optarg);
 				VF_APPEND(cli->replace, cli->n_replace, cli->cap_replace, optarg);
 			}
@@ -245,6 +256,7 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 				return vf_usage_error(cli->command,
 						      "--connect-timeout takes seconds (0 to 86400), not '%s'",
 						      optarg);
+			timeout_given = true;
 			break;
 		case OPT_SNAPSHOT:
 			if (!is_plan)
@@ -301,8 +313,16 @@ int vf_parse_args(vf_cli *cli, int argc, char **argv, const char *usage)
 	if (cli->plan_file && (cli->replace || cli->allow_empty))
 		return vf_usage_error(cli->command,
 				      "a saved plan carries the --replace and --allow-empty it was made with; give them to plan --out");
+	/* A snapshot brings its own host and state directory: a flag that
+	 * would choose either is a mistake to point out, not to ignore. */
 	if (cli->snapshot && cli->uri)
 		return vf_usage_error(cli->command, "--snapshot plans without a connection; it takes no -c");
+	if (cli->snapshot && cli->state_dir)
+		return vf_usage_error(cli->command,
+				      "--snapshot plans against the snapshot's own ledger; it takes no --state-dir");
+	if (cli->snapshot && timeout_given)
+		return vf_usage_error(cli->command,
+				      "--snapshot plans without a connection; it takes no --connect-timeout");
 	if (cli->n_paths == 0)
 		return vf_usage_error(cli->command, "'%s' needs at least one manifest PATH",
 				      cli->command);

@@ -43,6 +43,7 @@ extern const char vf_usage_validate[];
 extern const char vf_usage_plan[];
 extern const char vf_usage_apply[];
 extern const char vf_usage_snapshot[];
+extern const char vf_usage_version[];
 
 /* "virtform: MESSAGE" and where to find help on stderr; the exit code
  * (1 for plan, whose 2 means changes pending; else 2). */

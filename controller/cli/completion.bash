@@ -1,7 +1,7 @@
 # completion.bash: bash completion for virtform (installed by `make install`
 # and the Debian package as share/bash-completion/completions/virtform).
-# Commands and flags come from `virtform COMMAND --help` (args.c and watch.c
-# stay the one list of flags); --replace offers KIND/NAME of the objects the
+# Commands come from `virtform --help` and flags from `virtform COMMAND --help`
+# (main.c, args.c and watch.c stay the one list of both); --replace offers KIND/NAME of the objects the
 # manifests on the command line declare (`virtform validate`, which touches no
 # host); -c offers $LIBVIRT_DEFAULT_URI, libvirt's client uri_default and
 # the usual local URIs. Needs nothing from the bash-completion package.
@@ -42,6 +42,20 @@ _virtform_uris() {
 		qemu+ssh:// qemu+libssh2://
 }
 
+# The commands `virtform --help` lists under "Commands:".
+_virtform_commands() {
+	"$1" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p'
+}
+
+# The flags `virtform COMMAND --help` documents: only those that open an
+# option line (`  -c, --connect URI`, `      --out FILE`), not the ones a
+# description names (`for apply --plan`).
+_virtform_flags() {
+	"$1" "$2" --help 2>/dev/null |
+		sed -n 's/^ \{1,\}\(-[a-z], \)\{0,1\}\(--[a-z][a-z-]*\).*/\1\2/p' |
+		tr -d , | tr ' ' '\n' | sort -u
+}
+
 # KIND/NAME (Volume/POOL/NAME) of every object the PATHs declare.
 _virtform_objects() {
 	"$1" validate --color never "${@:2}" 2>/dev/null | sed -n 's/^ok  \([^ ]*\)  .*/\1/p'
@@ -63,14 +77,15 @@ _virtform() {
 		case $w in
 		-c | --connect | --state-dir | --replace | --color | --lock-timeout | --lock-wait | \
 			--connect-timeout | --runtime-dir | --config | --debounce | --resync | \
-			--max-backoff | --log-level | --socket-group | --metrics) ((i++)) ;;
+			--max-backoff | --log-level | --socket-group | --metrics | --snapshot | --out | \
+			--plan) ((i++)) ;;
 		-*) ;;
 		*) paths+=("$w") ;;
 		esac
 	done
 
 	if [ -z "$cmd" ]; then
-		_virtform_reply "validate plan apply watch status version --help --version" "$cur"
+		_virtform_reply "$(_virtform_commands "$vf") --help --version" "$cur"
 		return 0
 	fi
 
@@ -101,7 +116,7 @@ _virtform() {
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -d -- "$val")
 		return 0 ;;
-	--config)
+	--config | --snapshot | --plan | --out)
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -f -- "$val")
 		return 0 ;;
@@ -114,7 +129,7 @@ _virtform() {
 	esac
 
 	if [[ $cur == -* ]]; then
-		_virtform_reply "$("$vf" "$cmd" --help 2>/dev/null | grep -o -- '--[a-z][a-z-]*\|^  -[a-z],' | tr -d , | sort -u)" "$cur"
+		_virtform_reply "$(_virtform_flags "$vf" "$cmd")" "$cur"
 		return 0
 	fi
 	COMPREPLY=()

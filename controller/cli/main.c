@@ -32,6 +32,8 @@ static void vf_on_signal(int sig)
 }
 
 /* Load manifests; prints problems. Returns 0 or -1. */
+static void vf_print_json_failure(const vf_cli *cli, const vf_error *e);
+
 static int vf_cli_load(const vf_cli *cli, vf_desired *out)
 {
 	vf_diags diags = { 0 };
@@ -40,6 +42,14 @@ static int vf_cli_load(const vf_cli *cli, vf_desired *out)
 		vf_diags_print(stderr, &diags, cli->color && isatty(STDERR_FILENO));
 		fprintf(stderr, "virtform: %zu problem%s found; nothing was changed.\n", diags.n,
 			diags.n == 1 ? "" : "s");
+		if (cli->json) {
+			/* the problems stay on stderr, as validate prints them */
+			vf_error e = { .code = diags.n ? diags.items[0].code : VF_E_SCHEMA,
+				       .message = vf_asprintf("%zu problem%s found in the manifests; nothing was changed",
+							      diags.n, diags.n == 1 ? "" : "s") };
+			vf_print_json_failure(cli, &e);
+			vf_error_clear(&e);
+		}
 		vf_diags_free(&diags);
 		return -1;
 	}
@@ -139,11 +149,19 @@ static void vf_session_close(vf_session *s)
 	vf_desired_free(&s->desired);
 }
 
-static void vf_print_json_failure(const vf_error *e);
+/* Print why a run failed, on stderr or (--json) as the command's document
+ * on stdout; vf_print_json_failure(). */
+static void vf_print_fail(const vf_cli *cli, const vf_error *e)
+{
+	if (cli->json)
+		vf_print_json_failure(cli, e);
+	else
+		vf_print_error(NULL, e);
+}
 
 /* Connect (and for apply lock the state directory): returns 0, or an
- * exit code after printing why (--json: as a plan document with "error"
- * and "code", so a script reads code "connection"). */
+ * exit code after printing why (--json: the command's document with
+ * "error" and "code", so a script reads code "connection"). */
 static int vf_session_connect(const vf_cli *cli, vf_session *s, bool take_lock)
 {
 	vf_error err = { 0 };
@@ -178,10 +196,7 @@ static int vf_session_connect(const vf_cli *cli, vf_session *s, bool take_lock)
 		goto fail;
 	return 0;
 fail:
-	if (cli->json)
-		vf_print_json_failure(&err);
-	else
-		vf_print_error(NULL, &err);
+	vf_print_fail(cli, &err);
 	vf_error_clear(&err);
 	return VF_EXIT_FAIL;
 }
@@ -197,7 +212,7 @@ static int vf_session_open(const vf_cli *cli, vf_session *s, bool take_lock, vf_
 		return vf_session_connect(cli, s, take_lock);
 	vf_error err = { 0 };
 	if (vf_snapshot_read(cli->snapshot, snap, &err) < 0) {
-		vf_print_error(NULL, &err);
+		vf_print_fail(cli, &err);
 		vf_error_clear(&err);
 		return VF_EXIT_FAIL;
 	}
@@ -248,11 +263,29 @@ static json_object *vf_plan_json_object(const vf_plan *plan, const vf_diags *con
 
 static void vf_print_json(json_object *o);
 
-/* A failure before anything was planned: an empty plan document with the
- * error (specs/plan.schema.json). */
-static void vf_print_json_failure(const vf_error *e)
+/* --json when nothing was applied: for plan the plan document
+ * (specs/plan.schema.json); for apply its own document, whose plan member
+ * is that plan (with any conflicts), with no steps, converged false and no
+ * replan, so a script reading .converged works whatever stopped it. */
+static json_object *vf_json_unapplied(const vf_cli *cli, const vf_plan *plan,
+				      const vf_diags *conflicts)
 {
-	json_object *doc = vf_plan_json_object(NULL, NULL);
+	json_object *p = vf_plan_json_object(plan, conflicts);
+	if (strcmp(cli->command, "apply") != 0)
+		return p;
+	json_object *doc = json_object_new_object();
+	json_object_object_add(doc, "format_version", json_object_new_string("1"));
+	json_object_object_add(doc, "plan", p);
+	json_object_object_add(doc, "steps", json_object_new_array());
+	json_object_object_add(doc, "converged", json_object_new_boolean(false));
+	return doc;
+}
+
+/* A failure before anything was planned: the command's document with an
+ * empty plan, and the error and its code. */
+static void vf_print_json_failure(const vf_cli *cli, const vf_error *e)
+{
+	json_object *doc = vf_json_unapplied(cli, NULL, NULL);
 	json_object_object_add(doc, "error", json_object_new_string(e->message ? e->message
 										 : vf_code_to_string(e->code)));
 	json_object_object_add(doc, "code", json_object_new_string(vf_code_to_string(e->code)));
@@ -433,7 +466,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 	_cleanup_free_ char *lost = NULL; /* vf_lost_message() */
 	int rc;
 	if (cli->plan_file && vf_saved_plan_read(cli->plan_file, &saved, &serr) < 0) {
-		vf_print_error(NULL, &serr);
+		vf_print_fail(cli, &serr);
 		rc = VF_EXIT_FAIL;
 		goto out;
 	}
@@ -444,7 +477,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 	    (vf_saved_inputs(cli, &s, &snap, &meta, &serr) < 0 ||
 	     (cli->plan_file && vf_saved_plan_check_inputs(&saved, &meta.host, &meta.state_dir,
 							    meta.manifest_digest, &serr) < 0))) {
-		vf_print_error(NULL, &serr);
+		vf_print_fail(cli, &serr);
 		rc = VF_EXIT_FAIL;
 		goto out;
 	}
@@ -487,7 +520,7 @@ static int vf_cmd_reconcile(vf_cli *cli)
 	if (cli->json) {
 		json_object *doc;
 		if (dry || !planned) {
-			doc = vf_plan_json_object(planned ? &res.plan : NULL, &res.conflicts);
+			doc = vf_json_unapplied(cli, planned ? &res.plan : NULL, &res.conflicts);
 		} else {
 			doc = json_object_new_object();
 			json_object_object_add(doc, "format_version", json_object_new_string("1"));
@@ -554,6 +587,13 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
 		fputs(vf_usage_main, stdout);
 		return VF_EXIT_OK;
+	}
+	if (strcmp(cmd, "version") == 0 && argc > 2) {
+		if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+			fputs(vf_usage_version, stdout);
+			return VF_EXIT_OK;
+		}
+		return vf_usage_error("version", "'version' takes no argument, not '%s'", argv[2]);
 	}
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
 		printf("virtform %s\n", VF_VERSION);

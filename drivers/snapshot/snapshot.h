@@ -14,9 +14,11 @@
 
 #define VF_SNAPSHOT_KIND "virtform-snapshot"
 /* The format written; snapshots older than VF_SNAPSHOT_FORMAT_MIN are too
- * old to plan against (a section they lack would read as "nothing there"). */
-#define VF_SNAPSHOT_FORMAT 1
-#define VF_SNAPSHOT_FORMAT_MIN 1
+ * old to plan against (a section they lack would read as "nothing there").
+ * 2: networks, host_interfaces, capabilities.domain_types, the container
+ * fields of domains and the record digests; format 1 had none of them. */
+#define VF_SNAPSHOT_FORMAT 2
+#define VF_SNAPSHOT_FORMAT_MIN 2
 
 /* A file in the state directory's image cache: its name and size (a plan
  * shows a cached image's size and downloads nothing for it). */

@@ -83,17 +83,29 @@ spec: {vcpus: 1, memory: 128MiB}
 Y
 echo notes >"$work/m/README"
 
-expect "virtform " "$(printf '%s\n' --help --version apply plan status validate version watch | LC_ALL=C sort)" \
+# The commands are the ones `virtform --help` lists.
+cmds=$("$vf" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p')
+expect "virtform " "$(printf '%s\n' --help --version $cmds | LC_ALL=C sort)" "the commands virtform --help lists"
+expect "virtform " "$(printf '%s\n' --help --version apply plan snapshot status validate version watch | LC_ALL=C sort)" \
 	"the commands"
+expect "virtform sn" "snapshot" "snapshot is a command"
 expect "virtform pl" "plan" "a command's prefix"
-# Every flag `plan --help` documents, and only those.
-flags=$("$vf" plan --help | grep -o -- '--[a-z][a-z-]*' | LC_ALL=C sort -u)
-expect "virtform plan --" "$flags" "plan's flags are the ones plan --help lists"
+# Every flag `plan --help` documents on an option line, and only those: not
+# the ones its descriptions name (`for apply --plan`).
+expect "virtform plan --" "$(printf '%s\n' --allow-empty --color --connect --connect-timeout --help \
+	--json --out --replace --snapshot --state-dir | LC_ALL=C sort)" "plan's flags are the ones plan --help lists"
+expect "virtform apply --" "$(printf '%s\n' --allow-empty --color --connect --connect-timeout --help \
+	--json --lock-timeout --lock-wait --plan --replace --state-dir | LC_ALL=C sort)" \
+	"apply's flags (not --out, which its --plan description names)"
+expect "virtform snapshot --" "$(printf '%s\n' --connect --connect-timeout --help --out --state-dir |
+	LC_ALL=C sort)" "snapshot's flags (not --snapshot, which its description names)"
+expect "virtform plan -" "$(printf '%s\n' -c -h --allow-empty --color --connect --connect-timeout --help \
+	--json --out --replace --snapshot --state-dir | LC_ALL=C sort)" "plan's short flags too"
 expect_has "virtform plan --" "--replace" "plan offers --replace"
 expect "virtform apply --lock-" "$(printf '%s\n' --lock-timeout --lock-wait)" "apply's --lock- flags"
 expect "virtform watch --log" "--log-level" "watch's flags"
 expect "virtform watch --log-level " "$(printf '%s\n' debug err info notice warning)" "log levels"
-expect "virtform validate --" "$(printf '%s\n' --color --help --json)" "validate has no -c or --replace"
+expect "virtform validate --" "$(printf '%s\n' --allow-empty --color --help --json)" "validate has no -c or --replace"
 expect "virtform plan --color a" "$(printf '%s\n' always auto)" "--color values"
 # --replace: the objects of the current directory when no PATH is given...
 expect "virtform apply --replace " "$(printf '%s\n' Domain/web StoragePool/tank Volume/tank/root.qcow2)" \
@@ -103,6 +115,17 @@ expect "virtform apply --replace=D" "Domain/web" "--replace=VALUE"
 # ...and those of the PATHs on the line (before or after the flag).
 expect "virtform apply -c test:///default ../other.yaml --replace " "Domain/elsewhere" \
 	"--replace reads the PATHs given"
+# --snapshot, --plan and --out take a FILE (any file), and that FILE is not
+# a PATH of manifests for --replace.
+all_files=$(printf '%s\n' README pool.yaml sub | LC_ALL=C sort)
+expect "virtform plan --snapshot " "$all_files" "--snapshot offers any file"
+expect "virtform apply --plan " "$all_files" "--plan offers any file"
+expect "virtform plan --out R" "README" "--out offers files"
+expect "virtform snapshot --out=p" "pool.yaml" "snapshot --out=FILE"
+here=$(printf '%s\n' Domain/web StoragePool/tank Volume/tank/root.qcow2)
+expect "virtform plan --snapshot ../other.yaml --replace " "$here" "--snapshot's FILE is not a PATH"
+expect "virtform plan --out ../other.yaml --replace " "$here" "--out's FILE is not a PATH"
+expect "virtform apply --plan ../other.yaml --replace " "$here" "--plan's FILE is not a PATH"
 # -c: bash splits the word at ':', so it gets what follows the last colon.
 URI=qemu+ssh://root@h1/system expect_has "virtform plan -c " "qemu+ssh://root@h1/system" \
 	"-c offers LIBVIRT_DEFAULT_URI"

@@ -45,6 +45,17 @@ after=$(vsh dumpxml --inactive "$clash")
 [ "$before" = "$after" ] || vf_fail "the unowned domain's XML changed:
 $(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after"))"
 assert_domain_state "$clash" "shut off"
+# --json: apply's document, the conflict in its plan, converged false.
+RC=0
+JSON=$("$VF_BIN" apply --json -c "$VFIT_URI" --state-dir "$STATE" "$MAN" 2>/dev/null) || RC=$?
+assert_rc 1 "apply --json declaring a domain virtform does not own"
+python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["converged"] is False and d["steps"] == [] and d["code"] == "conflict", d
+assert [c for c in d["plan"]["conflicts"] if sys.argv[2] in c["message"]], d["plan"]
+' "$JSON" "$clash" 2>&1 || vf_fail "apply --json with a conflict: not a failed apply document: $JSON"
+assert_pool_absent "$pool"
 
 # With adopt: true it becomes virtform's.
 vf_manifest 20-clash.yaml "$(dom_yaml 'adopt: true')"

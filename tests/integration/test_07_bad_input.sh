@@ -67,4 +67,20 @@ assert_rc 1 "validate of a directory with no manifest"
 assert_out_contains "no manifest found under $d" "validate names the empty path"
 vf_run validate --allow-empty "$d"
 assert_rc 0 "validate --allow-empty of a directory with no manifest"
+
+# --help names every KIND --replace takes, as virtform(1) does.
+for cmd in plan apply; do
+	vf_run "$cmd" --help
+	assert_rc 0 "$cmd --help"
+	for k in StoragePool/NAME Network/NAME Volume/POOL/NAME Domain/NAME; do
+		assert_out_contains "$k" "$cmd --help lists $k for --replace"
+	done
+done
+# `version --help` is help, not the version; another argument is a usage error.
+vf_run version --help
+assert_rc 0 "version --help"
+assert_out_contains "Usage: virtform version" "version --help prints its usage"
+vf_run version --bogus
+assert_rc 2 "version --bogus"
+assert_out_contains "'version' takes no argument, not '--bogus'" "version names the stray argument"
 vf_pass

@@ -64,6 +64,18 @@ assert_eq 2 "$RC" "plan --json --snapshot exit code"
 $(diff <(printf '%s\n' "$live_json") <(printf '%s\n' "$off_json"))"
 vf_log "text and JSON identical ($(printf '%s\n' "$live_text" | wc -l) lines of plan)"
 
+# A flag that would choose a host or a state directory is refused with
+# --snapshot, naming it, as -c is: not silently ignored.
+for flag in "-c $VFIT_URI" "--state-dir $STATE" "--connect-timeout 3"; do
+	RC=0
+	# shellcheck disable=SC2086 # the flag and its value are two words
+	OUT=$("$VF_BIN" plan --snapshot "$snap" $flag "$MAN" 2>&1) || RC=$?
+	assert_rc 1 "plan --snapshot $flag"
+	assert_out_contains "it takes no ${flag%% *}" "plan --snapshot $flag names the flag"
+	assert_out_contains "Try 'virtform plan --help'." "plan --snapshot $flag is a usage error"
+	assert_out_not_contains "Plan:" "plan --snapshot $flag plans nothing"
+done
+
 # libvirtd unreachable: its sockets hidden by an empty tmpfs in a private
 # mount namespace, traced for any connect() and any open under a state dir
 trace=$(vf_mktemp)/trace

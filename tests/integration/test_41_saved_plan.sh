@@ -69,6 +69,25 @@ assert_out_not_contains "Re-plan" "no re-plan was shown"
 assert_eq "$before_xml" "$(vsh dumpxml --inactive "$dom")" "domain untouched by a stale plan"
 assert_eq "$before_ledger" "$(sha256sum <"$STATE/ledger.json")" "ledger untouched by a stale plan"
 vsh dominfo "$dom" | grep -E '^Autostart: +disable' >/dev/null || vf_fail "a stale plan re-enabled autostart"
+# --json: the apply document (plan, steps, converged), not a plan document.
+# assert_apply_failed_json CODE WHAT: $JSON is apply's document of a run
+# that stopped before changing anything, with CODE.
+assert_apply_failed_json() {
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["converged"] is False, "converged"
+assert d["steps"] == [], "steps"
+assert isinstance(d["plan"], dict) and "steps" in d["plan"], "plan member"
+assert "replan" not in d, "replan"
+assert d["code"] == sys.argv[2], "code " + d["code"]
+assert d["error"], "error"
+' "$JSON" "$1" 2>&1 || vf_fail "apply --json, $2: not a failed apply document: $JSON"
+}
+RC=0
+JSON=$("$VF_BIN" apply --json -c "$VFIT_URI" --state-dir "$STATE" --plan "$saved/p2.json" "$MAN" 2>/dev/null) || RC=$?
+assert_rc 1 "apply --json --plan, stale"
+assert_apply_failed_json stale "a stale object"
 
 # 3. other manifests, another state directory: refused
 vf_run plan --out "$saved/p3.json" "$MAN"
@@ -76,6 +95,10 @@ printf '# a comment\n' >>"$MAN/extra.yaml"
 vf_run apply --plan "$saved/p3.json" "$MAN"
 assert_rc 1 "apply --plan after a manifest changed"
 assert_out_contains "the manifest set changed since the plan was made" "changed manifests refused"
+RC=0
+JSON=$("$VF_BIN" apply --json -c "$VFIT_URI" --state-dir "$STATE" --plan "$saved/p3.json" "$MAN" 2>/dev/null) || RC=$?
+assert_rc 1 "apply --json --plan, changed manifests"
+assert_apply_failed_json stale "changed manifests"
 other=$(vf_mktemp)
 RC=0
 OUT=$("$VF_BIN" apply -c "$VFIT_URI" --state-dir "$other" --plan "$saved/p3.json" "$MAN" 2>&1) || RC=$?
