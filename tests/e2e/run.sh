@@ -53,6 +53,10 @@ e2e_domain_type() {
 		echo kvm >&3
 	fi
 }
+# libvirtd first: the domain type is what it offers (on a fresh machine no
+# daemon runs yet, and asking then reads as "no usable /dev/kvm"); vf_setup
+# stops it at the end when this run started it.
+vf_ensure_libvirtd >&2 || vf_fail "libvirtd is not available"
 VFIT_DOMAIN_TYPE=$(e2e_domain_type 3>&1 >&2)
 vf_setup # DTYPE=$VFIT_DOMAIN_TYPE
 
