@@ -151,6 +151,8 @@ typedef struct vf_obs_domain {
 	bool persistent;
 	bool managed;             /* carries virtform's <metadata> element */
 	char *seed_hash;          /* virtform:seed on that element: the cloud-init seed's SHA-256; NULL none */
+	char *fence_host;         /* fleet: the host that last started it as a placed domain; NULL none */
+	uint64_t fence_token;     /* and its fencing token then (0 none); docs/fleet.md */
 	char *xml;                /* inactive XML (VIR_DOMAIN_XML_INACTIVE) */
 	vf_xml_record applied;    /* raw-XML domains: the record of the last define; all NULL none */
 	char *xml_bare;           /* with a record: `xml` without virtform's element, serialised as
@@ -355,6 +357,18 @@ typedef struct vf_hypervisor_driver {
 	int (*domain_set_memory_live)(vf_conn *c, const char *name, uint64_t bytes, vf_error *err);
 	/* required: undefine (must be shut off); keep_nvram keeps UEFI vars */
 	int (*domain_undefine)(vf_conn *c, const char *name, bool keep_nvram, vf_error *err);
+	/* optional (fleet): force off at once, no ACPI shutdown */
+	int (*domain_destroy)(vf_conn *c, const char *name, vf_error *err);
+	/* optional (fleet): record host and fencing token in the domain's
+	 * (persistent) metadata before a placed start; read back as
+	 * vf_obs_domain.fence_host/fence_token */
+	int (*domain_set_fence)(vf_conn *c, const char *name, const char *host, uint64_t token,
+				vf_error *err);
+	/* optional (fleet): the running domain's hypervisor process and its
+	 * start time (field 22 of /proc/PID/stat), for the fence helper;
+	 * local connections only */
+	int (*domain_pid)(vf_conn *c, const char *name, int *pid, unsigned long long *starttime,
+			  vf_error *err);
 
 	/* optional (NULL: this backend has no networks; a plan with a
 	 * Network op fails): define or redefine (same UUID) a network from

@@ -70,6 +70,7 @@ static void vf_obs_domain_clear(vf_obs_domain *d)
 	free(d->xml_bare_digest);
 	vf_obs__record_clear(&d->applied);
 	free(d->seed_hash);
+	free(d->fence_host);
 	free(d->init);
 	vf_strv_free(d->init_args, d->n_init_args);
 	vf_kvs_free(d->init_env, d->n_init_env);

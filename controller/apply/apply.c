@@ -325,7 +325,72 @@ static int vf_apply__pool_record(const vf_apply_ctx *ctx, const vf_op *op, bool 
 	return 0;
 }
 
+/* A placed domain's start: only while this host holds its lease, checked
+ * in etcd just before (rule 16, docs/fleet.md); the fencing token goes
+ * into the domain's metadata first, so whoever reads it later knows which
+ * lease it ran under. Without the fleet (plan, apply) a placed domain is
+ * never started. */
+static int vf_apply__placed_start(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
+{
+	const vf_hypervisor_driver *hv = ctx->backend->hv;
+	const vf_fleet_hooks *f = ctx->fleet;
+	if (!f || !f->may_start)
+		return vf_error_set(err, VF_E_BLOCKED,
+				    "Domain \"%s\" is placed (spec.placement): only `virtform watch --etcd` starts it, on the host that holds its lease",
+				    op->placed_for);
+	uint64_t token = 0;
+	int r = f->may_start(f->userdata, op->placed_for, &token, err);
+	if (r < 0)
+		return r;
+	if (hv->domain_set_fence) {
+		const char *host = ctx->fleet_host ? ctx->fleet_host : "";
+		r = hv->domain_set_fence(ctx->conn, op->name, host, token, err);
+		if (r < 0)
+			return r;
+	}
+	r = hv->domain_start(ctx->conn, op->name, err);
+	if (r == 0 && f->started)
+		f->started(f->userdata, op->placed_for);
+	return r;
+}
+
+/* A volume a placed domain uses, in a shared pool: claimed in etcd first,
+ * so two hosts never create the same file; marked created after. */
+static int vf_apply__placed_volume(const vf_apply_ctx *ctx, const vf_op *op,
+				   int (*create)(const vf_apply_ctx *, const vf_op *, vf_error *),
+				   vf_error *err)
+{
+	const vf_fleet_hooks *f = ctx->fleet;
+	if (!f || !f->claim_volume)
+		return vf_error_set(err, VF_E_BLOCKED,
+				    "Volume \"%s/%s\" is used by placed Domain \"%s\": only `virtform watch --etcd` creates it, on the host that holds the domain's lease",
+				    op->obj ? op->obj->u.volume.pool : "?", op->obj ? op->obj->name : "?",
+				    op->placed_for);
+	const char *pool = op->obj->u.volume.pool, *name = op->obj->name;
+	int r = f->claim_volume(f->userdata, pool, name, op->placed_for, err);
+	if (r < 0)
+		return r;
+	r = create(ctx, op, err);
+	if (r < 0 || !f->volume_created)
+		return r;
+	return f->volume_created(f->userdata, pool, name, err);
+}
+
+static int vf_apply__op_plain(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err);
+
 static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
+{
+	if (op->placed_for) {
+		if (op->type == VF_OP_DOMAIN_START)
+			return vf_apply__placed_start(ctx, op, err);
+		if (op->type == VF_OP_VOLUME_CREATE || op->type == VF_OP_VOLUME_UPLOAD ||
+		    op->type == VF_OP_VOLUME_CLONE)
+			return vf_apply__placed_volume(ctx, op, vf_apply__op_plain, err);
+	}
+	return vf_apply__op_plain(ctx, op, err);
+}
+
+static int vf_apply__op_plain(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 {
 	const vf_hypervisor_driver *hv = ctx->backend->hv;
 	const vf_storage_driver *st = ctx->backend->storage;
@@ -377,6 +442,11 @@ static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 		return hv->domain_set_memory_live(c, op->name, op->u64, err);
 	case VF_OP_DOMAIN_UNDEFINE:
 		return hv->domain_undefine(c, op->name, op->flag, err);
+	case VF_OP_DOMAIN_DESTROY:
+		if (!hv->domain_destroy)
+			return vf_error_set(err, VF_E_DRIVER, "the %s driver cannot force a domain off",
+					    hv->name);
+		return hv->domain_destroy(c, op->name, err);
 	case VF_OP_VOLUME_FETCH:
 		return vf_apply__fetch(ctx, op, err);
 	case VF_OP_VOLUME_UPLOAD:

@@ -21,6 +21,25 @@ typedef enum vf_step_outcome {
 typedef void (*vf_apply_progress_fn)(const vf_step *step, vf_step_outcome outcome,
 				     const vf_error *err, void *userdata);
 
+/* The fleet's checks around ops that act for a placed domain (an op's
+ * placed_for; docs/fleet.md), implemented by the watch daemon over etcd.
+ * A negative return fails the op before it runs, with *err saying why. */
+typedef struct vf_fleet_hooks {
+	/* before DOMAIN_START: confirm, in one etcd transaction, that this
+	 * host still holds the domain's lease; *token = its fencing token
+	 * (the lease key's create revision), which the start records */
+	int (*may_start)(void *userdata, const char *domain, uint64_t *token, vf_error *err);
+	/* after a DOMAIN_START that succeeded: guard the domain's process */
+	void (*started)(void *userdata, const char *domain);
+	/* before creating pool/name (a shared pool) for placed domain `domain`:
+	 * claim it in etcd, failing when another host claimed it */
+	int (*claim_volume)(void *userdata, const char *pool, const char *name,
+			    const char *domain, vf_error *err);
+	/* after the create succeeded: mark the claim created */
+	int (*volume_created)(void *userdata, const char *pool, const char *name, vf_error *err);
+	void *userdata;
+} vf_fleet_hooks;
+
 typedef struct vf_apply_ctx {
 	const vf_backend *backend;
 	vf_conn *conn;
@@ -40,6 +59,10 @@ typedef struct vf_apply_ctx {
 	 * progress callback and, for tests, shorter timeouts. */
 	const vf_fetch_driver *fetch;
 	const vf_fetch_opts *fetch_opts;
+	/* optional (watch --etcd): the fleet's checks for placed_for ops; an
+	 * op with placed_for and no hooks fails (no fleet, no placed start) */
+	const vf_fleet_hooks *fleet;
+	const char *fleet_host;   /* this host's id (--host-id), recorded at a placed start */
 } vf_apply_ctx;
 
 /* Run every step of `plan` in order. Blocked steps are skipped (and make

@@ -301,6 +301,8 @@ int vf_reconcile(const vf_backend *backend, vf_conn *conn, const vf_desired *des
 		.lock_wait_ms = opts->lock_wait_ms,
 		.fetch = opts->fetch,
 		.fetch_opts = opts->fetch_opts,
+		.fleet = opts->fleet_hooks,
+		.fleet_host = opts->fleet_host,
 	};
 	int ar = vf_apply_plan(&ctx, &res->plan, &res->err);
 

@@ -81,6 +81,10 @@ typedef struct vf_reconcile_opts {
 	const vf_snapshot *snapshot;
 	/* optional: observed state from here, not backend->hv->observe */
 	const vf_observer *observer;
+	/* optional (watch --etcd): passed to vf_apply_ctx.fleet; the fleet
+	 * view goes in plan.fleet */
+	const vf_fleet_hooks *fleet_hooks;
+	const char *fleet_host;
 } vf_reconcile_opts;
 
 /* Run one pass. Returns 0 when the host converged (dry run: when nothing

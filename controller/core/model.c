@@ -147,6 +147,10 @@ static void vf_volref_clear(vf_volref *r)
 
 static void vf_domain_spec_clear(vf_domain_spec *d)
 {
+	for (size_t i = 0; i < d->n_place_hosts; i++)
+		free(d->place_hosts[i]);
+	free(d->place_hosts);
+	vf_kvs_free(d->place_labels, d->n_place_labels);
 	free(d->machine);
 	free(d->boot);
 	for (size_t i = 0; i < d->n_disks; i++) {

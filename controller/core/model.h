@@ -118,6 +118,10 @@ typedef struct vf_pool_spec {
 				   * source above are read from it, the other structured fields excluded */
 	char xml_hash[65];        /* SHA-256 (hex) of spec.xml as written; "" without it */
 	vf_pos xml_pos;
+	bool shared;              /* spec.shared: every host of the fleet sees the same storage
+				   * (NFS, iSCSI, a cluster filesystem); placed domains' disks must
+				   * live in such pools (docs/fleet.md) */
+	vf_pos shared_pos;
 } vf_pool_spec;
 
 /* ---- Volume ------------------------------------------------------------- */
@@ -391,6 +395,14 @@ typedef struct vf_domain_spec {
 	vf_pos vm_field_pos;
 	const char *ct_field;
 	vf_pos ct_field_pos;
+	/* spec.placement (docs/fleet.md): a placed domain is a singleton of
+	 * the fleet, run by exactly one host that holds its lease in etcd. */
+	bool placed;              /* spec.placement given */
+	char **place_hosts;       /* placement.hosts: eligible host ids, manifest order */
+	size_t n_place_hosts;
+	vf_kv *place_labels;      /* placement.hostLabels: every one must match a host's label */
+	size_t n_place_labels;
+	vf_pos placement_pos;
 } vf_domain_spec;
 
 /* ---- Network ------------------------------------------------------------ */

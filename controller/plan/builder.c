@@ -22,6 +22,7 @@ void vf_step__clear(vf_step *s)
 		free(s->ops[i].pool);
 		free(s->ops[i].name);
 		free(s->ops[i].path);
+		free(s->ops[i].placed_for);
 	}
 	free(s->ops);
 	memset(s, 0, sizeof(*s));

@@ -44,6 +44,7 @@ static const char *const vf_op_type_table[VF_OP_MAX] = {
 	[VF_OP_DOMAIN_SET_VCPUS] = "domain-set-vcpus",
 	[VF_OP_DOMAIN_SET_MEMORY] = "domain-set-memory",
 	[VF_OP_DOMAIN_UNDEFINE] = "domain-undefine",
+	[VF_OP_DOMAIN_DESTROY] = "domain-destroy",
 	[VF_OP_LEDGER_PUT] = "ledger-put",
 	[VF_OP_LEDGER_DROP] = "ledger-drop",
 	[VF_OP_VOLUME_FETCH] = "volume-fetch",

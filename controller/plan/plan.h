@@ -55,6 +55,7 @@ typedef enum vf_op_type {
 	VF_OP_DOMAIN_SET_VCPUS,   /* u32, live */
 	VF_OP_DOMAIN_SET_MEMORY,  /* u64 bytes, live */
 	VF_OP_DOMAIN_UNDEFINE,    /* flag: keep NVRAM */
+	VF_OP_DOMAIN_DESTROY,     /* fleet: force off at once (a placed domain this host does not hold) */
 	VF_OP_LEDGER_PUT,         /* claim ownership (pending before a create, confirmed after the step); u64: domains' shutdownTimeout */
 	VF_OP_LEDGER_DROP,        /* forget ownership (after removing) */
 	VF_OP_VOLUME_FETCH,       /* spec.source.url into <state-dir>/cache (once per checksum) */
@@ -85,6 +86,11 @@ typedef struct vf_op {
 	bool flag;                /* ...; SEED_WRITE: an old seed volume exists (deleted first) */
 	vf_domain_type dtype;
 	char *path;               /* VOLUME_RESIZE/DELETE, SEED_*: the file, metadata-locked while the op runs */
+	/* fleet (docs/fleet.md): the placed domain this op acts for
+	 * (DOMAIN_START: the domain itself; VOLUME_CREATE/FETCH/CLONE in a
+	 * shared pool: the placed domain that uses the volume). NULL: not
+	 * fleet-managed. Apply asks vf_fleet_hooks before such an op runs. */
+	char *placed_for;
 } vf_op;
 
 typedef struct vf_step {
@@ -133,11 +139,37 @@ typedef struct vf_source_size {
 	bool cached;              /* already in the cache: apply downloads nothing */
 } vf_source_size;
 
+/* A volume in a shared pool that a host of the fleet claimed in etcd
+ * before creating it (<prefix>/volumes/POOL/NAME, docs/fleet.md). */
+typedef struct vf_fleet_volume {
+	const char *pool;
+	const char *name;
+	const char *host;         /* the host that claimed it */
+	const char *domain;       /* the placed domain it was created for */
+	bool created;             /* the claimer finished creating it */
+} vf_fleet_volume;
+
+/* The fleet as this host sees it at the start of a pass (virtform watch
+ * --etcd): which placed domains it holds the lease of, who holds the
+ * others, which shared volumes the fleet created. Plain data, so the
+ * planner stays pure. NULL in vf_plan_opts: no fleet (plan, apply):
+ * placed domains are never defined, started or stopped here. */
+typedef struct vf_fleet_view {
+	const char *host_id;
+	const char *const *held;  /* placed domains whose lease this host holds, sorted */
+	size_t n_held;
+	const vf_kv *holders;     /* placed domain -> host id holding its lease (all hosts) */
+	size_t n_holders;
+	const vf_fleet_volume *volumes;
+	size_t n_volumes;
+} vf_fleet_view;
+
 typedef struct vf_plan_opts {
 	const char *const *replace;   /* "KIND/NAME" (volumes "Volume/POOL/NAME") allowed to be replaced */
 	size_t n_replace;
 	const vf_source_size *sources; /* optional: sizes of spec.source.url images */
 	size_t n_sources;
+	const vf_fleet_view *fleet;   /* optional: the fleet (watch --etcd) */
 } vf_plan_opts;
 
 /* Every --replace names an object the manifests declare: a mistyped name
