@@ -700,6 +700,70 @@ static void test_discovery(void **state)
 }
 
 /* A hostile flow document of many small nodes stays bounded and fast. */
+/* spec.placement and a pool's spec.shared fill the model the planner reads
+ * (docs/fleet.md); what they refuse is in the invalid corpus. */
+static void test_placement_decode(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = vf_test_tmpdir("placement");
+	_cleanup_free_ char *file = vf_asprintf("%s/fleet.yaml", dir);
+	vf_test_write_file(file,
+			   "apiVersion: virtform/v1\n"
+			   "kind: StoragePool\n"
+			   "metadata: {name: nfs}\n"
+			   "spec:\n"
+			   "  type: dir\n"
+			   "  target: {path: /srv/nfs}\n"
+			   "  shared: true\n"
+			   "---\n"
+			   "apiVersion: virtform/v1\n"
+			   "kind: StoragePool\n"
+			   "metadata: {name: local}\n"
+			   "spec: {type: dir, target: {path: /var/lib/local}}\n"
+			   "---\n"
+			   "apiVersion: virtform/v1\n"
+			   "kind: Domain\n"
+			   "metadata: {name: web}\n"
+			   "spec:\n"
+			   "  autostart: false\n"
+			   "  placement:\n"
+			   "    hosts: [host-a, h_2.b]\n"
+			   "    hostLabels: {rack: r1, example.com/ssd: \"\"}\n"
+			   "---\n"
+			   "apiVersion: virtform/v1\n"
+			   "kind: Domain\n"
+			   "metadata: {name: plain}\n"
+			   "spec: {}\n");
+	vf_desired d = { 0 };
+	vf_diags diags = { 0 };
+	int r = load1(file, &d, &diags);
+	_cleanup_free_ char *got = format_diags(&diags);
+	assert_string_equal(got, "");
+	assert_int_equal(r, 0);
+	const vf_pool_spec *nfs = &find(&d, VF_KIND_POOL, NULL, "nfs")->u.pool;
+	assert_true(nfs->shared);
+	assert_int_equal(nfs->shared_pos.line, 7);
+	assert_int_equal(nfs->shared_pos.col, 11);
+	assert_false(find(&d, VF_KIND_POOL, NULL, "local")->u.pool.shared);
+	const vf_domain_spec *web = &find(&d, VF_KIND_DOMAIN, NULL, "web")->u.domain;
+	assert_true(web->placed);
+	assert_int_equal(web->placement_pos.line, 20);
+	assert_int_equal(web->n_place_hosts, 2);
+	assert_string_equal(web->place_hosts[0], "host-a");
+	assert_string_equal(web->place_hosts[1], "h_2.b");
+	assert_int_equal(web->n_place_labels, 2);
+	assert_string_equal(web->place_labels[0].key, "rack");
+	assert_string_equal(web->place_labels[0].value, "r1");
+	assert_string_equal(web->place_labels[1].key, "example.com/ssd");
+	assert_string_equal(web->place_labels[1].value, "");
+	const vf_domain_spec *plain = &find(&d, VF_KIND_DOMAIN, NULL, "plain")->u.domain;
+	assert_false(plain->placed);
+	assert_int_equal(plain->n_place_hosts, 0);
+	vf_diags_free(&diags);
+	vf_desired_free(&d);
+	vf_test_rm_tree(dir);
+}
+
 static void test_hostile_wide(void **state)
 {
 	(void)state;
@@ -736,6 +800,7 @@ int main(void)
 		cmocka_unit_test(test_other_parsers),
 		cmocka_unit_test(test_discovery),
 		cmocka_unit_test(test_hostile_wide),
+		cmocka_unit_test(test_placement_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

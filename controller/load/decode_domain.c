@@ -273,7 +273,7 @@ static void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name,
 	static const char *const fields[] = { "uuid", "type", "vcpus", "memory", "cpu", "machine", "firmware",
 					      "boot", "disks", "interfaces", "graphics", "serialConsole", "state",
 					      "autostart", "shutdownTimeout", "adopt", "xml", "cloudInit",
-					      "init", "filesystems", "idmap", NULL };
+					      "init", "filesystems", "idmap", "placement", NULL };
 	/* the fields spec.xml replaces */
 	static const char *const structured[] = { "type", "vcpus", "memory", "cpu", "machine", "firmware",
 						  "boot", "disks", "interfaces", "graphics", "serialConsole",
@@ -308,6 +308,7 @@ static void vf_dec__domain(vf_dec *d, const vf_ynode *spec, const char *name,
 	}
 	if ((v = vf_ynode_get(spec, "adopt")))
 		vf_dec__bool(d, v, "spec.adopt", &ds->adopt);
+	vf_dec__placement(d, spec, ds);
 	if (xml) {
 		vf_dec__xml(d, vf_ynode_get(spec, "xml"), name, ds);
 		return;

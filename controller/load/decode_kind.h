@@ -32,3 +32,7 @@ extern const vf_dec_kind vf_dec_kind_network; /* decode_network.c */
  * refusal of VM-only fields on containers (and the reverse); after
  * spec.type is decoded. */
 void vf_dec__container(vf_dec *d, const vf_ynode *spec, vf_domain_spec *ds);
+
+/* decode_placement.c: spec.placement, and the refusals of autostart,
+ * spec.xml and containers on a placed domain. */
+void vf_dec__placement(vf_dec *d, const vf_ynode *spec, vf_domain_spec *ds);

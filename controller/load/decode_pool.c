@@ -144,12 +144,16 @@ static void vf_dec__pool_common(vf_dec *d, const vf_ynode *spec, vf_pool_spec *p
 		vf_dec__bool(d, v, "spec.adopt", &p->adopt);
 	if ((v = vf_ynode_get(spec, "deletionPolicy")))
 		VF_DEC_ENUM(d, v, "spec.deletionPolicy", vf_deletion_policy, VF_DELETION_MAX, &p->deletion);
+	/* the user's word that every host of the fleet sees this storage
+	 * (docs/fleet.md); placed domains' disks must live in such pools */
+	if ((v = vf_ynode_get(spec, "shared")) && vf_dec__bool(d, v, "spec.shared", &p->shared))
+		p->shared_pos = v->pos;
 }
 
 static void vf_dec__pool(vf_dec *d, const vf_ynode *spec, const char *name, vf_pool_spec *p)
 {
 	static const char *const fields[] = { "uuid", "type", "target", "source", "state", "autostart",
-					      "permissions", "adopt", "deletionPolicy", "xml", NULL };
+					      "permissions", "adopt", "deletionPolicy", "xml", "shared", NULL };
 	static const char *const target_fields[] = { "path", NULL };
 	static const char *const source_fields[] = { "device", "host", "dir", "name", "format", NULL };
 	vf_dec__fields(d, spec, fields, "StoragePool spec");
