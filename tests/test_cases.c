@@ -11,7 +11,10 @@
  * Every case runs twice: the second pass writes the observed state and
  * the ledger to a snapshot, reads it back through the snapshot backend
  * (plan --snapshot's path) and wants the plan's text and JSON
- * byte-identical to the first pass's. */
+ * byte-identical to the first pass's. An optional fleet.json is the fleet
+ * view (plan.h) of `virtform watch --etcd`: {"host": ID, "held": [DOMAIN],
+ * "holders": {DOMAIN: HOST}, "volumes": [{"pool", "name", "host", "domain",
+ * "created"}]}; without it, no fleet (plan, apply). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,6 +89,59 @@ static void plan_case(const vf_desired *d, const vf_observed *o, const vf_ledger
 	vf_diags_free(&conflicts);
 }
 
+/* The fleet view of fleet.json (its strings borrowed from *ret_json, which
+ * the caller frees), or NULL when the case has none. */
+typedef struct case_fleet {
+	vf_fleet_view view;
+	const char *held[16];
+	vf_kv holders[16];
+	vf_fleet_volume volumes[16];
+} case_fleet;
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static const vf_fleet_view *load_fleet(const char *dir, case_fleet *cf, json_object **ret_json)
+{
+	_cleanup_free_ char *path = vf_asprintf("%s/fleet.json", dir);
+	_cleanup_free_ char *text = vf_test_read_file(path);
+	*ret_json = NULL;
+	if (!text)
+		return NULL;
+	json_object *j = json_tokener_parse(text), *v = NULL;
+	if (!j)
+		fail_msg("%s: fleet.json is not JSON", dir);
+	*ret_json = j;
+	memset(cf, 0, sizeof(*cf));
+	cf->view.host_id = jstr(j, "host");
+	if (json_object_object_get_ex(j, "held", &v))
+		for (size_t i = 0; i < json_object_array_length(v) && i < 16; i++)
+			cf->held[cf->view.n_held++] = json_object_get_string(json_object_array_get_idx(v, i));
+	if (json_object_object_get_ex(j, "holders", &v)) {
+		json_object_object_foreach(v, key, val) {
+			if (cf->view.n_holders < 16)
+				cf->holders[cf->view.n_holders++] =
+					(vf_kv){ .key = vf_strdup(key), .value = vf_strdup(json_object_get_string(val)) };
+		}
+	}
+	if (json_object_object_get_ex(j, "volumes", &v))
+		for (size_t i = 0; i < json_object_array_length(v) && i < 16; i++) {
+			json_object *e = json_object_array_get_idx(v, i), *c = NULL;
+			cf->volumes[cf->view.n_volumes++] = (vf_fleet_volume){
+				.pool = jstr(e, "pool"), .name = jstr(e, "name"), .host = jstr(e, "host"),
+				.domain = jstr(e, "domain"),
+				.created = json_object_object_get_ex(e, "created", &c) && json_object_get_boolean(c),
+			};
+		}
+	cf->view.held = cf->held;
+	cf->view.holders = cf->holders;
+	cf->view.volumes = cf->volumes;
+	return &cf->view;
+}
+
 /* Run one case; returns what `virtform plan` would show. Caller frees. */
 static char *run_case(const char *dir)
 {
@@ -136,7 +192,10 @@ static char *run_case(const char *dir)
 	for (char *save = NULL, *tok = rtext ? strtok_r(rtext, "\n", &save) : NULL;
 	     tok && n_replace < VF_ARRAY_SIZE(replace); tok = strtok_r(NULL, "\n", &save))
 		replace[n_replace++] = tok;
-	vf_plan_opts opts = { .replace = replace, .n_replace = n_replace };
+	case_fleet cf;
+	json_object *fleet_json = NULL;
+	const vf_fleet_view *fleet = load_fleet(dir, &cf, &fleet_json);
+	vf_plan_opts opts = { .replace = replace, .n_replace = n_replace, .fleet = fleet };
 
 	char *out = NULL, *json = NULL;
 	plan_case(&d, &o, &l, &opts, dir, &out, &json);
@@ -172,6 +231,11 @@ static char *run_case(const char *dir)
 	free(out2);
 	free(json2);
 	free(json);
+	json_object_put(fleet_json);
+	for (size_t i = 0; fleet && i < cf.view.n_holders; i++) {
+		free(cf.holders[i].key);
+		free(cf.holders[i].value);
+	}
 	vf_ledger_free(&l2);
 	vf_observed_free(&o2);
 	vf_snapshot_free(&r2);

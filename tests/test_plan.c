@@ -24,6 +24,7 @@ typedef struct fx {
 	vf_diags conflicts;
 	const char *replace[4];
 	size_t n_replace;
+	const vf_fleet_view *fleet; /* NULL: no fleet */
 	int rc;
 } fx;
 
@@ -195,7 +196,7 @@ static void set_policy(fx *f, vf_kind kind, const char *pool, const char *name,
 
 static int build(fx *f)
 {
-	vf_plan_opts opts = { .replace = f->replace, .n_replace = f->n_replace };
+	vf_plan_opts opts = { .replace = f->replace, .n_replace = f->n_replace, .fleet = f->fleet };
 	f->rc = vf_plan_build(&f->d, &f->o, &f->l, &opts, &f->plan, &f->conflicts);
 	return f->rc;
 }
@@ -1642,6 +1643,133 @@ static void test_color_only_when_asked(void **state)
 	fx_free(f);
 }
 
+/* ---- placement (rule 16, docs/fleet.md) ----------------------------------- */
+
+/* Shared pool nfs with volume root, used only by placed domain web; and
+ * db, not placed, on a local volume: planned as on any host throughout. */
+static fx *placed_fx(void)
+{
+	fx *f = fx_new();
+	add_pool(f, "nfs", "/srv/nfs", "pool.yaml", 1)->u.pool.shared = true;
+	add_pool(f, "local", "/srv/local", "pool.yaml", 20);
+	add_vol(f, "nfs", "root", 10ull << 30, "vol.yaml", 1);
+	add_vol(f, "local", "db", 10ull << 30, "vol.yaml", 20);
+	vf_object *web = add_dom(f, "web", "web.yaml", 1);
+	web->u.domain.placed = true;
+	web->u.domain.placement_pos = at(f, "web.yaml", 6);
+	dom_disk_vol(f, web, "nfs", "root", 12);
+	dom_disk_vol(f, add_dom(f, "db", "db.yaml", 1), "local", "db", 12);
+	return f;
+}
+
+static const vf_step *step_of(const fx *f, vf_kind kind, const char *name)
+{
+	for (size_t i = 0; i < f->plan.n; i++)
+		if (f->plan.steps[i].kind == kind && vf_streq(f->plan.steps[i].name, name))
+			return &f->plan.steps[i];
+	return NULL;
+}
+
+/* The placed_for of s's first op of `type`; "-" when it has none, "none"
+ * when s has no such op. */
+static const char *placed_for(const vf_step *s, vf_op_type type)
+{
+	for (size_t i = 0; s && i < s->n_ops; i++)
+		if (s->ops[i].type == type)
+			return s->ops[i].placed_for ? s->ops[i].placed_for : "-";
+	return "none";
+}
+
+static void test_placed_without_fleet_is_never_acted_on(void **state)
+{
+	(void)state;
+	fx *f = placed_fx();
+	assert_int_equal(build(f), 0);
+	const vf_step *web = step_of(f, VF_KIND_DOMAIN, "web");
+	const vf_step *root = step_of(f, VF_KIND_VOLUME, "root");
+	assert_int_equal(web->action, VF_ACT_BLOCKED);
+	assert_int_equal(web->n_ops, 0);
+	assert_string_equal(web->reason,
+			    "placed (spec.placement): only `virtform watch --etcd` runs it, on the host holding its lease");
+	assert_int_equal(root->action, VF_ACT_BLOCKED);
+	assert_int_equal(root->n_ops, 0);
+	/* db and its volume are not placed: created as on any host */
+	assert_int_equal(step_of(f, VF_KIND_DOMAIN, "db")->action, VF_ACT_CREATE);
+	assert_string_equal(placed_for(step_of(f, VF_KIND_DOMAIN, "db"), VF_OP_DOMAIN_START), "-");
+	assert_int_equal(step_of(f, VF_KIND_VOLUME, "db")->action, VF_ACT_CREATE);
+	assert_int_equal(f->plan.counts[VF_ACT_BLOCKED], 2);
+	fx_free(f);
+}
+
+static void test_placed_and_held_starts_fenced(void **state)
+{
+	(void)state;
+	fx *f = placed_fx();
+	const char *held[] = { "web" };
+	char web_s[] = "web", host_s[] = "host-a";
+	vf_kv holders[] = { { web_s, host_s } };
+	vf_fleet_view fleet = { .host_id = "host-a", .held = held, .n_held = 1, .holders = holders,
+				.n_holders = 1 };
+	f->fleet = &fleet;
+	assert_int_equal(build(f), 0);
+	const vf_step *web = step_of(f, VF_KIND_DOMAIN, "web");
+	assert_int_equal(web->action, VF_ACT_CREATE);
+	assert_string_equal(web->reason,
+			    "define with 1 vCPU and 512MiB, then start it (placed here: host-a holds the lease)");
+	EXPECT_OPS(web, VF_OP_LEDGER_PUT, VF_OP_DOMAIN_DEFINE, VF_OP_DOMAIN_START);
+	assert_string_equal(placed_for(web, VF_OP_DOMAIN_START), "web");
+	assert_string_equal(placed_for(web, VF_OP_DOMAIN_DEFINE), "-");
+	/* its volume in the shared pool is claimed in etcd before it is made */
+	assert_string_equal(placed_for(step_of(f, VF_KIND_VOLUME, "root"), VF_OP_VOLUME_CREATE), "web");
+	assert_string_equal(placed_for(step_of(f, VF_KIND_VOLUME, "db"), VF_OP_VOLUME_CREATE), "-");
+	assert_string_equal(placed_for(step_of(f, VF_KIND_DOMAIN, "db"), VF_OP_DOMAIN_START), "-");
+	fx_free(f);
+}
+
+static void test_placed_elsewhere_is_forced_off_here(void **state)
+{
+	(void)state;
+	static const vf_run_state states[] = { VF_RUN_RUNNING, VF_RUN_PAUSED, VF_RUN_SHUTOFF };
+	for (size_t i = 0; i < VF_ARRAY_SIZE(states); i++) {
+		fx *f = placed_fx();
+		live_pool(f, "nfs", "/srv/nfs", true);
+		live_vol(f, "nfs", "root", 10ull << 30, false); /* host-b made it */
+		live_disk(live_dom(f, "web", states[i], true), VF_OBS_DISK_VOLUME, "nfs", "root", "vda");
+		char web_s[] = "web", host_s[] = "host-b";
+		vf_kv holders[] = { { web_s, host_s } };
+		vf_fleet_view fleet = { .host_id = "host-a", .holders = holders, .n_holders = 1 };
+		f->fleet = &fleet;
+		assert_int_equal(build(f), 0);
+		const vf_step *web = step_of(f, VF_KIND_DOMAIN, "web");
+		if (states[i] == VF_RUN_SHUTOFF) {
+			assert_null(web); /* a copy that does not run: left as it is */
+		} else {
+			assert_int_equal(web->action, VF_ACT_UPDATE);
+			assert_string_equal(web->reason, "placed on host-b (it holds the lease): force off here");
+			EXPECT_OPS(web, VF_OP_DOMAIN_DESTROY);
+		}
+		/* host-b's volume: not created, adopted or called foreign here */
+		assert_null(step_of(f, VF_KIND_VOLUME, "root"));
+		fx_free(f);
+	}
+}
+
+static void test_placed_disks_must_be_shared(void **state)
+{
+	(void)state;
+	fx *f = placed_fx();
+	add_vol(f, "local", "scratch", 1ull << 30, "vol.yaml", 40);
+	vf_object *web = &f->d.objs[4];
+	assert_string_equal(web->name, "web");
+	dom_disk_vol(f, web, "local", "scratch", 13);
+	dom_disk_path(f, web, "/srv/nfs/iso/boot.iso", 14)->device = VF_DISK_DEVICE_CDROM;
+	dom_disk_path(f, web, "/srv/nfs2/x.img", 15);
+	expect_conflicts(f,
+			 "web.yaml:13: Domain \"web\" is placed (spec.placement), but spec.disks[1] uses volume \"scratch\" in pool \"local\", which is not shared: the other hosts of the fleet could not reach it; move the volume to a pool with spec.shared: true, or set shared: true on pool \"local\" if every host sees the same storage there [pool.yaml:22]\n"
+			 "web.yaml:15: Domain \"web\" is placed (spec.placement), but spec.disks[3] uses the path /srv/nfs2/x.img, which is below no shared pool's target path: the other hosts of the fleet could not reach it; use a volume of a pool with spec.shared: true, or a path below such a pool's target\n");
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1677,6 +1805,10 @@ int main(void)
 		cmocka_unit_test(test_replace_must_name_a_declared_object),
 		cmocka_unit_test(test_json_output),
 		cmocka_unit_test(test_color_only_when_asked),
+		cmocka_unit_test(test_placed_without_fleet_is_never_acted_on),
+		cmocka_unit_test(test_placed_and_held_starts_fenced),
+		cmocka_unit_test(test_placed_elsewhere_is_forced_off_here),
+		cmocka_unit_test(test_placed_disks_must_be_shared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

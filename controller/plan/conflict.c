@@ -7,6 +7,7 @@
 #include "controller/plan/kind.h"
 #include "controller/plan/network.h"
 #include "controller/plan/network_conflict.h"
+#include "controller/plan/placement.h"
 
 #include <stdio.h>
 
@@ -149,6 +150,8 @@ static void vf_conflict__unowned(const vf_plan_ctx *c, const vf_object *o, vf_di
 		break;
 	}
 	case VF_KIND_VOLUME: {
+		if (vf_plan__placed_volume_quiet(c, o))
+			break; /* left to the fleet: not acted on here (placement.c) */
 		const vf_obs_volume *v = vf_index_volume(c->ix, o->u.volume.pool, o->name);
 		if (v && !o->u.volume.adopt && !vf_plan__owned_volume(c, v))
 			VF_CONFLICT(out, pos, (vf_pos){ 0 },
@@ -317,5 +320,6 @@ void vf_plan__conflicts(const vf_plan_ctx *c, vf_diags *out)
 	}
 	vf_conflict__pool_places(c, out);
 	vf_conflict__disks(c, out);
+	vf_plan__placement_conflicts(c, out);
 	vf_plan__network_conflicts(c, out);
 }

@@ -4,6 +4,7 @@
  * wrote for it. Pure. */
 #include "controller/plan/domain_diff.h"
 #include "controller/plan/kind.h"
+#include "controller/plan/placement.h"
 
 #include <stdio.h>
 
@@ -272,6 +273,16 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 	vf_plan__push(b, &s);
 }
 
+/* A declared domain, placed ones through placement.c (rule 16). */
+static void vf_plan__domain_placed(vf_plan_builder *b, const vf_object *o)
+{
+	size_t from = b->plan.n;
+	if (vf_plan__placed_domain_first(b, o))
+		return;
+	vf_plan__domain(b, o);
+	vf_plan__placed_domain_after(b, o, from);
+}
+
 static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)
 {
 	const vf_obs_domain *live = vf_index_domain(b->c.ix, e->name);
@@ -328,7 +339,7 @@ static void vf_plan__domain_references(const vf_plan_ctx *c, const vf_object *o,
 const vf_plan_kind vf_plan_kind_domain = {
 	.name = "Domain",
 	.kind = VF_KIND_DOMAIN,
-	.plan = vf_plan__domain,
+	.plan = vf_plan__domain_placed,
 	.references = vf_plan__domain_references,
 	.remove = vf_plan__remove_domain,
 	.has_uuid = true,

@@ -34,6 +34,7 @@ void vf_plan_block_step(vf_plan *plan, vf_step *s, char *reason)
 		free(s->ops[i].pool);
 		free(s->ops[i].name);
 		free(s->ops[i].path);
+		free(s->ops[i].placed_for);
 	}
 	s->n_ops = 0;
 	plan->counts[s->action]--;

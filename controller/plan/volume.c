@@ -3,6 +3,7 @@
  * backing volumes first; and the removal of an owned volume no longer
  * declared, blocked while a domain or an overlay still needs it. Pure. */
 #include "controller/plan/kind.h"
+#include "controller/plan/placement.h"
 
 #include <stdio.h>
 
@@ -277,6 +278,16 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 	vf_plan__push(b, &s);
 }
 
+/* A declared volume; one only placed domains use through placement.c (rule 16). */
+static void vf_plan__volume_placed(vf_plan_builder *b, const vf_object *o)
+{
+	size_t from = b->plan.n;
+	if (vf_plan__placed_volume_first(b, o))
+		return;
+	vf_plan__volume(b, o);
+	vf_plan__placed_volume_after(b, o, from);
+}
+
 /* A volume against (pool, name) in the order vf_plan__cmp_obj sorts volumes. */
 static int vf_plan__cmp_pool_name(const vf_object *v, const char *pool, const char *name)
 {
@@ -300,7 +311,7 @@ static void vf_plan__volume_visit(vf_plan_builder *b, const vf_object **vols, si
 	if (vs->has_source && vs->source.has_volume)
 		vf_plan__volume_visit_named(b, vols, n, mark, vs->source.volume.pool,
 					    vs->source.volume.name);
-	vf_plan__volume(b, vols[i]);
+	vf_plan__volume_placed(b, vols[i]);
 }
 
 /* Visit every declared volume pool/name, in array order: a binary search
