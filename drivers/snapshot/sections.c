@@ -298,7 +298,7 @@ static const char *const vf_snap_domain_keys[] = {
 	"serial_console", "serial_log", "serial_log_append", "state", "state_name", "autostart",
 	"persistent", "managed", "seed_hash", "xml", "applied", "xml_bare", "xml_bare_digest",
 	"live_vcpus", "live_memory", "live_max_vcpus", "live_max_memory", "init", "init_args",
-	"init_env", "filesystems", "uidmap", "gidmap", NULL,
+	"init_env", "filesystems", "uidmap", "gidmap", "fence_host", "fence_token", NULL,
 };
 static const char *const vf_snap_fs_keys[] = { "type", "source", "target", "readonly", "usage",
 					       NULL };
@@ -468,6 +468,8 @@ static json_object *vf_snap__domain(const vf_obs_domain *d)
 	vf_jw_bool(o, "persistent", d->persistent);
 	vf_jw_bool(o, "managed", d->managed);
 	vf_jw_str(o, "seed_hash", d->seed_hash);
+	vf_jw_str(o, "fence_host", d->fence_host);
+	vf_jw_u64(o, "fence_token", d->fence_token);
 	vf_jw_str(o, "xml", d->xml);
 	json_object_object_add(o, "applied", vf_snap__record(&d->applied));
 	vf_jw_str(o, "xml_bare", d->xml_bare);
@@ -571,6 +573,10 @@ static void vf_snap__read_domains(vf_jr *jr, json_object *v, const char *path, v
 		d->persistent = vf_jr_bool(jr, e, ep, "persistent");
 		d->managed = vf_jr_bool(jr, e, ep, "managed");
 		d->seed_hash = vf_jr_str(jr, e, ep, "seed_hash", true);
+		if (vf_jr_get(e, "fence_host")) { /* absent in snapshots from before the fleet */
+			d->fence_host = vf_jr_str(jr, e, ep, "fence_host", true);
+			d->fence_token = vf_jr_u64(jr, e, ep, "fence_token");
+		}
 		d->xml = vf_jr_str(jr, e, ep, "xml", true);
 		vf_snap__read_record(jr, e, ep, &d->applied);
 		d->xml_bare = vf_jr_str(jr, e, ep, "xml_bare", true);
