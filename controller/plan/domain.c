@@ -276,11 +276,7 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 /* A declared domain, placed ones through placement.c (rule 16). */
 static void vf_plan__domain_placed(vf_plan_builder *b, const vf_object *o)
 {
-	size_t from = b->plan.n;
-	if (vf_plan__placed_domain_first(b, o))
-		return;
-	vf_plan__domain(b, o);
-	vf_plan__placed_domain_after(b, o, from);
+	vf_plan__placed(b, o, vf_plan__domain);
 }
 
 static void vf_plan__remove_domain(vf_plan_builder *b, const vf_ledger_entry *e)

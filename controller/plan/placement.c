@@ -123,7 +123,7 @@ static void vf_place__reason_add(vf_step *s, const char *text)
 
 /* ---- domains -------------------------------------------------------------- */
 
-bool vf_plan__placed_domain_first(vf_plan_builder *b, const vf_object *o)
+static bool vf_plan__placed_domain_first(vf_plan_builder *b, const vf_object *o)
 {
 	const vf_domain_spec *ds = &o->u.domain;
 	vf_place_mode mode = vf_place__domain_mode(&b->c, o);
@@ -165,7 +165,7 @@ bool vf_plan__placed_domain_first(vf_plan_builder *b, const vf_object *o)
 	return true;
 }
 
-void vf_plan__placed_domain_after(vf_plan_builder *b, const vf_object *o, size_t from)
+static void vf_plan__placed_domain_after(vf_plan_builder *b, const vf_object *o, size_t from)
 {
 	vf_place_mode mode = vf_place__domain_mode(&b->c, o);
 	const vf_fleet_view *f = vf_place__fleet(&b->c);
@@ -199,7 +199,7 @@ void vf_plan__placed_domain_after(vf_plan_builder *b, const vf_object *o, size_t
 
 /* ---- volumes -------------------------------------------------------------- */
 
-bool vf_plan__placed_volume_first(vf_plan_builder *b, const vf_object *o)
+static bool vf_plan__placed_volume_first(vf_plan_builder *b, const vf_object *o)
 {
 	const vf_object *user = NULL;
 	vf_place_mode mode = vf_place__volume_mode(&b->c, o, &user);
@@ -237,7 +237,7 @@ bool vf_plan__placed_volume_first(vf_plan_builder *b, const vf_object *o)
 	return false;
 }
 
-void vf_plan__placed_volume_after(vf_plan_builder *b, const vf_object *o, size_t from)
+static void vf_plan__placed_volume_after(vf_plan_builder *b, const vf_object *o, size_t from)
 {
 	const vf_object *user = NULL;
 	vf_place_mode mode = vf_place__volume_mode(&b->c, o, &user);
@@ -313,4 +313,18 @@ void vf_plan__placement_conflicts(const vf_plan_ctx *c, vf_diags *out)
 					    o->name, i, d->path);
 		}
 	}
+}
+
+void vf_plan__placed(vf_plan_builder *b, const vf_object *o,
+		     void (*plan)(vf_plan_builder *b, const vf_object *o))
+{
+	bool dom = o->kind == VF_KIND_DOMAIN;
+	size_t from = b->plan.n;
+	if (dom ? vf_plan__placed_domain_first(b, o) : vf_plan__placed_volume_first(b, o))
+		return;
+	plan(b, o);
+	if (dom)
+		vf_plan__placed_domain_after(b, o, from);
+	else
+		vf_plan__placed_volume_after(b, o, from);
 }

@@ -14,18 +14,14 @@ typedef enum vf_place_mode {
 	VF_PLACE_ELSEWHERE,       /* the fleet runs it elsewhere (or nowhere yet) */
 } vf_place_mode;
 
-/* Before planning declared domain o: true when placement decided its step
- * already (not held here: nothing, or a force-off of a copy running here;
- * or a diag). */
-bool vf_plan__placed_domain_first(vf_plan_builder *b, const vf_object *o);
-/* After planning domain o, whose steps are b->plan.steps[from..]: without
- * the fleet they are blocked; held, its starts carry placed_for. */
-void vf_plan__placed_domain_after(vf_plan_builder *b, const vf_object *o, size_t from);
-
-/* The same for declared volume o (volume.c): true when placement decided
- * its step (nothing, an adoption of the fleet's volume, or blocked). */
-bool vf_plan__placed_volume_first(vf_plan_builder *b, const vf_object *o);
-void vf_plan__placed_volume_after(vf_plan_builder *b, const vf_object *o, size_t from);
+/* Plan declared domain or volume o with `plan` (its kind's planner), as
+ * placement has it: not at all when placement decides its step (not held
+ * here: nothing, or a force-off of a domain's copy running here; a
+ * fleet-made volume adopted, one being made elsewhere blocked); else
+ * `plan`'s steps, blocked without the fleet, their starts and shared
+ * creates marked placed_for when held. */
+void vf_plan__placed(vf_plan_builder *b, const vf_object *o,
+		     void (*plan)(vf_plan_builder *b, const vf_object *o));
 
 /* Volume o is one this host leaves alone for the fleet, so a live copy it
  * does not own is no conflict (conflict.c). */

@@ -281,11 +281,7 @@ static void vf_plan__volume(vf_plan_builder *b, const vf_object *o)
 /* A declared volume; one only placed domains use through placement.c (rule 16). */
 static void vf_plan__volume_placed(vf_plan_builder *b, const vf_object *o)
 {
-	size_t from = b->plan.n;
-	if (vf_plan__placed_volume_first(b, o))
-		return;
-	vf_plan__volume(b, o);
-	vf_plan__placed_volume_after(b, o, from);
+	vf_plan__placed(b, o, vf_plan__volume);
 }
 
 /* A volume against (pool, name) in the order vf_plan__cmp_obj sorts volumes. */
