@@ -51,6 +51,27 @@ static void test_round_trip_is_stable(void **state)
 	vf_snapshot_free(&s);
 }
 
+/* The fleet's record on a domain (its fence host and token, docs/fleet.md)
+ * survives a snapshot, as plan --snapshot must see what plan sees. */
+static void test_fence_record_round_trips(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *text = take();
+	vf_snapshot s = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_snapshot_from_text(text, "s.json", &s, &err), 0);
+	assert_null(s.observed.domains[0].fence_host);
+	s.observed.domains[0].fence_host = vf_strdup("host-b");
+	s.observed.domains[0].fence_token = 4242;
+	_cleanup_free_ char *again = vf_snapshot_to_text(&s);
+	vf_snapshot_free(&s);
+	vf_snapshot r = { 0 };
+	assert_int_equal(vf_snapshot_from_text(again, "s.json", &r, &err), 0);
+	assert_string_equal(r.observed.domains[0].fence_host, "host-b");
+	assert_int_equal(r.observed.domains[0].fence_token, 4242);
+	vf_snapshot_free(&r);
+}
+
 /* Refused with VF_E_FORMAT at line:col, message containing `want`. */
 static void refused(const char *text, int line, int col, const char *want)
 {
@@ -169,6 +190,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_is_stable),
+		cmocka_unit_test(test_fence_record_round_trips),
 		cmocka_unit_test(test_bad_files_refused_at_their_position),
 		cmocka_unit_test(test_format_1_is_too_old),
 	};
