@@ -361,12 +361,16 @@ static int vf_apply__placed_volume(const vf_apply_ctx *ctx, const vf_op *op,
 				   vf_error *err)
 {
 	const vf_fleet_hooks *f = ctx->fleet;
+	/* a seed write names its volume in the op; a volume op is its object */
+	bool seed = op->type == VF_OP_SEED_WRITE;
+	const char *pool = seed ? op->pool : op->obj ? op->obj->u.volume.pool : NULL;
+	const char *name = seed ? op->name : op->obj ? op->obj->name : NULL;
+	if (!pool || !name)
+		return vf_error_set(err, VF_E_INTERNAL, "a placed volume op names no volume");
 	if (!f || !f->claim_volume)
 		return vf_error_set(err, VF_E_BLOCKED,
 				    "Volume \"%s/%s\" is used by placed Domain \"%s\": only `virtform watch --etcd` creates it, on the host that holds the domain's lease",
-				    op->obj ? op->obj->u.volume.pool : "?", op->obj ? op->obj->name : "?",
-				    op->placed_for);
-	const char *pool = op->obj->u.volume.pool, *name = op->obj->name;
+				    pool, name, op->placed_for);
 	int r = f->claim_volume(f->userdata, pool, name, op->placed_for, err);
 	if (r < 0)
 		return r;
@@ -384,7 +388,7 @@ static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 		if (op->type == VF_OP_DOMAIN_START)
 			return vf_apply__placed_start(ctx, op, err);
 		if (op->type == VF_OP_VOLUME_CREATE || op->type == VF_OP_VOLUME_UPLOAD ||
-		    op->type == VF_OP_VOLUME_CLONE)
+		    op->type == VF_OP_VOLUME_CLONE || op->type == VF_OP_SEED_WRITE)
 			return vf_apply__placed_volume(ctx, op, vf_apply__op_plain, err);
 	}
 	return vf_apply__op_plain(ctx, op, err);
