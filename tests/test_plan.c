@@ -1770,6 +1770,110 @@ static void test_placed_disks_must_be_shared(void **state)
 	fx_free(f);
 }
 
+/* Find declared object kind/name (pointers into f->d move as it grows). */
+static vf_object *obj_of(fx *f, vf_kind kind, const char *name)
+{
+	for (size_t i = 0; i < f->d.n; i++)
+		if (f->d.objs[i].kind == kind && vf_streq(f->d.objs[i].name, name))
+			return &f->d.objs[i];
+	return NULL;
+}
+
+/* placed_fx, with root an overlay on nfs/base, itself a clone of
+ * nfs/golden; and nfs/common the base of db's volume (db is unplaced). */
+static fx *placed_bases_fx(void)
+{
+	fx *f = placed_fx();
+	add_vol(f, "nfs", "base", 2ull << 30, "vol.yaml", 40);
+	add_vol(f, "nfs", "golden", 2ull << 30, "vol.yaml", 50);
+	add_vol(f, "nfs", "common", 2ull << 30, "vol.yaml", 60);
+	vf_volume_spec *root = &obj_of(f, VF_KIND_VOLUME, "root")->u.volume;
+	root->has_backing = true;
+	root->backing = (vf_volref){ vf_strdup("nfs"), vf_strdup("base"), at(f, "vol.yaml", 7) };
+	vf_volume_spec *base = &obj_of(f, VF_KIND_VOLUME, "base")->u.volume;
+	base->has_source = true;
+	base->source.has_volume = true;
+	base->source.volume = (vf_volref){ vf_strdup("nfs"), vf_strdup("golden"), at(f, "vol.yaml", 46) };
+	vf_volume_spec *db = &obj_of(f, VF_KIND_VOLUME, "db")->u.volume;
+	db->has_backing = true;
+	db->backing = (vf_volref){ vf_strdup("nfs"), vf_strdup("common"), at(f, "vol.yaml", 27) };
+	return f;
+}
+
+/* A base or a source a placed domain's volume is made from is the
+ * domain's too: claimed for it when held, left alone when not, blocked
+ * without a fleet; one an unplaced domain needs is any host's. */
+static void test_placed_bases_follow_their_domain(void **state)
+{
+	(void)state;
+	fx *f = placed_bases_fx();
+	assert_int_equal(build(f), 0);
+	assert_int_equal(step_of(f, VF_KIND_VOLUME, "base")->action, VF_ACT_BLOCKED);
+	assert_int_equal(step_of(f, VF_KIND_VOLUME, "golden")->action, VF_ACT_BLOCKED);
+	assert_string_equal(step_of(f, VF_KIND_VOLUME, "golden")->reason,
+			    "used only by placed Domain/web (spec.placement) in shared pool \"nfs\": only `virtform watch --etcd` creates or changes it, on the host holding the domain's lease");
+	assert_int_equal(step_of(f, VF_KIND_VOLUME, "common")->action, VF_ACT_CREATE);
+	fx_free(f);
+
+	f = placed_bases_fx();
+	const char *held[] = { "web" };
+	char web_s[] = "web", host_a[] = "host-a", host_b[] = "host-b";
+	vf_kv holders[] = { { web_s, host_a } };
+	vf_fleet_view fleet = { .host_id = "host-a", .held = held, .n_held = 1, .holders = holders,
+				.n_holders = 1 };
+	f->fleet = &fleet;
+	assert_int_equal(build(f), 0);
+	assert_string_equal(placed_for(step_of(f, VF_KIND_VOLUME, "golden"), VF_OP_VOLUME_CREATE), "web");
+	assert_string_equal(placed_for(step_of(f, VF_KIND_VOLUME, "base"), VF_OP_VOLUME_CLONE), "web");
+	assert_string_equal(placed_for(step_of(f, VF_KIND_VOLUME, "root"), VF_OP_VOLUME_CREATE), "web");
+	assert_string_equal(placed_for(step_of(f, VF_KIND_VOLUME, "common"), VF_OP_VOLUME_CREATE), "-");
+	fx_free(f);
+
+	/* host-b holds web: nothing of its chain is planned here */
+	f = placed_bases_fx();
+	vf_kv elsewhere[] = { { web_s, host_b } };
+	vf_fleet_view other = { .host_id = "host-a", .holders = elsewhere, .n_holders = 1 };
+	f->fleet = &other;
+	assert_int_equal(build(f), 0);
+	assert_null(step_of(f, VF_KIND_VOLUME, "golden"));
+	assert_null(step_of(f, VF_KIND_VOLUME, "base"));
+	assert_null(step_of(f, VF_KIND_VOLUME, "root"));
+	assert_int_equal(step_of(f, VF_KIND_VOLUME, "common")->action, VF_ACT_CREATE);
+	fx_free(f);
+
+	/* host-b is making golden still: base and root wait for it, and web */
+	f = placed_bases_fx();
+	vf_fleet_volume vols[] = { { "nfs", "golden", "host-b", "web", false } };
+	fleet.volumes = vols;
+	fleet.n_volumes = 1;
+	f->fleet = &fleet;
+	assert_int_equal(build(f), 0);
+	assert_string_equal(step_of(f, VF_KIND_VOLUME, "base")->reason,
+			    "waits for volume nfs/golden, being created by host host-b (fleet)");
+	assert_string_equal(step_of(f, VF_KIND_VOLUME, "root")->reason,
+			    "waits for volume nfs/golden, being created by host host-b (fleet)");
+	assert_string_equal(step_of(f, VF_KIND_DOMAIN, "web")->reason,
+			    "waits for volume nfs/golden, being created by host host-b (fleet)");
+	assert_int_equal(f->plan.counts[VF_ACT_BLOCKED], 4);
+	fx_free(f);
+}
+
+/* A placed domain's base in a pool not shared is a plan-time error. */
+static void test_placed_bases_must_be_shared(void **state)
+{
+	(void)state;
+	fx *f = placed_bases_fx();
+	vf_volume_spec *golden = &obj_of(f, VF_KIND_VOLUME, "golden")->u.volume;
+	free(golden->pool);
+	golden->pool = vf_strdup("local");
+	vf_volume_spec *base = &obj_of(f, VF_KIND_VOLUME, "base")->u.volume;
+	free(base->source.volume.pool);
+	base->source.volume.pool = vf_strdup("local");
+	expect_conflicts(f,
+			 "web.yaml:12: Domain \"web\" is placed (spec.placement), and spec.disks[0] needs volume \"golden\" in pool \"local\" (spec.source.volume of Volume \"base\"), which is not shared: the other hosts of the fleet could not reach it; move that volume to a pool with spec.shared: true, or set shared: true on pool \"local\" if every host sees the same storage there [vol.yaml:46]\n");
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1809,6 +1913,8 @@ int main(void)
 		cmocka_unit_test(test_placed_and_held_starts_fenced),
 		cmocka_unit_test(test_placed_elsewhere_is_forced_off_here),
 		cmocka_unit_test(test_placed_disks_must_be_shared),
+		cmocka_unit_test(test_placed_bases_follow_their_domain),
+		cmocka_unit_test(test_placed_bases_must_be_shared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,56 +60,148 @@ static const vf_object *vf_place__shared_pool(const vf_plan_ctx *c, const char *
 	return p && p->u.pool.shared ? p : NULL;
 }
 
-/* A volume in a shared pool whose declared users are all placed domains
- * stands where they stand: held when this host holds one of them
- * (*ret_user: the first such, by name), elsewhere when it holds none.
- * Any unplaced user, or none, or an unshared pool: as on any host. */
-static vf_place_mode vf_place__volume_mode(const vf_plan_ctx *c, const vf_object *o,
-					   const vf_object **ret_user)
+/* ---- what placed domains' volumes are made from ---------------------------- */
+
+/* A volume a domain's disk is, or is made from. */
+typedef struct vf_place_link {
+	const char *pool, *name;  /* the volume */
+	size_t disk;              /* the index in spec.disks it was reached from */
+	const vf_object *from;    /* the declared volume it backs or is cloned into; NULL: the disk's own */
+	const char *field;        /* from's spec.backingVolume or spec.source.volume */
+	vf_pos pos;               /* that field's position */
+} vf_place_link;
+
+/* Return true to stop the walk. */
+typedef bool (*vf_place_fn)(const vf_plan_ctx *c, const vf_place_link *l, void *ud);
+
+/* Deeper than any backing chain qemu-img accepts; a cycle stops here. */
+#define VF_PLACE_DEPTH 64
+
+/* fn on volume l and every declared volume it is made from, transitively
+ * (spec.backingVolume, spec.source.volume): a base image an overlay needs
+ * is needed by the overlay's domain. true when fn stopped it. */
+static bool vf_place__walk(const vf_plan_ctx *c, const vf_place_link *l, unsigned depth,
+			   vf_place_fn fn, void *ud)
 {
+	if (fn(c, l, ud))
+		return true;
+	const vf_object *v = depth < VF_PLACE_DEPTH
+		? vf_index_desired(c->ix, VF_KIND_VOLUME, l->pool, l->name) : NULL;
+	if (!v)
+		return false;
+	const vf_volume_spec *vs = &v->u.volume;
+	if (vs->has_backing) {
+		vf_place_link up = { vs->backing.pool, vs->backing.name, l->disk, v,
+				     "spec.backingVolume", vs->backing.pos };
+		if (vf_place__walk(c, &up, depth + 1, fn, ud))
+			return true;
+	}
+	if (vs->has_source && vs->source.has_volume) {
+		vf_place_link up = { vs->source.volume.pool, vs->source.volume.name, l->disk, v,
+				     "spec.source.volume", vs->source.volume.pos };
+		if (vf_place__walk(c, &up, depth + 1, fn, ud))
+			return true;
+	}
+	return false;
+}
+
+/* fn on every volume domain o's disks are or are made from (a path disk:
+ * the volume on the host at that path, if any). */
+static bool vf_place__walk_disks(const vf_plan_ctx *c, const vf_object *o, vf_place_fn fn, void *ud)
+{
+	for (size_t i = 0; i < o->u.domain.n_disks; i++) {
+		const vf_disk *d = &o->u.domain.disks[i];
+		const vf_obs_volume *at = d->has_volume ? NULL : vf_index_volume_by_path(c->ix, d->path);
+		vf_place_link l = { .disk = i };
+		if (d->has_volume) {
+			l.pool = d->volume.pool;
+			l.name = d->volume.name;
+		} else if (at) {
+			l.pool = at->pool;
+			l.name = at->name;
+		} else {
+			continue;
+		}
+		if (vf_place__walk(c, &l, 0, fn, ud))
+			return true;
+	}
+	return false;
+}
+
+static bool vf_place__is(const vf_plan_ctx *c, const vf_place_link *l, void *ud)
+{
+	(void)c;
+	const vf_object *v = *(const vf_object **)ud;
+	return vf_streq(l->pool, v->u.volume.pool) && vf_streq(l->name, v->name);
+}
+
+/* A volume in a shared pool whose declared users (the domains whose disks
+ * are it or are made from it) are all placed domains stands where they
+ * stand: held when this host holds one of them (*ret_user: the first
+ * such, by name), elsewhere when it holds none; *ret_n (optional): how
+ * many users. Any unplaced user, or none, or an unshared pool: as on any
+ * host. */
+static vf_place_mode vf_place__volume_mode(const vf_plan_ctx *c, const vf_object *o,
+					   const vf_object **ret_user, size_t *ret_n)
+{
+	size_t n = 0;
 	const vf_volume_spec *vs = &o->u.volume;
 	if (!vf_place__shared_pool(c, vs->pool))
 		return VF_PLACE_NONE;
-	_cleanup_free_ char *key = vf_plan__disk_key_vol(vs->pool, o->name);
 	const vf_object *first = NULL, *held = NULL;
 	for (size_t i = 0; i < c->d->n; i++) {
 		const vf_object *dom = &c->d->objs[i];
-		if (dom->kind != VF_KIND_DOMAIN)
+		if (dom->kind != VF_KIND_DOMAIN || !vf_place__walk_disks(c, dom, vf_place__is, &o))
 			continue;
-		for (size_t k = 0; k < dom->u.domain.n_disks; k++) {
-			_cleanup_free_ char *dk = vf_plan__disk_key(c, &dom->u.domain.disks[k]);
-			if (!vf_streq(dk, key))
-				continue;
-			vf_place_mode m = vf_place__domain_mode(c, dom);
-			if (m == VF_PLACE_NONE)
-				return VF_PLACE_NONE;
-			if (!first || strcmp(dom->name, first->name) < 0)
-				first = dom;
-			if (m == VF_PLACE_HELD && (!held || strcmp(dom->name, held->name) < 0))
-				held = dom;
-		}
+		vf_place_mode m = vf_place__domain_mode(c, dom);
+		if (m == VF_PLACE_NONE)
+			return VF_PLACE_NONE;
+		n++;
+		if (!first || strcmp(dom->name, first->name) < 0)
+			first = dom;
+		if (m == VF_PLACE_HELD && (!held || strcmp(dom->name, held->name) < 0))
+			held = dom;
 	}
 	if (!first)
 		return VF_PLACE_NONE;
 	*ret_user = held ? held : first;
+	if (ret_n)
+		*ret_n = n;
 	if (!vf_place__fleet(c))
 		return VF_PLACE_NO_FLEET;
 	return held ? VF_PLACE_HELD : VF_PLACE_ELSEWHERE;
 }
 
-/* Why held domain o waits: a volume it uses that another host of the
- * fleet is creating still. NULL when none. Caller frees. */
-static char *vf_place__disk_busy(const vf_plan_ctx *c, const vf_object *o)
+/* Another host of the fleet claimed volume pool/name and is creating it still. */
+static const vf_fleet_volume *vf_place__busy_claim(const vf_plan_ctx *c, const char *pool,
+						   const char *name)
 {
 	const vf_fleet_view *f = vf_place__fleet(c);
-	for (size_t i = 0; f && i < o->u.domain.n_disks; i++) {
-		const vf_disk *d = &o->u.domain.disks[i];
-		const vf_fleet_volume *claim =
-			d->has_volume ? vf_place__claim(f, d->volume.pool, d->volume.name) : NULL;
-		if (claim && !claim->created && !vf_streq(claim->host, f->host_id))
-			return vf_asprintf("waits for volume %s/%s, being created by host %s (fleet)",
-					   d->volume.pool, d->volume.name, claim->host ? claim->host : "?");
-	}
+	const vf_fleet_volume *claim = f ? vf_place__claim(f, pool, name) : NULL;
+	return claim && !claim->created && !vf_streq(claim->host, f->host_id) ? claim : NULL;
+}
+
+static bool vf_place__busy(const vf_plan_ctx *c, const vf_place_link *l, void *ud)
+{
+	const vf_fleet_volume **out = ud;
+	*out = vf_place__busy_claim(c, l->pool, l->name);
+	return *out != NULL;
+}
+
+static char *vf_place__busy_reason(const vf_fleet_volume *claim)
+{
+	return vf_asprintf("waits for volume %s/%s, being created by host %s (fleet)", claim->pool,
+			   claim->name, claim->host ? claim->host : "?");
+}
+
+/* Why held domain o waits: a volume it uses or its overlays are made
+ * from, that another host of the fleet is
+ * creating still. NULL when none. Caller frees. */
+static char *vf_place__disk_busy(const vf_plan_ctx *c, const vf_object *o)
+{
+	const vf_fleet_volume *claim = NULL;
+	if (vf_place__walk_disks(c, o, vf_place__busy, &claim))
+		return vf_place__busy_reason(claim);
 	return NULL;
 }
 
@@ -202,7 +294,7 @@ static void vf_plan__placed_domain_after(vf_plan_builder *b, const vf_object *o,
 static bool vf_plan__placed_volume_first(vf_plan_builder *b, const vf_object *o)
 {
 	const vf_object *user = NULL;
-	vf_place_mode mode = vf_place__volume_mode(&b->c, o, &user);
+	vf_place_mode mode = vf_place__volume_mode(&b->c, o, &user, NULL);
 	if (mode == VF_PLACE_ELSEWHERE)
 		return true; /* the host holding its domain's lease makes it */
 	if (mode != VF_PLACE_HELD)
@@ -240,17 +332,28 @@ static bool vf_plan__placed_volume_first(vf_plan_builder *b, const vf_object *o)
 static void vf_plan__placed_volume_after(vf_plan_builder *b, const vf_object *o, size_t from)
 {
 	const vf_object *user = NULL;
-	vf_place_mode mode = vf_place__volume_mode(&b->c, o, &user);
+	size_t n_users = 0;
+	vf_place_mode mode = vf_place__volume_mode(&b->c, o, &user, &n_users);
 	for (size_t i = from; i < b->plan.n; i++) {
 		vf_step *s = &b->plan.steps[i];
 		if (mode == VF_PLACE_NO_FLEET && s->n_ops && s->action != VF_ACT_BLOCKED) {
-			vf_plan_block_step(&b->plan, s, vf_asprintf(
+			vf_plan_block_step(&b->plan, s, n_users == 1 ? vf_asprintf(
 				"used only by placed Domain/%s (spec.placement) in shared pool \"%s\": only `virtform watch --etcd` creates or changes it, on the host holding the domain's lease",
-				user->name, o->u.volume.pool));
+				user->name, o->u.volume.pool) : vf_asprintf(
+				"used only by placed domains (Domain/%s and %zu more; spec.placement) in shared pool \"%s\": only `virtform watch --etcd` creates or changes it, on a host holding one of their leases",
+				user->name, n_users - 1, o->u.volume.pool));
 			continue;
 		}
 		if (mode != VF_PLACE_HELD)
 			continue;
+		/* an overlay or a clone of a base another host is creating still */
+		const vf_fleet_volume *claim = NULL;
+		vf_place_link self = { .pool = o->u.volume.pool, .name = o->name };
+		if (s->n_ops && s->action != VF_ACT_BLOCKED &&
+		    vf_place__walk(&b->c, &self, 0, vf_place__busy, &claim)) {
+			vf_plan_block_step(&b->plan, s, vf_place__busy_reason(claim));
+			continue;
+		}
 		for (size_t k = 0; k < s->n_ops; k++) {
 			vf_op *op = &s->ops[k];
 			if ((op->type == VF_OP_VOLUME_CREATE || op->type == VF_OP_VOLUME_UPLOAD ||
@@ -263,7 +366,7 @@ static void vf_plan__placed_volume_after(vf_plan_builder *b, const vf_object *o,
 bool vf_plan__placed_volume_quiet(const vf_plan_ctx *c, const vf_object *o)
 {
 	const vf_object *user = NULL;
-	vf_place_mode mode = vf_place__volume_mode(c, o, &user);
+	vf_place_mode mode = vf_place__volume_mode(c, o, &user, NULL);
 	if (mode == VF_PLACE_NO_FLEET || mode == VF_PLACE_ELSEWHERE)
 		return true; /* not acted on here */
 	if (mode != VF_PLACE_HELD)
@@ -274,6 +377,28 @@ bool vf_plan__placed_volume_quiet(const vf_plan_ctx *c, const vf_object *o)
 }
 
 /* ---- shared storage ------------------------------------------------------- */
+
+typedef struct vf_place_unshared {
+	const vf_object *dom;
+	vf_diags *out;
+} vf_place_unshared;
+
+/* A volume a placed domain's volume is made from, in a pool not shared:
+ * the host that takes the domain over could not read its base. */
+static bool vf_place__unshared_base(const vf_plan_ctx *c, const vf_place_link *l, void *ud)
+{
+	const vf_place_unshared *u = ud;
+	if (!l->from || vf_place__shared_pool(c, l->pool))
+		return false;
+	const vf_object *p = vf_index_desired(c->ix, VF_KIND_POOL, NULL, l->pool);
+	const vf_disk *d = &u->dom->u.domain.disks[l->disk];
+	VF_CONFLICT(u->out, d->pos.file ? d->pos : u->dom->pos,
+		    l->pos.file ? l->pos : l->from->pos,
+		    "Domain \"%s\" is placed (spec.placement), and spec.disks[%zu] needs volume \"%s\" in pool \"%s\" (%s of Volume \"%s\"), which is not %s: the other hosts of the fleet could not reach it; move that volume to a pool with spec.shared: true, or set shared: true on pool \"%s\" if every host sees the same storage there",
+		    u->dom->name, l->disk, l->name, l->pool, l->field, l->from->name,
+		    p ? "shared" : "declared shared", l->pool);
+	return false;
+}
 
 void vf_plan__placement_conflicts(const vf_plan_ctx *c, vf_diags *out)
 {
@@ -312,6 +437,9 @@ void vf_plan__placement_conflicts(const vf_plan_ctx *c, vf_diags *out)
 					    "Domain \"%s\" is placed (spec.placement), but spec.disks[%zu] uses the path %s, which is below no shared pool's target path: the other hosts of the fleet could not reach it; use a volume of a pool with spec.shared: true, or a path below such a pool's target",
 					    o->name, i, d->path);
 		}
+		/* the bases and sources of its volumes, as its volumes */
+		vf_place_unshared u = { o, out };
+		vf_place__walk_disks(c, o, vf_place__unshared_base, &u);
 	}
 }
 
