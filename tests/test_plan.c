@@ -1874,6 +1874,91 @@ static void test_placed_bases_must_be_shared(void **state)
 	fx_free(f);
 }
 
+/* A placed domain's seed is written by the lease holder, claimed in etcd
+ * first; one a host of the fleet wrote is adopted as it is, and rewritten
+ * (unclaimed: etcd has it) only once it is ours and its hash differs. */
+static void test_placed_seed_is_claimed_or_adopted(void **state)
+{
+	(void)state;
+	const char *held[] = { "web" };
+	char web_s[] = "web", host_a[] = "host-a";
+	vf_kv holders[] = { { web_s, host_a } };
+	vf_fleet_volume by_b[] = { { "nfs", "web-cidata.iso", "host-b", "web", true } };
+	vf_fleet_view fleet = { .host_id = "host-a", .held = held, .n_held = 1, .holders = holders,
+				.n_holders = 1 };
+
+	/* nothing yet: written here, claimed first */
+	fx *f = placed_fx();
+	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
+	f->fleet = &fleet;
+	assert_int_equal(build(f), 0);
+	const vf_step *web = step_of(f, VF_KIND_DOMAIN, "web");
+	assert_int_equal(web->action, VF_ACT_CREATE);
+	assert_string_equal(placed_for(web, VF_OP_SEED_WRITE), "web");
+	fx_free(f);
+
+	/* host-b wrote it (web failed over): adopted, not rewritten, no conflict */
+	f = placed_fx();
+	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
+	live_pool(f, "nfs", "/srv/nfs", true);
+	live_vol(f, "nfs", "web-cidata.iso", 1 << 20, false);
+	fleet.volumes = by_b;
+	fleet.n_volumes = 1;
+	f->fleet = &fleet;
+	assert_int_equal(build(f), 0);
+	web = step_of(f, VF_KIND_DOMAIN, "web");
+	assert_string_equal(web->reason,
+			    "define with 1 vCPU and 512MiB and the cloud-init seed host host-b wrote (fleet), then start it (placed here: host-a holds the lease)");
+	EXPECT_OPS(web, VF_OP_LEDGER_PUT, VF_OP_LEDGER_PUT, VF_OP_DOMAIN_DEFINE, VF_OP_DOMAIN_START);
+	assert_int_equal(web->ops[1].kind, VF_KIND_VOLUME);
+	assert_string_equal(web->ops[1].name, "web-cidata.iso");
+	fx_free(f);
+
+	/* adopted here earlier, and the manifest's seed changed: rewritten, unclaimed */
+	f = placed_fx();
+	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
+	live_pool(f, "nfs", "/srv/nfs", true);
+	live_vol(f, "nfs", "root", 10ull << 30, true);
+	live_vol(f, "nfs", "web-cidata.iso", 1 << 20, true);
+	vf_ledger_find(&f->l, VF_KIND_VOLUME, "nfs", "web-cidata.iso")->seed_of = vf_strdup("web");
+	vf_obs_domain *d = live_dom(f, "web", VF_RUN_RUNNING, true);
+	d->managed = true;
+	d->seed_hash = vf_strdup("0000");
+	live_disk(d, VF_OBS_DISK_VOLUME, "nfs", "root", "vda");
+	vf_obs_disk *sd = live_disk(d, VF_OBS_DISK_VOLUME, "nfs", "web-cidata.iso", "sda");
+	sd->device = VF_DISK_DEVICE_CDROM;
+	sd->bus = VF_BUS_SCSI;
+	f->fleet = &fleet;
+	assert_int_equal(build(f), 0);
+	web = step_of(f, VF_KIND_DOMAIN, "web");
+	assert_non_null(web);
+	assert_string_equal(placed_for(web, VF_OP_SEED_WRITE), "-");
+	fx_free(f);
+
+	/* host-b is writing it still: web waits */
+	f = placed_fx();
+	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
+	live_pool(f, "nfs", "/srv/nfs", true);
+	live_vol(f, "nfs", "web-cidata.iso", 1 << 20, false);
+	by_b[0].created = false;
+	f->fleet = &fleet;
+	assert_int_equal(build(f), 0);
+	web = step_of(f, VF_KIND_DOMAIN, "web");
+	assert_int_equal(web->action, VF_ACT_BLOCKED);
+	assert_string_equal(web->reason,
+			    "waits for volume nfs/web-cidata.iso, being created by host host-b (fleet)");
+	fx_free(f);
+
+	/* no fleet (plan): blocked, and the fleet's seed is no conflict */
+	f = placed_fx();
+	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
+	live_pool(f, "nfs", "/srv/nfs", true);
+	live_vol(f, "nfs", "web-cidata.iso", 1 << 20, false);
+	assert_int_equal(build(f), 0);
+	assert_int_equal(step_of(f, VF_KIND_DOMAIN, "web")->action, VF_ACT_BLOCKED);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1915,6 +2000,7 @@ int main(void)
 		cmocka_unit_test(test_placed_disks_must_be_shared),
 		cmocka_unit_test(test_placed_bases_follow_their_domain),
 		cmocka_unit_test(test_placed_bases_must_be_shared),
+		cmocka_unit_test(test_placed_seed_is_claimed_or_adopted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -159,9 +159,6 @@ void vf_dec__placement(vf_dec *d, const vf_ynode *spec, vf_domain_spec *ds)
 	if ((v = vf_ynode_key(spec, "xml")))
 		vf_dec__fail(d, VF_E_SCHEMA, v->pos,
 			     "spec.xml cannot be combined with spec.placement: virtform cannot check yet that the disks of a raw XML domain are on shared storage; describe the domain with structured fields (disks, interfaces, ...)");
-	if ((v = vf_ynode_key(spec, "cloudInit")))
-		vf_dec__fail(d, VF_E_SCHEMA, v->pos,
-			     "spec.cloudInit cannot be combined with spec.placement yet: its seed is written by each host that defines the domain, and the fleet does not claim it in etcd as it claims shared volumes; build the image with its configuration, or give the guest a config-drive volume of its own");
 	if ((v = vf_dec__is(spec, "type", "lxc")))
 		vf_dec__fail(d, VF_E_SCHEMA, v->pos,
 			     "spec.type: lxc cannot be combined with spec.placement: a container's filesystems are host folders virtform cannot check are shared, and the fence helper guards QEMU processes only; place virtual machines (type kvm, qemu or auto)");

@@ -100,6 +100,23 @@ static void vf_plan__state_ops(vf_step *s, const vf_object *o, vf_run_state have
 
 /* ---- cloud-init seeds (docs/cloud-init.md) -------------------------------- */
 
+/* The ledger op that goes with a SEED_* op: the seed is virtform's once
+ * written or adopted (its ledger entry names the domain, the object of
+ * the put) and forgotten once deleted. */
+static void vf_plan__seed_ledger_op(vf_step *s, vf_op_type type, const vf_object *o,
+				    const char *pool, const char *volume)
+{
+	vf_op *lop = vf_step__op(s, type == VF_OP_SEED_WRITE ? VF_OP_LEDGER_PUT : VF_OP_LEDGER_DROP,
+				 type == VF_OP_SEED_WRITE ? o : NULL);
+	lop->kind = VF_KIND_VOLUME;
+	free(lop->pool);
+	free(lop->name);
+	lop->pool = vf_strdup(pool);
+	lop->name = vf_strdup(volume);
+	lop->u32 = VF_DELETION_DELETE;
+	vf_uuid_derive(VF_KIND_VOLUME, pool, volume, lop->uuid);
+}
+
 /* A SEED_* op on volume pool/name, with the file to lock when it exists. */
 static vf_op *vf_plan__seed_op(vf_plan_builder *b, vf_step *s, vf_op_type type,
 			       const vf_object *o, const char *pool, const char *volume)
@@ -112,18 +129,23 @@ static vf_op *vf_plan__seed_op(vf_plan_builder *b, vf_step *s, vf_op_type type,
 	const vf_obs_volume *v = vf_index_volume(b->c.ix, pool, volume);
 	op->flag = v != NULL;
 	op->path = v && v->path ? vf_strdup(v->path) : NULL;
-	/* The seed is virtform's once written (its ledger entry names the
-	 * domain, the object of the put) and forgotten once deleted. */
-	vf_op *lop = vf_step__op(s, type == VF_OP_SEED_WRITE ? VF_OP_LEDGER_PUT : VF_OP_LEDGER_DROP,
-				 type == VF_OP_SEED_WRITE ? o : NULL);
-	lop->kind = VF_KIND_VOLUME;
-	free(lop->pool);
-	free(lop->name);
-	lop->pool = vf_strdup(pool);
-	lop->name = vf_strdup(volume);
-	lop->u32 = VF_DELETION_DELETE;
-	vf_uuid_derive(VF_KIND_VOLUME, pool, volume, lop->uuid);
+	vf_plan__seed_ledger_op(s, type, o, pool, volume);
 	return &s->ops[s->n_ops - 2];
+}
+
+/* Write o's seed; a placed domain's (rule 16) claimed in etcd first, or
+ * the one a host of the fleet wrote adopted as it is. */
+static void vf_plan__seed_write(vf_plan_builder *b, vf_step *s, const vf_object *o)
+{
+	const vf_cloudinit *ci = &o->u.domain.cloudinit;
+	vf_place_seed how = vf_plan__placed_seed(&b->c, o, NULL);
+	if (how == VF_PLACE_SEED_ADOPT) {
+		vf_plan__seed_ledger_op(s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
+		return;
+	}
+	vf_op *op = vf_plan__seed_op(b, s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
+	if (how == VF_PLACE_SEED_CLAIM)
+		op->placed_for = vf_strdup(o->name);
 }
 
 /* The seed needs a pool (the first volume disk's) and a name no declared
@@ -149,7 +171,9 @@ static bool vf_plan__seed_ok(vf_plan_builder *b, const vf_object *o)
 	/* Writing the seed replaces what has its name: only a seed virtform wrote. */
 	const vf_obs_volume *v = vf_index_volume(b->c.ix, ci->seed_pool, ci->seed_volume);
 	const vf_obs_pool *p = vf_index_pool(b->c.ix, ci->seed_pool);
+	vf_place_seed how = vf_plan__placed_seed(&b->c, o, NULL);
 	if ((v || vf_plan__pool_has_entry(p, ci->seed_volume)) &&
+	    how != VF_PLACE_SEED_ADOPT && how != VF_PLACE_SEED_FLEET &&
 	    !vf_plan__seed_owned(&b->c, o->name, vf_index_domain(b->c.ix, o->name), ci->seed_pool,
 				 ci->seed_volume)) {
 		vf_diag_add(&b->diags, VF_E_CONFLICT, ci->pos,
@@ -198,13 +222,18 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 		} else {
 			uint32_t vcpus = vf_dom_vcpus(ds);
 			_cleanup_free_ char *mem = vf_format_size(vf_dom_memory(ds));
+			const char *writer = NULL;
+			_cleanup_free_ char *seed =
+				!ci->present ? vf_strdup("")
+				: vf_plan__placed_seed(&b->c, o, &writer) == VF_PLACE_SEED_ADOPT
+				? vf_asprintf(" and the cloud-init seed host %s wrote (fleet)", writer)
+				: vf_strdup(" and a cloud-init seed");
 			vf_step__reason(&s, "define with %u vCPU%s and %s%s, %s", vcpus,
-				       vcpus == 1 ? "" : "s", mem,
-				       ci->present ? " and a cloud-init seed" : "", then[want_state]);
+				       vcpus == 1 ? "" : "s", mem, seed, then[want_state]);
 		}
 		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
 		if (ci->present)
-			vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
+			vf_plan__seed_write(b, &s, o);
 		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
 		if (want_auto)
 			vf_step__op(&s, VF_OP_DOMAIN_AUTOSTART, o)->flag = true;
@@ -223,7 +252,7 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 			       ci->present ? "write its seed and define it again" : "define it again");
 		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
 		if (ci->present)
-			vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
+			vf_plan__seed_write(b, &s, o);
 		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
 		if (want_auto != live->autostart)
 			vf_step__op(&s, VF_OP_DOMAIN_AUTOSTART, o)->flag = want_auto;
@@ -255,7 +284,7 @@ static void vf_plan__domain(vf_plan_builder *b, const vf_object *o)
 	if (!owned || record)
 		vf_plan__ledger_put(&s, o, VF_DELETION_DELETE);
 	if (vf_diff__seed_stale(&b->c, o, live))
-		vf_plan__seed_op(b, &s, VF_OP_SEED_WRITE, o, ci->seed_pool, ci->seed_volume);
+		vf_plan__seed_write(b, &s, o);
 	if (redefine)
 		vf_step__op(&s, VF_OP_DOMAIN_DEFINE, o)->dtype = dtype;
 	const vf_obs_disk *old_seed = ci->present ? NULL : vf_plan__owned_seed_disk(b, live);

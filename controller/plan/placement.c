@@ -195,12 +195,15 @@ static char *vf_place__busy_reason(const vf_fleet_volume *claim)
 }
 
 /* Why held domain o waits: a volume it uses or its overlays are made
- * from, that another host of the fleet is
+ * from, or its cloud-init seed, that another host of the fleet is
  * creating still. NULL when none. Caller frees. */
 static char *vf_place__disk_busy(const vf_plan_ctx *c, const vf_object *o)
 {
 	const vf_fleet_volume *claim = NULL;
-	if (vf_place__walk_disks(c, o, vf_place__busy, &claim))
+	const vf_cloudinit *ci = &o->u.domain.cloudinit;
+	if (vf_place__walk_disks(c, o, vf_place__busy, &claim) ||
+	    (ci->present && ci->seed_pool &&
+	     (claim = vf_place__busy_claim(c, ci->seed_pool, ci->seed_volume))))
 		return vf_place__busy_reason(claim);
 	return NULL;
 }
@@ -376,6 +379,35 @@ bool vf_plan__placed_volume_quiet(const vf_plan_ctx *c, const vf_object *o)
 	return claim && (claim->created || !vf_streq(claim->host, f->host_id));
 }
 
+/* ---- cloud-init seeds ----------------------------------------------------- */
+
+vf_place_seed vf_plan__placed_seed(const vf_plan_ctx *c, const vf_object *o, const char **ret_host)
+{
+	const vf_cloudinit *ci = &o->u.domain.cloudinit;
+	vf_place_mode mode = vf_place__domain_mode(c, o);
+	if (mode == VF_PLACE_NONE || !ci->present || !ci->seed_pool ||
+	    !vf_place__shared_pool(c, ci->seed_pool))
+		return VF_PLACE_SEED_USUAL; /* an unshared seed pool is a conflict */
+	const vf_fleet_view *f = vf_place__fleet(c);
+	if (mode != VF_PLACE_HELD || !f)
+		return VF_PLACE_SEED_FLEET;
+	const vf_fleet_volume *claim = vf_place__claim(f, ci->seed_pool, ci->seed_volume);
+	if (!claim || (!claim->created && vf_streq(claim->host, f->host_id)))
+		return VF_PLACE_SEED_CLAIM; /* none, or our own unfinished write */
+	if (!claim->created)
+		return VF_PLACE_SEED_FLEET; /* the domain waits (vf_place__disk_busy) */
+	/* Written by a host of the fleet (its content follows from the
+	 * manifest, instance-id its UUID): rewritten only once it is ours
+	 * here and stale, without a claim (etcd has it, done). */
+	const vf_obs_volume *v = vf_index_volume(c->ix, ci->seed_pool, ci->seed_volume);
+	if (!v || vf_plan__seed_owned(c, o->name, vf_index_domain(c->ix, o->name), ci->seed_pool,
+				      ci->seed_volume))
+		return VF_PLACE_SEED_USUAL;
+	if (ret_host)
+		*ret_host = claim->host ? claim->host : "?";
+	return VF_PLACE_SEED_ADOPT;
+}
+
 /* ---- shared storage ------------------------------------------------------- */
 
 typedef struct vf_place_unshared {
@@ -440,6 +472,12 @@ void vf_plan__placement_conflicts(const vf_plan_ctx *c, vf_diags *out)
 		/* the bases and sources of its volumes, as its volumes */
 		vf_place_unshared u = { o, out };
 		vf_place__walk_disks(c, o, vf_place__unshared_base, &u);
+		/* its cloud-init seed is written to its first volume disk's pool */
+		const vf_cloudinit *ci = &ds->cloudinit;
+		if (ci->present && ci->seed_pool && !vf_place__shared_pool(c, ci->seed_pool))
+			VF_CONFLICT(out, ci->pos, (vf_pos){ 0 },
+				    "Domain \"%s\" is placed (spec.placement), and its cloud-init seed %s is written to pool \"%s\" (its first volume disk's), which is not shared: the host that takes the domain over could not read it; put the first volume disk in a pool with spec.shared: true",
+				    o->name, ci->seed_volume, ci->seed_pool);
 	}
 }
 

@@ -27,5 +27,14 @@ void vf_plan__placed(vf_plan_builder *b, const vf_object *o,
  * does not own is no conflict (conflict.c). */
 bool vf_plan__placed_volume_quiet(const vf_plan_ctx *c, const vf_object *o);
 
+/* What becomes of placed domain o's cloud-init seed here (rule 16). */
+typedef enum vf_place_seed {
+	VF_PLACE_SEED_USUAL,      /* the usual rules: written when stale, never over a file virtform did not write */
+	VF_PLACE_SEED_CLAIM,      /* held, and no host of the fleet finished it: written, claimed in etcd first (placed_for) */
+	VF_PLACE_SEED_ADOPT,      /* held, and a host of the fleet wrote it (*ret_host): adopted as it is, not rewritten */
+	VF_PLACE_SEED_FLEET,      /* not written here (no fleet, not held, or being written by another host): a file there is no conflict */
+} vf_place_seed;
+vf_place_seed vf_plan__placed_seed(const vf_plan_ctx *c, const vf_object *o, const char **ret_host);
+
 /* Placed domains' disks on storage every host shares (conflict.c). */
 void vf_plan__placement_conflicts(const vf_plan_ctx *c, vf_diags *out);
