@@ -1877,6 +1877,33 @@ static void test_placed_bases_must_be_shared(void **state)
 /* A placed domain's seed is written by the lease holder, claimed in etcd
  * first; one a host of the fleet wrote is adopted as it is, and rewritten
  * (unclaimed: etcd has it) only once it is ours and its hash differs. */
+/* placed_fx with a cloud-init seed for web; with `file`, the seed's file
+ * is on the host (in the ledger when `ours`). */
+static fx *placed_seed_fx(bool file, bool ours)
+{
+	fx *f = placed_fx();
+	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
+	if (file) {
+		live_pool(f, "nfs", "/srv/nfs", true);
+		live_vol(f, "nfs", "web-cidata.iso", 1 << 20, ours);
+	}
+	return f;
+}
+
+/* web as host-a defined it when it held it before, its seed's hash `hash`. */
+static void placed_seed_live(fx *f, const char *hash)
+{
+	live_vol(f, "nfs", "root", 10ull << 30, true);
+	vf_ledger_find(&f->l, VF_KIND_VOLUME, "nfs", "web-cidata.iso")->seed_of = vf_strdup("web");
+	vf_obs_domain *d = live_dom(f, "web", VF_RUN_RUNNING, true);
+	d->managed = true;
+	d->seed_hash = vf_strdup(hash);
+	live_disk(d, VF_OBS_DISK_VOLUME, "nfs", "root", "vda");
+	vf_obs_disk *sd = live_disk(d, VF_OBS_DISK_VOLUME, "nfs", "web-cidata.iso", "sda");
+	sd->device = VF_DISK_DEVICE_CDROM;
+	sd->bus = VF_BUS_SCSI;
+}
+
 static void test_placed_seed_is_claimed_or_adopted(void **state)
 {
 	(void)state;
@@ -1888,8 +1915,7 @@ static void test_placed_seed_is_claimed_or_adopted(void **state)
 				.n_holders = 1 };
 
 	/* nothing yet: written here, claimed first */
-	fx *f = placed_fx();
-	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
+	fx *f = placed_seed_fx(false, false);
 	f->fleet = &fleet;
 	assert_int_equal(build(f), 0);
 	const vf_step *web = step_of(f, VF_KIND_DOMAIN, "web");
@@ -1898,10 +1924,7 @@ static void test_placed_seed_is_claimed_or_adopted(void **state)
 	fx_free(f);
 
 	/* host-b wrote it (web failed over): adopted, not rewritten, no conflict */
-	f = placed_fx();
-	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
-	live_pool(f, "nfs", "/srv/nfs", true);
-	live_vol(f, "nfs", "web-cidata.iso", 1 << 20, false);
+	f = placed_seed_fx(true, false);
 	fleet.volumes = by_b;
 	fleet.n_volumes = 1;
 	f->fleet = &fleet;
@@ -1914,32 +1937,26 @@ static void test_placed_seed_is_claimed_or_adopted(void **state)
 	assert_string_equal(web->ops[1].name, "web-cidata.iso");
 	fx_free(f);
 
-	/* adopted here earlier, and the manifest's seed changed: rewritten, unclaimed */
-	f = placed_fx();
-	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
-	live_pool(f, "nfs", "/srv/nfs", true);
-	live_vol(f, "nfs", "root", 10ull << 30, true);
-	live_vol(f, "nfs", "web-cidata.iso", 1 << 20, true);
-	vf_ledger_find(&f->l, VF_KIND_VOLUME, "nfs", "web-cidata.iso")->seed_of = vf_strdup("web");
-	vf_obs_domain *d = live_dom(f, "web", VF_RUN_RUNNING, true);
-	d->managed = true;
-	d->seed_hash = vf_strdup("0000");
-	live_disk(d, VF_OBS_DISK_VOLUME, "nfs", "root", "vda");
-	vf_obs_disk *sd = live_disk(d, VF_OBS_DISK_VOLUME, "nfs", "web-cidata.iso", "sda");
-	sd->device = VF_DISK_DEVICE_CDROM;
-	sd->bus = VF_BUS_SCSI;
+	/* ours here since, and the manifest's seed changed: rewritten, unclaimed */
+	f = placed_seed_fx(true, true);
+	placed_seed_live(f, "0000");
 	f->fleet = &fleet;
 	assert_int_equal(build(f), 0);
-	web = step_of(f, VF_KIND_DOMAIN, "web");
-	assert_non_null(web);
-	assert_string_equal(placed_for(web, VF_OP_SEED_WRITE), "-");
+	assert_string_equal(placed_for(step_of(f, VF_KIND_DOMAIN, "web"), VF_OP_SEED_WRITE), "-");
+	fx_free(f);
+
+	/* ours, and the same hash: not rewritten */
+	f = placed_seed_fx(true, true);
+	char same[65] = { 0 };
+	memset(same, 'a', 64); /* with_seed's hash */
+	placed_seed_live(f, same);
+	f->fleet = &fleet;
+	assert_int_equal(build(f), 0);
+	assert_string_equal(placed_for(step_of(f, VF_KIND_DOMAIN, "web"), VF_OP_SEED_WRITE), "none");
 	fx_free(f);
 
 	/* host-b is writing it still: web waits */
-	f = placed_fx();
-	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
-	live_pool(f, "nfs", "/srv/nfs", true);
-	live_vol(f, "nfs", "web-cidata.iso", 1 << 20, false);
+	f = placed_seed_fx(true, false);
 	by_b[0].created = false;
 	f->fleet = &fleet;
 	assert_int_equal(build(f), 0);
@@ -1950,10 +1967,7 @@ static void test_placed_seed_is_claimed_or_adopted(void **state)
 	fx_free(f);
 
 	/* no fleet (plan): blocked, and the fleet's seed is no conflict */
-	f = placed_fx();
-	with_seed(obj_of(f, VF_KIND_DOMAIN, "web"), "nfs");
-	live_pool(f, "nfs", "/srv/nfs", true);
-	live_vol(f, "nfs", "web-cidata.iso", 1 << 20, false);
+	f = placed_seed_fx(true, false);
 	assert_int_equal(build(f), 0);
 	assert_int_equal(step_of(f, VF_KIND_DOMAIN, "web")->action, VF_ACT_BLOCKED);
 	fx_free(f);
