@@ -87,8 +87,10 @@ typedef struct vf_op {
 	vf_domain_type dtype;
 	char *path;               /* VOLUME_RESIZE/DELETE, SEED_*: the file, metadata-locked while the op runs */
 	/* fleet (docs/fleet.md): the placed domain this op acts for
-	 * (DOMAIN_START: the domain itself; VOLUME_CREATE/FETCH/CLONE in a
-	 * shared pool: the placed domain that uses the volume). NULL: not
+	 * (DOMAIN_START: the domain itself; VOLUME_CREATE/UPLOAD/CLONE in a
+	 * shared pool: the placed domain that uses the volume, or a volume
+	 * made from it; SEED_WRITE: the domain, unless it rewrites a seed the
+	 * fleet recorded as created). NULL: not
 	 * fleet-managed. Apply asks vf_fleet_hooks before such an op runs. */
 	char *placed_for;
 } vf_op;
