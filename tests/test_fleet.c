@@ -213,9 +213,61 @@ static void test_virtform_cut_from_etcd_is_fenced_in_time(void **state)
 	vf_test_etcd_stop(&etcd);
 }
 
+/* ---- the libvirt driver's fleet ops, on test:///default -------------------- */
+
+static vf_obs_domain *observe_test_domain(const vf_backend *be, vf_conn *conn, vf_observed *o)
+{
+	vf_error err = { 0 };
+	assert_int_equal(be->hv->observe(conn, o, &err), 0);
+	vf_obs_domain *d = vf_observed_domain(o, "test");
+	assert_non_null(d);
+	return d;
+}
+
+static void test_driver_fence_metadata_destroy_and_pid(void **state)
+{
+	const vf_backend *be = vf_backend_for_uri("test:///default");
+	vf_conn *conn = NULL;
+	vf_error err = { 0 };
+	assert_int_equal(be->hv->open("test:///default", NULL, &conn, &err), 0);
+	vf_observed o = { 0 };
+	vf_obs_domain *d = observe_test_domain(be, conn, &o);
+	assert_null(d->fence_host);
+	assert_int_equal(d->fence_token, 0);
+	assert_int_equal(d->state, VF_RUN_RUNNING);
+	vf_observed_free(&o);
+
+	/* The token goes into the metadata and reads back; a later start's
+	 * token replaces it. */
+	assert_int_equal(be->hv->domain_set_fence(conn, "test", "h1", 41, &err), 0);
+	assert_int_equal(be->hv->domain_set_fence(conn, "test", "h2", 57, &err), 0);
+	d = observe_test_domain(be, conn, &o);
+	assert_non_null(d->fence_host);
+	assert_string_equal(d->fence_host, "h2");
+	assert_int_equal(d->fence_token, 57);
+	vf_observed_free(&o);
+
+	/* The pid is local-only: a clear error elsewhere. */
+	int pid = 0;
+	unsigned long long st = 0;
+	assert_true(be->hv->domain_pid(conn, "test", &pid, &st, &err) < 0);
+	assert_non_null(strstr(err.message, "qemu:///system only"));
+	vf_error_clear(&err);
+
+	/* Destroy: off at once; destroying it again is not an error. */
+	assert_int_equal(be->hv->domain_destroy(conn, "test", &err), 0);
+	d = observe_test_domain(be, conn, &o);
+	assert_int_equal(d->state, VF_RUN_SHUTOFF);
+	assert_int_equal(d->fence_token, 57);   /* persistent: survives the stop */
+	vf_observed_free(&o);
+	assert_int_equal(be->hv->domain_destroy(conn, "test", &err), 0);
+	be->hv->close(conn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_driver_fence_metadata_destroy_and_pid),
 		cmocka_unit_test(test_stopped_virtform_is_fenced_before_the_lock_moves),
 		cmocka_unit_test(test_virtform_cut_from_etcd_is_fenced_in_time),
 	};
