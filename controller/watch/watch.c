@@ -19,6 +19,7 @@
 #include "controller/watch/watch_loop.h"
 #include "controller/watch/watch_pass.h"
 #include "controller/watch/metrics.h"
+#include "controller/watch/fleet.h"
 
 
 enum {
@@ -222,6 +223,8 @@ static void vf_watch__teardown(vf_watch *w)
 		vf_heartbeat_hook = NULL;
 		vf_watch__beating = NULL;
 	}
+	vf_fleet_stop(w->fleet);   /* before the connection: its hooks use it */
+	w->fleet = NULL;
 	vf_watch__close_events(w);
 	if (w->conn)
 		w->backend->hv->close(w->conn);
@@ -311,6 +314,28 @@ int vf_watch_main(int argc, char **argv)
 	if (sd_watchdog_enabled(0, &wd) > 0) {
 		w.watchdog_usec = wd;
 		w.next_watchdog = vf_now_ms();
+	}
+	if (w.cfg.etcd) {
+		/* The fleet (docs/fleet.md): lease, fence helper, announcement,
+		 * before the first pass, so no placed domain is acted for
+		 * without a lease. */
+		vf_fleet_opts fo = {
+			.host_id = w.cfg.host_id,
+			.endpoints = w.cfg.etcd,
+			.prefix = w.cfg.etcd_prefix,
+			.ttl_ms = w.cfg.lease_ttl_ms,
+			.labels = w.cfg.host_labels,
+			.fence_helper = w.cfg.fence_helper,
+			.watchdog = w.cfg.fence_watchdog,
+			.watchdog_ms = w.cfg.fence_watchdog_ms,
+			.wake_fd = vf_watch_pipe[1],
+		};
+		struct vf_fleet *fl = NULL;
+		if (vf_fleet_start(&fo, &fl, &err) < 0)
+			return vf_watch__fail(&w, &err);
+		w.fleet = fl;
+		vf_watch_log(6, "fleet: host %s, etcd %s, prefix %s", vf_fleet_host_id(fl), w.cfg.etcd,
+			     w.cfg.etcd_prefix);
 	}
 	vf_watch__beating = &w;
 	vf_heartbeat_hook = vf_watch__heartbeat_hook;

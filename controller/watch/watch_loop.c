@@ -20,6 +20,7 @@
 #include "controller/watch/watch_loop.h"
 #include "controller/watch/watch_pass.h"
 #include "controller/watch/metrics.h"
+#include "controller/watch/fleet.h"
 
 /* Libvirt events start a pass at once: each names its object, which the
  * pass reads again on its own, so there is nothing to wait for. A burst
@@ -247,6 +248,13 @@ int vf_watch__loop(vf_watch *w)
 			vf_watch__connect(w);
 		if (w->watchdog_usec && now >= w->next_watchdog)
 			vf_watch_heartbeat(w);
+		/* The fleet's threads saw holders or hosts change, or the lease
+		 * go: a pass now, so failover does not wait for a resync. */
+		const char *fleet_why = NULL;
+		if (w->fleet && vf_fleet_take_wake(w->fleet, &fleet_why)) {
+			w->pass_now = true;
+			w->pass_trigger = fleet_why;
+		}
 
 		const char *trigger = NULL;
 		if (w->pass_now)
