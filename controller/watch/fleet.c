@@ -1019,6 +1019,16 @@ static int vf_fleet__may_start(void *userdata, const char *domain, uint64_t *tok
 		return vf_error_set(err, VF_E_LOCKED,
 				    "the lease of Domain/%s was lost while it was being confirmed: not started",
 				    domain);
+	/* The helper kills any QEMU of this guest at the deadline from now
+	 * on, by name: the one about to start is covered before its pid is
+	 * known, even if this process stops in the middle of the start. */
+	pthread_mutex_lock(&f->fence_mu);
+	r = f->fc.pid ? vf_fence_expect(&f->fc, domain, err)
+		      : vf_error_set(err, VF_E_LOCKED, "no fence helper to guard Domain/%s: not started",
+				     domain);
+	pthread_mutex_unlock(&f->fence_mu);
+	if (r < 0)
+		return r;
 	*token = (uint64_t)l->rev;
 	return 0;
 }
@@ -1204,6 +1214,11 @@ void vf_fleet_pass_end(vf_fleet *f, const vf_desired *d, const vf_backend *be, v
 			continue;
 		}
 		_cleanup_free_ char *key = vf_fleet__key(f, "lock/domain", name);
+		pthread_mutex_lock(&f->fence_mu);
+		if (f->fc.pid)
+			(void)vf_fence_unexpect(&f->fc, name, &e);
+		pthread_mutex_unlock(&f->fence_mu);
+		vf_error_clear(&e);
 		if (vf_etcd_release(f->etcd, key, f->held[i].rev, &e) >= 0) {
 			vf_watch_log(5, "fleet: released the lease of Domain/%s (%s)", name,
 				     o ? "no longer eligible here" : "no longer declared");

@@ -166,6 +166,26 @@ int vf_fence_guard(vf_fence_client *c, pid_t pid, vf_error *err)
 	return vf_fence_guard_at(c, pid, start, err);
 }
 
+static int vf_fencec__name(vf_fence_client *c, const char *verb, const char *name, vf_error *err)
+{
+	if (!*name || strlen(name) > VF_FENCE_MAX_NAME || strpbrk(name, " \t\n"))
+		return vf_error_set(err, VF_E_USAGE, "the fence helper cannot %s the guest name \"%s\"",
+				    verb, name);
+	char line[VF_FENCE_MAX_NAME + 16];
+	snprintf(line, sizeof(line), "%s %s\n", verb, name);
+	return vf_fencec__do(c, verb[0] == 'u' ? "a guest name to forget" : "a guest name to expect", line, err);
+}
+
+int vf_fence_expect(vf_fence_client *c, const char *name, vf_error *err)
+{
+	return vf_fencec__name(c, "expect", name, err);
+}
+
+int vf_fence_unexpect(vf_fence_client *c, const char *name, vf_error *err)
+{
+	return vf_fencec__name(c, "unexpect", name, err);
+}
+
 int vf_fence_unguard(vf_fence_client *c, pid_t pid, vf_error *err)
 {
 	char line[64];

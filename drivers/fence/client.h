@@ -32,6 +32,10 @@ int vf_fence_guard(vf_fence_client *c, pid_t pid, vf_error *err);
  * place: libvirt's pid file and /proc), so the helper checks that very
  * process. Guarding a pid twice is fine. */
 int vf_fence_guard_at(vf_fence_client *c, pid_t pid, uint64_t starttime, vf_error *err);
+/* Also kill, at the deadline, every process of guest `name` (a start in
+ * progress, before its pid is known); vf_fence_unexpect undoes it. */
+int vf_fence_expect(vf_fence_client *c, const char *name, vf_error *err);
+int vf_fence_unexpect(vf_fence_client *c, const char *name, vf_error *err);
 /* Stop guarding pid (the domain stopped or moved on purpose). */
 int vf_fence_unguard(vf_fence_client *c, pid_t pid, vf_error *err);
 /* The lease was given up on purpose: the helper disarms and exits, killing

@@ -81,21 +81,7 @@ static int vf_lv__qemu_pid(const char *name, int *ret, vf_error *err)
 	long pid = strtol(buf, &end, 10);
 	if (pid <= 0 || (end && *end && *end != '\n'))
 		return vf_error_set(err, VF_E_IO, "%s does not hold a pid (\"%s\")", path, buf);
-	_cleanup_free_ char *cmd_path = vf_asprintf("/proc/%ld/cmdline", pid);
-	char cmd[8192];
-	fd = open(cmd_path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, cmd, sizeof(cmd) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	_cleanup_free_ char *want = vf_asprintf("guest=%s", name);
-	size_t wl = strlen(want);
-	bool found = false;
-	for (ssize_t i = 0; n > 0 && i < n && !found; i++) {
-		/* arguments are NUL-separated; -name's value is "guest=NAME,debug-threads=on" */
-		if ((i == 0 || cmd[i - 1] == '\0') && (size_t)(n - i) >= wl &&
-		    memcmp(cmd + i, want, wl) == 0 && (cmd[i + wl] == ',' || cmd[i + wl] == '\0' || i + (ssize_t)wl == n))
-			found = true;
-	}
+	bool found = vf_proc_is_guest((pid_t)pid, name);
 	if (!found)
 		return vf_error_set(err, VF_E_IO,
 				    "pid %ld from %s is not domain \"%s\"'s QEMU (no guest=%s in its command line)",
