@@ -316,6 +316,19 @@ static bool wait_wake(vf_fleet *f, unsigned ms, const char **why)
 	return false;
 }
 
+/* Passes (pass_begin only) every 20 ms, up to 3 s, until web is held
+ * here (held) or its holder is known and elsewhere (!held). */
+static void pass_until(vf_fleet *f, const vf_desired *d, const vf_backend *be, vf_conn *conn,
+		       const vf_fleet_view **v, const vf_fleet_hooks **k, bool held)
+{
+	for (int i = 0; i < 150; i++) {
+		vf_fleet_pass_begin(f, d, be, conn, v, k);
+		if (held ? view_holds(*v, "web") : view_holder(*v, "web") != NULL)
+			return;
+		usleep(20 * 1000);
+	}
+}
+
 /* Wait (up to ms) until f's poll has seen n live hosts. */
 static bool wait_hosts(vf_fleet *f, size_t n, unsigned ms)
 {
@@ -370,12 +383,7 @@ static void test_daemon_one_host_holds_a_placed_domain_and_it_fails_over(void **
 	/* h2 sees h1 as the holder once its poll has read the lock (the poll
 	 * wakes it: one TTL/4 at most). */
 	assert_true(wait_wake(h2, 2000, &why));
-	for (int i = 0; i < 100; i++) {
-		vf_fleet_pass_begin(h2, &d, be, conn, &v2, &k2);
-		if (view_holder(v2, "web"))
-			break;
-		usleep(20 * 1000);
-	}
+	pass_until(h2, &d, be, conn, &v2, &k2, false);
 	assert_false(view_holds(v2, "web"));
 	assert_non_null(view_holder(v2, "web"));
 	assert_string_equal(view_holder(v2, "web"), "h1");
@@ -423,12 +431,7 @@ static void test_daemon_one_host_holds_a_placed_domain_and_it_fails_over(void **
 		vf_error_clear(&err);
 	}
 	assert_true(lost);
-	for (int i = 0; i < 150; i++) {   /* re-joined */
-		vf_fleet_pass_begin(h1, &d, be, conn, &v1, &k1);
-		if (view_holds(v1, "web"))
-			break;
-		usleep(20 * 1000);
-	}
+	pass_until(h1, &d, be, conn, &v1, &k1, true);   /* re-joined */
 	assert_true(view_holds(v1, "web"));
 	assert_int_equal(k1->may_start(k1->userdata, "web", &t2, &err), 0);
 	assert_true(t2 > t1);
@@ -440,12 +443,7 @@ static void test_daemon_one_host_holds_a_placed_domain_and_it_fails_over(void **
 	vf_fleet_stop(h1);
 	uint64_t left = vf_etcd_now_ms();
 	assert_true(wait_wake(h2, 3000, &why));
-	for (int i = 0; i < 100; i++) {
-		vf_fleet_pass_begin(h2, &d, be, conn, &v2, &k2);
-		if (view_holds(v2, "web"))
-			break;
-		usleep(20 * 1000);
-	}
+	pass_until(h2, &d, be, conn, &v2, &k2, true);
 	assert_true(view_holds(v2, "web"));
 	uint64_t t3 = 0;
 	assert_int_equal(k2->may_start(k2->userdata, "web", &t3, &err), 0);

@@ -190,6 +190,15 @@ static json_object *vf_kv__compare_create(const char *key, int64_t rev)
 	return a;
 }
 
+/* The key a failed transaction's one request_range read, into *out. */
+static int vf_kv__failure_range(vf_etcd *c, json_object *resp, vf_etcd_kv *out, vf_error *err)
+{
+	json_object *resps = vf_kv__get(resp, "responses");
+	json_object *range = resps && json_object_array_length(resps) > 0
+		? vf_kv__get(json_object_array_get_idx(resps, 0), "response_range") : NULL;
+	return vf_kv__first(c, range, out, err);
+}
+
 static json_object *vf_kv__one_op(const char *op, json_object *body)
 {
 	json_object *o = json_object_new_object();
@@ -230,11 +239,8 @@ int vf_etcd_take(vf_etcd *c, const char *key, const char *value, int64_t lease,
 		*ret_rev = rev;   /* the put's revision is the key's create revision */
 		return 0;
 	}
-	json_object *resps = vf_kv__get(resp, "responses");
-	json_object *range = resps && json_object_array_length(resps) > 0
-		? vf_kv__get(json_object_array_get_idx(resps, 0), "response_range") : NULL;
 	vf_etcd_kv kv = { 0 };
-	if ((r = vf_kv__first(c, range, &kv, err)) < 0)
+	if ((r = vf_kv__failure_range(c, resp, &kv, err)) < 0)
 		return r;
 	if (!kv.present) {
 		/* Deleted between the compare and the range: cannot happen in
@@ -389,12 +395,7 @@ int vf_etcd_held(vf_etcd *c, const char *key, int64_t rev, int64_t lease, vf_etc
 	json_object *ok = vf_kv__get(resp, "succeeded");
 	if (ok && json_object_get_boolean(ok))
 		return 1;
-	if (holder) {
-		json_object *resps = vf_kv__get(resp, "responses");
-		json_object *range = resps && json_object_array_length(resps) > 0
-			? vf_kv__get(json_object_array_get_idx(resps, 0), "response_range") : NULL;
-		if ((r = vf_kv__first(c, range, holder, err)) < 0)
-			return r;
-	}
+	if (holder && (r = vf_kv__failure_range(c, resp, holder, err)) < 0)
+		return r;
 	return 0;
 }
