@@ -190,15 +190,6 @@ static json_object *vf_kv__compare_create(const char *key, int64_t rev)
 	return a;
 }
 
-/* The key a failed transaction's one request_range read, into *out. */
-static int vf_kv__failure_range(vf_etcd *c, json_object *resp, vf_etcd_kv *out, vf_error *err)
-{
-	json_object *resps = vf_kv__get(resp, "responses");
-	json_object *range = resps && json_object_array_length(resps) > 0
-		? vf_kv__get(json_object_array_get_idx(resps, 0), "response_range") : NULL;
-	return vf_kv__first(c, range, out, err);
-}
-
 static json_object *vf_kv__one_op(const char *op, json_object *body)
 {
 	json_object *o = json_object_new_object();
@@ -215,22 +206,46 @@ static json_object *vf_kv__key_only(const char *key)
 	return o;
 }
 
+/* One transaction: if `compare` (an array, taken) then `success` (taken;
+ * NULL: nothing) else read range_key. *ok says which branch ran. */
+static int vf_kv__txn(vf_etcd *c, json_object *compare, json_object *success, const char *range_key,
+		      json_object **resp, bool *ok, vf_error *err)
+{
+	json_object *req = json_object_new_object();
+	json_object_object_add(req, "compare", compare);
+	if (success)
+		json_object_object_add(req, "success", success);
+	json_object_object_add(req, "failure", vf_kv__one_op("request_range", vf_kv__key_only(range_key)));
+	int r = vf_kv__call(c, "/v3/kv/txn", req, resp, NULL, err);
+	if (r < 0)
+		return r;
+	json_object *o = vf_kv__get(*resp, "succeeded");
+	*ok = o && json_object_get_boolean(o);
+	return 0;
+}
+
+/* The key a failed transaction's one request_range read, into *out. */
+static int vf_kv__failure_range(vf_etcd *c, json_object *resp, vf_etcd_kv *out, vf_error *err)
+{
+	json_object *resps = vf_kv__get(resp, "responses");
+	json_object *range = resps && json_object_array_length(resps) > 0
+		? vf_kv__get(json_object_array_get_idx(resps, 0), "response_range") : NULL;
+	return vf_kv__first(c, range, out, err);
+}
+
 int vf_etcd_take(vf_etcd *c, const char *key, const char *value, int64_t lease,
 		 int64_t *ret_rev, vf_etcd_kv *holder, vf_error *err)
 {
 	json_object *put = vf_kv__key_only(key);
 	vf_kv__put_b64(put, "value", value);
 	vf_kv__put_int(put, "lease", lease);
-	json_object *req = json_object_new_object();
-	json_object_object_add(req, "compare", vf_kv__compare_create(key, 0));
-	json_object_object_add(req, "success", vf_kv__one_op("request_put", put));
-	json_object_object_add(req, "failure", vf_kv__one_op("request_range", vf_kv__key_only(key)));
 	_cleanup_json_ json_object *resp = NULL;
-	int r = vf_kv__call(c, "/v3/kv/txn", req, &resp, NULL, err);
+	bool ok = false;
+	int r = vf_kv__txn(c, vf_kv__compare_create(key, 0), vf_kv__one_op("request_put", put), key,
+			   &resp, &ok, err);
 	if (r < 0)
 		return r;
-	json_object *ok = vf_kv__get(resp, "succeeded");
-	if (ok && json_object_get_boolean(ok)) {
+	if (ok) {
 		int64_t rev = vf_kv__int(vf_kv__get(resp, "header"), "revision");
 		if (rev <= 0)
 			return vf_error_set(err, VF_E_DRIVER,
@@ -385,15 +400,12 @@ int vf_etcd_held(vf_etcd *c, const char *key, int64_t rev, int64_t lease, vf_etc
 	vf_kv__put_b64(l, "key", key);
 	vf_kv__put_int(l, "lease", lease);
 	json_object_array_add(cmp, l);
-	json_object *req = json_object_new_object();
-	json_object_object_add(req, "compare", cmp);
-	json_object_object_add(req, "failure", vf_kv__one_op("request_range", vf_kv__key_only(key)));
 	_cleanup_json_ json_object *resp = NULL;
-	int r = vf_kv__call(c, "/v3/kv/txn", req, &resp, NULL, err);
+	bool ok = false;
+	int r = vf_kv__txn(c, cmp, NULL, key, &resp, &ok, err);
 	if (r < 0)
 		return r;
-	json_object *ok = vf_kv__get(resp, "succeeded");
-	if (ok && json_object_get_boolean(ok))
+	if (ok)
 		return 1;
 	if (holder && (r = vf_kv__failure_range(c, resp, holder, err)) < 0)
 		return r;
