@@ -377,9 +377,18 @@ revoke:;
 	return r;
 }
 
+/* The daemon's signals (TERM, HUP) are the main thread's to take. */
+static void vf_fleet__block_signals(void)
+{
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
 static void *vf_fleet__keepalive_main(void *arg)
 {
 	vf_fleet *f = arg;
+	vf_fleet__block_signals();
 	uint64_t retry_at = 0;
 	while (!atomic_load(&f->stop)) {
 		vf_fleet__reap(f);
@@ -395,8 +404,11 @@ static void *vf_fleet__keepalive_main(void *arg)
 			vf_error_clear(&e);
 			continue;
 		}
-		uint64_t now = vf_etcd_now_ms();
+		/* The time is read under the mutex: the main thread ticks the
+		 * same lease, and a time older than one it saw reads as a clock
+		 * gone back (EXPIRED). */
 		pthread_mutex_lock(&f->mu);
+		uint64_t now = vf_etcd_now_ms();
 		vf_hostlease_state st = vf_hostlease_tick(&f->hl, now);
 		uint64_t due = vf_hostlease_next_renew_ms(&f->hl);
 		pthread_mutex_unlock(&f->mu);
@@ -540,6 +552,7 @@ static int vf_fleet__poll_once(vf_fleet *f, vf_error *err)
 static void *vf_fleet__poll_main(void *arg)
 {
 	vf_fleet *f = arg;
+	vf_fleet__block_signals();
 	while (!atomic_load(&f->stop)) {
 		uint64_t t0 = vf_etcd_now_ms();
 		vf_error e = { 0 };
