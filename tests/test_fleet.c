@@ -450,6 +450,20 @@ static void test_daemon_one_host_holds_a_placed_domain_and_it_fails_over(void **
 	assert_true(t3 > t2);
 	print_message("h1 left: h2 holds web %llu ms later (token %llu)\n",
 		      (unsigned long long)(vf_etcd_now_ms() - left), (unsigned long long)t3);
+
+	/* Still declared and eligible, not running here: h2 keeps the lock.
+	 * No longer declared (and not running here): h2 releases it. */
+	_cleanup_free_ char *key = vf_asprintf("%s/lock/domain/web", pfx);
+	vf_etcd_kv kv = { 0 };
+	vf_fleet_pass_end(h2, &d, be, conn);
+	assert_int_equal(vf_etcd_get(c, key, &kv, &err), 0);
+	assert_true(kv.present);
+	vf_etcd_kv_clear(&kv);
+	vf_desired none = { 0 };
+	vf_fleet_pass_end(h2, &none, be, conn);
+	assert_int_equal(vf_etcd_get(c, key, &kv, &err), 0);
+	assert_false(kv.present);
+	vf_etcd_kv_clear(&kv);
 	vf_fleet_stop(h2);
 	vf_etcd_close(c);
 	vf_desired_free(&d);

@@ -93,17 +93,19 @@ static int vf_lv__qemu_pid(const char *name, int *ret, vf_error *err)
 int vf_lv_domain_pid(vf_conn *c, const char *name, int *pid, unsigned long long *starttime,
 		     vf_error *err)
 {
-	const char *uri = vf_lv_uri(c);
-	if (!uri || strcmp(uri, "qemu:///system") != 0)
-		return vf_error_set(err, VF_E_USAGE,
-				    "finding the process of domain \"%s\" works on qemu:///system only (a local connection), not on %s",
-				    name, uri ? uri : "this connection");
+	/* Not running (or not here) first: that answer holds on any URI, and
+	 * the fleet releases a lock on it. */
 	_cleanup_dom_ virDomainPtr d = virDomainLookupByName(c->conn, name);
 	if (!d)
 		return vf_error_set(err, VF_E_DRIVER, "cannot find domain \"%s\": %s", name, vf_lv__msg());
 	if (virDomainIsActive(d) != 1)
 		return vf_error_set(err, VF_E_DRIVER, "domain \"%s\" is not running: it has no process",
 				    name);
+	const char *uri = vf_lv_uri(c);
+	if (!uri || strcmp(uri, "qemu:///system") != 0)
+		return vf_error_set(err, VF_E_USAGE,
+				    "finding the process of domain \"%s\" works on qemu:///system only (a local connection), not on %s",
+				    name, uri ? uri : "this connection");
 	int p = 0;
 	int r = vf_lv__qemu_pid(name, &p, err);
 	if (r < 0)
