@@ -7,8 +7,10 @@
 # (the same libvirtd: one daemon at a time, so this shows the lease and
 # the fence, not two hosts' libvirtds), takes the lock only after that and
 # starts the guest under a larger token. A sampler checks every 20 ms that
-# never two QEMUs run the guest. (The many-host, many-fault side is
-# tests/chaos.)
+# never two QEMUs run the guest. Last, h2's virtform is SIGSTOPped past the
+# TTL: its QEMU is fenced meanwhile, and once continued it re-joins with a
+# new lease and starts the guest again, under a larger token still. (The
+# many-host, many-fault side is tests/chaos.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/private_host.sh"
 . "$(dirname "$0")/watch_lib.sh"
@@ -106,6 +108,24 @@ for i in $(seq 25); do
 	sleep 0.02
 done
 [ "$MAX" -le 1 ] || vf_fail "$MAX QEMUs ran $DOM at once"
+
+# ---- h2's virtform SIGSTOPped past the TTL, then continued ------------------
+# The helper fences at the deadline; the continued daemon finds its lease
+# gone (CLOCK_BOOTTIME counted on), drops the lock, re-joins with a new
+# lease and starts the guest again under a larger token.
+QEMU2=$(qemu_pids)
+kill -STOP "$WATCH_PID"
+STOPPED=$(now_ms)
+wait_for '! kill -0 "$QEMU2" 2>/dev/null' 5 || { kill -CONT "$WATCH_PID"; watch_fail "h2's QEMU still runs while its virtform is stopped past the TTL"; }
+vf_log "virtform h2 SIGSTOPped: QEMU killed after $(( $(now_ms) - STOPPED )) ms"
+sleep 1.5
+kill -CONT "$WATCH_PID"
+wait_for '[ "$(domstate "$DOM")" = running ] && [ "$(fence_token)" -gt "$TOKEN2" ]' 60 ||
+	watch_fail "h2 did not start $DOM again after SIGCONT: $(fence_meta)"
+TOKEN3=$(fence_token)
+vf_log "h2 continued: lease lost and re-joined, $DOM running again $(( $(now_ms) - STOPPED )) ms after the stop; token $TOKEN2 -> $TOKEN3"
+vf_grep -q "fleet: host h2 lost its etcd lease" "$WATCH_LOG" || watch_fail "h2 did not log the lost lease"
+[ "$(qemu_pids | wc -w)" = 1 ] || vf_fail "expected one QEMU for $DOM after the re-join: $(qemu_pids)"
 watch_status | sed 's/^/  | /'
 watch_stop TERM
 vf_pass
