@@ -1,10 +1,12 @@
 /* test_fleet.c: the fleet's parts together, end to end, with the real
  * things: a real etcd, the etcd lock driver, the host lease state machine
  * and the fence helper, run by a forked "virtform" the way the watch
- * daemon will (keepalive every TTL/3, each acknowledged deadline fed to
+ * daemon does (keepalive every TTL/3, each acknowledged deadline fed to
  * the helper), guarding a `sleep` standing in for QEMU. The property: when
  * that virtform stops (SIGSTOP) or loses etcd, its QEMU is dead before
- * etcd frees the lock for another host. */
+ * etcd frees the lock for another host. Also the daemon's own fleet
+ * module (controller/watch/fleet.c), two hosts in this process against
+ * one etcd, and the libvirt driver's fleet ops on test:///default. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
