@@ -390,6 +390,7 @@ static void *vf_fleet__keepalive_main(void *arg)
 	vf_fleet *f = arg;
 	vf_fleet__block_signals();
 	uint64_t retry_at = 0;
+	unsigned join_failures = 0;
 	while (!atomic_load(&f->stop)) {
 		vf_fleet__reap(f);
 		pthread_mutex_lock(&f->mu);
@@ -398,8 +399,15 @@ static void *vf_fleet__keepalive_main(void *arg)
 		if (!lease) {
 			vf_error e = { 0 };
 			if (vf_fleet__join(f, &e) < 0) {
-				vf_watch_log(3, "fleet: cannot join: %s; trying again", e.message);
+				/* Once at err, then every 30th try: a cut-off host retries
+				 * every TTL/3 and would flood the journal. */
+				if (join_failures++ % 30 == 0)
+					vf_watch_log(3, "fleet: cannot join (%u attempt%s so far): %s; trying again every %u ms",
+						     join_failures, join_failures == 1 ? "" : "s", e.message,
+						     f->ttl_ms / 3);
 				vf_fleet__nap(f, f->ttl_ms / 3);
+			} else {
+				join_failures = 0;
 			}
 			vf_error_clear(&e);
 			continue;
@@ -1088,8 +1096,8 @@ static void vf_fleet__force_off(vf_fleet *f, const char *domain, const char *why
 	if (f->be->hv->domain_destroy && f->be->hv->domain_destroy(f->conn, domain, &e) == 0)
 		vf_watch_log(3, "fleet: Domain/%s forced off: %s", domain, why);
 	else
-		vf_watch_log(2, "fleet: Domain/%s could not be guarded (%s) nor forced off: %s", domain,
-			     why, e.message ? e.message : "no destroy");
+		vf_watch_log(2, "fleet: Domain/%s could not be guarded (%s) nor forced off (%s); the fence helper still kills it by name at the deadline, and the next pass tries again",
+			     domain, why, e.message ? e.message : "no destroy");
 	vf_error_clear(&e);
 }
 
