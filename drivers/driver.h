@@ -270,6 +270,10 @@ typedef struct vf_conn vf_conn;   /* a driver's open connection; opaque */
 /* The namespace of the <metadata> element virtform puts on domains it owns. */
 #define VF_METADATA_NS "https://virtform.dev/xmlns/owner/1"
 #define VF_METADATA_PREFIX "virtform"
+/* The fleet's element (docs/fleet.md): <vff:fence host="h1" token="42"/>,
+ * the host that started a placed domain and its fencing token. */
+#define VF_FENCE_NS "https://virtform.dev/xmlns/fence/1"
+#define VF_FENCE_PREFIX "vff"
 
 /* Who a connection's host is, for binding a state directory to it
  * (docs/concepts.md, rule 10). Strings are owned; free with

@@ -220,6 +220,59 @@ static void test_killed_at_the_deadline_not_before(void **state)
 	assert_int_equal(helper_exit(&h, 2000), 2);
 }
 
+/* A process of guest NAME, as libvirt starts QEMU (-name guest=NAME,...):
+ * a sleep whose argv[0] says so. */
+static pid_t spawn_guest(const char *name)
+{
+	_cleanup_free_ char *arg0 = vf_asprintf("guest=%s,debug-threads=on", name);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/bin/sleep", arg0, "600", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && !vf_proc_is_guest(pid, name); i++)
+		usleep(5000);
+	return pid;
+}
+
+/* `expect NAME`: a QEMU that started after the expectation, whose pid the
+ * helper was never told (virtform stopped in the middle of the start), is
+ * killed at the deadline all the same; a guest of another name, and one
+ * whose name only starts the same, are not. */
+static void test_expected_guest_is_killed_without_its_pid(void **state)
+{
+	helper h;
+	helper_start(&h, NULL, 400);
+	helper_ready(&h);
+	uint64_t deadline = now_ms() + 800;
+	helper_do(&h, "ok deadline", "deadline %llu", (unsigned long long)deadline);
+	_cleanup_free_ char *name = vf_asprintf("vft-%ld-web", (long)getpid());
+	_cleanup_free_ char *longer = vf_asprintf("%s2", name);
+	helper_do(&h, "ok expect", "expect %s", name);
+	pid_t qemu = spawn_guest(name);       /* started after: the helper never saw its pid */
+	pid_t other = spawn_guest(longer);
+	assert_true(vf_proc_is_guest(qemu, name));
+	assert_false(vf_proc_is_guest(other, name));
+	pid_t found[4];
+	assert_int_equal(vf_proc_find_guest(name, found, 4), 1);
+	assert_int_equal(found[0], qemu);
+	close(h.in);   /* virtform gone: the expectation keeps the helper */
+	h.in = -1;
+	while (now_ms() < deadline - 100) {
+		assert_true(alive(qemu));
+		usleep(20 * 1000);
+	}
+	uint64_t died = reaped_by(qemu, 2000);
+	print_message("expected guest killed %llu ms after the deadline\n",
+		      (unsigned long long)(died - deadline));
+	assert_true(died >= deadline && died < deadline + 250);
+	assert_true(alive(other));
+	free(helper_expect(&h, "fenced 1", 1000));
+	assert_int_equal(helper_exit(&h, 2000), 2);
+	finish(other);
+}
+
 static void test_renewals_postpone_the_kill(void **state)
 {
 	pid_t qemu;
@@ -551,6 +604,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_killed_at_the_deadline_not_before),
+		cmocka_unit_test(test_expected_guest_is_killed_without_its_pid),
 		cmocka_unit_test(test_renewals_postpone_the_kill),
 		cmocka_unit_test(test_renewal_after_the_deadline_undoes_nothing),
 		cmocka_unit_test(test_wrong_start_time_is_not_guarded),

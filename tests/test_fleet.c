@@ -1,10 +1,12 @@
 /* test_fleet.c: the fleet's parts together, end to end, with the real
  * things: a real etcd, the etcd lock driver, the host lease state machine
  * and the fence helper, run by a forked "virtform" the way the watch
- * daemon will (keepalive every TTL/3, each acknowledged deadline fed to
+ * daemon does (keepalive every TTL/3, each acknowledged deadline fed to
  * the helper), guarding a `sleep` standing in for QEMU. The property: when
  * that virtform stops (SIGSTOP) or loses etcd, its QEMU is dead before
- * etcd frees the lock for another host. */
+ * etcd frees the lock for another host. Also the daemon's own fleet
+ * module (controller/watch/fleet.c), two hosts in this process against
+ * one etcd, and the libvirt driver's fleet ops on test:///default. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "controller/core/hostlease.h"
+#include "controller/watch/fleet.h"
 #include "drivers/driver.h"
 #include "drivers/etcd/kv.h"
 #include "drivers/fence/client.h"
@@ -213,9 +216,270 @@ static void test_virtform_cut_from_etcd_is_fenced_in_time(void **state)
 	vf_test_etcd_stop(&etcd);
 }
 
+/* ---- the libvirt driver's fleet ops, on test:///default -------------------- */
+
+static vf_obs_domain *observe_test_domain(const vf_backend *be, vf_conn *conn, vf_observed *o)
+{
+	vf_error err = { 0 };
+	assert_int_equal(be->hv->observe(conn, o, &err), 0);
+	vf_obs_domain *d = vf_observed_domain(o, "test");
+	assert_non_null(d);
+	return d;
+}
+
+static void test_driver_fence_metadata_destroy_and_pid(void **state)
+{
+	const vf_backend *be = vf_backend_for_uri("test:///default");
+	vf_conn *conn = NULL;
+	vf_error err = { 0 };
+	assert_int_equal(be->hv->open("test:///default", NULL, &conn, &err), 0);
+	vf_observed o = { 0 };
+	vf_obs_domain *d = observe_test_domain(be, conn, &o);
+	assert_null(d->fence_host);
+	assert_int_equal(d->fence_token, 0);
+	assert_int_equal(d->state, VF_RUN_RUNNING);
+	vf_observed_free(&o);
+
+	/* The token goes into the metadata and reads back; a later start's
+	 * token replaces it. */
+	assert_int_equal(be->hv->domain_set_fence(conn, "test", "h1", 41, &err), 0);
+	assert_int_equal(be->hv->domain_set_fence(conn, "test", "h2", 57, &err), 0);
+	d = observe_test_domain(be, conn, &o);
+	assert_non_null(d->fence_host);
+	assert_string_equal(d->fence_host, "h2");
+	assert_int_equal(d->fence_token, 57);
+	vf_observed_free(&o);
+
+	/* The pid is local-only: a clear error elsewhere. */
+	int pid = 0;
+	unsigned long long st = 0;
+	assert_true(be->hv->domain_pid(conn, "test", &pid, &st, &err) < 0);
+	assert_non_null(strstr(err.message, "qemu:///system only"));
+	vf_error_clear(&err);
+
+	/* Destroy: off at once; destroying it again is not an error. */
+	assert_int_equal(be->hv->domain_destroy(conn, "test", &err), 0);
+	d = observe_test_domain(be, conn, &o);
+	assert_int_equal(d->state, VF_RUN_SHUTOFF);
+	assert_int_equal(d->fence_token, 57);   /* persistent: survives the stop */
+	vf_observed_free(&o);
+	assert_int_equal(be->hv->domain_destroy(conn, "test", &err), 0);
+	be->hv->close(conn);
+}
+
+/* ---- the daemon's fleet module (controller/watch/fleet.c), real etcd ---------------- */
+
+/* A manifest set of one placed domain, `web`, on any host. */
+static void placed_set(vf_desired *d, const char *name)
+{
+	d->objs = vf_calloc(1, sizeof(vf_object));
+	d->n = d->cap = 1;
+	d->objs[0].kind = VF_KIND_DOMAIN;
+	d->objs[0].name = vf_strdup(name);
+	d->objs[0].u.domain.placed = true;
+}
+
+static vf_fleet *start_host(const char *id, const char *pfx, int wake_fd)
+{
+	vf_fleet_opts o = { .host_id = id, .endpoints = etcd.endpoints, .prefix = pfx,
+			    .ttl_ms = TTL_S * 1000u, .labels = "rack=r1", .fence_helper = VF_FENCE_BIN,
+			    .wake_fd = wake_fd };
+	vf_fleet *f = NULL;
+	vf_error err = { 0 };
+	if (vf_fleet_start(&o, &f, &err) < 0)
+		fail_msg("vf_fleet_start(%s): %s", id, err.message);
+	return f;
+}
+
+static bool view_holds(const vf_fleet_view *v, const char *name)
+{
+	for (size_t i = 0; i < v->n_held; i++)
+		if (strcmp(v->held[i], name) == 0)
+			return true;
+	return false;
+}
+
+static const char *view_holder(const vf_fleet_view *v, const char *name)
+{
+	for (size_t i = 0; i < v->n_holders; i++)
+		if (strcmp(v->holders[i].key, name) == 0)
+			return v->holders[i].value;
+	return NULL;
+}
+
+/* Wait (up to ms) until the fleet's threads ask for a pass. */
+static bool wait_wake(vf_fleet *f, unsigned ms, const char **why)
+{
+	for (unsigned t = 0; t < ms; t += 20) {
+		if (vf_fleet_take_wake(f, why))
+			return true;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
+/* Passes (pass_begin only) every 20 ms, up to 3 s, until web is held
+ * here (held) or its holder is known and elsewhere (!held). */
+static void pass_until(vf_fleet *f, const vf_desired *d, const vf_backend *be, vf_conn *conn,
+		       const vf_fleet_view **v, const vf_fleet_hooks **k, bool held)
+{
+	for (int i = 0; i < 150; i++) {
+		vf_fleet_pass_begin(f, d, be, conn, v, k);
+		if (held ? view_holds(*v, "web") : view_holder(*v, "web") != NULL)
+			return;
+		usleep(20 * 1000);
+	}
+}
+
+/* Wait (up to ms) until f's poll has seen n live hosts. */
+static bool wait_hosts(vf_fleet *f, size_t n, unsigned ms)
+{
+	for (unsigned t = 0; t < ms; t += 20) {
+		json_object *st = vf_fleet_status_json(f), *hosts = NULL;
+		bool ok = json_object_object_get_ex(st, "hosts", &hosts) &&
+			  json_object_array_length(hosts) == n;
+		json_object_put(st);
+		if (ok)
+			return true;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
+static void test_daemon_one_host_holds_a_placed_domain_and_it_fails_over(void **state)
+{
+	vf_test_etcd_stop(&etcd);
+	vf_test_etcd_start(&etcd, 1);
+	_cleanup_free_ char *pfx = prefix();
+	const vf_backend *be = vf_backend_for_uri("test:///default");
+	vf_conn *conn = NULL;
+	vf_error err = { 0 };
+	assert_int_equal(be->hv->open("test:///default", NULL, &conn, &err), 0);
+	vf_desired d = { 0 };
+	placed_set(&d, "web");
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	vf_fleet *h2 = start_host("h2", pfx, p[1]);
+	vf_fleet *h1 = start_host("h1", pfx, p[1]);
+	const char *why = NULL;
+	/* h2's poll sees h1 arrive. */
+	assert_true(wait_hosts(h2, 2, 3000));
+
+	/* Both place it on h1 (fewest placed domains, then the smaller id);
+	 * only h1 takes it. */
+	const vf_fleet_view *v1, *v2;
+	const vf_fleet_hooks *k1, *k2;
+	vf_fleet_pass_begin(h2, &d, be, conn, &v2, &k2);
+	assert_false(view_holds(v2, "web"));
+	vf_fleet_pass_begin(h1, &d, be, conn, &v1, &k1);
+	assert_true(view_holds(v1, "web"));
+	assert_string_equal(v1->host_id, "h1");
+	assert_string_equal(view_holder(v1, "web"), "h1");
+	uint64_t t1 = 0, t2 = 0;
+	assert_int_equal(k1->may_start(k1->userdata, "web", &t1, &err), 0);
+	assert_true(t1 > 0);
+	assert_true(k2->may_start(k2->userdata, "web", &t2, &err) < 0);
+	assert_int_equal(err.code, VF_E_LOCKED);
+	assert_non_null(strstr(err.message, "does not hold the lease of Domain/web"));
+	vf_error_clear(&err);
+	/* h2 sees h1 as the holder once its poll has read the lock (the poll
+	 * wakes it: one TTL/4 at most). */
+	assert_true(wait_wake(h2, 2000, &why));
+	pass_until(h2, &d, be, conn, &v2, &k2, false);
+	assert_false(view_holds(v2, "web"));
+	assert_non_null(view_holder(v2, "web"));
+	assert_string_equal(view_holder(v2, "web"), "h1");
+
+	/* A shared volume: claimed by the holder; the other host is refused,
+	 * naming the claimer. */
+	assert_int_equal(k1->claim_volume(k1->userdata, "shared", "web.qcow2", "web", &err), 0);
+	assert_int_equal(k1->volume_created(k1->userdata, "shared", "web.qcow2", &err), 0);
+	assert_true(k2->claim_volume(k2->userdata, "shared", "web.qcow2", "web", &err) < 0);
+	vf_error_clear(&err);
+	vf_fleet_pass_begin(h2, &d, be, conn, &v2, &k2);
+	assert_int_equal(v2->n_volumes, 1);
+	assert_string_equal(v2->volumes[0].host, "h1");
+	assert_string_equal(v2->volumes[0].domain, "web");
+	assert_true(v2->volumes[0].created);
+
+	/* A placed domain this host cannot guard (test:/// names no process)
+	 * is not allowed to run: the started hook forces it off. */
+	vf_observed o = { 0 };
+	assert_int_equal(be->hv->domain_start(conn, "test", &err) == 0 ||
+			 observe_test_domain(be, conn, &o)->state == VF_RUN_RUNNING, 1);
+	vf_observed_free(&o);
+	k1->started(k1->userdata, "test");
+	assert_int_equal(observe_test_domain(be, conn, &o)->state, VF_RUN_SHUTOFF);
+	vf_observed_free(&o);
+
+	/* h1's lease is revoked behind its back (as an expiry looks): it
+	 * stops acting for web at once, re-joins with a new lease, and the
+	 * lock comes back with a larger fencing token. */
+	json_object *st = vf_fleet_status_json(h1);
+	json_object *lease = NULL, *id = NULL;
+	assert_true(json_object_object_get_ex(st, "lease", &lease));
+	assert_true(json_object_object_get_ex(lease, "id", &id));
+	int64_t old = (int64_t)strtoull(json_object_get_string(id), NULL, 16);
+	json_object_put(st);
+	vf_etcd *c = NULL;
+	assert_int_equal(vf_etcd_open(etcd.endpoints, NULL, &c, NULL), 0);
+	assert_int_equal(vf_etcd_lease_revoke(c, old, &err), 0);
+	bool lost = false;
+	for (int i = 0; i < 100 && !lost; i++) {
+		usleep(20 * 1000);
+		lost = k1->may_start(k1->userdata, "web", &t2, &err) < 0;
+		if (lost)
+			assert_non_null(strstr(err.message, "lost"));
+		vf_error_clear(&err);
+	}
+	assert_true(lost);
+	pass_until(h1, &d, be, conn, &v1, &k1, true);   /* re-joined */
+	assert_true(view_holds(v1, "web"));
+	assert_int_equal(k1->may_start(k1->userdata, "web", &t2, &err), 0);
+	assert_true(t2 > t1);
+	print_message("lease revoked: h1 re-joined and took web again, token %llu -> %llu\n",
+		      (unsigned long long)t1, (unsigned long long)t2);
+
+	/* h1 leaves (nothing runs there: it revokes): h2 is woken and takes
+	 * web, with a larger token still. */
+	vf_fleet_stop(h1);
+	uint64_t left = vf_etcd_now_ms();
+	assert_true(wait_wake(h2, 3000, &why));
+	pass_until(h2, &d, be, conn, &v2, &k2, true);
+	assert_true(view_holds(v2, "web"));
+	uint64_t t3 = 0;
+	assert_int_equal(k2->may_start(k2->userdata, "web", &t3, &err), 0);
+	assert_true(t3 > t2);
+	print_message("h1 left: h2 holds web %llu ms later (token %llu)\n",
+		      (unsigned long long)(vf_etcd_now_ms() - left), (unsigned long long)t3);
+
+	/* Still declared and eligible, not running here: h2 keeps the lock.
+	 * No longer declared (and not running here): h2 releases it. */
+	_cleanup_free_ char *key = vf_asprintf("%s/lock/domain/web", pfx);
+	vf_etcd_kv kv = { 0 };
+	vf_fleet_pass_end(h2, &d, be, conn);
+	assert_int_equal(vf_etcd_get(c, key, &kv, &err), 0);
+	assert_true(kv.present);
+	vf_etcd_kv_clear(&kv);
+	vf_desired none = { 0 };
+	vf_fleet_pass_end(h2, &none, be, conn);
+	assert_int_equal(vf_etcd_get(c, key, &kv, &err), 0);
+	assert_false(kv.present);
+	vf_etcd_kv_clear(&kv);
+	vf_fleet_stop(h2);
+	vf_etcd_close(c);
+	vf_desired_free(&d);
+	close(p[0]);
+	close(p[1]);
+	be->hv->close(conn);
+	vf_test_etcd_stop(&etcd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_driver_fence_metadata_destroy_and_pid),
+		cmocka_unit_test(test_daemon_one_host_holds_a_placed_domain_and_it_fails_over),
 		cmocka_unit_test(test_stopped_virtform_is_fenced_before_the_lock_moves),
 		cmocka_unit_test(test_virtform_cut_from_etcd_is_fenced_in_time),
 	};

@@ -25,6 +25,7 @@
 #include <signal.h>
 
 #include "controller/watch/watch.h"
+#include "controller/watch/config.h"
 #include "controller/watch/status.h"
 #include "controller/watch/tree_watch.h"
 #include "controller/watch/watch_sched.h"
@@ -688,6 +689,94 @@ static void test_status_text_names_errors_and_retries(void **state)
 	json_object_put(st);
 }
 
+/* The fleet's settings: every key parses, flags add labels one by one,
+ * and bad values are refused with a reason. */
+static void test_fleet_settings(void **state)
+{
+	(void)state;
+	vf_config c = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_config_parse("t.conf",
+					 "etcd = http://10.0.0.1:2379,http://10.0.0.2:2379\n"
+					 "host_id = h1\netcd_prefix = /fleet\nlease_ttl = 2s\n"
+					 "host_labels = rack=r1,ssd=yes\nfence_watchdog = /dev/watchdog\n"
+					 "fence_watchdog_ms = 1000\nfence_helper = /usr/bin/virtform-fence\n",
+					 &c, &err), 0);
+	assert_string_equal(c.etcd, "http://10.0.0.1:2379,http://10.0.0.2:2379");
+	assert_string_equal(c.host_id, "h1");
+	assert_string_equal(c.etcd_prefix, "/fleet");
+	assert_int_equal(c.lease_ttl_ms, 2000);
+	assert_string_equal(c.host_labels, "rack=r1,ssd=yes");
+	assert_int_equal(c.fence_watchdog_ms, 1000);
+	vf_config flags = { 0 };
+	assert_int_equal(vf_config_set(&flags, "host_label", "gpu=a100", &err), 0);
+	assert_int_equal(vf_config_set(&flags, "host_label", "zone=b", &err), 0);
+	vf_config_merge(&c, &flags);
+	assert_string_equal(c.host_labels, "gpu=a100,zone=b");   /* flags win, as a whole */
+	vf_config_free(&flags);
+	vf_config_free(&c);
+
+	vf_config d = { 0 };
+	vf_config_defaults(&d);
+	assert_int_equal(d.lease_ttl_ms, 10000);
+	assert_int_equal(d.fence_watchdog_ms, 5000);
+	assert_string_equal(d.etcd_prefix, "/virtform");
+	assert_null(d.etcd);   /* no fleet unless asked */
+	vf_config_free(&d);
+	vf_config e = { .has_lease_ttl_ms = true, .lease_ttl_ms = 3000 };
+	vf_config_defaults(&e);
+	assert_int_equal(e.fence_watchdog_ms, 2000);   /* 2/3 of a short TTL */
+	vf_config_free(&e);
+
+	static const struct { const char *key, *value, *why; } bad[] = {
+		{ "host_id", "a/b", "1 to 63 letters" },
+		{ "host_id", "0123456789012345678901234567890123456789012345678901234567890123", "1 to 63" },
+		{ "lease_ttl", "500ms", "at least 1000 ms" },
+		{ "lease_ttl", "2500ms", "whole seconds" },
+		{ "lease_ttl", "ten", "such as 10s" },
+		{ "host_labels", "rack", "KEY=VALUE" },
+		{ "host_labels", "a=b,=c", "KEY=VALUE" },
+		{ "etcd_prefix", "fleet", "start with '/'" },
+		{ "fence_watchdog_ms", "10", "from 1000" },
+	};
+	for (size_t i = 0; i < VF_ARRAY_SIZE(bad); i++) {
+		vf_config b = { 0 };
+		assert_true(vf_config_set(&b, bad[i].key, bad[i].value, &err) < 0);
+		if (!strstr(err.message, bad[i].why))
+			fail_msg("%s = %s: '%s' does not say '%s'", bad[i].key, bad[i].value, err.message,
+				 bad[i].why);
+		vf_error_clear(&err);
+		vf_config_free(&b);
+	}
+}
+
+static void test_status_text_shows_the_fleet(void **state)
+{
+	(void)state;
+	json_object *st = json_tokener_parse(
+		"{\"pid\": 42, \"manifests\": \"/srv/m\", \"connected\": true,"
+		" \"manifests_state\": \"valid\", \"next_resync_in_seconds\": 5,"
+		" \"fleet\": {\"host_id\": \"h1\", \"lease\": {\"id\": \"5bb9\", \"state\": \"held\","
+		"   \"ttl_ms\": 2000, \"margin_ms\": 500, \"deadline_in_ms\": 1148, \"losses\": 1,"
+		"   \"last_loss\": \"no keepalive was acknowledged before the fence deadline\"},"
+		"  \"hosts\": [{\"id\": \"h1\", \"labels\": {\"rack\": \"r1\"}, \"lease_age_s\": 1},"
+		"             {\"id\": \"h2\", \"labels\": {}, \"lease_age_s\": 0}],"
+		"  \"domains\": [{\"domain\": \"web\", \"holder\": \"h2\", \"token\": 57, \"held_here\": false}]}}");
+	assert_non_null(st);
+	_cleanup_free_ char *text = vf_status_format_text(st);
+	assert_non_null(strstr(text, "Fleet: host h1, lease 5bb9 held, fence deadline in 1148 ms (TTL 2000 ms, margin 500 ms; 1 lost so far)"));
+	assert_non_null(strstr(text, "last lease lost: no keepalive was acknowledged"));
+	assert_non_null(strstr(text, "Hosts alive: 2"));
+	assert_non_null(strstr(text, "lease age 1s  labels rack=r1"));
+	assert_non_null(strstr(text, "held by h2 (token 57)\n"));
+	json_object_put(st);
+	/* Without a fleet, no section. */
+	st = json_tokener_parse("{\"pid\": 1, \"manifests_state\": \"valid\", \"fleet\": null}");
+	_cleanup_free_ char *plain = vf_status_format_text(st);
+	assert_null(strstr(plain, "Fleet"));
+	json_object_put(st);
+}
+
 /* ---- the daemon as a whole, against test:///default ---------------------------
  * The daemon runs on a thread of this process, so it shares libvirt's
  * test:///default state with the test's own connection. */
@@ -979,6 +1068,8 @@ int main(void)
 		cmocka_unit_test(test_status_answered_during_a_pass),
 		cmocka_unit_test(test_slow_client_is_dropped_at_the_request_deadline),
 		cmocka_unit_test(test_status_text_names_errors_and_retries),
+		cmocka_unit_test(test_fleet_settings),
+		cmocka_unit_test(test_status_text_shows_the_fleet),
 		cmocka_unit_test(test_daemon_restores_and_keeps_last_good_set),
 		cmocka_unit_test(test_daemon_keeps_last_set_when_tree_empties_or_vanishes),
 	};

@@ -78,7 +78,8 @@ _virtform() {
 		-c | --connect | --state-dir | --replace | --color | --lock-timeout | --lock-wait | \
 			--connect-timeout | --runtime-dir | --config | --debounce | --resync | \
 			--max-backoff | --log-level | --socket-group | --metrics | --snapshot | --out | \
-			--plan) ((i++)) ;;
+			--plan | --host-id | --etcd | --etcd-prefix | --lease-ttl | --host-label | \
+			--fence-watchdog | --fence-watchdog-ms | --fence-helper) ((i++)) ;;
 		-*) ;;
 		*) paths+=("$w") ;;
 		esac
@@ -116,14 +117,15 @@ _virtform() {
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -d -- "$val")
 		return 0 ;;
-	--config | --snapshot | --plan | --out)
+	--config | --snapshot | --plan | --out | --fence-watchdog | --fence-helper)
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -f -- "$val")
 		return 0 ;;
 	--metrics)
 		_virtform_reply "127.0.0.1: unix:/run/virtform/metrics.sock" "$val"
 		return 0 ;;
-	--lock-timeout | --lock-wait | --connect-timeout | --debounce | --resync | --max-backoff)
+	--lock-timeout | --lock-wait | --connect-timeout | --debounce | --resync | --max-backoff | \
+		--host-id | --etcd | --etcd-prefix | --lease-ttl | --host-label | --fence-watchdog-ms)
 		COMPREPLY=()
 		return 0 ;;
 	esac

@@ -23,6 +23,8 @@ static const char *const vf_config__keys[] = {
 	"max_backoff_seconds", "log_level", "socket_group", "runtime_dir",
 	"allowEmpty", /* Argo CD's name for the same setting, hence not snake_case */
 	"metrics",
+	"host_id", "etcd", "etcd_prefix", "lease_ttl", "host_labels", "fence_watchdog",
+	"fence_watchdog_ms", "fence_helper",
 };
 
 #define VF_CONFIG_MAX_BYTES (1024 * 1024)
@@ -37,6 +39,12 @@ void vf_config_free(vf_config *c)
 	free(c->socket_group);
 	free(c->runtime_dir);
 	free(c->metrics);
+	free(c->host_id);
+	free(c->etcd);
+	free(c->etcd_prefix);
+	free(c->host_labels);
+	free(c->fence_watchdog);
+	free(c->fence_helper);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -59,10 +67,113 @@ static void vf_config__set_str(char **slot, const char *value)
 	*slot = vf_strdup(value);
 }
 
+bool vf_config_host_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	if (n < 1 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		      (id[i] >= '0' && id[i] <= '9') || id[i] == '.' || id[i] == '_' || id[i] == '-'))
+			return false;
+	return true;
+}
+
+/* "10s", "2500ms", "1m", or whole seconds ("10"). */
+static int vf_config__duration_ms(const char *key, const char *value, unsigned lo_ms,
+				  unsigned *out, vf_error *err)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(value, &end, 10);
+	unsigned long long mul = 1000;
+	if (!errno && end != value && value[0] != '-') {
+		if (strcmp(end, "ms") == 0)
+			mul = 1;
+		else if (strcmp(end, "m") == 0)
+			mul = 60000;
+		else if (*end && strcmp(end, "s") != 0)
+			end = NULL;
+	} else {
+		end = NULL;
+	}
+	if (!end || v > 86400000ull / mul || v * mul < lo_ms)
+		return vf_error_set(err, VF_E_USAGE,
+				    "%s takes a duration of at least %u ms, such as 10s, 2500ms or 1m, not '%s'",
+				    key, lo_ms, value);
+	*out = (unsigned)(v * mul);
+	return 0;
+}
+
+/* "K=V[,K=V...]": keys and values of [A-Za-z0-9._/-], keys non-empty. */
+static int vf_config__labels_check(const char *key, const char *value, vf_error *err)
+{
+	const char *p = value;
+	for (;;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		bool ok = eq && eq > p;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = p + i == eq || (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+			     (p[i] >= '0' && p[i] <= '9') || strchr("._/-", p[i]);
+		if (!ok || !n)
+			return vf_error_set(err, VF_E_USAGE,
+					    "%s takes KEY=VALUE (letters, digits, '.', '_', '/', '-'), not '%.*s'",
+					    key, (int)n, p);
+		if (!e)
+			return 0;
+		p = e + 1;
+	}
+}
+
 int vf_config_set(vf_config *c, const char *key, const char *value, vf_error *err)
 {
-	unsigned u;
-	if (strcmp(key, "connect") == 0) {
+	unsigned u = 0;
+	if (strcmp(key, "host_id") == 0) {
+		if (!vf_config_host_id_valid(value))
+			return vf_error_set(err, VF_E_USAGE,
+					    "host_id takes 1 to 63 letters, digits, '.', '_' or '-', not '%s'",
+					    value);
+		vf_config__set_str(&c->host_id, value);
+	} else if (strcmp(key, "etcd") == 0 || strcmp(key, "etcd_prefix") == 0 ||
+		   strcmp(key, "fence_watchdog") == 0 || strcmp(key, "fence_helper") == 0) {
+		if (!*value)
+			return vf_error_set(err, VF_E_USAGE, "%s must not be empty", key);
+		if (strcmp(key, "etcd_prefix") == 0 && (value[0] != '/' || value[strlen(value) - 1] == '/'))
+			return vf_error_set(err, VF_E_USAGE,
+					    "etcd_prefix must start with '/' and not end with one, not '%s'",
+					    value);
+		vf_config__set_str(strcmp(key, "etcd") == 0		 ? &c->etcd
+				   : strcmp(key, "etcd_prefix") == 0	 ? &c->etcd_prefix
+				   : strcmp(key, "fence_watchdog") == 0 ? &c->fence_watchdog
+									 : &c->fence_helper,
+				   value);
+	} else if (strcmp(key, "lease_ttl") == 0) {
+		if (vf_config__duration_ms(key, value, 1000, &u, err) < 0)
+			return -VF_E_USAGE;
+		if (u % 1000)   /* etcd grants leases in whole seconds */
+			return vf_error_set(err, VF_E_USAGE,
+					    "lease_ttl takes whole seconds (etcd's lease unit), not '%s'", value);
+		c->lease_ttl_ms = u;
+		c->has_lease_ttl_ms = true;
+	} else if (strcmp(key, "fence_watchdog_ms") == 0) {
+		if (vf_config__uint(key, value, 1000, 600000, "milliseconds", &u, err) < 0)
+			return -VF_E_USAGE;
+		c->fence_watchdog_ms = u;
+		c->has_fence_watchdog_ms = true;
+	} else if (strcmp(key, "host_labels") == 0 || strcmp(key, "host_label") == 0) {
+		/* host_label (the repeatable flag) adds one; host_labels sets all */
+		if (vf_config__labels_check(key, value, err) < 0)
+			return -VF_E_USAGE;
+		if (key[10] == '\0' && c->host_labels) {
+			char *j = vf_asprintf("%s,%s", c->host_labels, value);
+			free(c->host_labels);
+			c->host_labels = j;
+		} else {
+			vf_config__set_str(&c->host_labels, value);
+		}
+	} else if (strcmp(key, "connect") == 0) {
 		vf_config__set_str(&c->connect, value);
 	} else if (strcmp(key, "metrics") == 0) {
 		if (vf_metrics_addr_check(value, err) < 0)
@@ -353,6 +464,26 @@ void vf_config_merge(vf_config *base, const vf_config *over)
 		vf_config__set_str(&base->runtime_dir, over->runtime_dir);
 	if (over->metrics)
 		vf_config__set_str(&base->metrics, over->metrics);
+	if (over->host_id)
+		vf_config__set_str(&base->host_id, over->host_id);
+	if (over->etcd)
+		vf_config__set_str(&base->etcd, over->etcd);
+	if (over->etcd_prefix)
+		vf_config__set_str(&base->etcd_prefix, over->etcd_prefix);
+	if (over->host_labels)
+		vf_config__set_str(&base->host_labels, over->host_labels);
+	if (over->fence_watchdog)
+		vf_config__set_str(&base->fence_watchdog, over->fence_watchdog);
+	if (over->fence_helper)
+		vf_config__set_str(&base->fence_helper, over->fence_helper);
+	if (over->has_lease_ttl_ms) {
+		base->lease_ttl_ms = over->lease_ttl_ms;
+		base->has_lease_ttl_ms = true;
+	}
+	if (over->has_fence_watchdog_ms) {
+		base->fence_watchdog_ms = over->fence_watchdog_ms;
+		base->has_fence_watchdog_ms = true;
+	}
 	if (over->has_debounce_ms) {
 		base->debounce_ms = over->debounce_ms;
 		base->has_debounce_ms = true;
@@ -397,6 +528,13 @@ void vf_config_defaults(vf_config *c)
 		c->max_backoff_seconds = VF_DEFAULT_MAX_BACKOFF_SECONDS;
 	if (!c->has_log_level)
 		c->log_level = VF_LOG_INFO;
+	if (!c->has_lease_ttl_ms)
+		c->lease_ttl_ms = VF_DEFAULT_LEASE_TTL_MS;
+	if (!c->etcd_prefix)
+		c->etcd_prefix = vf_strdup(VF_DEFAULT_ETCD_PREFIX);
+	if (!c->has_fence_watchdog_ms)
+		c->fence_watchdog_ms = c->lease_ttl_ms * 2 / 3 < 5000u ? c->lease_ttl_ms * 2 / 3 : 5000u;
+	c->has_lease_ttl_ms = c->has_fence_watchdog_ms = true;
 	c->has_debounce_ms = c->has_resync_seconds = true;
 	c->has_max_backoff_seconds = c->has_log_level = true;
 }

@@ -45,6 +45,17 @@ typedef struct vf_config {
 	bool has_allow_empty;
 	bool allow_empty;         /* allowEmpty: an empty manifest set may remove; default false */
 	char *metrics;            /* Prometheus metrics address (metrics.h); NULL: off */
+	/* The fleet (docs/fleet.md): on when etcd is set. */
+	char *host_id;            /* host_id, --host-id; NULL: the hostname */
+	char *etcd;               /* etcd, --etcd: client URLs, comma-separated; NULL: no fleet */
+	char *etcd_prefix;        /* etcd_prefix; default "/virtform" */
+	bool has_lease_ttl_ms;
+	unsigned lease_ttl_ms;    /* lease_ttl, --lease-ttl DURATION; default 10 s, at least 1 s */
+	char *host_labels;        /* host_labels "K=V,K=V"; each --host-label adds one */
+	char *fence_watchdog;     /* fence_watchdog: /dev/watchdog (or a FIFO); NULL: none */
+	bool has_fence_watchdog_ms;
+	unsigned fence_watchdog_ms; /* fence_watchdog_ms; default min(5000, 2/3 of the TTL) */
+	char *fence_helper;       /* fence_helper; default virtform-fence next to virtform */
 } vf_config;
 
 /* Parse config text; `path` names it in errors ("FILE:LINE:COL: ..."; the
@@ -71,6 +82,11 @@ int vf_config_set(vf_config *c, const char *key, const char *value, vf_error *er
 void vf_config_free(vf_config *c);
 
 #define VF_DEFAULT_DEBOUNCE_MS 250u
+#define VF_DEFAULT_LEASE_TTL_MS 10000u
+#define VF_DEFAULT_ETCD_PREFIX "/virtform"
+
+/* A --host-id: 1 to 63 of [A-Za-z0-9._-]. */
+bool vf_config_host_id_valid(const char *id);
 #define VF_DEFAULT_RESYNC_SECONDS 60u
 #define VF_DEFAULT_MAX_BACKOFF_SECONDS 300u
 /* root's defaults (controller/core/statedir.h has every user's): the

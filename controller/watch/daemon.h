@@ -100,6 +100,7 @@ typedef struct vf_watch {
 	uint64_t next_extend;         /* when the next EXTEND_TIMEOUT_USEC= is due */
 	time_t started;
 	char *root_real;              /* DIR's current real path */
+	struct vf_fleet *fleet;       /* --etcd: the fleet (fleet.h); NULL: a host on its own */
 } vf_watch;
 
 /* ---- daemon.c ------------------------------------------------------------ */

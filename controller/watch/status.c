@@ -333,6 +333,58 @@ static json_object *vf_status__get(json_object *o, const char *key)
 	return v;
 }
 
+/* The fleet section (fleet.c's vf_fleet_status_json); nothing without --etcd. */
+static void vf_status__format_fleet(vf_buf *b, json_object *fl)
+{
+	if (!fl)
+		return;
+	json_object *lease = vf_status__get(fl, "lease");
+	json_object *dl = vf_status__get(lease, "deadline_in_ms");
+	vf_buf_printf(b, "Fleet: host %s, lease %s %s", vf_status__str(fl, "host_id") ?: "?",
+		      vf_status__str(lease, "id") ?: "-", vf_status__str(lease, "state") ?: "?");
+	if (dl)
+		vf_buf_printf(b, ", fence deadline in %lld ms", (long long)json_object_get_int64(dl));
+	vf_buf_printf(b, " (TTL %lld ms, margin %lld ms; %lld lost so far)\n",
+		      (long long)vf_status__int(lease, "ttl_ms"), (long long)vf_status__int(lease, "margin_ms"),
+		      (long long)vf_status__int(lease, "losses"));
+	const char *loss = vf_status__str(lease, "last_loss");
+	if (loss)
+		vf_buf_printf(b, "  last lease lost: %s\n", loss);
+	json_object *hosts = vf_status__get(fl, "hosts");
+	vf_buf_printf(b, "  Hosts alive: %zu\n", hosts ? json_object_array_length(hosts) : (size_t)0);
+	for (size_t i = 0; hosts && i < json_object_array_length(hosts); i++) {
+		json_object *h = json_object_array_get_idx(hosts, i);
+		vf_buf_printf(b, "    %-20s", vf_status__str(h, "id") ?: "?");
+		json_object *age = vf_status__get(h, "lease_age_s");
+		if (age)
+			vf_buf_printf(b, " lease age %llds", (long long)json_object_get_int64(age));
+		json_object *labels = vf_status__get(h, "labels");
+		bool first = true;
+		if (labels) {
+			json_object_object_foreach(labels, k, v) {
+				vf_buf_printf(b, "%s%s=%s", first ? "  labels " : ",", k, json_object_get_string(v));
+				first = false;
+			}
+		}
+		vf_buf_add(b, "\n");
+	}
+	json_object *doms = vf_status__get(fl, "domains");
+	if (doms && json_object_array_length(doms)) {
+		vf_buf_add(b, "  Placed domains:\n");
+		for (size_t i = 0; i < json_object_array_length(doms); i++) {
+			json_object *d = json_object_array_get_idx(doms, i);
+			json_object *here = vf_status__get(d, "held_here");
+			vf_buf_printf(b, "    Domain/%-28s held by %s (token %lld)%s\n",
+				      vf_status__str(d, "domain") ?: "?", vf_status__str(d, "holder") ?: "?",
+				      (long long)vf_status__int(d, "token"),
+				      here && json_object_get_boolean(here) ? ", here" : "");
+		}
+	}
+	const char *perr = vf_status__str(fl, "poll_error");
+	if (perr)
+		vf_buf_printf(b, "  etcd: %s\n", perr);
+}
+
 char *vf_status_format_text(json_object *st)
 {
 	vf_buf b = { 0 };
@@ -439,6 +491,7 @@ char *vf_status_format_text(json_object *st)
 		if (what)
 			vf_buf_printf(&b, "  last disagreement: %s\n", what);
 	}
+	vf_status__format_fleet(&b, vf_status__get(st, "fleet"));
 	int64_t next = vf_status__int(st, "next_resync_in_seconds");
 	if (next >= 0)
 		vf_buf_printf(&b, "Next full resync in %llds.\n", (long long)next);

@@ -19,6 +19,7 @@
 #include "controller/watch/watch_loop.h"
 #include "controller/watch/watch_pass.h"
 #include "controller/watch/metrics.h"
+#include "controller/watch/fleet.h"
 
 
 enum {
@@ -54,6 +55,20 @@ static const char vf_usage_watch[] =
 	"                             owns (default: keep enforcing the last set)\n"
 	"      --metrics ADDR         serve Prometheus metrics on unix:/PATH or\n"
 	"                             127.0.0.1:PORT (default: off)\n"
+	"\n"
+	"The fleet (docs/fleet.md): several hosts, one manifest tree, placed domains\n"
+	"run by exactly one host that holds their lease in etcd.\n"
+	"      --etcd URL[,URL...]    etcd client URLs; fleet mode is on when given\n"
+	"      --host-id NAME         this host in the fleet (default: the hostname;\n"
+	"                             1-63 of A-Z a-z 0-9 . _ -)\n"
+	"      --etcd-prefix P        key prefix in etcd (" VF_DEFAULT_ETCD_PREFIX ")\n"
+	"      --lease-ttl DURATION   the host lease's TTL, whole seconds (10s, min 1s)\n"
+	"      --host-label KEY=VALUE announce a label (repeatable), for hostLabels\n"
+	"      --fence-watchdog PATH  watchdog device the fence helper pets\n"
+	"                             (/dev/watchdog; default: none)\n"
+	"      --fence-watchdog-ms MS its timeout (default: 2/3 of the TTL, at most 5000)\n"
+	"      --fence-helper PATH    the fence helper (default: virtform-fence next\n"
+	"                             to virtform)\n"
 	"  -h, --help                 show this help\n"
 	"\n"
 	"Flags override the config file. See docs/watch.md.\n";
@@ -97,6 +112,14 @@ enum {
 	OPT_JSON,
 	OPT_ALLOW_EMPTY,
 	OPT_METRICS,
+	OPT_HOST_ID,
+	OPT_ETCD,
+	OPT_ETCD_PREFIX,
+	OPT_LEASE_TTL,
+	OPT_HOST_LABEL,
+	OPT_FENCE_WATCHDOG,
+	OPT_FENCE_WATCHDOG_MS,
+	OPT_FENCE_HELPER,
 };
 
 static const struct {
@@ -112,6 +135,14 @@ static const struct {
 	{ OPT_SOCKET_GROUP, "socket_group" },
 	{ OPT_RUNTIME_DIR, "runtime_dir" },
 	{ OPT_METRICS, "metrics" },
+	{ OPT_HOST_ID, "host_id" },
+	{ OPT_ETCD, "etcd" },
+	{ OPT_ETCD_PREFIX, "etcd_prefix" },
+	{ OPT_LEASE_TTL, "lease_ttl" },
+	{ OPT_HOST_LABEL, "host_label" },
+	{ OPT_FENCE_WATCHDOG, "fence_watchdog" },
+	{ OPT_FENCE_WATCHDOG_MS, "fence_watchdog_ms" },
+	{ OPT_FENCE_HELPER, "fence_helper" },
 };
 
 /* Parse watch's options into w->flags; -1 to go on, else an exit code. */
@@ -129,6 +160,14 @@ static int vf_watch__parse(vf_watch *w, int argc, char **argv)
 		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
 		{ "runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "host-id", required_argument, NULL, OPT_HOST_ID },
+		{ "etcd", required_argument, NULL, OPT_ETCD },
+		{ "etcd-prefix", required_argument, NULL, OPT_ETCD_PREFIX },
+		{ "lease-ttl", required_argument, NULL, OPT_LEASE_TTL },
+		{ "host-label", required_argument, NULL, OPT_HOST_LABEL },
+		{ "fence-watchdog", required_argument, NULL, OPT_FENCE_WATCHDOG },
+		{ "fence-watchdog-ms", required_argument, NULL, OPT_FENCE_WATCHDOG_MS },
+		{ "fence-helper", required_argument, NULL, OPT_FENCE_HELPER },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -184,6 +223,8 @@ static void vf_watch__teardown(vf_watch *w)
 		vf_heartbeat_hook = NULL;
 		vf_watch__beating = NULL;
 	}
+	vf_fleet_stop(w->fleet);   /* before the connection: its hooks use it */
+	w->fleet = NULL;
 	vf_watch__close_events(w);
 	if (w->conn)
 		w->backend->hv->close(w->conn);
@@ -273,6 +314,28 @@ int vf_watch_main(int argc, char **argv)
 	if (sd_watchdog_enabled(0, &wd) > 0) {
 		w.watchdog_usec = wd;
 		w.next_watchdog = vf_now_ms();
+	}
+	if (w.cfg.etcd) {
+		/* The fleet (docs/fleet.md): lease, fence helper, announcement,
+		 * before the first pass, so no placed domain is acted for
+		 * without a lease. */
+		vf_fleet_opts fo = {
+			.host_id = w.cfg.host_id,
+			.endpoints = w.cfg.etcd,
+			.prefix = w.cfg.etcd_prefix,
+			.ttl_ms = w.cfg.lease_ttl_ms,
+			.labels = w.cfg.host_labels,
+			.fence_helper = w.cfg.fence_helper,
+			.watchdog = w.cfg.fence_watchdog,
+			.watchdog_ms = w.cfg.fence_watchdog_ms,
+			.wake_fd = vf_watch_pipe[1],
+		};
+		struct vf_fleet *fl = NULL;
+		if (vf_fleet_start(&fo, &fl, &err) < 0)
+			return vf_watch__fail(&w, &err);
+		w.fleet = fl;
+		vf_watch_log(6, "fleet: host %s, etcd %s, prefix %s", vf_fleet_host_id(fl), w.cfg.etcd,
+			     w.cfg.etcd_prefix);
 	}
 	vf_watch__beating = &w;
 	vf_heartbeat_hook = vf_watch__heartbeat_hook;

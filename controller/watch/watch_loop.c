@@ -20,6 +20,7 @@
 #include "controller/watch/watch_loop.h"
 #include "controller/watch/watch_pass.h"
 #include "controller/watch/metrics.h"
+#include "controller/watch/fleet.h"
 
 /* Libvirt events start a pass at once: each names its object, which the
  * pass reads again on its own, so there is nothing to wait for. A burst
@@ -75,6 +76,13 @@ static void vf_watch__reload(vf_watch *w)
 	    !vf_streq_null(c.socket_group, w->cfg.socket_group))
 		vf_watch_log(4, "reload: state_dir, runtime_dir and socket_group change only on restart; keeping %s and %s",
 			     w->cfg.state_dir, w->cfg.runtime_dir);
+	if (!vf_streq_null(c.etcd, w->cfg.etcd) || !vf_streq_null(c.host_id, w->cfg.host_id) ||
+	    !vf_streq_null(c.etcd_prefix, w->cfg.etcd_prefix) ||
+	    !vf_streq_null(c.host_labels, w->cfg.host_labels) || c.lease_ttl_ms != w->cfg.lease_ttl_ms ||
+	    !vf_streq_null(c.fence_watchdog, w->cfg.fence_watchdog) ||
+	    c.fence_watchdog_ms != w->cfg.fence_watchdog_ms ||
+	    !vf_streq_null(c.fence_helper, w->cfg.fence_helper))
+		vf_watch_log(4, "reload: the fleet settings (etcd, host_id, etcd_prefix, lease_ttl, host_labels, fence_*) change only on restart; keeping the running ones");
 	free(c.state_dir);
 	c.state_dir = vf_strdup(w->cfg.state_dir);
 	free(c.runtime_dir);
@@ -247,6 +255,13 @@ int vf_watch__loop(vf_watch *w)
 			vf_watch__connect(w);
 		if (w->watchdog_usec && now >= w->next_watchdog)
 			vf_watch_heartbeat(w);
+		/* The fleet's threads saw holders or hosts change, or the lease
+		 * go: a pass now, so failover does not wait for a resync. */
+		const char *fleet_why = NULL;
+		if (w->fleet && vf_fleet_take_wake(w->fleet, &fleet_why)) {
+			w->pass_now = true;
+			w->pass_trigger = fleet_why;
+		}
 
 		const char *trigger = NULL;
 		if (w->pass_now)

@@ -11,6 +11,7 @@
 #include "controller/watch/watch_conn.h"
 #include "controller/watch/watch_pass.h"
 #include "controller/watch/metrics.h"
+#include "controller/watch/fleet.h"
 
 typedef struct vf_pass_ctx {
 	vf_watch *w;
@@ -209,7 +210,19 @@ static int vf_watch__run(vf_watch *w, const vf_desired *d, vf_reconcile_result *
 		 * on is read afresh first (watch_cache.c). */
 		.observer = vf_watch_cache_observer(w, &storage),
 	};
-	return vf_reconcile(w->backend, w->conn, d, &opts, res);
+	if (!w->fleet)
+		return vf_reconcile(w->backend, w->conn, d, &opts, res);
+	/* The fleet: placed domains planned with who holds them, started
+	 * only through its hooks; guarded or released after (fleet.c). */
+	const vf_fleet_view *view = NULL;
+	const vf_fleet_hooks *hooks = NULL;
+	vf_fleet_pass_begin(w->fleet, d, w->backend, w->conn, &view, &hooks);
+	opts.plan.fleet = view;
+	opts.fleet_hooks = hooks;
+	opts.fleet_host = vf_fleet_host_id(w->fleet);
+	int r = vf_reconcile(w->backend, w->conn, d, &opts, res);
+	vf_fleet_pass_end(w->fleet, d, w->backend, w->conn);
+	return r;
 }
 
 static bool vf_watch__plan_has(const vf_plan *p, const char *key, vf_action *action)
@@ -521,6 +534,8 @@ json_object *vf_watch_status_json(vf_watch *w)
 	uint64_t resync_in = w->next_resync > now_ms ? (w->next_resync - now_ms + 999) / 1000 : 0;
 	json_object_object_add(st, "next_resync_in_seconds", json_object_new_int64((int64_t)resync_in));
 	json_object_object_add(st, "cache", vf_watch_cache_json(w));
+	/* null: not in a fleet (no --etcd) */
+	json_object_object_add(st, "fleet", w->fleet ? vf_fleet_status_json(w->fleet) : NULL);
 	/* null from the loop itself; while a pass runs, watch_serve.c answers
 	 * with {since, seconds, trigger, step} */
 	json_object_object_add(st, "reconciling", NULL);

@@ -206,22 +206,46 @@ static json_object *vf_kv__key_only(const char *key)
 	return o;
 }
 
+/* One transaction: if `compare` (an array, taken) then `success` (taken;
+ * NULL: nothing) else read range_key. *ok says which branch ran. */
+static int vf_kv__txn(vf_etcd *c, json_object *compare, json_object *success, const char *range_key,
+		      json_object **resp, bool *ok, vf_error *err)
+{
+	json_object *req = json_object_new_object();
+	json_object_object_add(req, "compare", compare);
+	if (success)
+		json_object_object_add(req, "success", success);
+	json_object_object_add(req, "failure", vf_kv__one_op("request_range", vf_kv__key_only(range_key)));
+	int r = vf_kv__call(c, "/v3/kv/txn", req, resp, NULL, err);
+	if (r < 0)
+		return r;
+	json_object *o = vf_kv__get(*resp, "succeeded");
+	*ok = o && json_object_get_boolean(o);
+	return 0;
+}
+
+/* The key a failed transaction's one request_range read, into *out. */
+static int vf_kv__failure_range(vf_etcd *c, json_object *resp, vf_etcd_kv *out, vf_error *err)
+{
+	json_object *resps = vf_kv__get(resp, "responses");
+	json_object *range = resps && json_object_array_length(resps) > 0
+		? vf_kv__get(json_object_array_get_idx(resps, 0), "response_range") : NULL;
+	return vf_kv__first(c, range, out, err);
+}
+
 int vf_etcd_take(vf_etcd *c, const char *key, const char *value, int64_t lease,
 		 int64_t *ret_rev, vf_etcd_kv *holder, vf_error *err)
 {
 	json_object *put = vf_kv__key_only(key);
 	vf_kv__put_b64(put, "value", value);
 	vf_kv__put_int(put, "lease", lease);
-	json_object *req = json_object_new_object();
-	json_object_object_add(req, "compare", vf_kv__compare_create(key, 0));
-	json_object_object_add(req, "success", vf_kv__one_op("request_put", put));
-	json_object_object_add(req, "failure", vf_kv__one_op("request_range", vf_kv__key_only(key)));
 	_cleanup_json_ json_object *resp = NULL;
-	int r = vf_kv__call(c, "/v3/kv/txn", req, &resp, NULL, err);
+	bool ok = false;
+	int r = vf_kv__txn(c, vf_kv__compare_create(key, 0), vf_kv__one_op("request_put", put), key,
+			   &resp, &ok, err);
 	if (r < 0)
 		return r;
-	json_object *ok = vf_kv__get(resp, "succeeded");
-	if (ok && json_object_get_boolean(ok)) {
+	if (ok) {
 		int64_t rev = vf_kv__int(vf_kv__get(resp, "header"), "revision");
 		if (rev <= 0)
 			return vf_error_set(err, VF_E_DRIVER,
@@ -230,11 +254,8 @@ int vf_etcd_take(vf_etcd *c, const char *key, const char *value, int64_t lease,
 		*ret_rev = rev;   /* the put's revision is the key's create revision */
 		return 0;
 	}
-	json_object *resps = vf_kv__get(resp, "responses");
-	json_object *range = resps && json_object_array_length(resps) > 0
-		? vf_kv__get(json_object_array_get_idx(resps, 0), "response_range") : NULL;
 	vf_etcd_kv kv = { 0 };
-	if ((r = vf_kv__first(c, range, &kv, err)) < 0)
+	if ((r = vf_kv__failure_range(c, resp, &kv, err)) < 0)
 		return r;
 	if (!kv.present) {
 		/* Deleted between the compare and the range: cannot happen in
@@ -294,5 +315,99 @@ int vf_etcd_get(vf_etcd *c, const char *key, vf_etcd_kv *out, vf_error *err)
 	}
 	vf_etcd_kv_clear(out);
 	*out = kv;
+	return 0;
+}
+
+/* ---- the fleet's requests --------------------------------------------------- */
+
+void vf_etcd_kvs_clear(vf_etcd_kvs *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < k->n; i++) {
+		free(k->keys[i]);
+		vf_etcd_kv_clear(&k->kvs[i]);
+	}
+	free(k->keys);
+	free(k->kvs);
+	*k = (vf_etcd_kvs){ 0 };
+}
+
+/* The smallest key after every key that starts with `prefix`: etcd's
+ * range_end for a prefix (the last byte plus one). */
+static char *vf_kv__prefix_end(const char *prefix)
+{
+	char *e = vf_strdup(prefix);
+	size_t n = strlen(e);
+	while (n > 0 && (unsigned char)e[n - 1] == 0xff)
+		e[--n] = '\0';
+	if (n > 0)
+		e[n - 1] = (char)((unsigned char)e[n - 1] + 1);
+	return e;
+}
+
+int vf_etcd_range_prefix(vf_etcd *c, const char *prefix, vf_etcd_kvs *out, vf_error *err)
+{
+	json_object *req = vf_kv__key_only(prefix);
+	_cleanup_free_ char *end = vf_kv__prefix_end(prefix);
+	vf_kv__put_b64(req, "range_end", end);
+	_cleanup_json_ json_object *resp = NULL;
+	int r = vf_kv__call(c, "/v3/kv/range", req, &resp, NULL, err);
+	if (r < 0)
+		return r;
+	json_object *kvs = vf_kv__get(resp, "kvs");
+	size_t n = kvs ? json_object_array_length(kvs) : 0;
+	vf_etcd_kvs k = { .keys = vf_calloc(n + 1, sizeof(char *)),
+			  .kvs = vf_calloc(n + 1, sizeof(vf_etcd_kv)),
+			  .revision = vf_kv__int(vf_kv__get(resp, "header"), "revision") };
+	for (size_t i = 0; i < n; i++) {
+		json_object *kvo = json_object_array_get_idx(kvs, i);
+		json_object *ko = vf_kv__get(kvo, "key");
+		size_t kn = 0;
+		char *key = vf_etcd_b64_decode(ko ? json_object_get_string(ko) : "", &kn);
+		if (!key || (r = vf_kv__decode(c, kvo, &k.kvs[k.n], err)) < 0) {
+			free(key);
+			vf_etcd_kvs_clear(&k);
+			return r < 0 ? r : vf_error_set(err, VF_E_DRIVER, "etcd %s: a key is not valid base64",
+							vf_etcd_endpoint(c));
+		}
+		k.keys[k.n++] = key;
+	}
+	vf_etcd_kvs_clear(out);
+	*out = k;
+	return 0;
+}
+
+int vf_etcd_put(vf_etcd *c, const char *key, const char *value, int64_t lease, vf_error *err)
+{
+	json_object *req = vf_kv__key_only(key);
+	vf_kv__put_b64(req, "value", value);
+	if (lease)
+		vf_kv__put_int(req, "lease", lease);
+	_cleanup_json_ json_object *resp = NULL;
+	return vf_kv__call(c, "/v3/kv/put", req, &resp, NULL, err);
+}
+
+int vf_etcd_held(vf_etcd *c, const char *key, int64_t rev, int64_t lease, vf_etcd_kv *holder,
+		 vf_error *err)
+{
+	if (rev <= 0 || lease == 0)
+		return vf_error_set(err, VF_E_INTERNAL, "etcd: checking %s needs a revision and a lease", key);
+	json_object *cmp = vf_kv__compare_create(key, rev);
+	json_object *l = json_object_new_object();
+	json_object_object_add(l, "target", json_object_new_string("LEASE"));
+	json_object_object_add(l, "result", json_object_new_string("EQUAL"));
+	vf_kv__put_b64(l, "key", key);
+	vf_kv__put_int(l, "lease", lease);
+	json_object_array_add(cmp, l);
+	_cleanup_json_ json_object *resp = NULL;
+	bool ok = false;
+	int r = vf_kv__txn(c, cmp, NULL, key, &resp, &ok, err);
+	if (r < 0)
+		return r;
+	if (ok)
+		return 1;
+	if (holder && (r = vf_kv__failure_range(c, resp, holder, err)) < 0)
+		return r;
 	return 0;
 }

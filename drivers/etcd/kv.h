@@ -56,3 +56,23 @@ int vf_etcd_release(vf_etcd *c, const char *key, int64_t rev, vf_error *err);
 /* Read key and, when it has a lease, the lease's time to live. */
 int vf_etcd_get(vf_etcd *c, const char *key, vf_etcd_kv *out, vf_error *err);
 
+
+/* ---- the fleet's requests (controller/watch/fleet.c) ----------------------- */
+
+/* Every key under `prefix` (one range request, keys in order). */
+typedef struct vf_etcd_kvs {
+	char **keys;
+	vf_etcd_kv *kvs;
+	size_t n;
+	int64_t revision;         /* the store's revision the range was read at */
+} vf_etcd_kvs;
+
+void vf_etcd_kvs_clear(vf_etcd_kvs *k);   /* accepts NULL */
+int vf_etcd_range_prefix(vf_etcd *c, const char *prefix, vf_etcd_kvs *out, vf_error *err);
+/* Put key=value (attached to `lease`; 0 none), unconditionally. */
+int vf_etcd_put(vf_etcd *c, const char *key, const char *value, int64_t lease, vf_error *err);
+/* One transaction: is `key` still the one created at `rev` and attached
+ * to `lease`? 1 yes, 0 no (then *holder, may be NULL, is the key as it
+ * is: absent or someone else's), negative on error. */
+int vf_etcd_held(vf_etcd *c, const char *key, int64_t rev, int64_t lease, vf_etcd_kv *holder,
+		 vf_error *err);

@@ -149,6 +149,13 @@ int vf_fence_set_deadline(vf_fence_client *c, uint64_t deadline_ms, vf_error *er
 	return vf_fencec__do(c, "a deadline", line, err);
 }
 
+int vf_fence_guard_at(vf_fence_client *c, pid_t pid, uint64_t starttime, vf_error *err)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "guard %ld %" PRIu64 "\n", (long)pid, starttime);
+	return vf_fencec__do(c, "a process to guard", line, err);
+}
+
 int vf_fence_guard(vf_fence_client *c, pid_t pid, vf_error *err)
 {
 	uint64_t start = 0;
@@ -156,9 +163,34 @@ int vf_fence_guard(vf_fence_client *c, pid_t pid, vf_error *err)
 	if (r < 0)
 		return vf_error_set(err, VF_E_IO, "cannot read the start time of pid %ld: %s",
 				    (long)pid, strerror(-r));
+	return vf_fence_guard_at(c, pid, start, err);
+}
+
+static int vf_fencec__name(vf_fence_client *c, const char *verb, const char *name, vf_error *err)
+{
+	if (!*name || strlen(name) > VF_FENCE_MAX_NAME || strpbrk(name, " \t\n"))
+		return vf_error_set(err, VF_E_USAGE, "the fence helper cannot %s the guest name \"%s\"",
+				    verb, name);
+	char line[VF_FENCE_MAX_NAME + 16];
+	snprintf(line, sizeof(line), "%s %s\n", verb, name);
+	return vf_fencec__do(c, verb[0] == 'u' ? "a guest name to forget" : "a guest name to expect", line, err);
+}
+
+int vf_fence_expect(vf_fence_client *c, const char *name, vf_error *err)
+{
+	return vf_fencec__name(c, "expect", name, err);
+}
+
+int vf_fence_unexpect(vf_fence_client *c, const char *name, vf_error *err)
+{
+	return vf_fencec__name(c, "unexpect", name, err);
+}
+
+int vf_fence_unguard(vf_fence_client *c, pid_t pid, vf_error *err)
+{
 	char line[64];
-	snprintf(line, sizeof(line), "guard %ld %" PRIu64 "\n", (long)pid, start);
-	return vf_fencec__do(c, "a process to guard", line, err);
+	snprintf(line, sizeof(line), "unguard %ld\n", (long)pid);
+	return vf_fencec__do(c, "a process to stop guarding", line, err);
 }
 
 int vf_fence_release(vf_fence_client *c, vf_error *err)

@@ -28,6 +28,16 @@ int vf_fence_spawn(const char *bin, const vf_fence_opts *o, vf_fence_client *out
 int vf_fence_set_deadline(vf_fence_client *c, uint64_t deadline_ms, vf_error *err);
 /* Guard pid: its start time is read now, and the helper checks it again. */
 int vf_fence_guard(vf_fence_client *c, pid_t pid, vf_error *err);
+/* Guard pid whose start time the caller read (with the pid, from one
+ * place: libvirt's pid file and /proc), so the helper checks that very
+ * process. Guarding a pid twice is fine. */
+int vf_fence_guard_at(vf_fence_client *c, pid_t pid, uint64_t starttime, vf_error *err);
+/* Also kill, at the deadline, every process of guest `name` (a start in
+ * progress, before its pid is known); vf_fence_unexpect undoes it. */
+int vf_fence_expect(vf_fence_client *c, const char *name, vf_error *err);
+int vf_fence_unexpect(vf_fence_client *c, const char *name, vf_error *err);
+/* Stop guarding pid (the domain stopped or moved on purpose). */
+int vf_fence_unguard(vf_fence_client *c, pid_t pid, vf_error *err);
 /* The lease was given up on purpose: the helper disarms and exits, killing
  * nothing. */
 int vf_fence_release(vf_fence_client *c, vf_error *err);

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define VF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 typedef struct vf_guarded {
 	pid_t pid;
 	uint64_t start;           /* its start time, as told and checked */
@@ -36,6 +38,8 @@ typedef struct vf_fence {
 	uint64_t deadline;        /* 0: none yet */
 	vf_guarded g[VF_FENCE_MAX_GUARDED];
 	size_t n;                 /* slots in use, packed */
+	char expected[VF_FENCE_MAX_EXPECTED][VF_FENCE_MAX_NAME + 1]; /* guest names (expect) */
+	size_t n_expected;
 	uint64_t next_pet;
 	char line[512];
 	size_t len;
@@ -124,7 +128,7 @@ static void vf_fence__wd_disarm(vf_fence *f)
  * (deadline + margin). With nothing guarded there is nothing to protect. */
 static bool vf_fence__may_pet(const vf_fence *f, uint64_t now)
 {
-	if (f->n == 0)
+	if (f->n == 0 && f->n_expected == 0)
 		return true;
 	return now + f->o->watchdog_ms <= f->deadline + f->o->margin_ms;
 }
@@ -190,9 +194,36 @@ static void vf_fence__guard(vf_fence *f, pid_t pid, uint64_t start)
 
 /* SIGKILL every guarded process, then wait up to grace_ms for each to go.
  * Returns the helper's exit code. */
+/* Add every process of an expected guest to the guarded ones: pidfd
+ * first, then the command line checked again, so a pid reused between
+ * the scan and the pidfd is never taken. */
+static void vf_fence__collect_expected(vf_fence *f)
+{
+	for (size_t k = 0; k < f->n_expected; k++) {
+		pid_t pids[16];
+		size_t n = vf_proc_find_guest(f->expected[k], pids, VF_ARRAY_LEN(pids));
+		for (size_t i = 0; i < n && i < VF_ARRAY_LEN(pids); i++) {
+			if (vf_fence__find(f, pids[i]) || f->n == VF_FENCE_MAX_GUARDED)
+				continue;
+			int fd = pidfd_open(pids[i], 0);
+			if (fd < 0)
+				continue;
+			uint64_t start = 0;
+			if (!vf_proc_is_guest(pids[i], f->expected[k]) ||
+			    vf_proc_starttime(pids[i], &start) < 0) {
+				close(fd);
+				continue;
+			}
+			f->g[f->n++] = (vf_guarded){ .pid = pids[i], .start = start, .pidfd = fd };
+			vf_fence__say(f, "found %ld of guest %s", (long)pids[i], f->expected[k]);
+		}
+	}
+}
+
 static int vf_fence__fire(vf_fence *f, const char *why)
 {
 	uint64_t t0 = vf_fence__now();
+	vf_fence__collect_expected(f);
 	vf_fence__say(f, "fence %s: killing %zu", why, f->n);
 	for (size_t i = 0; i < f->n; i++) {
 		if (pidfd_send_signal(f->g[i].pidfd, SIGKILL, NULL, 0) == 0)
@@ -277,9 +308,32 @@ static int vf_fence__command(vf_fence *f, char *line)
 		vf_fence__say(f, "ok unguard %s", a1);
 		return -1;
 	}
+	if ((strcmp(verb, "expect") == 0 || strcmp(verb, "unexpect") == 0) && a1 && !a2) {
+		size_t k;
+		for (k = 0; k < f->n_expected; k++)
+			if (strcmp(f->expected[k], a1) == 0)
+				break;
+		if (verb[0] == 'u') {
+			if (k < f->n_expected)
+				memcpy(f->expected[k], f->expected[--f->n_expected], sizeof(f->expected[k]));
+			vf_fence__say(f, "ok unexpect %s", a1);
+		} else if (!f->deadline) {
+			vf_fence__say(f, "error expect %s: no deadline yet", a1);
+		} else if (strlen(a1) > VF_FENCE_MAX_NAME) {
+			vf_fence__say(f, "error expect: a name longer than %d", VF_FENCE_MAX_NAME);
+		} else if (k == f->n_expected && f->n_expected == VF_FENCE_MAX_EXPECTED) {
+			vf_fence__say(f, "error expect %s: %d names expected already", a1, VF_FENCE_MAX_EXPECTED);
+		} else {
+			if (k == f->n_expected)
+				strcpy(f->expected[f->n_expected++], a1);
+			vf_fence__say(f, "ok expect %s", a1);
+		}
+		return -1;
+	}
 	if (strcmp(verb, "fence") == 0 && !a1)
 		return vf_fence__fire(f, "asked");
 	if (strcmp(verb, "release") == 0 && !a1) {
+		f->n_expected = 0;
 		while (f->n)
 			vf_fence__drop(f, &f->g[f->n - 1]);
 		vf_fence__wd_disarm(f);
@@ -364,7 +418,7 @@ int vf_fence_run(const vf_fence_opts *o, int in, int out)
 			vf_fence__wd_pet(&f);
 			f.next_pet = now + pet_every;
 		}
-		if (eof && f.n == 0) {
+		if (eof && f.n == 0 && f.n_expected == 0) {
 			/* virtform left and nothing is guarded: nothing to fence. */
 			vf_fence__wd_disarm(&f);
 			return VF_FENCE_EXIT_RELEASED;

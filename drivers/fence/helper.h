@@ -11,6 +11,10 @@
  *                       (drivers/fence/proc.h), checked now, and the kill
  *                       goes through a pidfd, so a reused pid is never hit
  *   unguard PID         no longer (the domain stopped or moved on purpose)
+ *   expect NAME         also kill, at the deadline, every process of guest
+ *                       NAME found then (proc.h): covers a QEMU that starts
+ *                       before its pid could be told (a start in progress)
+ *   unexpect NAME       no longer
  *   fence               kill now
  *   release             the lease was given up: disarm, exit 0, kill nothing
  * End of input (virtform died) changes nothing: the deadline stands. A
@@ -29,6 +33,8 @@ typedef struct vf_fence_opts {
 
 #define VF_FENCE_WATCHDOG_MS_DEFAULT 5000u
 #define VF_FENCE_MAX_GUARDED 256
+#define VF_FENCE_MAX_EXPECTED 64
+#define VF_FENCE_MAX_NAME 200
 
 /* Exit codes of vf_fence_run (and of the binary). */
 enum {

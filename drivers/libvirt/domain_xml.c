@@ -428,6 +428,11 @@ int vf_lv__parse_domain(const char *xml, vf_obs_domain *d, vf_error *err)
 	d->seed_hash = vf_lv__xstr(ctx, NULL,
 				   "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']"
 				   "/@*[local-name()='seed' and namespace-uri()='" VF_METADATA_NS "']");
+	/* The fleet's fencing record (fence.c), in a namespace of its own. */
+	d->fence_host = vf_lv__xstr(ctx, NULL, "/domain/metadata/*[namespace-uri()='" VF_FENCE_NS "']/@host");
+	_cleanup_free_ char *fence_token =
+		vf_lv__xstr(ctx, NULL, "/domain/metadata/*[namespace-uri()='" VF_FENCE_NS "']/@token");
+	d->fence_token = fence_token ? strtoull(fence_token, NULL, 10) : 0;
 	xmlXPathObjectPtr owner =
 		vf_lv__xnodes(ctx, NULL, "/domain/metadata/*[namespace-uri()='" VF_METADATA_NS "']");
 	bool recorded = owner && owner->nodesetval && owner->nodesetval->nodeNr > 0 &&

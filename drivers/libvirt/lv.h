@@ -267,6 +267,13 @@ bool vf_lv__netupdate_swapped(int r, const char *msg);
 int vf_lv_network_define(vf_conn *c, const vf_object *net, vf_error *err);
 int vf_lv_network_start(vf_conn *c, const char *name, vf_error *err);
 int vf_lv_network_stop(vf_conn *c, const char *name, vf_error *err);
+/* ---- fence.c: the fleet's driver ops (docs/fleet.md) -------------------- */
+int vf_lv_domain_destroy(vf_conn *c, const char *name, vf_error *err);
+int vf_lv_domain_set_fence(vf_conn *c, const char *name, const char *host, uint64_t token,
+			   vf_error *err);
+int vf_lv_domain_pid(vf_conn *c, const char *name, int *pid, unsigned long long *starttime,
+		     vf_error *err);
+
 int vf_lv_network_set_autostart(vf_conn *c, const char *name, bool on, vf_error *err);
 int vf_lv_network_update_live(vf_conn *c, const vf_object *net, vf_error *err);
 int vf_lv_network_restart(vf_conn *c, const char *name, vf_error *err);

@@ -32,6 +32,13 @@ VF_LV_CLASSIFIED(vf_lv_domain_set_memory_live,
 		 (vf_conn *c, const char *name, uint64_t bytes, vf_error *err), c, name, bytes, err)
 VF_LV_CLASSIFIED(vf_lv_domain_undefine, (vf_conn *c, const char *name, bool keep_nvram, vf_error *err),
 		 c, name, keep_nvram, err)
+VF_LV_CLASSIFIED(vf_lv_domain_destroy, (vf_conn *c, const char *name, vf_error *err), c, name, err)
+VF_LV_CLASSIFIED(vf_lv_domain_set_fence,
+		 (vf_conn *c, const char *name, const char *host, uint64_t token, vf_error *err),
+		 c, name, host, token, err)
+VF_LV_CLASSIFIED(vf_lv_domain_pid,
+		 (vf_conn *c, const char *name, int *pid, unsigned long long *starttime, vf_error *err),
+		 c, name, pid, starttime, err)
 VF_LV_CLASSIFIED(vf_lv_pool_define, (vf_conn *c, const vf_object *pool, vf_error *err), c, pool, err)
 VF_LV_CLASSIFIED(vf_lv_pool_start, (vf_conn *c, const char *name, vf_error *err), c, name, err)
 VF_LV_CLASSIFIED(vf_lv_pool_stop, (vf_conn *c, const char *name, vf_error *err), c, name, err)
@@ -84,6 +91,10 @@ const vf_hypervisor_driver vf_libvirt_hypervisor_driver = {
 	.domain_set_vcpus_live = vf_lv_domain_set_vcpus_live_c,
 	.domain_set_memory_live = vf_lv_domain_set_memory_live_c,
 	.domain_undefine = vf_lv_domain_undefine_c,
+	/* fence.c */
+	.domain_destroy = vf_lv_domain_destroy_c,
+	.domain_set_fence = vf_lv_domain_set_fence_c,
+	.domain_pid = vf_lv_domain_pid_c,
 	/* network.c */
 	.network_define = vf_lv_network_define_c,
 	.network_start = vf_lv_network_start_c,

@@ -14,8 +14,10 @@
 
 static bool vf_lv__is_ours(const xmlNode *n)
 {
+	/* the fleet's fencing record too: written at each placed start, never drift */
 	return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-	       xmlStrEqual(n->ns->href, VF_XC(VF_METADATA_NS));
+	       (xmlStrEqual(n->ns->href, VF_XC(VF_METADATA_NS)) ||
+		xmlStrEqual(n->ns->href, VF_XC(VF_FENCE_NS)));
 }
 
 static bool vf_lv__blank(xmlNode *n)
