@@ -363,6 +363,9 @@ typedef struct vf_hypervisor_driver {
 	int (*domain_undefine)(vf_conn *c, const char *name, bool keep_nvram, vf_error *err);
 	/* optional (fleet): force off at once, no ACPI shutdown */
 	int (*domain_destroy)(vf_conn *c, const char *name, vf_error *err);
+	/* optional (fleet): start with the vCPUs paused, so no guest code runs
+	 * until domain_resume (a placed start is guarded in between) */
+	int (*domain_start_paused)(vf_conn *c, const char *name, vf_error *err);
 	/* optional (fleet): record host and fencing token in the domain's
 	 * (persistent) metadata before a placed start; read back as
 	 * vf_obs_domain.fence_host/fence_token */

@@ -444,6 +444,107 @@ static void test_removal_waits_for_the_domains_own_shutdown_timeout(void **state
 	assert_int_equal(removal_timeout(f), 60);
 }
 
+/* ---- a placed start (docs/fleet.md, rule 17) --------------------------- */
+
+typedef struct placed_hooks {
+	fx *f;
+	bool guard_ok;
+	int starts, guards;
+	vf_run_state state_at_guard;  /* the domain when the helper was asked to guard it */
+} placed_hooks;
+
+static int placed_may_start(void *ud, const char *domain, uint64_t *token, vf_error *err)
+{
+	(void)err;
+	placed_hooks *h = ud;
+	assert_string_equal(domain, "vt-placed");
+	h->starts++;
+	*token = 7;
+	return 0;
+}
+
+static int placed_started(void *ud, const char *domain, vf_error *err)
+{
+	placed_hooks *h = ud;
+	vf_observed o = { 0 };
+	vf_error oe = { 0 };
+	assert_int_equal(h->f->be->hv->observe(h->f->conn, &o, &oe), 0);
+	for (size_t i = 0; i < o.n_domains; i++)
+		if (strcmp(o.domains[i].name, domain) == 0)
+			h->state_at_guard = o.domains[i].state;
+	vf_observed_free(&o);
+	h->guards++;
+	if (h->guard_ok)
+		return 0;
+	return vf_error_set(err, VF_E_LOCKED, "Domain/%s could not be guarded (test)", domain);
+}
+
+static vf_run_state placed_state(fx *f)
+{
+	vf_observed o = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(f->be->hv->observe(f->conn, &o, &err), 0);
+	vf_run_state st = VF_RUN_UNSET;
+	for (size_t i = 0; i < o.n_domains; i++)
+		if (strcmp(o.domains[i].name, "vt-placed") == 0)
+			st = o.domains[i].state;
+	vf_observed_free(&o);
+	return st;
+}
+
+/* The guest starts paused, is guarded, and only then runs: a host that
+ * cannot guard it (its fence helper gone, its lease lost while it was
+ * stopped) forces it off before any guest code ran. Without the paused
+ * start the guard sees a running guest. */
+static void test_placed_start_is_guarded_before_it_runs(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "placed.yaml",
+		       "apiVersion: virtform/v1\nkind: Domain\nmetadata: {name: vt-placed}\n"
+		       "spec: {memory: 128MiB, placement: {hosts: [h1]}}\n");
+	load(f);
+	const char *held[] = { "vt-placed" };
+	char dom[] = "vt-placed", host[] = "h1";
+	vf_kv holders[] = { { .key = dom, .value = host } };
+	vf_fleet_view view = { .host_id = "h1", .held = held, .n_held = 1, .holders = holders,
+			       .n_holders = 1 };
+	placed_hooks h = { .f = f, .guard_ok = false };
+	vf_fleet_hooks hooks = { .may_start = placed_may_start, .started = placed_started,
+				 .userdata = &h };
+	vf_reconcile_opts opts = { .state_dir = f->state, .plan = { .fleet = &view },
+				   .fleet_hooks = &hooks, .fleet_host = "h1" };
+	vf_reconcile_result res = { 0 };
+	int r0 = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
+	if (r0 != -VF_E_LOCKED)
+		fail_msg("%d: %s", r0, res.err.message);
+	assert_non_null(strstr(res.err.message, "could not be guarded"));
+	vf_reconcile_result_free(&res);
+	assert_int_equal(h.guards, 1);
+	assert_int_equal(h.state_at_guard, VF_RUN_PAUSED);
+	assert_int_equal(placed_state(f), VF_RUN_SHUTOFF);
+
+	/* guarded: it runs, with the token in its metadata */
+	h.guard_ok = true;
+	res = (vf_reconcile_result){ 0 };
+	int r = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
+	if (r < 0)
+		fail_msg("%s", res.err.message);
+	vf_reconcile_result_free(&res);
+	assert_int_equal(h.state_at_guard, VF_RUN_PAUSED);
+	assert_int_equal(placed_state(f), VF_RUN_RUNNING);
+	vf_observed o = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(f->be->hv->observe(f->conn, &o, &err), 0);
+	for (size_t i = 0; i < o.n_domains; i++)
+		if (strcmp(o.domains[i].name, "vt-placed") == 0) {
+			assert_string_equal(o.domains[i].fence_host, "h1");
+			assert_int_equal(o.domains[i].fence_token, 7);
+		}
+	vf_observed_free(&o);
+	assert_int_equal(f->be->hv->domain_destroy(f->conn, "vt-placed", &err), 0);
+	assert_int_equal(f->be->hv->domain_undefine(f->conn, "vt-placed", false, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +564,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_removal_waits_for_the_domains_own_shutdown_timeout,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_placed_start_is_guarded_before_it_runs, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("apply", tests, NULL, NULL);
 }

@@ -348,10 +348,22 @@ static int vf_apply__placed_start(const vf_apply_ctx *ctx, const vf_op *op, vf_e
 		if (r < 0)
 			return r;
 	}
-	r = hv->domain_start(ctx->conn, op->name, err);
-	if (r == 0 && f->started)
-		f->started(f->userdata, op->placed_for);
-	return r;
+	/* Started paused, guarded, then resumed: a stop of this process
+	 * between the etcd check and the start (SIGSTOP, a long stall) cannot
+	 * let guest code run past the fence deadline unguarded. */
+	bool paused = hv->domain_start_paused && hv->domain_resume;
+	r = paused ? hv->domain_start_paused(ctx->conn, op->name, err)
+		   : hv->domain_start(ctx->conn, op->name, err);
+	if (r < 0 || !f->started)
+		return r;
+	if (f->started(f->userdata, op->placed_for, err) < 0) {
+		vf_error e = { 0 };
+		if (hv->domain_destroy)
+			(void)hv->domain_destroy(ctx->conn, op->name, &e);
+		vf_error_clear(&e);
+		return -VF_E_LOCKED;
+	}
+	return paused ? hv->domain_resume(ctx->conn, op->name, err) : 0;
 }
 
 /* A volume a placed domain uses, in a shared pool: claimed in etcd first,

@@ -29,8 +29,11 @@ typedef struct vf_fleet_hooks {
 	 * host still holds the domain's lease; *token = its fencing token
 	 * (the lease key's create revision), which the start records */
 	int (*may_start)(void *userdata, const char *domain, uint64_t *token, vf_error *err);
-	/* after a DOMAIN_START that succeeded: guard the domain's process */
-	void (*started)(void *userdata, const char *domain);
+	/* after the domain's process exists (started paused when the driver
+	 * can): guard it with the fence helper and confirm the lease is still
+	 * good. A negative return: apply forces the domain off and fails the
+	 * step; with a paused start no guest code ran unguarded. */
+	int (*started)(void *userdata, const char *domain, vf_error *err);
 	/* before creating pool/name (a shared pool) for placed domain `domain`:
 	 * claim it in etcd, failing when another host claimed it */
 	int (*claim_volume)(void *userdata, const char *pool, const char *name,

@@ -840,7 +840,7 @@ static const vf_place_host *vf_fleet__self(const vf_fleet *f, vf_place_host *sto
 }
 
 static int vf_fleet__may_start(void *userdata, const char *domain, uint64_t *token, vf_error *err);
-static void vf_fleet__started(void *userdata, const char *domain);
+static int vf_fleet__started(void *userdata, const char *domain, vf_error *err);
 static int vf_fleet__claim_volume(void *userdata, const char *pool, const char *name,
 				  const char *domain, vf_error *err);
 static int vf_fleet__volume_created(void *userdata, const char *pool, const char *name, vf_error *err);
@@ -1101,15 +1101,23 @@ static void vf_fleet__force_off(vf_fleet *f, const char *domain, const char *why
 	vf_error_clear(&e);
 }
 
-static void vf_fleet__started(void *userdata, const char *domain)
+/* The domain's process exists (paused, when the driver starts it so):
+ * guard it, or fail, and apply forces it off before any guest code ran. */
+static int vf_fleet__started(void *userdata, const char *domain, vf_error *err)
 {
 	vf_fleet *f = userdata;
 	vf_error e = { 0 };
-	if (vf_fleet__guard(f, domain, &e) < 0)
-		vf_fleet__force_off(f, domain, e.message ? e.message : "not guarded");
-	else
-		vf_watch_log(6, "fleet: Domain/%s started and guarded by the fence helper", domain);
-	vf_error_clear(&e);
+	if (vf_fleet__guard(f, domain, &e) < 0) {
+		vf_watch_log(3, "fleet: Domain/%s could not be guarded (%s): forced off", domain,
+			     e.message ? e.message : "?");
+		int r = vf_error_set(err, VF_E_LOCKED,
+				     "Domain/%s could not be guarded by the fence helper (%s): forced off, not run",
+				     domain, e.message ? e.message : "?");
+		vf_error_clear(&e);
+		return r;
+	}
+	vf_watch_log(6, "fleet: Domain/%s started and guarded by the fence helper", domain);
+	return 0;
 }
 
 static int vf_fleet__claim_volume(void *userdata, const char *pool, const char *name,

@@ -269,6 +269,7 @@ int vf_lv_network_start(vf_conn *c, const char *name, vf_error *err);
 int vf_lv_network_stop(vf_conn *c, const char *name, vf_error *err);
 /* ---- fence.c: the fleet's driver ops (docs/fleet.md) -------------------- */
 int vf_lv_domain_destroy(vf_conn *c, const char *name, vf_error *err);
+int vf_lv_domain_start_paused(vf_conn *c, const char *name, vf_error *err);
 int vf_lv_domain_set_fence(vf_conn *c, const char *name, const char *host, uint64_t token,
 			   vf_error *err);
 int vf_lv_domain_pid(vf_conn *c, const char *name, int *pid, unsigned long long *starttime,

@@ -33,6 +33,8 @@ VF_LV_CLASSIFIED(vf_lv_domain_set_memory_live,
 VF_LV_CLASSIFIED(vf_lv_domain_undefine, (vf_conn *c, const char *name, bool keep_nvram, vf_error *err),
 		 c, name, keep_nvram, err)
 VF_LV_CLASSIFIED(vf_lv_domain_destroy, (vf_conn *c, const char *name, vf_error *err), c, name, err)
+VF_LV_CLASSIFIED(vf_lv_domain_start_paused, (vf_conn *c, const char *name, vf_error *err), c, name,
+		 err)
 VF_LV_CLASSIFIED(vf_lv_domain_set_fence,
 		 (vf_conn *c, const char *name, const char *host, uint64_t token, vf_error *err),
 		 c, name, host, token, err)
@@ -93,6 +95,7 @@ const vf_hypervisor_driver vf_libvirt_hypervisor_driver = {
 	.domain_undefine = vf_lv_domain_undefine_c,
 	/* fence.c */
 	.domain_destroy = vf_lv_domain_destroy_c,
+	.domain_start_paused = vf_lv_domain_start_paused_c,
 	.domain_set_fence = vf_lv_domain_set_fence_c,
 	.domain_pid = vf_lv_domain_pid_c,
 	/* network.c */
