@@ -150,10 +150,12 @@ bench: deps $(OUT)/virtform $(BENCH_BINS)
 e2e: deps $(OUT)/virtform
 	@bash tests/e2e/run.sh $(OUT)/virtform
 
-install: $(OUT)/virtform
+install: $(OUT)/virtform $(OUT)/virtform-fence
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(OUT)/virtform $(DESTDIR)$(BINDIR)/virtform
+	install -m 0755 $(OUT)/virtform-fence $(DESTDIR)$(BINDIR)/virtform-fence
 	install -m 0644 docs/virtform.1 $(DESTDIR)$(MANDIR)/man1/virtform.1
+	install -m 0644 docs/virtform-fence.1 $(DESTDIR)$(MANDIR)/man1/virtform-fence.1
 	install -m 0644 docs/virtform.yaml.5 $(DESTDIR)$(MANDIR)/man5/virtform.yaml.5
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 controller/cli/completion.bash $(DESTDIR)$(BASHCOMPDIR)/virtform

@@ -66,6 +66,7 @@ for d in /usr/share/doc/virtform/examples/*/; do
 done
 check "man virtform" 'man virtform 2>/dev/null | grep -q "keep a libvirt host in the state"'
 check "man virtform.yaml" 'man 5 virtform.yaml 2>/dev/null | grep -q "virtform"'
+check "fence helper next to virtform" '[ -x /usr/bin/virtform-fence ] && man virtform-fence 2>/dev/null | grep -q "placed guests"'
 check "state dir root 0700" '[ "$(stat -c "%U:%G %a" /var/lib/virtform)" = "root:root 700" ]'
 check "conffile" 'dpkg-query -W -f="\${Conffiles}" virtform | grep -q " /etc/virtform/virtform.conf "'
 check "conf parses, all commented" '! grep -q "^[a-z]" /etc/virtform/virtform.conf &&
