@@ -51,7 +51,8 @@ def now():
 
 
 def log(msg):
-    print(f"# {time.strftime('%H:%M:%S')} {msg}", flush=True)
+    t = time.time()
+    print(f"# {time.strftime('%H:%M:%S', time.localtime(t))}.{int(t * 1000) % 1000:03d} {msg}", flush=True)
 
 
 def die_with_parent():
@@ -270,6 +271,8 @@ class Host:
         return self.proc is not None and self.proc.poll() is None and \
             os.path.exists(os.path.join(self.base, "up"))
 
+    # The pid namespace's inode number is reused once the namespace is gone,
+    # so "was this host reset" is a question for boots, never for ns.
     def pids(self, ns=None):
         ns = ns or self.ns
         out = []
@@ -348,6 +351,10 @@ class Watchdog:
         # Read-write: the helper's open never blocks and no writer's close is an EOF.
         self.fd = os.open(host.fifo, os.O_RDWR | os.O_NONBLOCK)
         self.armed, self.last_pet, self.pets, self.resets = False, 0.0, 0, 0
+        self.events = collections.deque(maxlen=16)   # (time, byte) for the reset's log line
+
+    def history(self, t):
+        return " ".join(f"{c!r}@{(e - t) * 1000:+.0f}ms" for e, c in list(self.events)[-6:])
 
     def poll(self):
         try:
@@ -356,6 +363,7 @@ class Watchdog:
             data = b""
         t = now()
         for c in data:
+            self.events.append((t, chr(c)))
             if c == ord("V"):
                 self.armed = False
             else:
@@ -363,6 +371,7 @@ class Watchdog:
                 self.pets += 1
         if self.armed and t - self.last_pet > self.timeout:
             self.armed = False
+            self.last_reset_pets = self.pets
             self.resets += 1
             return self.last_pet + self.timeout
         return None
@@ -419,6 +428,10 @@ class Sampler:
                             if part.startswith("guest="):
                                 g = part[len("guest="):]
             except OSError:
+                return ""
+            # Right after exec the name is QEMU's but the command line may not
+            # be set up yet (empty): ask again next time, never cache that.
+            if not g and len(args) < 3:
                 return ""
             if len(self.cmdline) > 10000:
                 self.cmdline.clear()
@@ -526,6 +539,10 @@ class Chaos:
         self.reset_lock = threading.Lock()
         self.stopping = False
         self.boot_q = queue.Queue()
+        self.fault_now = None   # (kind, host) of the fault in progress
+        self.fault_no = 0
+        self.unexpected_resets = []
+        self.interrupted = False
 
     # -- set-up --
     def vf_cmd(self, h):
@@ -534,7 +551,7 @@ class Chaos:
         base = os.path.join(self.tmp, h)
         return [self.a.virtform, "watch", "-c", "qemu:///system", "--state-dir", os.path.join(base, "state"),
                 "--runtime-dir", os.path.join(base, "run"), "--host-id", h, "--etcd", self.etcd.endpoints,
-                "--lease-ttl", f"{self.a.ttl}s", "--fence-watchdog", os.path.join(base, "watchdog"),
+                "--lease-ttl", f"{int(self.a.ttl * 1000)}ms", "--fence-watchdog", os.path.join(base, "watchdog"),
                 "--fence-watchdog-ms", str(self.a.watchdog_ms), self.tree]
 
     def setup(self):
@@ -598,8 +615,16 @@ spec:
                 at = self.dogs[h.name].poll()
                 if at is not None:
                     late = (now() - at) * 1000
+                    why = self.fault_now if self.fault_now and self.fault_now[1] is h else None
+                    expected = why is not None and why[0] in ("stop-virtform-and-helper", "freeze-host")
+                    if not expected:
+                        self.unexpected_resets.append(
+                            f"{h.name} during {why[0] if why else 'no fault of its own'}"
+                            f" (fault {self.fault_no})")
                     log(f"watchdog: {h.name} not petted for {self.a.watchdog_ms} ms: reset "
-                        f"({late:.0f} ms after the timeout)")
+                        f"({late:.0f} ms after the timeout; "
+                        f"{'expected' if expected else 'NOT caused by a fault that stops its helper'}; "
+                        f"last writes: {self.dogs[h.name].history(now())})")
                     self.reset(h, "watchdog")
             time.sleep(0.005)
 
@@ -647,6 +672,16 @@ spec:
                 return False
         return True
 
+    def why_not(self):
+        """What keeps the fleet from converged, for a failure message."""
+        cur = self.sampler.snapshot()
+        out = [", ".join(f"{d}@{'+'.join(sorted(cur[d])) or 'nowhere'}" for d in self.domains)]
+        out += [f"{h.name} down" for h in self.hosts if not h.is_up()]
+        if not self.a.self_test:
+            out += [f"{h.name} runs no virtform" for h in self.hosts if h.is_up() and not h.find("virtform", "watch")]
+            out.append(f"{self.etcd.count_prefix(self.a.etcd_prefix + '/hosts/')} hosts announced in etcd")
+        return "; ".join(out)
+
     def wait_converged(self, bound):
         """Every domain on exactly one host and all hosts back, for a settle time."""
         end = now() + bound
@@ -690,21 +725,21 @@ spec:
             return f"SIGSTOP virtform {p} on {host.name} past the TTL, SIGCONT"
         if kind == "stop-virtform-and-helper":
             p = host.find("virtform", "watch") + host.find("virtform-fence")
-            ns = host.ns
+            boots = host.boots
             self.sig(p, signal.SIGSTOP)
             end = now() + self.a.ttl * 2 + self.a.watchdog_ms / 1000.0
-            while now() < end and host.ns == ns and host.proc is not None:
+            while now() < end and host.boots == boots and host.proc is not None:
                 time.sleep(0.02)
-            reset = host.ns != ns or host.proc is None
+            reset = host.boots != boots or host.proc is None
             if not reset:
                 self.sig(p, signal.SIGCONT)
             return f"SIGSTOP virtform and helper {p} on {host.name}: " + \
                 ("the watchdog reset it" if reset else "NO watchdog reset")
         if kind == "freeze-host":
-            ns = host.ns
+            ns, boots = host.ns, host.boots
             host.signal_all(signal.SIGSTOP)
             time.sleep(self.past_ttl())
-            reset = host.ns != ns or host.proc is None
+            reset = host.boots != boots or host.proc is None
             if not reset:
                 for p in host.pids(ns):
                     self.sig([p], signal.SIGCONT)
@@ -753,7 +788,7 @@ spec:
 
     def run_faults(self):
         n = self.a.faults
-        kinds = list(KINDS)
+        kinds = self.a.kinds.split(",") if self.a.kinds else list(KINDS)
         for i in range(1, n + 1):
             time.sleep(self.rng.uniform(0.1, self.a.max_gap))
             kind = self.rng.choice(kinds)
@@ -762,20 +797,23 @@ spec:
             where = ", ".join(f"{d[len(self.prefix):]}@{'+'.join(sorted(before[d])) or '-'}"
                               for d in self.domains)
             t0 = now()
+            self.fault_now, self.fault_no = (kind, host), i
             note = self.inject(kind, host)
             self.stats[kind]["n"] += 1
             log(f"fault {i}/{n}: {kind} ({note}); before: {where}")
             ok = self.wait_converged(self.a.bound)
             self.judge(kind, host, t0, before)
             if not ok:
-                cur = self.sampler.snapshot()
                 self.failures.append(f"fault {i} ({kind} on {host.name}): not converged within "
-                                     f"{self.a.bound} s: " + ", ".join(
-                                         f"{d}@{'+'.join(sorted(cur[d])) or 'nowhere'}" for d in self.domains))
+                                     f"{self.a.bound} s: {self.why_not()}")
                 log("FAIL " + self.failures[-1])
                 return i
+            self.fault_now = None
             if self.sampler.double_samples:
                 log(f"FAIL double run: {self.sampler.doubles[:3]}")
+            if self.interrupted:
+                log(f"interrupted: stopping after {i} faults")
+                return i
         return n
 
     # -- the self-test of the watchers --
@@ -847,14 +885,31 @@ spec:
                   f"{percentile(st['downtime'], 50):5.2f}")
         print(f"# sampler: {s.samples} samples every {int(s.period * 1000)} ms (max gap {s.max_gap * 1000:.0f} ms, "
               f"{s.late} over two periods); libvirt view: {s.lv_samples} rounds, "
-              f"{len(s.lv_doubles)} double-listed; watchdog resets {len(self.resets)}")
+              f"{len(s.lv_doubles)} double-listed; watchdog resets {len(self.resets)}, "
+              f"{len(self.unexpected_resets)} of them not caused by a fault that stops the helper")
+        for r in self.unexpected_resets[:20]:
+            print(f"#   reset of {r}")
         for t, d, hs in s.doubles[:10]:
             print(f"# DOUBLE RUN: {d} on {', '.join(hs)}")
         for f in self.failures:
             print(f"# FAILURE: {f}")
+        if self.failures:
+            self.tail_logs()
         print(f"chaos: {done} faults, {s.double_samples} double-runs, failover p50 {p50:.2f} s p99 {p99:.2f} s",
               flush=True)
         return 1 if s.double_samples or self.failures else 0
+
+    def tail_logs(self, n=8):
+        for h in self.hosts:
+            for name in ("host.log", "virtform.log"):
+                try:
+                    with open(os.path.join(h.base, name), errors="replace") as f:
+                        lines = f.readlines()[-n:]
+                except OSError:
+                    continue
+                print(f"# {h.name} {name}, last {len(lines)} lines:")
+                for line in lines:
+                    print(f"#   {line.rstrip()}")
 
     def cleanup(self):
         self.stopping = True
@@ -890,6 +945,8 @@ def main():
     ap.add_argument("--settle", type=float, default=1.0, help="converged for this long, s")
     ap.add_argument("--max-gap", type=float, default=1.5, help="random pause before a fault, up to, s")
     ap.add_argument("--reset-pause", type=float, default=0.5, help="a reset host stays down, s")
+    ap.add_argument("--kinds", default=os.environ.get("CHAOS_KINDS", ""),
+                    help="comma-separated fault kinds (default: all): " + ", ".join(KINDS))
     ap.add_argument("--self-test", action="store_true", help="check the watchers, no virtform")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
     a = ap.parse_args()
@@ -898,9 +955,16 @@ def main():
     a.virtform = os.path.abspath(a.virtform)
     if os.geteuid() != 0:
         sys.exit("chaos: needs root (namespaces, a bridge)")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     c = Chaos(a)
+
+    def interrupt(*_):
+        # The first SIGINT/SIGTERM ends the run after the current fault, with
+        # the report; a second one ends it at once.
+        if c.interrupted:
+            sys.exit(143)
+        c.interrupted = True
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     t_start = now()
     done, rc = 0, 1
     try:
@@ -912,7 +976,7 @@ def main():
         else:
             c.write_manifests()
             if not c.wait_converged(120):
-                c.failures.append("the placed domains did not start on one host each within 120 s")
+                c.failures.append(f"the placed domains did not start on one host each within 120 s: {c.why_not()}")
             else:
                 cur = c.sampler.snapshot()
                 log(f"converged in {now() - t_start:.1f} s: " +

@@ -18,7 +18,12 @@ set +o pipefail
 base=$1 shared=$2
 shift 2
 exec >>"$base/host.log" 2>&1
-stamp() { printf '%s host.sh: %s\n' "$(date +%T.%N | cut -c1-12)" "$*"; }
+now() { printf '%(%T)T.%.3s' "${EPOCHREALTIME%.*}" "${EPOCHREALTIME#*.}"; }
+stamp() { printf '%s host.sh: %s\n' "$(now)" "$*"; }
+stamp_lines() { # each line of stdin, after the time it was read (virtform's log has none)
+	local l
+	while IFS= read -r l; do printf '%s %s\n' "$(now)" "$l"; done
+}
 
 stamp "boot (pid $$ in its namespace)"
 vf_private_host_mount "$base"
@@ -45,7 +50,7 @@ while :; do
 		sleep 0.3
 	fi
 	if [ -z "$vf_pid" ] && [ $# -gt 0 ]; then
-		"$@" >>"$base/virtform.log" 2>&1 &
+		"$@" > >(stamp_lines >>"$base/virtform.log") 2>&1 &
 		vf_pid=$!
 		stamp "virtform started (pid $vf_pid)"
 	fi
