@@ -49,6 +49,8 @@ DEB_PKGS += libvirt-daemon-driver-lxc
 DEB_PKGS += mmdebstrap e2fsprogs fdisk grub-pc-bin
 # The Ansible module's test (tests/integration/test_95_ansible.sh) runs ansible-playbook.
 DEB_PKGS += ansible-core
+# The chaos harness (tests/chaos/) links its hosts to etcd with veth pairs and a bridge.
+DEB_PKGS += iproute2
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wwrite-strings \

@@ -865,8 +865,9 @@ spec:
         self.wait(lambda: self.sampler.snapshot()[d] == frozenset(), 10, "the hand-made QEMU gone")
 
     def reaches(self, host, ip):
-        r = subprocess.run(["nsenter", f"--net={self.net.netns(host.name)}", "--", "curl", "-s", "-m", "1",
-                            "-X", "POST", "-d", "{}", f"http://{ip}:2379/v3/maintenance/status"],
+        probe = ("import sys, urllib.request as u; sys.stdout.write(u.urlopen(u.Request("
+                 f"'http://{ip}:2379/v3/maintenance/status', data=b'{{}}'), timeout=1).read().decode())")
+        r = subprocess.run(["nsenter", f"--net={self.net.netns(host.name)}", "--", sys.executable, "-c", probe],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         return r.returncode == 0 and '"leader"' in r.stdout
 
