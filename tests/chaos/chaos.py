@@ -552,7 +552,8 @@ class Chaos:
         return [self.a.virtform, "watch", "-c", "qemu:///system", "--state-dir", os.path.join(base, "state"),
                 "--runtime-dir", os.path.join(base, "run"), "--host-id", h, "--etcd", self.etcd.endpoints,
                 "--lease-ttl", f"{int(self.a.ttl * 1000)}ms", "--fence-watchdog", os.path.join(base, "watchdog"),
-                "--fence-watchdog-ms", str(self.a.watchdog_ms), self.tree]
+                "--fence-watchdog-ms", str(self.a.watchdog_ms),
+                *(["--fence-helper", self.a.fence_helper] if self.a.fence_helper else []), self.tree]
 
     def setup(self):
         log(f"seed {self.a.seed}; work dir {self.tmp}; etcd data {self.etcd_dir}")
@@ -789,6 +790,7 @@ spec:
     def run_faults(self):
         n = self.a.faults
         kinds = self.a.kinds.split(",") if self.a.kinds else list(KINDS)
+        doubles = 0
         for i in range(1, n + 1):
             time.sleep(self.rng.uniform(0.1, self.a.max_gap))
             kind = self.rng.choice(kinds)
@@ -809,8 +811,10 @@ spec:
                 log("FAIL " + self.failures[-1])
                 return i
             self.fault_now = None
-            if self.sampler.double_samples:
-                log(f"FAIL double run: {self.sampler.doubles[:3]}")
+            if self.sampler.double_samples > doubles:
+                doubles = self.sampler.double_samples
+                t, d, hs = self.sampler.doubles[-1]
+                log(f"DOUBLE RUN: {d} on {', '.join(hs)} ({doubles} double-run samples so far)")
             if self.interrupted:
                 log(f"interrupted: stopping after {i} faults")
                 return i
@@ -871,6 +875,18 @@ spec:
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         return r.returncode == 0 and '"leader"' in r.stdout
 
+    def double_episodes(self):
+        """Consecutive double-run samples of one domain on one set of hosts,
+        as (first, last, domain, hosts, samples)."""
+        eps = []
+        for t, d, hs in self.sampler.doubles:
+            e = next((e for e in reversed(eps) if e[2] == d), None)
+            if e and e[3] == hs and t - e[1] <= 2.5 * self.sampler.period:
+                e[1], e[4] = t, e[4] + 1
+            else:
+                eps.append([t, t, d, hs, 1])
+        return eps
+
     # -- report --
     def report(self, done):
         s = self.sampler
@@ -890,8 +906,8 @@ spec:
               f"{len(self.unexpected_resets)} of them not caused by a fault that stops the helper")
         for r in self.unexpected_resets[:20]:
             print(f"#   reset of {r}")
-        for t, d, hs in s.doubles[:10]:
-            print(f"# DOUBLE RUN: {d} on {', '.join(hs)}")
+        for t0, t1, d, hs, n in self.double_episodes()[:10]:
+            print(f"# DOUBLE RUN: {d} on {', '.join(hs)} for {t1 - t0 + s.period:.2f} s ({n} samples)")
         for f in self.failures:
             print(f"# FAILURE: {f}")
         if self.failures:
@@ -948,12 +964,15 @@ def main():
     ap.add_argument("--reset-pause", type=float, default=0.5, help="a reset host stays down, s")
     ap.add_argument("--kinds", default=os.environ.get("CHAOS_KINDS", ""),
                     help="comma-separated fault kinds (default: all): " + ", ".join(KINDS))
+    ap.add_argument("--fence-helper", help="virtform's --fence-helper (tests/chaos/no-fence.sh: the negative control)")
     ap.add_argument("--self-test", action="store_true", help="check the watchers, no virtform")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
     a = ap.parse_args()
     if a.seed is None:
         a.seed = int.from_bytes(os.urandom(4), "little")
     a.virtform = os.path.abspath(a.virtform)
+    if a.fence_helper:
+        a.fence_helper = os.path.abspath(a.fence_helper)
     if os.geteuid() != 0:
         sys.exit("chaos: needs root (namespaces, a bridge)")
     c = Chaos(a)

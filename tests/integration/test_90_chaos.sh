@@ -2,7 +2,8 @@
 # test_90_chaos.sh: the part of the fleet's chaos harness (tests/chaos/,
 # docs/fleet.md "Chaos harness") that runs in make check: first the
 # watchers' self-test (a double run, a frozen QEMU and an unpetted watchdog
-# are each seen), then 50 faults (VFIT_CHAOS_FAULTS) on three namespaced
+# are each seen), a negative control (a fence helper that fences nothing
+# must give double runs), then 50 faults (VFIT_CHAOS_FAULTS) on three namespaced
 # hosts running `virtform watch` against a three-member etcd. Passes only
 # with no double run and every placed domain back on one host after each
 # fault. `make chaos` runs the same harness with 1,000 faults.
@@ -17,6 +18,19 @@ out=$(/usr/bin/python3 "$chaos" --self-test 2>&1)
 rc=$?
 printf '%s\n' "$out"
 [ "$rc" = 0 ] || vf_fail "the chaos harness's own watchers failed their self-test"
+
+# The negative control: with a fence helper that fences nothing, a stopped
+# virtform's QEMU keeps running while another host starts the domain, and
+# the same harness must count double runs and fail.
+rc=0
+out=$(/usr/bin/python3 "$chaos" --virtform "$VF_BIN" --faults 2 --kinds stop-virtform --bound 20 \
+	--fence-helper "$(dirname "$chaos")/no-fence.sh" 2>&1) || rc=$?
+printf '%s\n' "$out" | sed 's/^/  control| /'
+last=$(printf '%s\n' "$out" | tail -n 1)
+[ "$rc" != 0 ] || vf_fail "the harness passed a fleet whose fence helper fences nothing"
+printf '%s\n' "$last" | grep -Eq '^chaos: [0-9]+ faults, [1-9][0-9]* double-runs' ||
+	vf_fail "the negative control ended without counting a double run: $last"
+vf_log "negative control: $last"
 
 log=$(vf_mktemp)/chaos.log
 VFIT_TMPDIRS+=("$(dirname "$log")")
