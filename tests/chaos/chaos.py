@@ -543,6 +543,7 @@ class Chaos:
         self.fault_no = 0
         self.unexpected_resets = []
         self.interrupted = False
+        self.in_faults = False
 
     # -- set-up --
     def vf_cmd(self, h):
@@ -978,11 +979,15 @@ def main():
     c = Chaos(a)
 
     def interrupt(*_):
-        # The first SIGINT/SIGTERM ends the run after the current fault, with
-        # the report; a second one ends it at once.
-        if c.interrupted:
-            sys.exit(143)
-        c.interrupted = True
+        # During the faults the first SIGINT/SIGTERM ends the run after the
+        # current one, with the report; otherwise, or the second time, at
+        # once. Never in the middle of the clean-up, which must finish.
+        if c.stopping:
+            return
+        if c.in_faults and not c.interrupted:
+            c.interrupted = True
+            return
+        sys.exit(143)
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, interrupt)
     t_start = now()
@@ -1001,7 +1006,9 @@ def main():
                 cur = c.sampler.snapshot()
                 log(f"converged in {now() - t_start:.1f} s: " +
                     ", ".join(f"{d}@{next(iter(cur[d]))}" for d in c.domains))
+                c.in_faults = True
                 done = c.run_faults()
+                c.in_faults = False
             log(f"ran {done} faults in {now() - t_start:.0f} s (seed {a.seed})")
             rc = c.report(done)
     except Exception as e:
