@@ -10,6 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 [ -n "${VF_BIN:-}" ] && [ -x "$VF_BIN" ] || vf_fail "VF_BIN is not an executable virtform binary: '${VF_BIN:-}'"
 [ -x "$(dirname "$VF_BIN")/virtform-fence" ] || vf_fail "no virtform-fence next to $VF_BIN (make all builds it)"
+"$VF_BIN" watch --help 2>&1 | grep -q -- --host-id ||
+	vf_fail "$VF_BIN has no fleet daemon (watch --host-id/--etcd): the chaos harness drives it"
 trap vf_cleanup EXIT
 trap 'exit 143' INT TERM HUP
 chaos=$(cd "$(dirname "$0")/../chaos" && pwd)/chaos.py
