@@ -8,6 +8,7 @@
 #   make check      deps, build, unit tests, schema tests, completion, integration tests
 #   make SAN=1 ...  the same with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make e2e        a Debian cloud image boots and cloud-init applies its user-data (tests/e2e)
+#   make chaos      three fleet hosts, a 3-member etcd, 1,000 injected faults (tests/chaos)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -48,6 +49,8 @@ DEB_PKGS += libvirt-daemon-driver-lxc
 DEB_PKGS += mmdebstrap e2fsprogs fdisk grub-pc-bin
 # The Ansible module's test (tests/integration/test_95_ansible.sh) runs ansible-playbook.
 DEB_PKGS += ansible-core
+# The chaos harness (tests/chaos/) links its hosts to etcd with veth pairs and a bridge.
+DEB_PKGS += iproute2
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wwrite-strings \
@@ -128,7 +131,7 @@ unit: $(TEST_BINS)
 schema-check: $(OUT)/virtform
 	@/usr/bin/python3 tests/schema_check.py $(OUT)/virtform
 
-integration: $(OUT)/virtform
+integration: $(OUT)/virtform $(OUT)/virtform-fence
 	@sh tests/integration/run.sh $(OUT)/virtform
 
 # bash completion (controller/cli/completion.bash) in a simulated bash -i; no libvirt.
@@ -140,6 +143,13 @@ check: deps
 	@$(MAKE) --no-print-directory schema-check
 	@$(MAKE) --no-print-directory completion-check
 	@$(MAKE) --no-print-directory integration
+
+# The fleet's chaos harness (tests/chaos/, docs/fleet.md): three namespaced
+# hosts, a three-member etcd, CHAOS_FAULTS faults (default 1000; CHAOS_SEED
+# repeats a run). test_90_chaos.sh runs 50 of them in make check.
+.PHONY: chaos
+chaos: deps $(OUT)/virtform $(OUT)/virtform-fence
+	@/usr/bin/python3 tests/chaos/chaos.py --virtform $(OUT)/virtform --faults $${CHAOS_FAULTS:-1000}
 
 bench: deps $(OUT)/virtform $(BENCH_BINS)
 	@sh tests/bench/run.sh $(OUT)

@@ -77,6 +77,19 @@ vf_private_host_start() {
 	trap 'exit 143' INT TERM HUP
 	VFIT_PRIV_BASE=$(vf_mktemp)
 	VFIT_TMPDIRS+=("$VFIT_PRIV_BASE")
+	vf_private_host_mount "$VFIT_PRIV_BASE"
+	vf_private_host_daemons
+	vf_log "private libvirt host in $VFIT_PRIV_BASE: virtlogd, virtlockd, libvirtd (pid $VFIT_PRIV_LIBVIRTD)"
+	vf_log "qemu.conf: $VFIT_QEMU_CONF; qemu-lockd.conf: $VFIT_LOCKD_CONF"
+}
+
+# vf_private_host_mount BASE: make BASE/{etc,lib,log,cache} libvirt's
+# /etc/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt
+# in this mount namespace, a fresh tmpfs its /run/libvirt, and write the
+# config. BASE survives the namespace (the chaos harness boots a host on
+# the same BASE again after a reset, as a rebooted host keeps its disk).
+vf_private_host_mount() {
+	VFIT_PRIV_BASE=$1
 	chmod 0755 "$VFIT_PRIV_BASE" # qemu (libvirt-qemu) traverses it to its images
 	local d
 	for d in etc lib log cache; do mkdir -p "$VFIT_PRIV_BASE/$d"; done
@@ -94,14 +107,17 @@ vf_private_host_start() {
 	printf 'log_outputs = "3:file:/var/log/libvirt/virtlogd.log"\n' >/etc/libvirt/virtlogd.conf
 	printf 'log_outputs = "3:file:/var/log/libvirt/virtlockd.log"\n' >/etc/libvirt/virtlockd.conf
 	vf__priv_write_conf
+}
+
+# vf_private_host_daemons: start virtlogd, virtlockd and libvirtd on the
+# mounts vf_private_host_mount made; wait until libvirtd answers.
+vf_private_host_daemons() {
 	local path=$PATH:/usr/sbin:/sbin
 	PATH=$path vf__priv_daemon virtlogd
 	PATH=$path vf__priv_daemon virtlockd
 	PATH=$path vf__priv_daemon libvirtd
 	VFIT_PRIV_LIBVIRTD=${VFIT_STARTED_PIDS[-1]}
 	vf__priv_libvirtd_wait
-	vf_log "private libvirt host in $VFIT_PRIV_BASE: virtlogd, virtlockd, libvirtd (pid $VFIT_PRIV_LIBVIRTD)"
-	vf_log "qemu.conf: $VFIT_QEMU_CONF; qemu-lockd.conf: $VFIT_LOCKD_CONF"
 }
 
 # vf_private_libvirtd_restart: rewrite qemu.conf and qemu-lockd.conf from
