@@ -417,6 +417,14 @@ int vf_fence_run(const vf_fence_opts *o, int in, int out)
 		if (now >= f.next_pet && vf_fence__may_pet(&f, now)) {
 			vf_fence__wd_pet(&f);
 			f.next_pet = now + pet_every;
+			/* The last pet the rule allows comes at its very last
+			 * moment, not up to a pet period before it: the kill and
+			 * reap at the deadline then have the whole margin before
+			 * the watchdog fires, not as little as margin - period. */
+			uint64_t last = f.deadline + opts.margin_ms;
+			last = last > opts.watchdog_ms ? last - opts.watchdog_ms : 0;
+			if ((f.n || f.n_expected) && f.deadline && now < last && f.next_pet > last)
+				f.next_pet = last;
 		}
 		if (eof && f.n == 0 && f.n_expected == 0) {
 			/* virtform left and nothing is guarded: nothing to fence. */
