@@ -463,30 +463,26 @@ static int placed_may_start(void *ud, const char *domain, uint64_t *token, vf_er
 	return 0;
 }
 
+static vf_run_state domain_state(fx *f, const char *name);
+
 static int placed_started(void *ud, const char *domain, vf_error *err)
 {
 	placed_hooks *h = ud;
-	vf_observed o = { 0 };
-	vf_error oe = { 0 };
-	assert_int_equal(h->f->be->hv->observe(h->f->conn, &o, &oe), 0);
-	for (size_t i = 0; i < o.n_domains; i++)
-		if (strcmp(o.domains[i].name, domain) == 0)
-			h->state_at_guard = o.domains[i].state;
-	vf_observed_free(&o);
+	h->state_at_guard = domain_state(h->f, domain);
 	h->guards++;
 	if (h->guard_ok)
 		return 0;
 	return vf_error_set(err, VF_E_LOCKED, "Domain/%s could not be guarded (test)", domain);
 }
 
-static vf_run_state placed_state(fx *f)
+static vf_run_state domain_state(fx *f, const char *name)
 {
 	vf_observed o = { 0 };
 	vf_error err = { 0 };
 	assert_int_equal(f->be->hv->observe(f->conn, &o, &err), 0);
 	vf_run_state st = VF_RUN_UNSET;
 	for (size_t i = 0; i < o.n_domains; i++)
-		if (strcmp(o.domains[i].name, "vt-placed") == 0)
+		if (strcmp(o.domains[i].name, name) == 0)
 			st = o.domains[i].state;
 	vf_observed_free(&o);
 	return st;
@@ -521,7 +517,7 @@ static void test_placed_start_is_guarded_before_it_runs(void **state)
 	vf_reconcile_result_free(&res);
 	assert_int_equal(h.guards, 1);
 	assert_int_equal(h.state_at_guard, VF_RUN_PAUSED);
-	assert_int_equal(placed_state(f), VF_RUN_SHUTOFF);
+	assert_int_equal(domain_state(f, "vt-placed"), VF_RUN_SHUTOFF);
 
 	/* guarded: it runs, with the token in its metadata */
 	h.guard_ok = true;
@@ -531,7 +527,7 @@ static void test_placed_start_is_guarded_before_it_runs(void **state)
 		fail_msg("%s", res.err.message);
 	vf_reconcile_result_free(&res);
 	assert_int_equal(h.state_at_guard, VF_RUN_PAUSED);
-	assert_int_equal(placed_state(f), VF_RUN_RUNNING);
+	assert_int_equal(domain_state(f, "vt-placed"), VF_RUN_RUNNING);
 	vf_observed o = { 0 };
 	vf_error err = { 0 };
 	assert_int_equal(f->be->hv->observe(f->conn, &o, &err), 0);
