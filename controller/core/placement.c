@@ -16,6 +16,13 @@ static bool vf_placement__has_label(const vf_place_host *h, const vf_kv *want)
 	return false;
 }
 
+bool vf_placement_host_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	return n >= 1 && n <= 63 &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
 bool vf_placement_eligible(const vf_place_domain *d, const vf_place_host *h)
 {
 	if (d->n_hosts) {

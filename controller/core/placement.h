@@ -25,6 +25,9 @@ typedef struct vf_place_domain {
 	const char *holder;       /* host holding its lock now; NULL: free */
 } vf_place_domain;
 
+/* A host id (--host-id, placement.hosts): 1 to 63 of [A-Za-z0-9._-]. */
+bool vf_placement_host_id_valid(const char *id);
+
 /* May host h run domain d: named by placement.hosts (when given) and
  * carrying every label of placement.hostLabels with the same value. */
 bool vf_placement_eligible(const vf_place_domain *d, const vf_place_host *h);

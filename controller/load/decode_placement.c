@@ -4,16 +4,9 @@
  * spec.xml, containers). Not for what the plan does with it
  * (controller/plan/placement.c) nor for a pool's spec.shared (decode_pool.c). */
 #include "controller/load/decode_kind.h"
+#include "controller/core/placement.h"
 
 #include <ctype.h>
-
-/* A host id, as `virtform watch --host-id` takes it: 1-63 of [A-Za-z0-9._-]. */
-static bool vf_dec__host_id_ok(const char *s)
-{
-	size_t n = strlen(s);
-	return n >= 1 && n <= 63 &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
 
 /* Kubernetes' label name (and value, which may also be empty): at most 63
  * of [A-Za-z0-9._-], beginning and ending with a letter or digit. */
@@ -66,7 +59,7 @@ static void vf_dec__place_hosts(vf_dec *d, const vf_ynode *n, vf_domain_spec *ds
 		char *h = NULL;
 		if (!vf_dec__str(d, n->items[i], path, &h))
 			continue;
-		if (!vf_dec__host_id_ok(h)) {
+		if (!vf_placement_host_id_valid(h)) {
 			_cleanup_free_ char *q = vf_decode_quote(h, strlen(h));
 			vf_dec__fail(d, VF_E_SCHEMA, n->items[i]->pos,
 				     "invalid %s %s: a host id is 1 to 63 letters, digits, \".\", \"_\" or \"-\" (what `virtform watch --host-id` takes)",

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "controller/core/placement.h"
 #include "controller/watch/config.h"
 #include "controller/watch/metrics.h"
 
@@ -67,18 +68,6 @@ static void vf_config__set_str(char **slot, const char *value)
 	*slot = vf_strdup(value);
 }
 
-bool vf_config_host_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-	if (n < 1 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		      (id[i] >= '0' && id[i] <= '9') || id[i] == '.' || id[i] == '_' || id[i] == '-'))
-			return false;
-	return true;
-}
-
 /* "10s", "2500ms", "1m", or whole seconds ("10"). */
 static int vf_config__duration_ms(const char *key, const char *value, unsigned lo_ms,
 				  unsigned *out, vf_error *err)
@@ -131,7 +120,7 @@ int vf_config_set(vf_config *c, const char *key, const char *value, vf_error *er
 {
 	unsigned u = 0;
 	if (strcmp(key, "host_id") == 0) {
-		if (!vf_config_host_id_valid(value))
+		if (!vf_placement_host_id_valid(value))
 			return vf_error_set(err, VF_E_USAGE,
 					    "host_id takes 1 to 63 letters, digits, '.', '_' or '-', not '%s'",
 					    value);

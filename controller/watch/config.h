@@ -85,8 +85,6 @@ void vf_config_free(vf_config *c);
 #define VF_DEFAULT_LEASE_TTL_MS 10000u
 #define VF_DEFAULT_ETCD_PREFIX "/virtform"
 
-/* A --host-id: 1 to 63 of [A-Za-z0-9._-]. */
-bool vf_config_host_id_valid(const char *id);
 #define VF_DEFAULT_RESYNC_SECONDS 60u
 #define VF_DEFAULT_MAX_BACKOFF_SECONDS 300u
 /* root's defaults (controller/core/statedir.h has every user's): the

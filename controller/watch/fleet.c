@@ -608,11 +608,11 @@ int vf_fleet_start(const vf_fleet_opts *o, vf_fleet **out, vf_error *err)
 			*dot = '\0';   /* the short name, as `hostname -s` */
 		id = host;
 	}
-	if (strlen(id) < 1 || strlen(id) > 63 || strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(id))
+	if (!vf_placement_host_id_valid(id))
 		return vf_error_set(err, VF_E_USAGE,
 				    "the host id \"%s\" (the hostname) is not 1 to 63 of A-Z a-z 0-9 . _ -: give --host-id",
 				    id);
-	unsigned ttl = o->ttl_ms ? o->ttl_ms : 10000u;
+	unsigned ttl = o->ttl_ms ? o->ttl_ms : VF_DEFAULT_LEASE_TTL_MS;
 	unsigned margin = (unsigned)vf_hostlease_default_margin(ttl);
 	/* The helper needs a margin above a watchdog pet period (W/4). */
 	if (o->watchdog && margin <= o->watchdog_ms / 4)
