@@ -368,9 +368,9 @@ static int vf_apply__placed_start(const vf_apply_ctx *ctx, const vf_op *op, vf_e
 
 /* A volume a placed domain uses, in a shared pool: claimed in etcd first,
  * so two hosts never create the same file; marked created after. */
-static int vf_apply__placed_volume(const vf_apply_ctx *ctx, const vf_op *op,
-				   int (*create)(const vf_apply_ctx *, const vf_op *, vf_error *),
-				   vf_error *err)
+static int vf_apply__op_plain(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err);
+
+static int vf_apply__placed_volume(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 {
 	const vf_fleet_hooks *f = ctx->fleet;
 	/* a seed write names its volume in the op; a volume op is its object */
@@ -386,13 +386,11 @@ static int vf_apply__placed_volume(const vf_apply_ctx *ctx, const vf_op *op,
 	int r = f->claim_volume(f->userdata, pool, name, op->placed_for, err);
 	if (r < 0)
 		return r;
-	r = create(ctx, op, err);
+	r = vf_apply__op_plain(ctx, op, err);
 	if (r < 0 || !f->volume_created)
 		return r;
 	return f->volume_created(f->userdata, pool, name, err);
 }
-
-static int vf_apply__op_plain(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err);
 
 static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 {
@@ -401,7 +399,7 @@ static int vf_apply__op(const vf_apply_ctx *ctx, const vf_op *op, vf_error *err)
 			return vf_apply__placed_start(ctx, op, err);
 		if (op->type == VF_OP_VOLUME_CREATE || op->type == VF_OP_VOLUME_UPLOAD ||
 		    op->type == VF_OP_VOLUME_CLONE || op->type == VF_OP_SEED_WRITE)
-			return vf_apply__placed_volume(ctx, op, vf_apply__op_plain, err);
+			return vf_apply__placed_volume(ctx, op, err);
 	}
 	return vf_apply__op_plain(ctx, op, err);
 }
