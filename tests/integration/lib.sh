@@ -128,6 +128,17 @@ vf_mktemp() {
 	mktemp -d "${TMPDIR:-/tmp}/${VFIT_PREFIX}XXXXXX"
 }
 
+# vf_bin_for_others: a copy of $VF_BIN that other users can run (the clone
+# under test may sit in a directory only root can enter, as mktemp -d
+# makes); prints its path. Removed with the test's temp dirs by the sweep.
+vf_bin_for_others() {
+	local d
+	d=$(vf_mktemp) || vf_fail "cannot make a temp dir"
+	chmod 0755 "$d"
+	install -m 0755 "$VF_BIN" "$d/virtform" || vf_fail "cannot copy $VF_BIN"
+	printf '%s\n' "$d/virtform"
+}
+
 # Remove every libvirt object whose name starts with $1 (domains, then
 # volumes in such pools, then the pools and their directories); with --all,
 # also the temp and image dirs named with it. Touches nothing else: the

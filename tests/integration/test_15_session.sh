@@ -9,6 +9,8 @@
 # and every process it ran are gone when the test ends.
 . "$(dirname "$0")/lib.sh"
 vf_setup
+# run by other users: a copy they can reach
+VF_BIN=$(vf_bin_for_others)
 
 usr=${P}s
 BASE=$(vf_mktemp)

@@ -8,6 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/watch_lib.sh"
 vf_setup
+# run by other users: a copy they can reach
+VF_BIN=$(vf_bin_for_others)
 watch_require
 
 grp=${P}g
