@@ -48,11 +48,13 @@ vf_ensure_libvirtd() {
 	mkdir -p /var/log/libvirt /run/libvirt /var/lib/libvirt/images
 	local path=$PATH:/usr/sbin:/sbin
 	# -r: a zombie left by an earlier daemon does not count as running.
-	if ! PATH=$path pgrep -x -r R,S,D virtlogd >/dev/null 2>&1; then
+	# --ns: nor does a daemon of a private host (private_host.sh), whose
+	# mount namespace has a /run/libvirt of its own.
+	if ! PATH=$path pgrep -x -r R,S,D --ns $$ --nslist mnt virtlogd >/dev/null 2>&1; then
 		PATH=$path virtlogd -d -p /run/virtlogd.pid || { echo "vf_ensure_libvirtd: virtlogd -d failed"; return 1; }
 		vf__record_started /run/virtlogd.pid
 	fi
-	if ! PATH=$path pgrep -x -r R,S,D libvirtd >/dev/null 2>&1; then
+	if ! PATH=$path pgrep -x -r R,S,D --ns $$ --nslist mnt libvirtd >/dev/null 2>&1; then
 		PATH=$path libvirtd -d -p /run/libvirtd.pid || { echo "vf_ensure_libvirtd: libvirtd -d failed"; return 1; }
 		vf__record_started /run/libvirtd.pid
 	fi
@@ -445,6 +447,22 @@ vf_start_sshd() {
 	cp "$d/id_ed25519.pub" "$d/authorized_keys"
 	# sshd's privilege separation directory (the init script makes it).
 	[ -d /run/sshd ] || mkdir -m 0755 /run/sshd
+	# sshd runs every command through root's login shell, and Debian's bash
+	# reads ~/.bashrc for commands over ssh. Whatever the machine put there
+	# (a pyenv rehash, say, which waits for ever on the lock a killed
+	# session left) is not the test's: in a mount namespace of the sshd's
+	# own (sessions inherit it), root's shell start-up files are empty.
+	local home
+	home=$(getent passwd root | cut -d: -f6)
+	: >"$d/empty"
+	cat >"$d/launch" <<SH
+#!/bin/sh
+for f in $home/.bashrc $home/.bash_profile $home/.bash_login $home/.profile $home/.bash_logout; do
+	[ -f "\$f" ] && mount --bind $d/empty "\$f"
+done
+exec "\$@"
+SH
+	chmod 0755 "$d/launch"
 	vf_on_exit 'vf__stop_sshd "${VFIT_SSHD_PID:-}"'
 	for try in 1 2 3; do
 		port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -466,7 +484,8 @@ UsePAM no
 LogLevel VERBOSE
 CONF
 		: >"$d/sshd.log"
-		"$sshd" -D -f "$d/sshd_config" -E "$d/sshd.log" &
+		# unshare execs the launcher, which execs sshd: one pid throughout.
+		unshare --mount --propagation private "$d/launch" "$sshd" -D -f "$d/sshd_config" -E "$d/sshd.log" &
 		VFIT_SSHD_PID=$!
 		if wait_for "grep -q 'Server listening' '$d/sshd.log' || ! kill -0 $VFIT_SSHD_PID" 10 &&
 			kill -0 "$VFIT_SSHD_PID" 2>/dev/null; then
