@@ -127,6 +127,35 @@ __attribute__((returns_nonnull)) static vf_obs_disk *disk_by_target(vf_obs_domai
 
 /* ---- observing ------------------------------------------------------------ */
 
+/* A qemu+libssh:// connection is pinged every second (lv.h says why),
+ * every other transport every 5 s; a dead peer fails a call in about
+ * the same time either way. */
+static void test_keepalive_per_transport(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *uri;
+		int interval_s;
+	} cases[] = {
+		{ "qemu+libssh://root@127.0.0.1:2222/system?keyfile=/k&sshauth=privkey", 1 },
+		{ "QEMU+LIBSSH://h/system", 1 },
+		{ "lxc+libssh://h/", 1 },
+		{ "qemu+libssh2://h/system", 5 },
+		{ "qemu+ssh://root@h/system?command=/usr/bin/libssh", 5 },
+		{ "qemu:///system", 5 },
+		{ "test:///default", 5 },
+		{ NULL, 5 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int interval = 0;
+		unsigned count = 0;
+		vf_lv__keepalive_for(cases[i].uri, &interval, &count);
+		assert_int_equal(interval, cases[i].interval_s);
+		unsigned bound = (unsigned)interval * (count + 1);
+		assert_true(bound >= 15 && bound <= 20);
+	}
+}
+
 static void test_observe_default_host(void **state)
 {
 	(void)state;
@@ -1510,6 +1539,7 @@ static void test_container_xml_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keepalive_per_transport),
 		cmocka_unit_test(test_observe_default_host),
 		cmocka_unit_test(test_observe_state_file),
 		cmocka_unit_test(test_observe_changes_nothing),

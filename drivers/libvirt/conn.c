@@ -77,6 +77,19 @@ static void vf_lv__opener_free(vf_lv_opener *o)
 	free(o);
 }
 
+void vf_lv__keepalive_for(const char *uri, int *interval_s, unsigned *count)
+{
+	*interval_s = VF_LV_KEEPALIVE_INTERVAL_S;
+	*count = VF_LV_KEEPALIVE_COUNT;
+	xmlURIPtr u = uri ? xmlParseURI(uri) : NULL;
+	const char *plus = u && u->scheme ? strchr(u->scheme, '+') : NULL;
+	if (plus && strcasecmp(plus + 1, "libssh") == 0) {
+		*interval_s = VF_LV_LIBSSH_KEEPALIVE_INTERVAL_S;
+		*count = VF_LV_LIBSSH_KEEPALIVE_COUNT;
+	}
+	xmlFreeURI(u);
+}
+
 static void *vf_lv__opener_run(void *arg)
 {
 	vf_lv_opener *o = arg;
@@ -91,8 +104,12 @@ static void *vf_lv__opener_run(void *arg)
 		virConnSetErrorFunc(conn, NULL, vf_lv__quiet);
 		/* Needs the event loop (loop_start); local drivers without a
 		 * transport have no keepalive and need none. */
-		keepalive = virConnectSetKeepAlive(conn, VF_LV_KEEPALIVE_INTERVAL_S,
-						   VF_LV_KEEPALIVE_COUNT) == 0;
+		int interval_s;
+		unsigned count;
+		char *opened = virConnectGetURI(conn);
+		vf_lv__keepalive_for(opened ? opened : o->uri, &interval_s, &count);
+		free(opened);
+		keepalive = virConnectSetKeepAlive(conn, interval_s, count) == 0;
 		virResetLastError();
 	}
 	pthread_mutex_lock(&o->lock);
