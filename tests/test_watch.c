@@ -713,6 +713,16 @@ static void test_fleet_settings(void **state)
 	assert_int_equal(vf_config_set(&flags, "host_label", "zone=b", &err), 0);
 	vf_config_merge(&c, &flags);
 	assert_string_equal(c.host_labels, "gpu=a100,zone=b");   /* flags win, as a whole */
+	/* what hostLabels can ask for, --host-label can announce */
+	vf_config ok = { 0 };
+	assert_int_equal(vf_config_set(&ok, "host_labels", "example.com/rack=r1,ssd=,tier=gold_1.a", &err), 0);
+	assert_int_equal(vf_config_set(&ok, "host_label", "zone=b", &err), 0);
+	assert_string_equal(ok.host_labels, "example.com/rack=r1,ssd=,tier=gold_1.a,zone=b");
+	assert_true(vf_config_set(&ok, "host_label", "zone=c", &err) < 0);   /* the same key twice */
+	assert_non_null(strstr(err.message, "gives the label 'zone' twice"));
+	vf_error_clear(&err);
+	assert_string_equal(ok.host_labels, "example.com/rack=r1,ssd=,tier=gold_1.a,zone=b"); /* unchanged */
+	vf_config_free(&ok);
 	vf_config_free(&flags);
 	vf_config_free(&c);
 
@@ -736,6 +746,13 @@ static void test_fleet_settings(void **state)
 		{ "lease_ttl", "ten", "such as 10s" },
 		{ "host_labels", "rack", "KEY=VALUE" },
 		{ "host_labels", "a=b,=c", "KEY=VALUE" },
+		/* the rules of spec.placement.hostLabels, not laxer ones */
+		{ "host_labels", "rack=r/1", "as spec.placement.hostLabels takes them" },
+		{ "host_labels", "-rack=r1", "as spec.placement.hostLabels takes them" },
+		{ "host_labels", "rack=r1-", "as spec.placement.hostLabels takes them" },
+		{ "host_labels", "Example.com/rack=r1", "as spec.placement.hostLabels takes them" },
+		{ "host_labels", "a/b/c=d", "as spec.placement.hostLabels takes them" },
+		{ "host_labels", "rack=r1,zone=a,rack=r2", "gives the label 'rack' twice" },
 		{ "etcd_prefix", "fleet", "start with '/'" },
 		{ "fence_watchdog_ms", "10", "from 1000" },
 	};

@@ -1,10 +1,12 @@
 /* placement.c: the placement score (placement.h): fewest placed domains,
- * then the smallest host id; held domains never move. Pure: every host
+ * then the smallest host id; held domains never move. And the rules for
+ * host ids and labels, which manifests and the daemon's flags share. Pure: every host
  * computes it from the same etcd view and so agrees on who tries to take
  * a free domain (a race is still settled by etcd: only one take wins). */
 #include "controller/core/placement.h"
 #include "controller/core/util.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +23,45 @@ bool vf_placement_host_id_valid(const char *id)
 	size_t n = strlen(id);
 	return n >= 1 && n <= 63 &&
 	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* Kubernetes' label name (and value, which may also be empty): at most 63
+ * of [A-Za-z0-9._-], beginning and ending with a letter or digit. */
+static bool vf_placement__label_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
+bool vf_placement_label_key_valid(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	if (!slash)
+		return vf_placement__label_name_ok(s, strlen(s));
+	size_t plen = (size_t)(slash - s);
+	if (plen == 0 || plen > 253 || strchr(slash + 1, '/'))
+		return false;
+	for (const char *p = s, *e; p < slash; p = e + 1) {
+		e = memchr(p, '.', (size_t)(slash - p));
+		if (!e)
+			e = slash;
+		size_t n = (size_t)(e - p);
+		if (n == 0 || n > 63 || !isalnum((unsigned char)p[0]) || !isalnum((unsigned char)p[n - 1]))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (!(islower((unsigned char)p[i]) || isdigit((unsigned char)p[i]) || p[i] == '-'))
+				return false;
+	}
+	return vf_placement__label_name_ok(slash + 1, strlen(slash + 1));
+}
+
+bool vf_placement_label_value_valid(const char *s)
+{
+	return !*s || vf_placement__label_name_ok(s, strlen(s));
 }
 
 bool vf_placement_eligible(const vf_place_domain *d, const vf_place_host *h)

@@ -27,6 +27,13 @@ typedef struct vf_place_domain {
 
 /* A host id (--host-id, placement.hosts): 1 to 63 of [A-Za-z0-9._-]. */
 bool vf_placement_host_id_valid(const char *id);
+/* Labels, as in Kubernetes and as placement.hostLabels and --host-label
+ * take them. A key: an optional DNS subdomain prefix (at most 253
+ * characters, dot-separated lower-case labels) and "/", then a name of 1
+ * to 63 letters, digits, ".", "_" or "-", beginning and ending with a
+ * letter or digit. A value: empty, or such a name. */
+bool vf_placement_label_key_valid(const char *key);
+bool vf_placement_label_value_valid(const char *value);
 
 /* May host h run domain d: named by placement.hosts (when given) and
  * carrying every label of placement.hostLabels with the same value. */

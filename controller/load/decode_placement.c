@@ -6,43 +6,6 @@
 #include "controller/load/decode_kind.h"
 #include "controller/core/placement.h"
 
-#include <ctype.h>
-
-/* Kubernetes' label name (and value, which may also be empty): at most 63
- * of [A-Za-z0-9._-], beginning and ending with a letter or digit. */
-static bool vf_dec__label_name_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
-			return false;
-	return true;
-}
-
-/* A label key: an optional DNS subdomain prefix (at most 253 characters,
- * dot-separated lower-case labels) and "/", then a name. */
-static bool vf_dec__label_key_ok(const char *s)
-{
-	const char *slash = strchr(s, '/');
-	if (!slash)
-		return vf_dec__label_name_ok(s, strlen(s));
-	size_t plen = (size_t)(slash - s);
-	if (plen == 0 || plen > 253 || strchr(slash + 1, '/'))
-		return false;
-	for (const char *p = s, *e; p < slash; p = e + 1) {
-		e = memchr(p, '.', (size_t)(slash - p));
-		if (!e)
-			e = slash;
-		size_t n = (size_t)(e - p);
-		if (n == 0 || n > 63 || !isalnum((unsigned char)p[0]) || !isalnum((unsigned char)p[n - 1]))
-			return false;
-		for (size_t i = 0; i < n; i++)
-			if (!(islower((unsigned char)p[i]) || isdigit((unsigned char)p[i]) || p[i] == '-'))
-				return false;
-	}
-	return vf_dec__label_name_ok(slash + 1, strlen(slash + 1));
-}
 
 static void vf_dec__place_hosts(vf_dec *d, const vf_ynode *n, vf_domain_spec *ds)
 {
@@ -95,7 +58,7 @@ static void vf_dec__place_labels(vf_dec *d, const vf_ynode *n, vf_domain_spec *d
 		if (!vf_dec__str(d, n->pairs[i].key, "keys in spec.placement.hostLabels", &key))
 			continue;
 		_cleanup_free_ char *vpath = vf_asprintf("spec.placement.hostLabels.%s", key);
-		if (!vf_dec__label_key_ok(key)) {
+		if (!vf_placement_label_key_valid(key)) {
 			_cleanup_free_ char *q = vf_decode_quote(key, strlen(key));
 			vf_dec__fail(d, VF_E_SCHEMA, n->pairs[i].key->pos,
 				     "invalid label key %s in spec.placement.hostLabels: a key is an optional DNS prefix and \"/\", then 1 to 63 letters, digits, \".\", \"_\" or \"-\", beginning and ending with a letter or digit (as in Kubernetes)",
@@ -107,7 +70,7 @@ static void vf_dec__place_labels(vf_dec *d, const vf_ynode *n, vf_domain_spec *d
 			free(key);
 			continue;
 		}
-		if (*value && !vf_dec__label_name_ok(value, strlen(value))) {
+		if (!vf_placement_label_value_valid(value)) {
 			_cleanup_free_ char *q = vf_decode_quote(value, strlen(value));
 			vf_dec__fail(d, VF_E_SCHEMA, n->pairs[i].value->pos,
 				     "invalid %s %s: a label value is empty or 1 to 63 letters, digits, \".\", \"_\" or \"-\", beginning and ending with a letter or digit (as in Kubernetes)",

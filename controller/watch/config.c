@@ -94,22 +94,28 @@ static int vf_config__duration_ms(const char *key, const char *value, unsigned l
 	return 0;
 }
 
-/* "K=V[,K=V...]": keys and values of [A-Za-z0-9._/-], keys non-empty. */
+/* "K=V[,K=V...]": each key and value as spec.placement.hostLabels takes
+ * them (vf_placement_label_*_valid), and no key twice. */
 static int vf_config__labels_check(const char *key, const char *value, vf_error *err)
 {
-	const char *p = value;
-	for (;;) {
+	for (const char *p = value;;) {
 		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		const char *eq = memchr(p, '=', n);
-		bool ok = eq && eq > p;
-		for (size_t i = 0; ok && i < n; i++)
-			ok = p + i == eq || (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
-			     (p[i] >= '0' && p[i] <= '9') || strchr("._/-", p[i]);
-		if (!ok || !n)
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		_cleanup_free_ char *item = vf_strndup(p, len);
+		char *eq = strchr(item, '=');
+		if (eq)
+			*eq = '\0';
+		if (!eq || !vf_placement_label_key_valid(item) || !vf_placement_label_value_valid(eq + 1))
 			return vf_error_set(err, VF_E_USAGE,
-					    "%s takes KEY=VALUE (letters, digits, '.', '_', '/', '-'), not '%.*s'",
-					    key, (int)n, p);
+					    "%s takes KEY=VALUE, a label key and value as spec.placement.hostLabels takes them (docs/fleet.md), not '%.*s'",
+					    key, (int)len, p);
+		/* every earlier item ends with a ',' before p */
+		for (const char *q = value; q < p; q = strchr(q, ',') + 1) {
+			size_t klen = strcspn(q, "=,");
+			if (klen == strlen(item) && strncmp(q, item, klen) == 0)
+				return vf_error_set(err, VF_E_USAGE, "%s gives the label '%s' twice", key,
+						    item);
+		}
 		if (!e)
 			return 0;
 		p = e + 1;
@@ -153,15 +159,12 @@ int vf_config_set(vf_config *c, const char *key, const char *value, vf_error *er
 		c->has_fence_watchdog_ms = true;
 	} else if (strcmp(key, "host_labels") == 0 || strcmp(key, "host_label") == 0) {
 		/* host_label (the repeatable flag) adds one; host_labels sets all */
-		if (vf_config__labels_check(key, value, err) < 0)
+		_cleanup_free_ char *all = key[10] == '\0' && c->host_labels
+						   ? vf_asprintf("%s,%s", c->host_labels, value)
+						   : vf_strdup(value);
+		if (vf_config__labels_check(key, all, err) < 0)
 			return -VF_E_USAGE;
-		if (key[10] == '\0' && c->host_labels) {
-			char *j = vf_asprintf("%s,%s", c->host_labels, value);
-			free(c->host_labels);
-			c->host_labels = j;
-		} else {
-			vf_config__set_str(&c->host_labels, value);
-		}
+		vf_config__set_str(&c->host_labels, all);
 	} else if (strcmp(key, "connect") == 0) {
 		vf_config__set_str(&c->connect, value);
 	} else if (strcmp(key, "metrics") == 0) {
