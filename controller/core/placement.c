@@ -1,8 +1,9 @@
 /* placement.c: the placement score (placement.h): fewest placed domains,
- * then the smallest host id; held domains never move. And the rules for
- * host ids and labels, which manifests and the daemon's flags share. Pure: every host
+ * then the smallest host id; held domains never move. Pure: every host
  * computes it from the same etcd view and so agrees on who tries to take
- * a free domain (a race is still settled by etcd: only one take wins). */
+ * a free domain (a race is still settled by etcd: only one take wins).
+ * And the rules for host ids and labels, which manifests and the daemon's
+ * flags share. */
 #include "controller/core/placement.h"
 #include "controller/core/util.h"
 

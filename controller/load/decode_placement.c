@@ -6,7 +6,6 @@
 #include "controller/load/decode_kind.h"
 #include "controller/core/placement.h"
 
-
 static void vf_dec__place_hosts(vf_dec *d, const vf_ynode *n, vf_domain_spec *ds)
 {
 	if (!vf_dec__seq(d, n, "spec.placement.hosts"))
