@@ -220,20 +220,38 @@ static void test_killed_at_the_deadline_not_before(void **state)
 	assert_int_equal(helper_exit(&h, 2000), 2);
 }
 
-/* A process of guest NAME, as libvirt starts QEMU (-name guest=NAME,...):
- * a sleep whose argv[0] says so. */
-static pid_t spawn_guest(const char *name)
+/* A process whose command line is argv[0] `arg0` then `flag`
+ * `guest=NAME,debug-threads=on`: a shell that stops itself, so it costs
+ * nothing and a SIGKILL still ends it. With flag "-name" it is a guest as
+ * libvirt starts QEMU; with "-f" it is a `pgrep -f guest=NAME,`. */
+static pid_t spawn_named(const char *arg0, const char *flag, const char *name)
 {
-	_cleanup_free_ char *arg0 = vf_asprintf("guest=%s,debug-threads=on", name);
+	_cleanup_free_ char *arg = vf_asprintf("guest=%s,debug-threads=on", name);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		execl("/bin/sleep", arg0, "600", (char *)NULL);
+		execl("/bin/sh", arg0, "-c", "kill -STOP $$", flag, arg, (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 200 && !vf_proc_is_guest(pid, name); i++)
+	_cleanup_free_ char *path = vf_asprintf("/proc/%ld/cmdline", (long)pid);
+	for (int i = 0; i < 200; i++) {
+		_cleanup_free_ char *cmd = NULL;
+		size_t len = 0;
+		FILE *f = fopen(path, "r");
+		if (f) {
+			ssize_t n = getdelim(&cmd, &len, '\0', f);
+			fclose(f);
+			if (n > 0 && strcmp(cmd, arg0) == 0)
+				break;
+		}
 		usleep(5000);
+	}
 	return pid;
+}
+
+static pid_t spawn_guest(const char *name)
+{
+	return spawn_named("qemu-system-x86_64", "-name", name);
 }
 
 /* `expect NAME`: a QEMU that started after the expectation, whose pid the
@@ -252,8 +270,10 @@ static void test_expected_guest_is_killed_without_its_pid(void **state)
 	helper_do(&h, "ok expect", "expect %s", name);
 	pid_t qemu = spawn_guest(name);       /* started after: the helper never saw its pid */
 	pid_t other = spawn_guest(longer);
+	pid_t grep = spawn_named("pgrep", "-f", name);   /* names it, runs no guest */
 	assert_true(vf_proc_is_guest(qemu, name));
 	assert_false(vf_proc_is_guest(other, name));
+	assert_false(vf_proc_is_guest(grep, name));
 	pid_t found[4];
 	assert_int_equal(vf_proc_find_guest(name, found, 4), 1);
 	assert_int_equal(found[0], qemu);
@@ -268,9 +288,11 @@ static void test_expected_guest_is_killed_without_its_pid(void **state)
 		      (unsigned long long)(died - deadline));
 	assert_true(died >= deadline && died < deadline + 250);
 	assert_true(alive(other));
+	assert_true(alive(grep));
 	free(helper_expect(&h, "fenced 1", 1000));
 	assert_int_equal(helper_exit(&h, 2000), 2);
 	finish(other);
+	finish(grep);
 }
 
 static void test_renewals_postpone_the_kill(void **state)

@@ -58,11 +58,16 @@ bool vf_proc_is_guest(pid_t pid, const char *name)
 		return false;
 	cmd[n] = '\0';
 	size_t nl = strlen(name);
+	const char *prev = NULL;
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmd + i) + 1) {
 		const char *a = cmd + i;
-		if (strncmp(a, "guest=", 6) == 0 && strncmp(a + 6, name, nl) == 0 &&
-		    (a[6 + nl] == '\0' || a[6 + nl] == ','))
+		/* The pair "-name" "guest=NAME[,...]" only: a `pgrep -f
+		 * guest=NAME,` or an editor on a file of that name is no
+		 * guest, and the helper kills what this says yes to. */
+		if (prev && strcmp(prev, "-name") == 0 && strncmp(a, "guest=", 6) == 0 &&
+		    strncmp(a + 6, name, nl) == 0 && (a[6 + nl] == '\0' || a[6 + nl] == ','))
 			return true;
+		prev = a;
 	}
 	return false;
 }

@@ -13,9 +13,10 @@
  * -errno (-ESRCH: no such process). */
 int vf_proc_starttime(pid_t pid, uint64_t *ret);
 
-/* Is pid a hypervisor process of guest `name`: an argument of its command
- * line (/proc/PID/cmdline) is "guest=NAME" or starts "guest=NAME,"
- * (QEMU's -name guest=NAME,debug-threads=on as libvirt passes it)? No
+/* Is pid a hypervisor process of guest `name`: its command line
+ * (/proc/PID/cmdline) has the argument "-name" followed by "guest=NAME" or
+ * "guest=NAME,..." (QEMU's -name guest=NAME,debug-threads=on as libvirt
+ * passes it)? A "guest=NAME," anywhere else (a pgrep, a grep) is not. No
  * allocation (the fence helper calls it at the deadline). */
 bool vf_proc_is_guest(pid_t pid, const char *name);
 /* Every process of guest `name`, scanning /proc without allocating; up to

@@ -62,8 +62,8 @@ int vf_lv_domain_set_fence(vf_conn *c, const char *name, const char *host, uint6
 }
 
 /* /run/libvirt/qemu/NAME.pid: the pid libvirtd's qemu driver wrote for
- * the running domain. Checked against /proc/PID/cmdline carrying
- * guest=NAME (QEMU's -name guest=NAME,...), so a stale file never names
+ * the running domain. Checked against /proc/PID/cmdline carrying "-name"
+ * "guest=NAME,..." (as libvirt starts QEMU), so a stale file never names
  * an unrelated process. */
 static int vf_lv__qemu_pid(const char *name, int *ret, vf_error *err)
 {
@@ -84,7 +84,7 @@ static int vf_lv__qemu_pid(const char *name, int *ret, vf_error *err)
 	bool found = vf_proc_is_guest((pid_t)pid, name);
 	if (!found)
 		return vf_error_set(err, VF_E_IO,
-				    "pid %ld from %s is not domain \"%s\"'s QEMU (no guest=%s in its command line)",
+				    "pid %ld from %s is not domain \"%s\"'s QEMU (no -name guest=%s in its command line)",
 				    pid, path, name, name);
 	*ret = (int)pid;
 	return 0;
