@@ -541,10 +541,156 @@ static void test_placed_start_is_guarded_before_it_runs(void **state)
 	assert_int_equal(f->be->hv->domain_undefine(f->conn, "vt-placed", false, &err), 0);
 }
 
+/* ---- a placed domain's volume in a shared pool (docs/fleet.md) ---------- */
+
+typedef struct claim_hooks {
+	fx *f;
+	const char *refuse;           /* non-NULL: claim_volume fails, "claimed by" this host */
+	int claims, created;
+	bool existed_at_claim;        /* the volume already existed when it was claimed */
+	char pool[32], name[32], domain[32];
+} claim_hooks;
+
+static bool volume_exists(fx *f, const char *pool, const char *name)
+{
+	vf_observed o = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(f->be->hv->observe(f->conn, &o, &err), 0);
+	bool found = false;
+	for (size_t i = 0; i < o.n_volumes; i++)
+		found |= strcmp(o.volumes[i].pool, pool) == 0 && strcmp(o.volumes[i].name, name) == 0;
+	vf_observed_free(&o);
+	return found;
+}
+
+static int claim_volume(void *ud, const char *pool, const char *name, const char *domain,
+			vf_error *err)
+{
+	claim_hooks *h = ud;
+	h->claims++;
+	h->existed_at_claim |= volume_exists(h->f, pool, name);
+	snprintf(h->pool, sizeof(h->pool), "%s", pool);
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	snprintf(h->domain, sizeof(h->domain), "%s", domain);
+	if (h->refuse)
+		return vf_error_set(err, VF_E_LOCKED, "Volume %s/%s is claimed by host %s (test)",
+				    pool, name, h->refuse);
+	return 0;
+}
+
+static int claim_created(void *ud, const char *pool, const char *name, vf_error *err)
+{
+	(void)err;
+	claim_hooks *h = ud;
+	assert_string_equal(pool, h->pool);
+	assert_string_equal(name, h->name);
+	assert_true(volume_exists(h->f, pool, name));
+	h->created++;
+	return 0;
+}
+
+static int claim_may_start(void *ud, const char *domain, uint64_t *token, vf_error *err)
+{
+	(void)ud;
+	(void)domain;
+	(void)err;
+	*token = 9;
+	return 0;
+}
+
+static int claim_started(void *ud, const char *domain, vf_error *err)
+{
+	(void)ud;
+	(void)domain;
+	(void)err;
+	return 0;
+}
+
+/* Two hosts must never both create one file in a shared pool: the plan
+ * saw the volume free, but apply claims it in etcd before it creates it.
+ * A claim another host holds stops the step before any file exists and
+ * claims nothing in the ledger; a granted one creates it, and marks the
+ * claim created only once it exists. An apply that reaches the volume
+ * without the fleet's hooks is blocked, whatever the plan said. */
+static void test_placed_volume_is_claimed_before_it_is_made(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "pool.yaml",
+		       "apiVersion: virtform/v1\nkind: StoragePool\nmetadata: {name: vt-shared}\n"
+		       "spec: {type: dir, target: {path: /vt/shared}, shared: true}\n");
+	write_manifest(f, "vol.yaml",
+		       "apiVersion: virtform/v1\nkind: Volume\nmetadata: {name: disk.qcow2}\n"
+		       "spec: {pool: vt-shared, capacity: 1GiB}\n");
+	write_manifest(f, "dom.yaml",
+		       "apiVersion: virtform/v1\nkind: Domain\nmetadata: {name: vt-placed}\n"
+		       "spec:\n  memory: 128MiB\n  placement: {hosts: [h1, h2]}\n"
+		       "  disks: [{volume: {pool: vt-shared, name: disk.qcow2}}]\n");
+	load(f);
+	const char *held[] = { "vt-placed" };
+	char dom[] = "vt-placed", host[] = "h1";
+	vf_kv holders[] = { { .key = dom, .value = host } };
+	vf_fleet_view view = { .host_id = "h1", .held = held, .n_held = 1, .holders = holders,
+			       .n_holders = 1 };
+	claim_hooks h = { .f = f, .refuse = "h2" };
+	vf_fleet_hooks hooks = { .may_start = claim_may_start, .started = claim_started,
+				 .claim_volume = claim_volume, .volume_created = claim_created,
+				 .userdata = &h };
+
+	/* the fleet's view, but no hooks: the volume step is blocked */
+	vf_reconcile_opts bare = { .state_dir = f->state, .plan = { .fleet = &view },
+				   .fleet_host = "h1" };
+	vf_reconcile_result res = { 0 };
+	int r = vf_reconcile(f->be, f->conn, &f->desired, &bare, &res);
+	if (r != -VF_E_BLOCKED)
+		fail_msg("without hooks: %d: %s", r, res.err.message);
+	assert_non_null(strstr(res.err.message, "only `virtform watch --etcd` creates it"));
+	vf_reconcile_result_free(&res);
+	assert_false(volume_exists(f, "vt-shared", "disk.qcow2"));
+
+	/* another host claimed it between the plan and the step */
+	vf_reconcile_opts opts = { .state_dir = f->state, .plan = { .fleet = &view },
+				   .fleet_hooks = &hooks, .fleet_host = "h1" };
+	res = (vf_reconcile_result){ 0 };
+	r = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
+	if (r != -VF_E_LOCKED)
+		fail_msg("refused claim: %d: %s", r, res.err.message);
+	assert_non_null(strstr(res.err.message, "claimed by host h2"));
+	vf_reconcile_result_free(&res);
+	assert_int_equal(h.claims, 1);
+	assert_string_equal(h.pool, "vt-shared");
+	assert_string_equal(h.name, "disk.qcow2");
+	assert_string_equal(h.domain, "vt-placed");
+	assert_int_equal(h.created, 0);
+	assert_false(volume_exists(f, "vt-shared", "disk.qcow2"));
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_ledger_load(f->state, &l, &err), 0);
+	for (size_t i = 0; i < l.n; i++)
+		if (l.entries[i].kind == VF_KIND_VOLUME)
+			fail_msg("the ledger claims volume %s after a refused claim", l.entries[i].name);
+	vf_ledger_free(&l);
+
+	/* granted: created after the claim, marked created after that */
+	h.refuse = NULL;
+	res = (vf_reconcile_result){ 0 };
+	r = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
+	if (r < 0)
+		fail_msg("granted claim: %s", res.err.message);
+	vf_reconcile_result_free(&res);
+	assert_int_equal(h.claims, 2);
+	assert_false(h.existed_at_claim);
+	assert_int_equal(h.created, 1);
+	assert_true(volume_exists(f, "vt-shared", "disk.qcow2"));
+	assert_int_equal(f->be->hv->domain_destroy(f->conn, "vt-placed", &err), 0);
+	assert_int_equal(f->be->hv->domain_undefine(f->conn, "vt-placed", false, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_converges_then_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_placed_volume_is_claimed_before_it_is_made, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_removing_a_manifest_removes_only_what_policy_allows,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_midway_leaves_a_state_the_next_run_converges,
