@@ -669,7 +669,7 @@ extern const vf_lock_driver vf_etcd_lock_driver;
 
 typedef struct vf_etcd_lock_config {
 	const char *endpoints;    /* --etcd: "http://h1:2379,http://h2:2379" */
-	const char *host_id;      /* --host-id; NULL: the hostname */
+	const char *host_id;      /* --host-id, required (vf_placement_host_id_valid) */
 	const char *prefix;       /* key prefix; NULL: "/virtform" */
 	unsigned ttl_s;           /* the lease's TTL; 0: VF_ETCD_TTL_DEFAULT_S */
 	unsigned request_ms;      /* one request at one endpoint; 0: 2000 */

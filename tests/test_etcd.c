@@ -336,6 +336,16 @@ static void *other_host_release(void *arg)
 static void test_lock_driver_singleton(void **state)
 {
 	const vf_lock_driver *drv = &vf_etcd_lock_driver;
+	/* a host id is the fleet's, never guessed: none, or one placement
+	 * would refuse, does not start the driver */
+	const char *bad[] = { NULL, "", "rack/h1", "h 1" };
+	for (size_t i = 0; i < VF_ARRAY_SIZE(bad); i++) {
+		vf_etcd_lock_config cfg = { .endpoints = one.client_url[0], .host_id = bad[i] };
+		vf_error e = { 0 };
+		assert_int_equal(vf_etcd_lock_start(&cfg, &e), -VF_E_USAGE);
+		assert_int_equal(vf_etcd_lock_lease(), 0);
+		vf_error_clear(&e);
+	}
 	start_driver(one.client_url[0], "host-a", 10);
 	vf_lock_token *tok = NULL;
 	vf_lock_holder h = { 0 };

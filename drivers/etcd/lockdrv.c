@@ -7,6 +7,7 @@
  * caller), nor for local locks (drivers/lock/fcntl.c). */
 #include "drivers/driver.h"
 #include "drivers/etcd/kv.h"
+#include "controller/core/placement.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -49,17 +50,14 @@ static void vf_etcdl__session_clear(vf_etcdl_session *s)
 
 int vf_etcd_lock_start(const vf_etcd_lock_config *cfg, vf_error *err)
 {
-	char host[256] = "";
+	/* No default: a host id names this host in etcd and in placement,
+	 * so only the one the fleet was given (--host-id) will do. */
 	const char *id = cfg->host_id;
-	if (!id) {
-		if (gethostname(host, sizeof(host) - 1) < 0 || !*host)
-			return vf_error_set(err, VF_E_USAGE,
-					    "no --host-id given and the hostname cannot be read");
-		id = host;
-	}
-	if (!*id || strchr(id, '/'))
+	if (!id)
+		return vf_error_set(err, VF_E_USAGE, "the etcd lock driver needs a host id (--host-id)");
+	if (!vf_placement_host_id_valid(id))
 		return vf_error_set(err, VF_E_USAGE,
-				    "--host-id \"%s\" must be a non-empty name without '/'", id);
+				    "host id \"%s\" is not 1 to 63 of A-Z a-z 0-9 . _ -", id);
 	vf_etcd_opts o = { .request_ms = cfg->request_ms };
 	vf_etcd *c = NULL;
 	int r = vf_etcd_open(cfg->endpoints, &o, &c, err);
