@@ -228,14 +228,15 @@ typedef struct crash_point {
 	bool seen;
 } crash_point;
 
-/* At the start of the step for cp->name, keep the ledger as it is on disk:
- * what a kill -9 anywhere inside that step (mid-clone, mid-upload) leaves,
- * as a step writes nothing until it is done. */
+/* When the step for cp->name is done, keep the ledger as it is on disk:
+ * what a kill -9 anywhere inside its create (mid-clone, mid-upload)
+ * leaves, as a step writes its claim "pending" just before its create and
+ * nothing more until it is done. */
 static void keep_ledger_at_step(const vf_step *s, vf_step_outcome o, const vf_error *err, void *ud)
 {
 	(void)err;
 	crash_point *cp = ud;
-	if (o != VF_STEP_STARTED || !vf_streq(s->name, cp->name))
+	if (o != VF_STEP_DONE || !vf_streq(s->name, cp->name))
 		return;
 	_cleanup_free_ char *from = vf_asprintf("%s/ledger.json", cp->f->state);
 	_cleanup_free_ char *to = vf_asprintf("%s/ledger.crash", cp->f->state);
@@ -249,6 +250,39 @@ static const vf_step *find_step(const vf_plan *p, const char *name)
 		if (vf_streq(p->steps[i].name, name))
 			return &p->steps[i];
 	return NULL;
+}
+
+/* The state the ledger file gives volume pool/name now ("complete" for
+ * an entry without state, NULL for none). */
+static const char *ledger_state_on_disk(fx *f, const char *pool, const char *name, char *buf,
+					size_t len)
+{
+	vf_ledger l = { 0 };
+	vf_error err = { 0 };
+	assert_int_equal(vf_ledger_load(f->state, &l, &err), 0);
+	const vf_ledger_entry *e = vf_ledger_find(&l, VF_KIND_VOLUME, pool, name);
+	const char *st = e ? vf_ledger_state_to_string(e->state) : NULL;
+	if (st)
+		snprintf(buf, len, "%s", st);
+	vf_ledger_free(&l);
+	return st ? buf : NULL;
+}
+
+typedef struct claim_watch {
+	fx *f;
+	const char *name;         /* the volume, in vt-pool */
+	char at_start[16], at_done[16];
+} claim_watch;
+
+static void watch_the_claim(const vf_step *s, vf_step_outcome o, const vf_error *err, void *ud)
+{
+	(void)err;
+	claim_watch *w = ud;
+	if (s->kind != VF_KIND_VOLUME || !vf_streq(s->name, w->name))
+		return;
+	char *into = o == VF_STEP_STARTED ? w->at_start : o == VF_STEP_DONE ? w->at_done : NULL;
+	if (into && !ledger_state_on_disk(w->f, "vt-pool", w->name, into, sizeof(w->at_start)))
+		snprintf(into, sizeof(w->at_start), "none");
 }
 
 static void test_a_crash_inside_a_creation_is_redone_not_accepted(void **state)
@@ -283,10 +317,17 @@ static void test_a_crash_inside_a_creation_is_redone_not_accepted(void **state)
 	assert_null(find_step(&res.plan, "root.qcow2")); /* confirmed before the clone used it */
 	vf_reconcile_result_free(&res);
 
-	/* apply redoes it, and then the host has converged */
-	assert_int_equal(pass(f, false, &res), 0);
+	/* apply redoes it, and then the host has converged; the redo keeps
+	 * the claim "pending" until it is done (a kill before its delete
+	 * must not leave virtform's own copy looking like someone else's) */
+	load(f);
+	claim_watch w = { .f = f, .name = "copy.qcow2" };
+	vf_reconcile_opts redo = { .state_dir = f->state, .progress = watch_the_claim, .userdata = &w };
+	assert_int_equal(vf_reconcile(f->be, f->conn, &f->desired, &redo, &res), 0);
 	assert_true(res.converged);
 	vf_reconcile_result_free(&res);
+	assert_string_equal(w.at_start, "pending");
+	assert_string_equal(w.at_done, "pending");
 	assert_int_equal(pass(f, true, &res), 0);
 	assert_int_equal(res.plan.n, 0);
 	vf_reconcile_result_free(&res);
@@ -337,6 +378,64 @@ static void test_a_create_that_finds_the_name_taken_claims_nothing(void **state)
 	vf_error err = { 0 };
 	assert_int_equal(f->be->hv->observe(f->conn, &o, &err), 0);
 	assert_non_null(vf_observed_volume(&o, "vt-pool", "root.qcow2")); /* never deleted */
+	vf_observed_free(&o);
+}
+
+/* A volume is claimed "claimed" before the run and written "pending" only
+ * as its create begins. So a kill between the two (another step's long
+ * download, say) leaves "claimed", and a volume someone makes under that
+ * name before the next run is theirs: a conflict, never re-created
+ * ("pending" would delete and make it again) nor removed by the Delete
+ * policy of a manifest removed since. */
+static void test_a_claim_whose_create_never_began_takes_nothing(void **state)
+{
+	fx *f = *state;
+	write_manifest(f, "pool.yaml", pool_yaml);
+	vf_reconcile_result res = { 0 };
+	assert_int_equal(pass(f, false, &res), 0);
+	vf_reconcile_result_free(&res);
+
+	write_manifest(f, "vol.yaml", vol_yaml);
+	load(f);
+	claim_watch w = { .f = f, .name = "root.qcow2" };
+	vf_reconcile_opts opts = { .state_dir = f->state, .progress = watch_the_claim, .userdata = &w };
+	int r = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
+	if (r < 0)
+		fail_msg("%s", res.err.message);
+	vf_reconcile_result_free(&res);
+	assert_string_equal(w.at_start, "claimed");
+	assert_string_equal(w.at_done, "pending");
+
+	/* What a kill before root.qcow2's create began leaves, with a Delete
+	 * policy: the entry "claimed", no volume; then someone makes one. */
+	vf_error err = { 0 };
+	assert_int_equal(f->be->storage->volume_delete(f->conn, "vt-pool", "root.qcow2", &err), 0);
+	vf_ledger l = { 0 };
+	assert_int_equal(vf_ledger_load(f->state, &l, &err), 0);
+	vf_ledger_entry *e = vf_ledger_find(&l, VF_KIND_VOLUME, "vt-pool", "root.qcow2");
+	assert_non_null(e);
+	e->state = VF_LEDGER_CLAIMED;
+	e->deletion = VF_DELETION_DELETE;
+	assert_int_equal(vf_ledger_save(f->state, &l, &err), 0);
+	vf_ledger_free(&l);
+	make_it_first(NULL, f);   /* 1 MiB raw: not what the manifest says */
+
+	assert_int_equal(pass(f, false, &res), -VF_E_CONFLICT);
+	assert_int_equal(res.phase, VF_PHASE_PLAN);
+	assert_int_equal(res.conflicts.n, 1);
+	assert_non_null(strstr(res.conflicts.items[0].message, "is not owned by virtform"));
+	vf_reconcile_result_free(&res);
+
+	remove_manifest(f, "vol.yaml");
+	assert_int_equal(pass(f, false, &res), 0);
+	for (size_t i = 0; i < res.plan.n; i++)
+		assert_false(res.plan.steps[i].kind == VF_KIND_VOLUME);
+	vf_reconcile_result_free(&res);
+	vf_observed o = { 0 };
+	assert_int_equal(f->be->hv->observe(f->conn, &o, &err), 0);
+	vf_obs_volume *v = vf_observed_volume(&o, "vt-pool", "root.qcow2");
+	assert_non_null(v);   /* never deleted */
+	assert_int_equal(v->capacity, 1 << 20);
 	vf_observed_free(&o);
 }
 
@@ -704,6 +803,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_create_that_fails_keeps_no_claim, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_a_claim_whose_create_never_began_takes_nothing,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removal_waits_for_the_domains_own_shutdown_timeout,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_placed_start_is_guarded_before_it_runs, setup, teardown),

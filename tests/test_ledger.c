@@ -103,7 +103,7 @@ static void test_put_updates_and_drop_removes(void **state)
 	vf_ledger_free(&l);
 }
 
-/* Claims pending and incomplete, and the shutdownTimeout, round-trip; a
+/* Claims claimed, pending and incomplete, and the shutdownTimeout, round-trip; a
  * complete entry writes no "state", so ledgers from before these fields
  * load as complete with no timeout recorded. */
 static void test_state_and_shutdown_timeout(void **state)
@@ -121,11 +121,14 @@ static void test_state_and_shutdown_timeout(void **state)
 	vf_ledger_put(&l, VF_KIND_VOLUME, "images", "root.qcow2", u);
 	l.entries[1].state = VF_LEDGER_INCOMPLETE;
 	vf_ledger_put(&l, VF_KIND_POOL, NULL, "images", u);
+	vf_ledger_put(&l, VF_KIND_VOLUME, "images", "data.qcow2", u);
+	l.entries[3].state = VF_LEDGER_CLAIMED;
 	assert_int_equal(vf_ledger_save(dir, &l, &err), 0);
 	_cleanup_free_ char *path = vf_asprintf("%s/ledger.json", dir);
 	_cleanup_free_ char *text = vf_test_read_file(path);
 	assert_non_null(strstr(text, "\"pending\""));
 	assert_non_null(strstr(text, "\"incomplete\""));
+	assert_non_null(strstr(text, "\"claimed\""));
 	assert_null(strstr(text, "\"complete\""));
 
 	vf_ledger back = { 0 };
@@ -136,6 +139,8 @@ static void test_state_and_shutdown_timeout(void **state)
 	assert_int_equal(d->shutdown_timeout, 0);
 	assert_int_equal(vf_ledger_find(&back, VF_KIND_VOLUME, "images", "root.qcow2")->state,
 			 VF_LEDGER_INCOMPLETE);
+	assert_int_equal(vf_ledger_find(&back, VF_KIND_VOLUME, "images", "data.qcow2")->state,
+			 VF_LEDGER_CLAIMED);
 	const vf_ledger_entry *p = vf_ledger_find(&back, VF_KIND_POOL, NULL, "images");
 	assert_int_equal(p->state, VF_LEDGER_COMPLETE);
 	assert_false(p->has_shutdown_timeout);

@@ -134,6 +134,11 @@ static bool vf_apply__claim_all(const vf_apply_ctx *ctx, const vf_plan *plan,
 		if (s->action == VF_ACT_BLOCKED)
 			continue;
 		vf_ledger_state want = vf_apply__claim_state(s);
+		/* nothing of ours under the name yet: no entry, or a claim whose
+		 * create never began (an entry "pending" or complete stays so, as
+		 * the volume there may be ours: a redo, a replace) */
+		const vf_ledger_entry *old = vf_apply__entry(ctx, s);
+		bool unowned = !old || old->state == VF_LEDGER_CLAIMED;
 		bool put = false;
 		for (size_t k = 0; k < s->n_ops; k++) {
 			if (s->ops[k].type != VF_OP_LEDGER_PUT)
@@ -146,10 +151,15 @@ static bool vf_apply__claim_all(const vf_apply_ctx *ctx, const vf_plan *plan,
 		if (!e || (!put && want == VF_LEDGER_COMPLETE))
 			continue;
 		if (put || e->state == VF_LEDGER_COMPLETE) {
-			changed |= e->state != want;
-			e->state = want;
+			/* a new volume's create is only claimed here; the step marks
+			 * it pending, on disk, the moment its create begins */
+			vf_ledger_state st =
+				want == VF_LEDGER_PENDING && s->kind == VF_KIND_VOLUME && unowned
+				? VF_LEDGER_CLAIMED : want;
+			changed |= e->state != st;
+			e->state = st;
 		}
-		claims[i].state = e->state;
+		claims[i].state = e->state == VF_LEDGER_CLAIMED ? VF_LEDGER_PENDING : e->state;
 	}
 	return changed;
 }
@@ -556,6 +566,28 @@ static int vf_apply__flush(vf_apply_run *run, vf_error *err)
 	return r;
 }
 
+/* A volume's create is about to begin: its claim turns from "claimed" to
+ * "pending" and is saved first. A crash before this point leaves
+ * "claimed", and a volume of that name found later is someone else's (the
+ * plan does not take it); after it, "pending": ours, half-made, redone. A
+ * failed save stops the step before anything is created. */
+static int vf_apply__begin_create(vf_apply_run *run, const vf_step *s, vf_error *err)
+{
+	vf_ledger_entry *e = vf_apply__entry(run->ctx, s);
+	if (!e || e->state != VF_LEDGER_CLAIMED)
+		return 0;
+	e->state = VF_LEDGER_PENDING;
+	run->dirty = true;
+	vf_error se = { 0 };
+	if (vf_apply__flush(run, &se) == 0)
+		return 0;
+	e->state = VF_LEDGER_CLAIMED;
+	vf_apply__report(run->ctx, s, VF_STEP_FAILED, &se);
+	int r = vf_apply__step_error(s, &se, se.code, "cannot record the start of its create: ", err);
+	vf_error_clear(&se);
+	return r;
+}
+
 /* Run one step's ops. On failure, the claim follows what happened: a
  * create that found the name taken made nothing of ours (claim dropped,
  * a conflict); a failure after the create leaves the object ours but
@@ -574,6 +606,11 @@ static int vf_apply__step(vf_apply_run *run, size_t i, vf_error *err)
 			continue;
 		}
 		bool creates = vf_apply__is_create(s, op);
+		if (creates && !tried_create) {
+			int r = vf_apply__begin_create(run, s, err);
+			if (r < 0)
+				return r;
+		}
 		tried_create |= creates;
 		vf_error oe = { 0 };
 		if (vf_apply__op_locked(ctx, op, &oe) == 0) {

@@ -217,17 +217,45 @@ static void vf_plan__removals(vf_plan_builder *b, const vf_plan_kind *k)
 
 /* ---- entry point ---------------------------------------------------------- */
 
+/* The ledger as the plan reads it: without the claims of volumes whose
+ * create never began ("claimed") but that exist now. Someone else made
+ * them, in the window between the claim and our create, so they are not
+ * ours to redo, resize or remove; without the claim they are foreign, and
+ * the usual rules (a conflict, or `adopt: true`) apply. NULL: no such
+ * claim, use the ledger as it is. The copy borrows the entries' strings. */
+static vf_ledger *vf_plan__ledger_view(const vf_ledger *l, const vf_observed *o)
+{
+	vf_ledger *view = NULL;
+	for (size_t i = 0; l && i < l->n; i++) {
+		const vf_ledger_entry *e = &l->entries[i];
+		bool stale = false;
+		for (size_t k = 0; e->state == VF_LEDGER_CLAIMED && k < o->n_volumes && !stale; k++)
+			stale = vf_streq(o->volumes[k].pool, e->pool) && vf_streq(o->volumes[k].name, e->name);
+		if (stale && !view) {
+			view = vf_calloc(1, sizeof(*view));
+			view->entries = vf_calloc(l->n, sizeof(*view->entries));
+			memcpy(view->entries, l->entries, i * sizeof(*view->entries));
+			view->n = i;
+			view->host = l->host;
+		} else if (!stale && view) {
+			view->entries[view->n++] = *e;
+		}
+	}
+	return view;
+}
+
 int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 		  const vf_ledger *ledger, const vf_plan_opts *opts, vf_plan *out,
 		  vf_diags *conflicts)
 {
 	static const vf_desired no_desired;
 	static const vf_observed no_observed;
+	vf_ledger *view = vf_plan__ledger_view(ledger, observed ? observed : &no_observed);
 	vf_plan_builder b = {
 		.c = {
 			.d = desired ? desired : &no_desired,
 			.o = observed ? observed : &no_observed,
-			.l = ledger,
+			.l = view ? view : ledger,
 			.opts = opts,
 		},
 	};
@@ -260,6 +288,9 @@ int vf_plan_build(const vf_desired *desired, const vf_observed *observed,
 	vf_strmap_free(b.overlays, vf_plan__idx_free);
 	vf_strmap_free(b.c.disk_users, vf_plan__disk_users_free);
 	vf_index_free(ix);
+	if (view)
+		free(view->entries);   /* borrowed strings: not vf_ledger_free */
+	free(view);
 
 	if (b.diags.n) {
 		vf_diags_sort(&b.diags);

@@ -21,6 +21,7 @@ static const char *const vf_ledger_state_table[VF_LEDGER_STATE_MAX] = {
 	[VF_LEDGER_COMPLETE] = "complete",
 	[VF_LEDGER_PENDING] = "pending",
 	[VF_LEDGER_INCOMPLETE] = "incomplete",
+	[VF_LEDGER_CLAIMED] = "claimed",
 };
 VF_STRING_TABLE(vf_ledger_state, vf_ledger_state, VF_LEDGER_STATE_MAX)
 

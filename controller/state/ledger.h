@@ -19,6 +19,11 @@ typedef enum vf_ledger_state {
 	VF_LEDGER_COMPLETE,       /* absent from the file: made (or adopted) and finished */
 	VF_LEDGER_PENDING,        /* "pending": claimed before its create; it may not have happened */
 	VF_LEDGER_INCOMPLETE,     /* "incomplete": virtform's own, a later step (upload, seed) unfinished */
+	/* "claimed": a volume an apply will create, its create not begun.
+	 * Written up front with the other claims, and turned "pending" (and
+	 * saved) just before the create starts. A claimed volume found to
+	 * exist was made by someone else: the plan does not count it ours. */
+	VF_LEDGER_CLAIMED,
 	VF_LEDGER_STATE_MAX,
 } vf_ledger_state;
 VF_STRING_TABLE_DECL(vf_ledger_state, vf_ledger_state);
