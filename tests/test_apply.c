@@ -349,16 +349,23 @@ static void make_it_first(const vf_plan *plan, void *ud)
 	assert_int_equal(f->be->storage->volume_create(f->conn, &o, &err), 0);
 }
 
-static void test_a_create_that_finds_the_name_taken_claims_nothing(void **state)
+/* The pool converged, then the volume's manifest added and loaded: the
+ * next reconcile plans the volume's create alone. */
+static void pool_then_volume(fx *f)
 {
-	fx *f = *state;
 	write_manifest(f, "pool.yaml", pool_yaml);
 	vf_reconcile_result res = { 0 };
 	assert_int_equal(pass(f, false, &res), 0);
 	vf_reconcile_result_free(&res);
-
 	write_manifest(f, "vol.yaml", vol_yaml);
 	load(f);
+}
+
+static void test_a_create_that_finds_the_name_taken_claims_nothing(void **state)
+{
+	fx *f = *state;
+	pool_then_volume(f);
+	vf_reconcile_result res = { 0 };
 	vf_reconcile_opts opts = { .state_dir = f->state, .on_plan = make_it_first, .userdata = f };
 	int r = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
 	assert_int_equal(r, -VF_E_CONFLICT);
@@ -390,13 +397,8 @@ static void test_a_create_that_finds_the_name_taken_claims_nothing(void **state)
 static void test_a_claim_whose_create_never_began_takes_nothing(void **state)
 {
 	fx *f = *state;
-	write_manifest(f, "pool.yaml", pool_yaml);
+	pool_then_volume(f);
 	vf_reconcile_result res = { 0 };
-	assert_int_equal(pass(f, false, &res), 0);
-	vf_reconcile_result_free(&res);
-
-	write_manifest(f, "vol.yaml", vol_yaml);
-	load(f);
 	claim_watch w = { .f = f, .name = "root.qcow2" };
 	vf_reconcile_opts opts = { .state_dir = f->state, .progress = watch_the_claim, .userdata = &w };
 	int r = vf_reconcile(f->be, f->conn, &f->desired, &opts, &res);
@@ -545,6 +547,17 @@ static void test_removal_waits_for_the_domains_own_shutdown_timeout(void **state
 
 /* ---- a placed start (docs/fleet.md, rule 17) --------------------------- */
 
+/* The fleet as host h1 sees it when it holds vt-placed's lease. */
+static vf_fleet_view h1_holds_placed(void)
+{
+	static const char *const held[] = { "vt-placed" };
+	static char dom[] = "vt-placed", host[] = "h1";
+	static const vf_kv holders[] = { { .key = dom, .value = host } };
+	return (vf_fleet_view){ .host_id = "h1", .held = held, .n_held = 1, .holders = holders,
+				.n_holders = 1 };
+}
+
+
 typedef struct placed_hooks {
 	fx *f;
 	bool guard_ok;
@@ -598,11 +611,7 @@ static void test_placed_start_is_guarded_before_it_runs(void **state)
 		       "apiVersion: virtform/v1\nkind: Domain\nmetadata: {name: vt-placed}\n"
 		       "spec: {memory: 128MiB, placement: {hosts: [h1]}}\n");
 	load(f);
-	const char *held[] = { "vt-placed" };
-	char dom[] = "vt-placed", host[] = "h1";
-	vf_kv holders[] = { { .key = dom, .value = host } };
-	vf_fleet_view view = { .host_id = "h1", .held = held, .n_held = 1, .holders = holders,
-			       .n_holders = 1 };
+	vf_fleet_view view = h1_holds_placed();
 	placed_hooks h = { .f = f, .guard_ok = false };
 	vf_fleet_hooks hooks = { .may_start = placed_may_start, .started = placed_started,
 				 .userdata = &h };
@@ -725,11 +734,7 @@ static void test_placed_volume_is_claimed_before_it_is_made(void **state)
 		       "spec:\n  memory: 128MiB\n  placement: {hosts: [h1, h2]}\n"
 		       "  disks: [{volume: {pool: vt-shared, name: disk.qcow2}}]\n");
 	load(f);
-	const char *held[] = { "vt-placed" };
-	char dom[] = "vt-placed", host[] = "h1";
-	vf_kv holders[] = { { .key = dom, .value = host } };
-	vf_fleet_view view = { .host_id = "h1", .held = held, .n_held = 1, .holders = holders,
-			       .n_holders = 1 };
+	vf_fleet_view view = h1_holds_placed();
 	claim_hooks h = { .f = f, .refuse = "h2" };
 	vf_fleet_hooks hooks = { .may_start = claim_may_start, .started = claim_started,
 				 .claim_volume = claim_volume, .volume_created = claim_created,
