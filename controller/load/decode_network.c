@@ -36,6 +36,10 @@ static int vf_dec__netmask_prefix(const char *mask)
 static void vf_dec__network_xml_fields(vf_network_spec *ns)
 {
 	vf_net_def *nd = &ns->def;
+	/* A manifest that also gave structured fields was refused already;
+	 * what they decoded goes, or the XML's values would leak it. */
+	vf_net_def_clear(nd);
+	*nd = (vf_net_def){ 0 };
 	xmlDocPtr doc = xmlReadMemory(ns->xml, (int)strlen(ns->xml), "spec.xml", NULL,
 				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
