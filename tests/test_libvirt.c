@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -154,6 +155,57 @@ static void test_keepalive_per_transport(void **state)
 		unsigned bound = (unsigned)interval * (count + 1);
 		assert_true(bound >= 15 && bound <= 20);
 	}
+}
+
+/* Calls overlap on one connection (observe's parallel reads) on every
+ * transport but qemu+libssh://, where libvirt's client cannot take it
+ * (lv.h). On a serial connection every read runs on the caller's thread;
+ * without that, the 64 reads below are shared with 3 more threads. */
+typedef struct par_probe {
+	pthread_t who[64];
+} par_probe;
+
+static void par_probe_one(void *ctx, size_t i)
+{
+	par_probe *p = ctx;
+	p->who[i] = pthread_self();
+	usleep(1000); /* long enough that the other threads get some */
+}
+
+static void test_libssh_calls_never_overlap(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *uri;
+		bool overlap;
+	} cases[] = {
+		{ "qemu+libssh://root@127.0.0.1:2222/system?keyfile=/k&sshauth=privkey", false },
+		{ "QEMU+LIBSSH://h/system", false },
+		{ "lxc+libssh://h/", false },
+		{ "qemu+libssh2://h/system", true },
+		{ "qemu+ssh://root@h/system?command=/usr/bin/libssh", true },
+		{ "qemu:///system", true },
+		{ "test:///default", true },
+		{ NULL, true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(vf_lv__calls_may_overlap(cases[i].uri), cases[i].overlap);
+
+	vf_conn *c = open_uri("test:///default");
+	assert_false(c->serial);
+	par_probe p = { 0 };
+	vf_lv__parallel(c, 64, par_probe_one, &p);
+	size_t others = 0;
+	for (size_t i = 0; i < 64; i++)
+		others += !pthread_equal(p.who[i], pthread_self());
+	assert_true(others > 0);
+
+	c->serial = true; /* as vf_lv_open sets it for qemu+libssh:// */
+	memset(&p, 0, sizeof(p));
+	vf_lv__parallel(c, 64, par_probe_one, &p);
+	for (size_t i = 0; i < 64; i++)
+		assert_true(pthread_equal(p.who[i], pthread_self()));
+	HV->close(c);
 }
 
 static void test_observe_default_host(void **state)
@@ -1540,6 +1592,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keepalive_per_transport),
+		cmocka_unit_test(test_libssh_calls_never_overlap),
 		cmocka_unit_test(test_observe_default_host),
 		cmocka_unit_test(test_observe_state_file),
 		cmocka_unit_test(test_observe_changes_nothing),

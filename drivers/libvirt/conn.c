@@ -77,17 +77,29 @@ static void vf_lv__opener_free(vf_lv_opener *o)
 	free(o);
 }
 
+/* The transport in a URI's scheme ("libssh" in qemu+libssh://), else false. */
+static bool vf_lv__transport_is(const char *uri, const char *transport)
+{
+	xmlURIPtr u = uri ? xmlParseURI(uri) : NULL;
+	const char *plus = u && u->scheme ? strchr(u->scheme, '+') : NULL;
+	bool is = plus && strcasecmp(plus + 1, transport) == 0;
+	xmlFreeURI(u);
+	return is;
+}
+
 void vf_lv__keepalive_for(const char *uri, int *interval_s, unsigned *count)
 {
 	*interval_s = VF_LV_KEEPALIVE_INTERVAL_S;
 	*count = VF_LV_KEEPALIVE_COUNT;
-	xmlURIPtr u = uri ? xmlParseURI(uri) : NULL;
-	const char *plus = u && u->scheme ? strchr(u->scheme, '+') : NULL;
-	if (plus && strcasecmp(plus + 1, "libssh") == 0) {
+	if (vf_lv__transport_is(uri, "libssh")) {
 		*interval_s = VF_LV_LIBSSH_KEEPALIVE_INTERVAL_S;
 		*count = VF_LV_LIBSSH_KEEPALIVE_COUNT;
 	}
-	xmlFreeURI(u);
+}
+
+bool vf_lv__calls_may_overlap(const char *uri)
+{
+	return !vf_lv__transport_is(uri, "libssh");
 }
 
 static void *vf_lv__opener_run(void *arg)
@@ -206,6 +218,7 @@ int vf_lv_open(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_erro
 	c->uri = virConnectGetURI(conn);
 	if (!c->uri)
 		c->uri = vf_strdup(uri ? uri : "");
+	c->serial = !vf_lv__calls_may_overlap(c->uri);
 	const char *type = virConnectGetType(conn);
 	c->hv_type = vf_strdup(type ? type : "");
 	c->is_test = strcasecmp(c->hv_type, "test") == 0;

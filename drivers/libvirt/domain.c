@@ -432,8 +432,8 @@ static void vf_lv__read_domain(void *ctx, size_t i)
 
 /* Every domain, read a few at once, into o in listing order; the first
  * error (in that order) is returned and what was read is freed with o. */
-int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_facts *facts,
-				  vf_observed *o, vf_error *err)
+int vf_lv__observe_domains(const vf_conn *c, virDomainPtr *doms, size_t n,
+			   const vf_lv_dom_facts *facts, vf_observed *o, vf_error *err)
 {
 	vf_lv_dom_job j = {
 		.doms = doms,
@@ -441,7 +441,7 @@ int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_facts *
 		.slots = vf_calloc(n ? n : 1, sizeof(*j.slots)),
 		.errs = vf_calloc(n ? n : 1, sizeof(*j.errs)),
 	};
-	vf_lv__parallel(n, vf_lv__read_domain, &j);
+	vf_lv__parallel(c, n, vf_lv__read_domain, &j);
 	int r = vf_lv__first_error(j.errs, n, err);
 	size_t k = 0; /* the slots, closed up, become o's domains */
 	for (size_t i = 0; i < n; i++)

@@ -38,15 +38,16 @@ static void *vf_lv__par_run(void *arg)
 }
 
 /* fn(ctx, i) for every i in [0, n), on up to VF_LV_OBSERVE_THREADS threads
- * (the caller's among them); returns when all are done. fn writes only
+ * (the caller's among them), or on the caller's alone on a connection
+ * whose calls must not overlap; returns when all are done. fn writes only
  * to slot i of whatever ctx holds. */
-void vf_lv__parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+void vf_lv__parallel(const vf_conn *c, size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
 {
 	vf_lv_par p = { .n = n, .fn = fn, .ctx = ctx };
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_t th[VF_LV_OBSERVE_THREADS - 1];
 	size_t started = 0;
-	if (n >= VF_LV_OBSERVE_PARALLEL_MIN)
+	if (n >= VF_LV_OBSERVE_PARALLEL_MIN && !c->serial)
 		for (; started < VF_ARRAY_SIZE(th); started++)
 			if (pthread_create(&th[started], NULL, vf_lv__par_run, &p) != 0)
 				break; /* fewer threads: still correct */

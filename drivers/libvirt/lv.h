@@ -38,6 +38,7 @@ struct vf_conn {
 	bool is_test;             /* libvirt's built-in test driver */
 	int netupdate_order;      /* virNetworkUpdate's argument order, probed once: 0 unknown, 1 right, -1 swapped */
 	bool keepalive;           /* libvirt's keepalive runs on it (remote transports, loop running) */
+	bool serial;              /* one call at a time on it (vf_lv__calls_may_overlap) */
 	bool local_known;         /* `local` was worked out (vf_lv_files_local) */
 	bool local;               /* the far end is this machine, by its host UUID */
 	/* Per observe cycle, reset by vf_lv_observe: saves a round trip per
@@ -68,6 +69,14 @@ struct vf_conn {
 #define VF_LV_LIBSSH_KEEPALIVE_COUNT 15u
 /* The keepalive for a connection opened on `uri` (NULL: the default). */
 void vf_lv__keepalive_for(const char *uri, int *interval_s, unsigned *count);
+/* Whether virtform may have several calls in flight at once on a
+ * connection opened on `uri` (observe's parallel reads). Not over
+ * qemu+libssh://: libvirt's libssh client (9.0 in Debian 12, and 11.3 in
+ * bookworm-backports) dies of SIGSEGV in its RPC event loop, or never
+ * returns, when two threads' calls overlap on one connection, within
+ * seconds (tests/tools/libssh_overlap.c shows it with libvirt's API alone;
+ * docs/virtform.1, CONNECTIONS). Every other transport: yes. */
+bool vf_lv__calls_may_overlap(const char *uri);
 
 int vf_lv_open(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_error *err);
 /* virConnectOpen(uri) (NULL: libvirt's default; readonly:
@@ -402,8 +411,9 @@ typedef struct vf_lv_dom_facts {
 } vf_lv_dom_facts;
 
 /* fn(ctx, i) for every i in [0, n), on a few threads (the caller's among
- * them); returns when all are done. fn writes only to slot i of ctx. */
-void vf_lv__parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
+ * them), or on the caller's alone when c is serial; returns when all are
+ * done. fn writes only to slot i of ctx. */
+void vf_lv__parallel(const vf_conn *c, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 /* The first error in listing order moved into *err (its -code; 0 none). Frees errs. */
 int vf_lv__first_error(vf_error *errs, size_t n, vf_error *err);
 /* The object vanished between the listing and the look at it. */
@@ -431,13 +441,13 @@ int vf_lv__list_volumes(virStoragePoolPtr pool, const char *pool_name, bool refr
 			char *const *entries, size_t n_entries, vf_lv_vol_job *j, vf_error *err);
 /* qsort/bsearch comparator of two char * */
 int vf_lv__str_cmp(const void *a, const void *b);
-int vf_lv__read_volumes(vf_lv_vol_job *j, vf_observed *o, vf_error *err);
+int vf_lv__read_volumes(const vf_conn *c, vf_lv_vol_job *j, vf_observed *o, vf_error *err);
 void vf_lv__vol_job_free(vf_lv_vol_job *j);
 /* domain.c: the bulk statistics into f; every domain, a few at once, into o. */
 void vf_lv__domain_stats(virConnectPtr conn, vf_lv_dom_facts *f);
 void vf_lv__dom_facts_free(vf_lv_dom_facts *f);
-int vf_lv__observe_domains(virDomainPtr *doms, size_t n, const vf_lv_dom_facts *facts,
-			   vf_observed *o, vf_error *err);
+int vf_lv__observe_domains(const vf_conn *c, virDomainPtr *doms, size_t n,
+			   const vf_lv_dom_facts *facts, vf_observed *o, vf_error *err);
 /* One domain into the cache o, by UUID or name (domain.c). */
 int vf_lv__observe_one_domain(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_observed *o,
 			      vf_error *err);

@@ -55,7 +55,7 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 	for (int i = 0; i < n_pools && r == 0; i++)
 		r = vf_lv__observe_pool(pools[i], &psets, local, true, &o, &pcap, &vol_job, err);
 	if (r == 0)
-		r = vf_lv__read_volumes(&vol_job, &o, err);
+		r = vf_lv__read_volumes(c, &vol_job, &o, err);
 	if (r < 0)
 		goto cleanup;
 
@@ -69,7 +69,7 @@ int vf_lv_observe(vf_conn *c, vf_observed *out, vf_error *err)
 	vf_lv__domain_set(c->conn, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, &facts.autostart);
 	vf_lv__domain_set(c->conn, VIR_CONNECT_LIST_DOMAINS_PERSISTENT, &facts.persistent);
 	vf_lv__domain_stats(c->conn, &facts);
-	r = vf_lv__observe_domains(doms, (size_t)n_doms, &facts, &o, err);
+	r = vf_lv__observe_domains(c, doms, (size_t)n_doms, &facts, &o, err);
 	if (r == 0)
 		r = vf_lv__observe_networks(c, &o, err);
 

@@ -398,7 +398,7 @@ int vf_lv__observe_one_pool(vf_conn *c, const vf_obj_ref *ref, bool fresh, vf_ob
 	if (r == 0 && !fresh)
 		job.n = k;
 	if (r == 0)
-		r = vf_lv__read_volumes(&job, &one, err);
+		r = vf_lv__read_volumes(c, &job, &one, err);
 	vf_lv__vol_job_free(&job);
 	if (n_kept) {
 		one.volumes = vf_realloc(one.volumes, (one.n_volumes + n_kept) * sizeof(*one.volumes));

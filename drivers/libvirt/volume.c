@@ -412,13 +412,13 @@ static void vf_lv__read_volume(void *ctx, size_t i)
 /* Read every listed volume, a few at once, into o in listing order; the
  * first error (in that order) is returned and what was read is freed with
  * o either way. The handles stay for vf_lv__vol_job_free. */
-int vf_lv__read_volumes(vf_lv_vol_job *j, vf_observed *o, vf_error *err)
+int vf_lv__read_volumes(const vf_conn *c, vf_lv_vol_job *j, vf_observed *o, vf_error *err)
 {
 	size_t n = j->n;
 	vf_obs_volume *slots = vf_calloc(n ? n : 1, sizeof(*slots));
 	j->slots = slots;
 	j->errs = vf_calloc(n ? n : 1, sizeof(*j->errs));
-	vf_lv__parallel(n, vf_lv__read_volume, j);
+	vf_lv__parallel(c, n, vf_lv__read_volume, j);
 	int r = vf_lv__first_error(j->errs, n, err);
 	j->errs = NULL;
 	size_t k = 0; /* the slots, closed up, become o's volumes */
