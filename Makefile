@@ -151,6 +151,17 @@ check: deps
 chaos: deps $(OUT)/virtform $(OUT)/virtform-fence
 	@/usr/bin/python3 tests/chaos/chaos.py --virtform $(OUT)/virtform --faults $${CHAOS_FAULTS:-1000}
 
+# Whether this libvirt's qemu+libssh:// client takes calls that overlap on
+# one connection (tests/integration/libssh_canary.sh). Fails on Debian 12.
+.PHONY: libssh-canary
+libssh-canary: deps $(OUT)/virtform $(OUT)/tools/libssh_overlap
+	@VF_BIN=$(CURDIR)/$(OUT)/virtform VF_OVERLAP_BIN=$(CURDIR)/$(OUT)/tools/libssh_overlap \
+		bash tests/integration/libssh_canary.sh
+
+$(OUT)/tools/libssh_overlap: tests/tools/libssh_overlap.c
+	@mkdir -p $(dir $@)
+	$(QCC)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(shell pkg-config --libs libvirt) -lpthread
+
 bench: deps $(OUT)/virtform $(BENCH_BINS)
 	@sh tests/bench/run.sh $(OUT)
 
