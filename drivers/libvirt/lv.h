@@ -71,11 +71,11 @@ struct vf_conn {
 void vf_lv__keepalive_for(const char *uri, int *interval_s, unsigned *count);
 /* Whether virtform may have several calls in flight at once on a
  * connection opened on `uri` (observe's parallel reads). Not over
- * qemu+libssh://: libvirt's libssh client (9.0 in Debian 12, and 11.3 in
- * bookworm-backports) dies of SIGSEGV in its RPC event loop, or never
- * returns, when two threads' calls overlap on one connection, within
- * seconds (tests/tools/libssh_overlap.c shows it with libvirt's API alone;
- * docs/virtform.1, CONNECTIONS). Every other transport: yes. */
+ * qemu+libssh://: Debian 12's libvirt 9.0 libssh client dies of SIGSEGV
+ * in its RPC event loop, or never returns, within seconds when two
+ * threads' calls overlap on one connection (tests/tools/libssh_overlap.c
+ * shows it with libvirt's API alone; bookworm-backports' 11.3 crashed too,
+ * less often; docs/virtform.1, CONNECTIONS). Every other transport: yes. */
 bool vf_lv__calls_may_overlap(const char *uri);
 
 int vf_lv_open(const char *uri, const vf_conn_opts *opts, vf_conn **out, vf_error *err);
