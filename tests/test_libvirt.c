@@ -128,30 +128,35 @@ __attribute__((returns_nonnull)) static vf_obs_disk *disk_by_target(vf_obs_domai
 
 /* ---- observing ------------------------------------------------------------ */
 
-/* A qemu+libssh:// connection is pinged every second (lv.h says why),
- * every other transport every 5 s; a dead peer fails a call in about
- * the same time either way. */
+/* Transports as URIs spell them, and what virtform makes of each: the
+ * keepalive interval and whether calls may overlap (lv.h says why
+ * qemu+libssh:// differs in both). */
+static const struct {
+	const char *uri;
+	int interval_s;
+	bool overlap;
+} transport_cases[] = {
+	{ "qemu+libssh://root@127.0.0.1:2222/system?keyfile=/k&sshauth=privkey", 1, false },
+	{ "QEMU+LIBSSH://h/system", 1, false },
+	{ "lxc+libssh://h/", 1, false },
+	{ "qemu+libssh2://h/system", 5, true },
+	{ "qemu+ssh://root@h/system?command=/usr/bin/libssh", 5, true },
+	{ "qemu:///system", 5, true },
+	{ "test:///default", 5, true },
+	{ NULL, 5, true },
+};
+
+/* A qemu+libssh:// connection is pinged every second, every other
+ * transport every 5 s; a dead peer fails a call in about the same time
+ * either way. */
 static void test_keepalive_per_transport(void **state)
 {
 	(void)state;
-	static const struct {
-		const char *uri;
-		int interval_s;
-	} cases[] = {
-		{ "qemu+libssh://root@127.0.0.1:2222/system?keyfile=/k&sshauth=privkey", 1 },
-		{ "QEMU+LIBSSH://h/system", 1 },
-		{ "lxc+libssh://h/", 1 },
-		{ "qemu+libssh2://h/system", 5 },
-		{ "qemu+ssh://root@h/system?command=/usr/bin/libssh", 5 },
-		{ "qemu:///system", 5 },
-		{ "test:///default", 5 },
-		{ NULL, 5 },
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < VF_ARRAY_SIZE(transport_cases); i++) {
 		int interval = 0;
 		unsigned count = 0;
-		vf_lv__keepalive_for(cases[i].uri, &interval, &count);
-		assert_int_equal(interval, cases[i].interval_s);
+		vf_lv__keepalive_for(transport_cases[i].uri, &interval, &count);
+		assert_int_equal(interval, transport_cases[i].interval_s);
 		unsigned bound = (unsigned)interval * (count + 1);
 		assert_true(bound >= 15 && bound <= 20);
 	}
@@ -175,21 +180,9 @@ static void par_probe_one(void *ctx, size_t i)
 static void test_libssh_calls_never_overlap(void **state)
 {
 	(void)state;
-	static const struct {
-		const char *uri;
-		bool overlap;
-	} cases[] = {
-		{ "qemu+libssh://root@127.0.0.1:2222/system?keyfile=/k&sshauth=privkey", false },
-		{ "QEMU+LIBSSH://h/system", false },
-		{ "lxc+libssh://h/", false },
-		{ "qemu+libssh2://h/system", true },
-		{ "qemu+ssh://root@h/system?command=/usr/bin/libssh", true },
-		{ "qemu:///system", true },
-		{ "test:///default", true },
-		{ NULL, true },
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_int_equal(vf_lv__calls_may_overlap(cases[i].uri), cases[i].overlap);
+	for (size_t i = 0; i < VF_ARRAY_SIZE(transport_cases); i++)
+		assert_int_equal(vf_lv__calls_may_overlap(transport_cases[i].uri),
+				 transport_cases[i].overlap);
 
 	vf_conn *c = open_uri("test:///default");
 	assert_false(c->serial);
