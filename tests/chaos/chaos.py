@@ -795,8 +795,12 @@ spec:
         for i in range(1, n + 1):
             time.sleep(self.rng.uniform(0.1, self.a.max_gap))
             kind = self.rng.choice(kinds)
-            host = self.rng.choice(self.hosts)
             before = self.sampler.snapshot()
+            hosts = self.hosts
+            if self.a.at_holders:  # only hosts running a placed domain
+                held = {h for d in self.domains for h in before.get(d, ())}
+                hosts = [h for h in self.hosts if h.name in held] or self.hosts
+            host = self.rng.choice(hosts)
             where = ", ".join(f"{d[len(self.prefix):]}@{'+'.join(sorted(before[d])) or '-'}"
                               for d in self.domains)
             t0 = now()
@@ -965,6 +969,9 @@ def main():
     ap.add_argument("--reset-pause", type=float, default=0.5, help="a reset host stays down, s")
     ap.add_argument("--kinds", default=os.environ.get("CHAOS_KINDS", ""),
                     help="comma-separated fault kinds (default: all): " + ", ".join(KINDS))
+    ap.add_argument("--at-holders", action="store_true",
+                    help="fault only hosts that run a placed domain (the negative control: a fault on an "
+                         "idle host moves nothing, so it could count no double run)")
     ap.add_argument("--fence-helper", help="virtform's --fence-helper (tests/chaos/no-fence.sh: the negative control)")
     ap.add_argument("--self-test", action="store_true", help="check the watchers, no virtform")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
